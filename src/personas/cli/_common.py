@@ -1,0 +1,77 @@
+"""What every command shares: consoles, error handling, option types."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from personas.errors import PersonasError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+console = Console(highlight=False, soft_wrap=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def fail(message: str, *, code: int = 2, as_json: bool = False, kind: str = "Error") -> None:
+    """Print an error without a traceback and exit with ``code``."""
+    if as_json:
+        print(json.dumps({"ok": False, "error": {"type": kind, "message": message}}, indent=2))
+    err_console.print(
+        f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True
+    )
+    raise typer.Exit(code)
+
+
+def handle_errors(func: F) -> F:
+    """Turn personas errors into clear messages and exit codes, never tracebacks."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json", False))
+        try:
+            return func(*args, **kwargs)
+        except typer.Exit:
+            raise
+        except PersonasError as exc:
+            fail(str(exc), code=exc.exit_code, as_json=as_json, kind=type(exc).__name__)
+        except KeyboardInterrupt:
+            err_console.print("Interrupted.")
+            raise typer.Exit(130) from None
+        except MemoryError:
+            fail(
+                "Out of memory. Try a smaller input, or a machine with more memory.",
+                code=1,
+                as_json=as_json,
+                kind="MemoryError",
+            )
+        except Exception as exc:
+            if os.environ.get("PERSONAS_DEBUG"):
+                raise
+            fail(
+                f"Internal error ({type(exc).__name__}: {exc}). This is a bug in personas; "
+                "please report it with the command you ran. Set PERSONAS_DEBUG=1 to see the "
+                "traceback.",
+                code=1,
+                as_json=as_json,
+                kind="InternalError",
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def escape(text: str) -> str:
+    from rich.markup import escape as _escape
+
+    return _escape(text)
+
+
+def is_tty() -> bool:
+    return sys.stdout.isatty()

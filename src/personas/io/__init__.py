@@ -1,0 +1,25 @@
+"""Reading user tables, inferring column roles and validating data quality.
+
+The public names are re-exported by :mod:`personas`.
+"""
+
+from personas.io._coerce import Change, coerce_frame
+from personas.io._quality import Finding
+from personas.io._readers import SourceInfo, load_table, read_table
+from personas.io._schema import FEATURE_ROLES, ROLES, ColumnSpec, Schema
+from personas.io._validate import ValidationReport, validate
+
+__all__ = [
+    "FEATURE_ROLES",
+    "ROLES",
+    "Change",
+    "ColumnSpec",
+    "Finding",
+    "Schema",
+    "SourceInfo",
+    "ValidationReport",
+    "coerce_frame",
+    "load_table",
+    "read_table",
+    "validate",
+]

@@ -1,0 +1,348 @@
+"""Infer the role of each column from its name and content, with the reason for the choice.
+
+Checks run on a column's *distinct* values weighted by their counts (``value_counts``), so
+a 10M-row column with 40 levels costs one hash pass, and pattern checks on columns with
+many distinct values look at a fixed-size sample of them.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from personas.io import _names
+
+__all__ = ["DEFAULT_MISSING", "ColumnFacts", "infer_column"]
+
+#: Values read as missing in text columns (compared case-insensitively, after stripping).
+DEFAULT_MISSING = ["", "na", "n/a", "nan", "null", "#n/a", "unknown", "?", "missing", "undefined"]
+
+BOOLEAN_PAIRS = [
+    ({"yes", "y"}, {"no", "n"}),
+    ({"true", "t"}, {"false", "f"}),
+    ({"1", "1.0"}, {"0", "0.0"}),
+    ({"on"}, {"off"}),
+]
+DATE_FORMATS = [
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d",
+    "%d-%m-%Y",
+    "%d/%m/%Y",
+    "%d.%m.%Y",
+    "%m/%d/%Y",
+    "%m-%d-%Y",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d-%m-%Y %H:%M",
+    "%d.%m.%Y %H:%M",
+    "%Y%m%d",
+]
+_EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$")
+_PHONE = re.compile(r"^\+?[\d\s().-]{7,22}$")
+_PERSON = re.compile(r"^[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’.-]*){1,3}$")
+_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
+_CURRENCY = re.compile(r"^[$€£¥]\s*|\s*[$€£¥%]$")
+_LEADING_ZERO = re.compile(r"^0\d")
+
+SAMPLE_DISTINCT = 20_000
+MAX_CATEGORIES = 50
+PATTERN_SHARE = 0.95
+PII_SHARE = 0.9
+
+
+@dataclass
+class ColumnFacts:
+    """What inference decided for one column (the schema stores it as a ColumnSpec)."""
+
+    role: str
+    reason: str
+    params: dict[str, Any]
+
+
+def _share(mask: np.ndarray, weights: np.ndarray) -> float:
+    total = weights.sum()
+    return float(weights[mask].sum() / total) if total else 0.0
+
+
+def parse_number_text(values: pd.Series, decimal: str = ".") -> pd.Series:
+    """Parse numbers written as text ("1,234.5", "$12", " 7 ", "3,5" with decimal=",")."""
+    v = values.astype(str).str.strip().str.replace(_CURRENCY, "", regex=True)
+    if decimal == ",":
+        v = v.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    else:
+        thousands = v.str.match(_THOUSANDS)
+        v = v.where(~thousands, v.str.replace(",", "", regex=False))
+    return pd.to_numeric(v, errors="coerce")
+
+
+def _try_dates(values: pd.Series, weights: np.ndarray) -> tuple[str | None, float]:
+    best, best_share = None, 0.0
+    for fmt in DATE_FORMATS:
+        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+        share = _share(parsed.notna().to_numpy(), weights)
+        if share > best_share + 1e-9:
+            best, best_share = fmt, share
+        if share == 1.0:
+            break
+    return best, best_share
+
+
+def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, int]:
+    for sep in (";", "|", ","):
+        has = values.str.contains(sep, regex=False).to_numpy()
+        if _share(has, weights) < 0.1:
+            continue
+        parts = values.str.split(sep, regex=False)
+        lengths = parts.str.len().to_numpy()
+        toks = pd.Series([t.strip() for p in parts for t in p if t.strip()], dtype=object)
+        n_tok = toks.nunique()
+        if n_tok == 0 or n_tok > 200 or np.average(lengths, weights=weights) > 8:
+            continue
+        if toks.str.split().str.len().mean() > 3:  # tokens are phrases: free text
+            continue
+        if n_tok < max(2, 0.5 * len(values)) or n_tok <= 60:
+            return sep, int(n_tok)
+    return None, 0
+
+
+def infer_column(
+    name: str,
+    series: pd.Series,
+    *,
+    n_rows: int,
+    missing_values: list[str],
+    max_categories: int = MAX_CATEGORIES,
+    random_state: int = 0,
+) -> ColumnFacts:
+    """Decide the role of one column.
+
+    Returns
+    -------
+    ColumnFacts
+        The role, a sentence saying why, and the parameters needed to read it (date
+        format, boolean spellings, decimal mark, the missing-value tokens it holds).
+    """
+    rng = np.random.default_rng(random_state)
+    params: dict[str, Any] = {}
+    pii_name = _names.pii_kind(name)
+
+    if pd.api.types.is_bool_dtype(series):
+        if series.isna().all():
+            return ColumnFacts("ignore", f"all {n_rows} values are missing", params)
+        return ColumnFacts("boolean", "stored as true/false", params)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        nn = series.dropna()
+        if nn.empty:
+            return ColumnFacts("ignore", f"all {n_rows} values are missing", params)
+        if pii_name:
+            return ColumnFacts("pii", f"name says {pii_name}; never used, never shown", params)
+        return ColumnFacts("datetime", "stored as dates/times", params)
+    if pd.api.types.is_numeric_dtype(series):
+        return _infer_numeric(name, series, n_rows=n_rows, pii_name=pii_name, params=params)
+
+    # Text (or mixed objects): everything below looks at distinct values and their counts.
+    if pii_name:
+        if series.isna().all():
+            return ColumnFacts("ignore", f"all {n_rows} values are missing", params)
+        return ColumnFacts("pii", f"name says {pii_name}; never used, never shown", params)
+    try:
+        vc = series.value_counts(dropna=True)
+    except TypeError:  # unhashable values (lists, dicts): compare their text
+        vc = series.dropna().astype(str).value_counts()
+    raw_keys = pd.Series(vc.index, dtype=object).astype(str)
+    counts = vc.to_numpy(dtype=np.int64)
+    stripped = raw_keys.str.strip()
+    missing_set = {m.lower() for m in missing_values}
+    is_tok = stripped.str.lower().isin(missing_set).to_numpy()
+    if is_tok.any():
+        found = pd.Series(counts[is_tok]).groupby(stripped[is_tok].to_numpy(), sort=False).sum()
+        params["missing_tokens"] = {str(k): int(v) for k, v in found.items()}
+    keep = ~is_tok
+    if is_tok.any() or not (stripped == raw_keys).all():
+        merged = pd.Series(counts[keep]).groupby(stripped[keep].to_numpy(), sort=False).sum()
+        all_values = pd.Series(merged.index.astype(str), dtype=object)
+        all_weights = merged.to_numpy(dtype=np.float64)
+    else:
+        all_values, all_weights = stripped, counts.astype(np.float64)
+    n_nonmissing = int(all_weights.sum())
+    if n_nonmissing == 0:
+        tokens = list(params.get("missing_tokens", {}))
+        what = f" (only {', '.join(repr(k) for k in tokens[:3])})" if tokens else ""
+        return ColumnFacts("ignore", f"all {n_rows} values are missing{what}", params)
+    values, weights = all_values, all_weights
+    if len(values) > SAMPLE_DISTINCT:
+        pick = rng.choice(len(values), SAMPLE_DISTINCT, replace=False)
+        values, weights = values.iloc[pick].reset_index(drop=True), weights[pick]
+    n_unique = len(all_values)
+    unique_ratio = n_unique / n_nonmissing
+
+    if pii_name:
+        return ColumnFacts("pii", f"name says {pii_name}; never used, never shown", params)
+    if _share(values.str.match(_EMAIL).to_numpy(), weights) >= PII_SHARE:
+        return ColumnFacts("pii", "values look like e-mail addresses; never used, never shown", {})
+    digits = values.str.count(r"\d")
+    phone_like = (
+        values.str.match(_PHONE) & digits.between(7, 15) & values.str.contains(r"[+\s().-]")
+    )
+    if _share(phone_like.to_numpy(), weights) >= PII_SHARE and unique_ratio > 0.5:
+        return ColumnFacts("pii", "values look like phone numbers; never used, never shown", {})
+    if _share(values.str.match(_PERSON).to_numpy(), weights) >= PII_SHARE and (
+        unique_ratio >= 0.5 or n_unique >= 1000
+    ):
+        return ColumnFacts(
+            "pii", "values look like people's names (first and last); never used, never shown", {}
+        )
+
+    if _names.is_id_name(name) and (unique_ratio >= 0.5 or _looks_like_user_key(name)):
+        dup = n_nonmissing - n_unique
+        why = "name says identifier and every value is unique"
+        if dup:
+            why = f"name says identifier; {dup} value(s) repeat"
+        return ColumnFacts("id", why, params)
+
+    lower_vals = set(values.str.lower())
+    if n_unique == 1:
+        only = values.iloc[0]
+        return ColumnFacts(
+            "ignore",
+            f"constant: every non-missing value is {only!r}"
+            + (
+                f" ({n_rows - n_nonmissing} missing: if missing means 'no', declare "
+                "role = 'boolean' in the schema file)"
+                if n_nonmissing < n_rows
+                else ""
+            ),
+            params,
+        )
+    for trues, falses in BOOLEAN_PAIRS:
+        if lower_vals <= trues | falses and lower_vals & trues and lower_vals & falses:
+            params["true_values"] = sorted(v for v in values.unique() if v.lower() in trues)
+            params["false_values"] = sorted(v for v in values.unique() if v.lower() in falses)
+            shown = "/".join(params["true_values"] + params["false_values"])
+            return ColumnFacts("boolean", f"two values spelled {shown}", params)
+
+    # Numbers stored as text (stray blanks, thousands separators, decimal commas).
+    leading_zero = _share(values.str.match(_LEADING_ZERO).to_numpy(), weights)
+    is_num = values.str.match(_NUMBER) | values.str.match(_THOUSANDS)
+    is_num = is_num | values.str.replace(_CURRENCY, "", regex=True).str.match(_NUMBER)
+    num_share = _share(is_num.to_numpy(), weights)
+    if num_share >= PATTERN_SHARE and leading_zero < 0.1 and not _names.keep_as_text(name):
+        dec_comma = values.str.match(r"^[+-]?\d+,\d{1,2}$") & ~values.str.contains(r"\.")
+        if _share(dec_comma.to_numpy(), weights) > 0.5:
+            params["decimal"] = ","
+        parsed = parse_number_text(all_values, params.get("decimal", ".")).to_numpy()
+        bad = int(all_weights[np.isnan(parsed)].sum())
+        full = pd.Series(np.repeat(parsed, all_weights.astype(np.int64)))
+        facts = _infer_numeric(
+            name, full, n_rows=n_rows, pii_name=None, params=params, from_text=True
+        )
+        if bad:
+            facts.params["non_numeric"] = bad
+            facts.reason += f"; {bad} value(s) are not numbers"
+        return facts
+
+    if (
+        unique_ratio == 1.0
+        and n_nonmissing >= 20
+        and not values.str.contains(r"\s").any()
+        and num_share < 0.5
+    ):
+        return ColumnFacts("id", "every value is unique (a key)", params)
+
+    date_sample = values if len(values) <= 2000 else values.iloc[:2000]
+    fmt, date_share = _try_dates(date_sample, weights[: len(date_sample)])
+    if fmt and date_share >= PATTERN_SHARE:
+        params["format"] = fmt
+        return ColumnFacts("datetime", f"dates written as {fmt}", params)
+
+    words = values.str.split().str.len().to_numpy()
+    avg_words = float(np.average(words, weights=weights))
+    avg_len = float(np.average(values.str.len().to_numpy(), weights=weights))
+    if n_unique > max_categories and (avg_words >= 4 or avg_len >= 40):
+        return ColumnFacts("text", f"free text (about {avg_words:.0f} words a value)", params)
+    sep, n_tok = _multi_label(values, weights)
+    if sep:
+        params["separator"] = sep
+        return ColumnFacts("multi_label", f"lists of {n_tok} labels separated by {sep!r}", params)
+    if n_unique <= max_categories and (unique_ratio <= 0.5 or n_nonmissing < 2 * max_categories):
+        return ColumnFacts("categorical", f"{n_unique} distinct values", params)
+    return ColumnFacts(
+        "high_cardinality",
+        f"{n_unique} distinct values (more than {max_categories}): describes segments, "
+        "not used to find them",
+        params,
+    )
+
+
+def _looks_like_user_key(name: str) -> bool:
+    toks = _names.tokens(name)
+    return bool(toks) and toks[0] in {
+        "user",
+        "customer",
+        "client",
+        "member",
+        "account",
+        "cust",
+        "visitor",
+        "subscriber",
+        "player",
+        "userid",
+        "customerid",
+    }
+
+
+def _infer_numeric(
+    name: str,
+    series: pd.Series,
+    *,
+    n_rows: int,
+    pii_name: str | None,
+    params: dict[str, Any],
+    from_text: bool = False,
+) -> ColumnFacts:
+    is_int_dtype = pd.api.types.is_integer_dtype(series)
+    values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+    finite = values[np.isfinite(values)]
+    how = "numbers stored as text" if from_text else "numbers"
+    if pii_name:
+        return ColumnFacts("pii", f"name says {pii_name}; never used, never shown", params)
+    if finite.size == 0:
+        if np.isinf(values).any():
+            return ColumnFacts("ignore", "every value is infinite or missing", params)
+        return ColumnFacts("ignore", f"all {n_rows} values are missing", params)
+    uniq = np.unique(finite)
+    integer = bool(np.all(np.mod(uniq, 1) == 0))
+    if uniq.size == 1:
+        return ColumnFacts("ignore", f"constant: every non-missing value is {uniq[0]:g}", params)
+    if uniq.size == 2 and set(uniq.tolist()) == {0.0, 1.0}:
+        return ColumnFacts("boolean", f"{how}: only 0 and 1", params)
+    n_nonmissing = int(np.isfinite(values).sum())
+    if integer and _names.is_id_name(name) and uniq.size >= 0.5 * n_nonmissing:
+        return ColumnFacts("id", "name says identifier (integer key)", params)
+    if integer and uniq.size == n_nonmissing and n_nonmissing >= 20 and is_int_dtype:
+        lo, hi = uniq[0], uniq[-1]
+        if hi - lo + 1 == uniq.size:
+            return ColumnFacts("id", "consecutive unique integers (a row number or key)", params)
+    if integer and _names.is_date_name(name) and uniq[0] >= 19000101 and uniq[-1] <= 21001231:
+        parsed = pd.to_datetime(
+            pd.Series(uniq.astype(np.int64).astype(str)), format="%Y%m%d", errors="coerce"
+        )
+        if parsed.notna().mean() >= PATTERN_SHARE:
+            params["format"] = "%Y%m%d"
+            return ColumnFacts("datetime", "dates written as yyyymmdd numbers", params)
+    if integer and _names.is_code_name(name) and uniq.size <= MAX_CATEGORIES:
+        params["codes"] = True
+        return ColumnFacts(
+            "categorical",
+            f"integer codes ({uniq.size} distinct values; the name says it labels a kind)",
+            params,
+        )
+    return ColumnFacts("numeric", how, params)

@@ -1,0 +1,453 @@
+"""Data-quality checks on a typed table: per-column statistics and findings.
+
+A *finding* is one fact worth telling the user, at a level: ``error`` (the table cannot be
+used as it is: duplicate or missing user ids, no feature column), ``warning`` (values were
+changed or look wrong) or ``info``. Values of PII columns are never shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from personas.io import _names
+from personas.io._coerce import Change
+from personas.io._schema import FEATURE_ROLES, Schema
+
+__all__ = ["Finding", "column_stats", "find_problems"]
+
+SENTINELS = (-1.0, -9.0, -99.0, -999.0, -9999.0, 99.0, 999.0, 9999.0, 99999.0, 999999.0)
+N_EXAMPLES = 5
+
+
+@dataclass
+class Finding:
+    """One data-quality fact, with where it is and how to fix it."""
+
+    level: str  # error | warning | info
+    code: str
+    message: str
+    column: str | None = None
+    count: int | None = None
+    rows: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None and v != []}
+
+
+def _fmt_rows(rows: list[int], total: int | None = None) -> str:
+    if not rows:
+        return ""
+    shown = ", ".join(str(r) for r in rows)
+    more = f" and {total - len(rows)} more" if total and total > len(rows) else ""
+    return f"row{'s' if len(rows) > 1 or more else ''} {shown}{more}"
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    return (np.flatnonzero(mask)[:N_EXAMPLES] + 1).tolist()
+
+
+def _num(x: float) -> float | int | None:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return None
+    return int(x) if float(x).is_integer() else round(float(x), 4)
+
+
+def column_stats(name: str, s: pd.Series, role: str, separator: str = ";") -> dict[str, Any]:
+    """Counts and a short distribution summary of one typed column (no values for PII)."""
+    n = len(s)
+    n_missing = int(s.isna().sum())
+    stats: dict[str, Any] = {
+        "n_missing": n_missing,
+        "pct_missing": round(100.0 * n_missing / n, 2) if n else 0.0,
+    }
+    vc = None
+    if role == "pii":  # nothing about the values, not even how many distinct ones
+        return stats
+    if role in ("categorical", "high_cardinality", "multi_label"):
+        vc = s.value_counts(dropna=True)  # one hash pass gives distinct values and the top
+        stats["n_unique"] = len(vc)
+    else:
+        try:
+            stats["n_unique"] = int(s.nunique(dropna=True))
+        except TypeError:  # unhashable values (lists from JSON)
+            stats["n_unique"] = None
+    if role == "numeric" or (role == "id" and pd.api.types.is_numeric_dtype(s)):
+        v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+        v = v[np.isfinite(v)]
+        if v.size:
+            q = np.quantile(v, [0.0, 0.25, 0.5, 0.75, 1.0])
+            stats.update(
+                min=_num(q[0]),
+                p25=_num(q[1]),
+                median=_num(q[2]),
+                p75=_num(q[3]),
+                max=_num(q[4]),
+                mean=_num(v.mean()),
+                std=_num(v.std()),
+            )
+    elif role == "boolean":
+        v = s.dropna()
+        stats["pct_true"] = round(100.0 * float(v.astype(bool).mean()), 2) if len(v) else None
+    elif role == "datetime":
+        v = s.dropna()
+        if len(v):
+            stats.update(min=str(v.min()), max=str(v.max()))
+    elif vc is not None:
+        if role == "multi_label":
+            labels = pd.Series(vc.index.astype(str), dtype=object).str.split(separator)
+            counts = np.repeat(vc.to_numpy(), labels.str.len().to_numpy())
+            flat = pd.Series([t.strip() for ls in labels for t in ls], dtype=object)
+            top = pd.Series(counts).groupby(flat.to_numpy()).sum()
+            top = top[top.index != ""].sort_values(ascending=False, kind="stable").head(8)
+        else:
+            top = vc.head(8)
+        stats["top"] = {str(k): int(v) for k, v in top.items()}
+    return stats
+
+
+def find_problems(
+    raw: pd.DataFrame,
+    typed: pd.DataFrame,
+    schema: Schema,
+    changes: list[Change],
+    *,
+    source_name: str,
+) -> list[Finding]:
+    """Every finding about the table, errors first."""
+    findings: list[Finding] = []
+    findings += _id_findings(typed, schema, source_name)
+    findings += _feature_findings(schema, source_name)
+    for change in changes:
+        findings.append(_change_finding(change, schema))
+    for name, spec in schema.columns.items():
+        s = typed[name]
+        if spec.role == "ignore":
+            level = "warning" if "missing" in spec.reason else "info"
+            findings.append(
+                Finding(level, "ignored", f"Column {name!r} is ignored: {spec.reason}.", name)
+            )
+            continue
+        if spec.role == "pii":
+            continue
+        pct = 100.0 * s.isna().mean()
+        if pct >= 50 and spec.role in FEATURE_ROLES:
+            findings.append(
+                Finding(
+                    "warning",
+                    "mostly_missing",
+                    f"Column {name!r} is {pct:.0f}% missing; segments will lean on imputed values. "
+                    "Consider leaving it out (role = 'ignore') if it is not informative.",
+                    name,
+                    int(s.isna().sum()),
+                )
+            )
+        if spec.role == "numeric":
+            findings += _numeric_findings(name, s)
+        elif spec.role == "datetime":
+            findings += _date_findings(name, s)
+        elif spec.role in ("categorical", "high_cardinality"):
+            findings += _spelling_findings(name, raw[name])
+    pii = schema.columns_with("pii")
+    if pii:
+        findings.append(
+            Finding(
+                "info",
+                "pii",
+                f"Column(s) {pii} hold personal data: they are never used as features and their "
+                "values are never shown.",
+                None,
+                len(pii),
+            )
+        )
+    ids_unique = schema.id_column is not None and not any(
+        f.code in ("duplicate_ids", "missing_ids") for f in findings
+    )
+    # With unique ids no two rows can be equal: skip hashing every column.
+    mask = np.zeros(len(typed), bool) if ids_unique else typed.duplicated().to_numpy()
+    n_dup = int(mask.sum())
+    if n_dup:
+        findings.append(
+            Finding(
+                "warning",
+                "duplicate_rows",
+                f"{n_dup} row(s) are exact copies of an earlier row "
+                f"({_fmt_rows(_rows(mask), n_dup)}). If each row should be a different user, "
+                "remove the copies; they are kept as given.",
+                None,
+                n_dup,
+                _rows(mask),
+            )
+        )
+    order = {"error": 0, "warning": 1, "info": 2}
+    return sorted(findings, key=lambda f: order[f.level])
+
+
+def _id_findings(typed: pd.DataFrame, schema: Schema, source_name: str) -> list[Finding]:
+    out: list[Finding] = []
+    col = schema.id_column
+    if col is None:
+        out.append(
+            Finding(
+                "info",
+                "no_id",
+                f"{source_name} has no user-id column: rows are numbered 1..{len(typed)} instead. "
+                "If a column identifies users, name it with --id-column.",
+                None,
+            )
+        )
+        return out
+    ids = typed[col]
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        n = int(missing.sum())
+        out.append(
+            Finding(
+                "error",
+                "missing_ids",
+                f"The user-id column {col!r} is empty on {n} row(s) "
+                f"({_fmt_rows(_rows(missing), n)}). "
+                "Every user needs an id: fill them in or remove those rows.",
+                col,
+                n,
+                _rows(missing),
+            )
+        )
+    dup_mask = ids.duplicated(keep=False).to_numpy() & ~missing
+    if dup_mask.any():
+        dup_values = ids[dup_mask]
+        n_values = int(dup_values.nunique())
+        n_rows = int(dup_mask.sum())
+        first = dup_values.iloc[0]
+        where = (np.flatnonzero((ids == first).fillna(False).to_numpy(dtype=bool))[:3] + 1).tolist()
+        per_id = len(ids) / max(ids.nunique(), 1)
+        hint = (
+            f" With {per_id:.1f} rows per id on average this looks like an event log (one row "
+            "per event): aggregate it to one row per user first."
+            if per_id >= 2
+            else " Remove the duplicate rows, or give the column another role in the schema file"
+            " if it does not identify users."
+        )
+        out.append(
+            Finding(
+                "error",
+                "duplicate_ids",
+                f"The user-id column {col!r} should be unique but {n_values} id(s) appear more "
+                "than "
+                f"once ({n_rows} rows; e.g. {first!r} on rows {', '.join(map(str, where))}).{hint}",
+                col,
+                n_rows,
+                _rows(dup_mask),
+            )
+        )
+    return out
+
+
+def _feature_findings(schema: Schema, source_name: str) -> list[Finding]:
+    if schema.feature_columns:
+        return []
+    found = ", ".join(f"{n} ({s.role})" for n, s in schema.columns.items()) or "none"
+    return [
+        Finding(
+            "error",
+            "no_features",
+            f"{source_name} has no column usable as a feature (numeric, categorical, boolean, "
+            f"multi-label or date). Its columns are: {found}. Add behaviour or attribute columns, "
+            "or set a column's role in the schema file.",
+            None,
+        )
+    ]
+
+
+def _change_finding(change: Change, schema: Schema) -> Finding:
+    name, n = change.column, change.count
+    rows = _fmt_rows(change.rows, n)
+    values = ", ".join(repr(v) for v in change.values[:N_EXAMPLES])
+    shown = f" e.g. {values}" if values else ""
+    if change.code == "missing_token":
+        return Finding(
+            "info",
+            "missing_token",
+            f"Column {name!r}: {n} value(s) {values or 'blank'} read as missing.",
+            name,
+            n,
+            change.rows,
+        )
+    if change.code == "trimmed":
+        return Finding(
+            "info",
+            "trimmed",
+            f"Column {name!r}: {n} value(s) had leading/trailing spaces, removed.",
+            name,
+            n,
+            change.rows,
+        )
+    if change.code == "infinite":
+        return Finding(
+            "warning",
+            "infinite",
+            f"Column {name!r} holds {n} infinite value(s) ({rows}); they are read as "
+            "missing. Fix the computation that produced them.",
+            name,
+            n,
+            change.rows,
+        )
+    kind = {"not_a_number": "numbers", "not_a_date": "dates", "not_a_boolean": "yes/no values"}
+    role = schema.columns[name].role
+    return Finding(
+        "warning",
+        "mixed_types",
+        f"Column {name!r} holds {kind.get(change.code, role)} but {n} value(s) are not ({rows};"
+        f"{shown}). They are read as missing. Fix those values, or declare another role for "
+        f"the column in the schema file (e.g. role = 'categorical').",
+        name,
+        n,
+        change.rows,
+    )
+
+
+def _numeric_findings(name: str, s: pd.Series) -> list[Finding]:
+    out: list[Finding] = []
+    v = s.to_numpy(dtype=np.float64, na_value=np.nan)
+    ok = np.isfinite(v)
+    if ok.sum() < 5:
+        return out
+    finite = v[ok]
+    uniq, counts = np.unique(finite, return_counts=True)
+    # Placeholders for missing: -1/-999 under otherwise non-negative values, 999/9999 far above.
+    for sentinel in SENTINELS:
+        idx = np.searchsorted(uniq, sentinel)
+        if idx >= len(uniq) or uniq[idx] != sentinel or counts[idx] < max(2, 0.001 * ok.sum()):
+            continue
+        others = np.delete(uniq, idx)
+        if others.size == 0:
+            continue
+        low = sentinel < 0 and others.min() >= 0
+        high = sentinel > 0 and sentinel == uniq[-1] and others.max() * 2 <= sentinel
+        if low or high:
+            apart = "all others ≥ 0" if low else f"next largest {others.max():g}"
+            mask = v == sentinel
+            out.append(
+                Finding(
+                    "warning",
+                    "placeholder",
+                    f"Column {name!r}: the value {sentinel:g} appears {counts[idx]} times and sits "
+                    f"apart from every other value ({apart}"
+                    f"); it may be a code for 'missing' or 'not applicable'. If so, add "
+                    f'missing_values = ["{sentinel:g}"] to [columns.{name}] in the schema file.',
+                    name,
+                    int(counts[idx]),
+                    _rows(mask),
+                )
+            )
+    neg = finite < 0
+    if 0 < neg.sum() <= 0.01 * finite.size:
+        mask = ok & (np.nan_to_num(v) < 0)
+        n = int(mask.sum())
+        out.append(
+            Finding(
+                "warning",
+                "negative_values",
+                f"Column {name!r} is ≥ 0 on {100 * (1 - neg.mean()):.1f}% of rows but negative on "
+                f"{n} ({_fmt_rows(_rows(mask), n)}). Check whether these are errors or returns.",
+                name,
+                n,
+                _rows(mask),
+            )
+        )
+    if "age" in _names.tokens(name):
+        mask = ok & ((np.nan_to_num(v) < 0) | (np.nan_to_num(v) > 120))
+        if mask.any():
+            n = int(mask.sum())
+            out.append(
+                Finding(
+                    "warning",
+                    "implausible_age",
+                    f"Column {name!r} has {n} age(s) outside 0–120 ({_fmt_rows(_rows(mask), n)}). "
+                    "Correct them or blank them out.",
+                    name,
+                    n,
+                    _rows(mask),
+                )
+            )
+    # Far outliers (Tukey's 3×IQR fences), on a log scale for skewed non-negative columns.
+    x = finite
+    log = bool(x.min() >= 0 and pd.Series(x).skew() > 1)
+    if log:
+        x = np.log1p(x)
+    q1, q3 = np.quantile(x, [0.25, 0.75])
+    iqr = q3 - q1
+    if iqr > 0:
+        lo, hi = q1 - 3 * iqr, q3 + 3 * iqr
+        vv = np.log1p(np.where(ok & (v >= 0), v, 0)) if log else np.where(ok, v, q1)
+        mask = ok & ((vv < lo) | (vv > hi))
+        if mask.any():
+            n = int(mask.sum())
+            out.append(
+                Finding(
+                    "info",
+                    "outliers",
+                    f"Column {name!r} has {n} far outlier(s) beyond 3×IQR"
+                    f"{' on a log scale' if log else ''} ({_fmt_rows(_rows(mask), n)}); they will "
+                    "be "
+                    "clipped at robust bounds for segmentation, not removed.",
+                    name,
+                    n,
+                    _rows(mask),
+                )
+            )
+    return out
+
+
+def _date_findings(name: str, s: pd.Series) -> list[Finding]:
+    out: list[Finding] = []
+    v = s.dropna()
+    if v.empty:
+        return out
+    now = pd.Timestamp(datetime.now()).normalize() + pd.Timedelta(days=1)
+    future = (s > now).fillna(False).to_numpy()
+    old = (s < pd.Timestamp("1900-01-01")).fillna(False).to_numpy()
+    for mask, what in ((future, "in the future"), (old, "before 1900")):
+        if mask.any():
+            n = int(mask.sum())
+            out.append(
+                Finding(
+                    "warning",
+                    "implausible_date",
+                    f"Column {name!r} has {n} date(s) {what} ({_fmt_rows(_rows(mask), n)}). "
+                    "Check the date format or correct those values.",
+                    name,
+                    n,
+                    _rows(mask),
+                )
+            )
+    return out
+
+
+def _spelling_findings(name: str, raw: pd.Series) -> list[Finding]:
+    if pd.api.types.is_numeric_dtype(raw):
+        return []
+    distinct = pd.Series(pd.unique(pd.Series(raw.dropna().unique()).astype(str).str.strip()))
+    if len(distinct) > 5000 or len(distinct) < 2:
+        return []
+    key = distinct.str.lower().str.replace(r"\s+", " ", regex=True)
+    groups = distinct.groupby(key).agg(list)
+    clashes = [g for g in groups if len(g) > 1]
+    if not clashes:
+        return []
+    shown = "; ".join(" / ".join(repr(x) for x in g[:3]) for g in clashes[:3])
+    return [
+        Finding(
+            "warning",
+            "inconsistent_spelling",
+            f"Column {name!r} spells {len(clashes)} value(s) in several ways that differ only in "
+            "case "
+            f"or spaces ({shown}). They count as different categories; unify them at the source.",
+            name,
+            len(clashes),
+        )
+    ]

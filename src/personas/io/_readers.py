@@ -1,0 +1,712 @@
+"""Readers: CSV (sniffed), Parquet, JSON lines, Excel, DuckDB tables and SQL queries.
+
+Each reader returns a pandas DataFrame and a :class:`SourceInfo` describing what was read
+and how (delimiter, encoding, compression, rows skipped). Files are read once, by Arrow's
+multi-threaded readers, and converted to pandas without an extra copy where Arrow allows.
+Only a small head of the file (at most 1 MiB) is looked at before the read, to sniff the
+format, encoding and delimiter.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import difflib
+import gzip
+import io
+import lzma
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+
+from personas._optional import import_optional
+from personas.errors import (
+    EmptyDataError,
+    FileFormatError,
+    InputFileError,
+    PersonasError,
+    SchemaError,
+)
+from personas.io._names import keep_as_text
+
+__all__ = ["SourceInfo", "load_table", "read_table"]
+
+_HEAD_BYTES = 1 << 20
+_DELIMITERS = [",", ";", "\t", "|"]
+_EXTENSIONS = {
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".tab": "csv",
+    ".txt": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".xlsx": "excel",
+    ".xlsm": "excel",
+    ".xls": "excel",
+    ".duckdb": "duckdb",
+    ".ddb": "duckdb",
+    ".db": "duckdb",
+}
+_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
+SUPPORTED = "CSV/TSV (optionally gzip/bz2/xz), Parquet, JSON lines, Excel (.xlsx) or DuckDB"
+
+
+@dataclass
+class SourceInfo:
+    """Where a table came from and how it was read.
+
+    Attributes
+    ----------
+    name : str
+        Short name used in messages (the file name, ``"query"`` or ``"DataFrame"``).
+    path : str or None
+        Absolute path of the file, when there is one.
+    format : str
+        ``"csv"``, ``"parquet"``, ``"jsonl"``, ``"excel"``, ``"duckdb"``, ``"sql"`` or
+        ``"dataframe"``.
+    options : dict
+        What was detected or given (delimiter, encoding, compression, table, sheet…).
+    notes : list of str
+        Facts worth reporting (encoding fallback, rows skipped, columns renamed).
+    rows_skipped : int
+        Malformed rows left out (only with ``skip_bad_lines=True``; always reported).
+    """
+
+    name: str
+    path: str | None = None
+    format: str = "dataframe"
+    options: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    rows_skipped: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "path": self.path,
+            "format": self.format,
+            "options": {k: v for k, v in self.options.items() if v is not None},
+            "notes": list(self.notes),
+            "rows_skipped": self.rows_skipped,
+        }
+
+
+def read_table(
+    source: Any,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    sheet: str | int | None = None,
+    format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    skip_bad_lines: bool = False,
+) -> pd.DataFrame:
+    """Read a user table from a file, a DuckDB database or a SQL query.
+
+    Parameters
+    ----------
+    source : str, Path, pandas.DataFrame or duckdb connection
+        A file path (CSV/TSV, optionally compressed; Parquet file or folder; JSON lines;
+        Excel; DuckDB database), a ``duckdb://`` URL, an open DuckDB connection (with
+        ``query`` or ``table``) or a DataFrame (returned as is).
+    table : str, optional
+        Table to read from a DuckDB database (needed when it holds several).
+    query : str, optional
+        SQL to run on the DuckDB database or connection (or, when ``source`` is None, on an
+        in-memory DuckDB that can read files: ``SELECT * FROM 'users.csv'``).
+    sheet : str or int, optional
+        Excel sheet name or position (default: the first sheet).
+    format : str, optional
+        Force the format instead of detecting it from the name and content.
+    delimiter, encoding : str, optional
+        Force the CSV delimiter or text encoding instead of sniffing them.
+    skip_bad_lines : bool, default False
+        Leave out CSV rows with the wrong number of fields (they are counted and reported)
+        instead of failing.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Raises
+    ------
+    InputFileError, FileFormatError, EmptyDataError
+        With a message naming the file, what was expected, what was found and the fix.
+
+    Examples
+    --------
+    >>> import personas, tempfile, os
+    >>> path = os.path.join(tempfile.mkdtemp(), "users.csv")
+    >>> _ = open(path, "w").write("user_id;age\\nu1;31\\nu2;45\\n")
+    >>> personas.read_table(path)
+      user_id  age
+    0      u1   31
+    1      u2   45
+    """
+    df, _ = load_table(
+        source,
+        table=table,
+        query=query,
+        sheet=sheet,
+        format=format,
+        delimiter=delimiter,
+        encoding=encoding,
+        skip_bad_lines=skip_bad_lines,
+    )
+    return df
+
+
+def load_table(
+    source: Any,
+    *,
+    table: str | None = None,
+    query: str | None = None,
+    sheet: str | int | None = None,
+    format: str | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    skip_bad_lines: bool = False,
+) -> tuple[pd.DataFrame, SourceInfo]:
+    """Like :func:`read_table`, but also return the :class:`SourceInfo`."""
+    if isinstance(source, pd.DataFrame):
+        return source, SourceInfo(name="DataFrame")
+    if source is None or _is_duckdb_connection(source):
+        if query is None and table is None:
+            raise InputFileError(
+                "Nothing to read: give a file path, or a SQL query with --query "
+                "(e.g. --query \"SELECT * FROM 'users.csv'\")."
+            )
+        return _read_duckdb(source, table=table, query=query)
+    text = str(source)
+    if text.startswith("duckdb://"):
+        target = text[len("duckdb://") :].lstrip("/") if text != "duckdb://" else ""
+        if text.startswith("duckdb:///"):
+            target = "/" + text[len("duckdb:///") :]
+        if target in ("", "/", ":memory:", "/:memory:"):
+            return _read_duckdb(None, table=table, query=query)
+        return _read_duckdb(_check_path(Path(target)), table=table, query=query)
+
+    path = _check_path(Path(source))
+    if path.is_dir():
+        return _read_parquet_dir(path)
+    fmt = format or _detect_format(path)
+    if fmt == "csv":
+        return _read_csv(
+            path, delimiter=delimiter, encoding=encoding, skip_bad_lines=skip_bad_lines
+        )
+    if fmt == "parquet":
+        return _read_parquet(path)
+    if fmt == "jsonl":
+        return _read_json(path)
+    if fmt == "excel":
+        return _read_excel(path, sheet=sheet)
+    if fmt == "duckdb":
+        return _read_duckdb(path, table=table, query=query)
+    raise FileFormatError(
+        f"Unknown format {fmt!r} for {path.name}. Use one of: csv, parquet, jsonl, excel, duckdb."
+    )
+
+
+# --------------------------------------------------------------------------- paths + formats
+
+
+def _check_path(path: Path) -> Path:
+    path = path.expanduser()
+    if not path.exists():
+        parent = path.parent if str(path.parent) else Path(".")
+        hint = ""
+        if parent.is_dir():
+            close = difflib.get_close_matches(path.name, os.listdir(parent), n=3, cutoff=0.6)
+            if close:
+                hint = " Did you mean " + " or ".join(repr(str(parent / c)) for c in close) + "?"
+        elif str(parent) not in ("", "."):
+            hint = f" The folder {str(parent)!r} does not exist either."
+        raise InputFileError(
+            f"File {str(path)!r} does not exist (looked for {str(path.absolute())!r}).{hint} "
+            "Check the path and the current directory."
+        )
+    if path.is_dir():
+        if not any(path.glob("**/*.parquet")):
+            raise InputFileError(
+                f"{str(path)!r} is a folder, not a file. Give a file ({SUPPORTED}); a folder is "
+                "read only when it holds Parquet files."
+            )
+        return path
+    if not os.access(path, os.R_OK):
+        raise InputFileError(
+            f"File {str(path)!r} cannot be read: permission denied. "
+            "Fix its permissions (chmod +r) or run as a user who can read it."
+        )
+    return path
+
+
+def _compression(path: Path, head: bytes) -> str | None:
+    if head[:2] == b"\x1f\x8b":
+        return "gzip"
+    if head[:3] == b"BZh":
+        return "bz2"
+    if head[:6] == b"\xfd7zXZ\x00":
+        return "xz"
+    if head[:4] == b"\x28\xb5\x2f\xfd":
+        return "zstd"
+    return None
+
+
+def _raw_head(path: Path, n: int = 16) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def _detect_format(path: Path) -> str:
+    head = _raw_head(path)
+    if head[:4] == b"PAR1":
+        return "parquet"
+    if head[8:12] == b"DUCK":
+        return "duckdb"
+    if head[:4] == b"PK\x03\x04":
+        return "excel"
+    if head[:16] == b"SQLite format 3\x00":
+        raise FileFormatError(
+            f"{path.name} is a SQLite database, which personas does not read directly. "
+            "Export the table to CSV or Parquet (sqlite3 -header -csv db 'select * from t'), "
+            "or load it into DuckDB and pass the .duckdb file."
+        )
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes and suffixes[-1] in _COMPRESSIONS:
+        suffixes = suffixes[:-1]
+    ext = suffixes[-1] if suffixes else ""
+    if ext in _EXTENSIONS and _EXTENSIONS[ext] in ("csv", "jsonl"):
+        return _EXTENSIONS[ext]
+    if ext in _EXTENSIONS and _EXTENSIONS[ext] in ("parquet", "excel", "duckdb"):
+        raise FileFormatError(
+            f"{path.name} is named like a {_EXTENSIONS[ext]} file but its content is not one "
+            f"(it starts with {head[:8]!r}). The file may be damaged or misnamed; re-export it."
+        )
+    text = _text_head(path, 4096).lstrip()
+    if text.startswith(("{", "[")):
+        return "jsonl"
+    return "csv"
+
+
+def _open_decompressed(path: Path):
+    comp = _compression(path, _raw_head(path))
+    if comp == "gzip":
+        return gzip.open(path, "rb"), comp
+    if comp == "bz2":
+        return bz2.open(path, "rb"), comp
+    if comp == "xz":
+        return lzma.open(path, "rb"), comp
+    if comp == "zstd":
+        return pa.input_stream(str(path), compression="zstd"), comp
+    return open(path, "rb"), None
+
+
+def _text_head(path: Path, n: int = _HEAD_BYTES) -> str:
+    fh, _ = _open_decompressed(path)
+    with fh:
+        data = fh.read(n)
+    return data.decode("utf-8", errors="replace")
+
+
+# --------------------------------------------------------------------------- CSV
+
+
+def _decode_head(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
+    """Return (text, encoding) of the head, choosing utf-8, utf-16 or cp1252/latin-1."""
+    if encoding:
+        try:
+            return raw.decode(encoding, errors="strict"), encoding
+        except LookupError as exc:
+            raise FileFormatError(
+                f"Unknown encoding {encoding!r} given for {path.name}. "
+                "Use a Python codec name such as utf-8, latin-1 or cp1252."
+            ) from exc
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                f"{path.name} is not valid {encoding} at byte {exc.start} of its head. "
+                "Leave out --encoding to let personas detect it."
+            ) from exc
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16", errors="replace"), "utf-16"
+    if b"\x00" in raw[:8192]:
+        raise FileFormatError(
+            f"{path.name} looks like a binary file, not text: it contains NUL bytes "
+            f"(starts with {raw[:12]!r}). personas reads {SUPPORTED}. Give a file in one "
+            "of those formats."
+        )
+    decoder = __import__("codecs").getincrementaldecoder("utf-8")()
+    try:
+        return decoder.decode(raw, final=False), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return raw.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return raw.decode("latin-1"), "latin-1"
+
+
+def _sniff_delimiter(lines: list[str]) -> str:
+    sample = "\n".join(lines[:50])
+    try:
+        return csv.Sniffer().sniff(sample, delimiters="".join(_DELIMITERS)).delimiter
+    except csv.Error:
+        pass
+    best, best_score = ",", 0.0
+    for d in _DELIMITERS:
+        counts = [len(row) - 1 for row in csv.reader(lines[:50], delimiter=d) if row]
+        if not counts or max(counts) == 0:
+            continue
+        mode = max(set(counts), key=counts.count)
+        score = counts.count(mode) / len(counts) * (1 + min(mode, 50) / 100)
+        if mode > 0 and score > best_score:
+            best, best_score = d, score
+    return best
+
+
+def _read_csv(
+    path: Path,
+    *,
+    delimiter: str | None,
+    encoding: str | None,
+    skip_bad_lines: bool,
+) -> tuple[pd.DataFrame, SourceInfo]:
+    import pyarrow.csv as pacsv
+
+    fh, compression = _open_decompressed(path)
+    with fh:
+        raw = fh.read(_HEAD_BYTES)
+        complete = len(raw) < _HEAD_BYTES
+    text, enc = _decode_head(raw, path, encoding)
+    if not text.strip():
+        raise EmptyDataError(
+            f"{path.name} is empty: it has no header and no rows. "
+            "Export the table again, with a header row and at least one data row."
+        )
+    lines = text.splitlines()
+    if not complete and len(lines) > 1:
+        lines = lines[:-1]  # the last line of a partial head may be cut
+    lines = [ln for ln in lines if ln.strip()]
+    sep = delimiter or _sniff_delimiter(lines)
+    if len(sep) != 1:
+        raise FileFormatError(f"The delimiter must be one character; got {sep!r}.")
+    sample = list(csv.reader(io.StringIO("\n".join(lines[:2000])), delimiter=sep))
+    header = [h.strip() for h in sample[0]] if sample else []
+    _check_header(header, path)
+    newlines_in_values = '"' in text and any(
+        "\n" in v or "\r" in v for row in csv.reader(io.StringIO(text), delimiter=sep) for v in row
+    )
+    # Keep the text of id-like columns and of columns with leading zeros ("007").
+    as_text = set()
+    for j, name in enumerate(header):
+        values = [row[j] for row in sample[1:] if len(row) > j]
+        if keep_as_text(name) or any(re.fullmatch(r"\s*[+-]?0\d+\s*", v) for v in values):
+            as_text.add(name)
+    info = SourceInfo(
+        name=path.name,
+        path=str(path.absolute()),
+        format="csv",
+        options={"delimiter": sep, "encoding": enc, "compression": compression},
+    )
+    bad: list[Any] = []
+
+    def on_bad_row(row):
+        bad.append(row)
+        return "skip"
+
+    def read(use_threads: bool, encoding_: str):
+        source = pa.input_stream(str(path), compression=compression)
+        return pacsv.read_csv(
+            source,
+            read_options=pacsv.ReadOptions(
+                encoding=encoding_, use_threads=use_threads, block_size=1 << 24
+            ),
+            parse_options=pacsv.ParseOptions(
+                delimiter=sep,
+                newlines_in_values=newlines_in_values,
+                invalid_row_handler=on_bad_row,
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types={c: pa.string() for c in as_text},
+                strings_can_be_null=True,
+                null_values=["", "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A"],
+            ),
+        )
+
+    def not_utf8(tbl_: pa.Table | None, msg: str = "") -> bool:
+        if enc != "utf-8":
+            return False
+        if tbl_ is None:
+            return "UTF8" in msg or "UTF-8" in msg or "utf-8" in msg
+        # Arrow types a column holding invalid UTF-8 as binary instead of failing.
+        return any(pa.types.is_binary(f.type) for f in tbl_.schema)
+
+    try:
+        tbl = read(True, enc)
+        late_bad_bytes = not_utf8(tbl)
+    except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+        if not not_utf8(None, str(exc)):
+            raise FileFormatError(
+                f"{path.name} could not be parsed as CSV with delimiter {sep!r}: {exc}. "
+                "Check that it is a delimited text file; pass --delimiter to force the delimiter."
+            ) from exc
+        late_bad_bytes = True
+    if late_bad_bytes:
+        bad.clear()
+        enc = "cp1252"
+        info.options["encoding"] = enc
+        info.notes.append(
+            "The file is not valid UTF-8 past its first MiB; it was read as cp1252. "
+            "Pass --encoding to choose another encoding."
+        )
+        tbl = read(True, enc)
+    if bad:
+        n_bad = len(bad)
+        bad.clear()
+        if not skip_bad_lines or tbl.num_rows == 0:
+            read(False, enc)  # serial re-read, only on this error path, to get line numbers
+            examples = "; ".join(
+                f"line {r.number}: {r.actual_columns} fields, expected {r.expected_columns}"
+                f" ({r.text[:60]!r})"
+                for r in bad[:3]
+            )
+            raise FileFormatError(
+                f"{path.name}: {n_bad} row(s) have the wrong number of fields for delimiter "
+                f"{sep!r} ({examples}). Fix those rows (a missing or stray delimiter, or an "
+                "unquoted value containing the delimiter), or pass --skip-bad-lines to leave "
+                "them out (they will be counted in the report)."
+            )
+        info.rows_skipped = n_bad
+        info.notes.append(f"{n_bad} malformed row(s) with the wrong number of fields were skipped.")
+    if tbl.num_rows == 0:
+        raise EmptyDataError(
+            f"{path.name} has a header ({len(header)} columns: {_short_list(header)}) "
+            "but no data rows. Export the table again with its rows."
+        )
+    return _to_pandas(tbl), info
+
+
+def _check_header(header: list[str], path: Path) -> None:
+    seen: dict[str, int] = {}
+    for i, name in enumerate(header, start=1):
+        if name in seen:
+            raise FileFormatError(
+                f"{path.name}: the header names column {name!r} twice (positions "
+                f"{seen[name]} and {i}). Rename one of them so every column name is unique."
+            )
+        seen[name] = i
+
+
+def _short_list(names: list[str], n: int = 6) -> str:
+    shown = ", ".join(repr(x) for x in names[:n])
+    return shown + (f", … ({len(names) - n} more)" if len(names) > n else "")
+
+
+def _to_pandas(tbl: pa.Table) -> pd.DataFrame:
+    names = [str(n) if n is not None else "" for n in tbl.column_names]
+    renamed = [n if n.strip() else f"unnamed_{i}" for i, n in enumerate(names)]
+    if renamed != names:
+        tbl = tbl.rename_columns(renamed)
+    # Nested JSON objects become dotted columns; lists of strings become "a;b" strings.
+    for i, f in enumerate(tbl.schema):
+        if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
+            col = tbl.column(i)
+            joined = pa.array(
+                [";".join(map(str, v)) if v is not None else None for v in col.to_pylist()],
+                type=pa.string(),
+            )
+            tbl = tbl.set_column(i, f.name, joined)
+    while any(pa.types.is_struct(f.type) for f in tbl.schema):
+        tbl = tbl.flatten()
+    return tbl.to_pandas(split_blocks=True, self_destruct=True)
+
+
+# --------------------------------------------------------------------------- other formats
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
+    import pyarrow.parquet as pq
+
+    try:
+        tbl = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileFormatError(
+            f"{path.name} could not be read as Parquet: {exc}. The file may be damaged or "
+            "truncated; write it again."
+        ) from exc
+    return _finish(tbl, SourceInfo(name=path.name, path=str(path.absolute()), format="parquet"))
+
+
+def _read_parquet_dir(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
+    import pyarrow.dataset as ds
+
+    try:
+        tbl = ds.dataset(str(path), format="parquet").to_table()
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise FileFormatError(
+            f"The Parquet files in folder {str(path)!r} could not be read together: {exc}. "
+            "Check that they share one schema."
+        ) from exc
+    info = SourceInfo(name=path.name, path=str(path.absolute()), format="parquet")
+    return _finish(tbl, info)
+
+
+def _finish(tbl: pa.Table, info: SourceInfo) -> tuple[pd.DataFrame, SourceInfo]:
+    if tbl.num_rows == 0:
+        raise EmptyDataError(
+            f"{info.name} has {tbl.num_columns} columns ({_short_list(tbl.column_names)}) "
+            "but no rows. Give a table with at least one row."
+        )
+    return _to_pandas(tbl), info
+
+
+def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
+    import pyarrow.json as pajson
+
+    info = SourceInfo(name=path.name, path=str(path.absolute()), format="jsonl")
+    fh, compression = _open_decompressed(path)
+    info.options["compression"] = compression
+    with fh:
+        head = fh.read(4096)
+    text = head.decode("utf-8", errors="replace").lstrip()
+    if not text:
+        raise EmptyDataError(f"{path.name} is empty: it holds no JSON records.")
+    if text.startswith("["):  # one JSON array of records, not JSON lines
+        info.options["layout"] = "array"
+        fh, _ = _open_decompressed(path)
+        with fh:
+            try:
+                df = pd.read_json(fh, orient="records")
+            except ValueError as exc:
+                raise FileFormatError(
+                    f"{path.name} could not be parsed as a JSON array of records: {exc}. "
+                    "Write one JSON object per line (JSON lines) or a valid array of objects."
+                ) from exc
+        if df.empty:
+            raise EmptyDataError(f"{path.name} holds an empty JSON array: no records.")
+        return df, info
+    try:
+        tbl = pajson.read_json(pa.input_stream(str(path), compression=compression))
+    except pa.ArrowInvalid as exc:
+        raise FileFormatError(
+            f"{path.name} could not be parsed as JSON lines: {exc}. Each line must be one "
+            'JSON object, e.g. {"user_id": "u1", "age": 31}.'
+        ) from exc
+    return _finish(tbl, info)
+
+
+def _read_excel(path: Path, *, sheet: str | int | None) -> tuple[pd.DataFrame, SourceInfo]:
+    import_optional("openpyxl", purpose="to read Excel files")
+    info = SourceInfo(
+        name=path.name, path=str(path.absolute()), format="excel", options={"sheet": sheet}
+    )
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+    except Exception as exc:  # openpyxl raises many unrelated types for damaged files
+        raise FileFormatError(
+            f"{path.name} could not be opened as an Excel workbook: {exc}. "
+            "Save it again as .xlsx, or export the sheet to CSV."
+        ) from exc
+    with book:
+        names = book.sheet_names
+        if sheet is None:
+            sheet = names[0]
+        elif isinstance(sheet, str) and sheet not in names:
+            raise SchemaError(
+                f"{path.name} has no sheet {sheet!r}; its sheets are {_short_list(names)}. "
+                "Pass one of those with --sheet."
+            )
+        info.options["sheet"] = sheet
+        df = pd.read_excel(book, sheet_name=sheet)
+    if df.empty:
+        raise EmptyDataError(
+            f"Sheet {sheet!r} of {path.name} has no data rows. Choose another sheet with --sheet."
+        )
+    df.columns = [str(c) for c in df.columns]
+    return df, info
+
+
+def _arrow(relation) -> pa.Table:
+    fetch = getattr(relation, "to_arrow_table", None) or relation.fetch_arrow_table
+    return fetch()
+
+
+def _is_duckdb_connection(obj: Any) -> bool:
+    return type(obj).__module__.lstrip("_").startswith("duckdb") and hasattr(obj, "sql")
+
+
+def _read_duckdb(
+    source: Any, *, table: str | None, query: str | None
+) -> tuple[pd.DataFrame, SourceInfo]:
+    import duckdb
+
+    own = not _is_duckdb_connection(source)
+    if own:
+        try:
+            con = duckdb.connect(str(source) if source else ":memory:", read_only=bool(source))
+        except duckdb.Error as exc:
+            raise FileFormatError(
+                f"{Path(str(source)).name} could not be opened as a DuckDB database: {exc}."
+            ) from exc
+        name = Path(str(source)).name if source else "query"
+    else:
+        con, name = source, "DuckDB connection"
+    info = SourceInfo(
+        name=name,
+        path=str(Path(str(source)).absolute()) if own and source is not None else None,
+        format="sql" if query else "duckdb",
+        options={"table": table, "query": query},
+    )
+    try:
+        if query is not None:
+            if table is not None:
+                raise InputFileError("Give either a table or a query, not both.")
+            rel = con.sql(query)
+            if rel is None:
+                raise InputFileError(
+                    f"The query {query[:80]!r} returns no table. Give a SELECT query."
+                )
+            tbl = _arrow(rel)
+        else:
+            tables = [
+                r[0] if r[1] == "main" else f"{r[1]}.{r[0]}"
+                for r in con.sql(
+                    "SELECT table_name, table_schema FROM information_schema.tables "
+                    "ORDER BY table_schema, table_name"
+                ).fetchall()
+            ]
+            if table is None:
+                if len(tables) != 1:
+                    listed = _short_list(tables, 10) if tables else "none"
+                    raise SchemaError(
+                        f"{name} holds {len(tables)} tables ({listed}). "
+                        "Name the one to read with --table (or table= in Python)."
+                    )
+                table = tables[0]
+                info.options["table"] = table
+            elif table not in tables:
+                raise SchemaError(
+                    f"{name} has no table {table!r}; its tables are "
+                    f"{_short_list(tables, 10) if tables else 'none'}. Pass one of those with "
+                    "--table."
+                )
+            tbl = _arrow(con.table(table))
+    except duckdb.Error as exc:
+        what = f"the query {query[:80]!r}" if query else f"table {table!r}"
+        raise FileFormatError(
+            f"DuckDB could not run {what} on {name}: {str(exc).splitlines()[0]}. "
+            "Check the SQL, the table and column names."
+        ) from exc
+    except PersonasError:
+        raise
+    finally:
+        if own:
+            con.close()
+    return _finish(tbl, info)

@@ -1,0 +1,243 @@
+"""`validate()`: read, infer the schema, type every column and report on data quality."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from personas._version import __version__
+from personas.errors import DataError
+from personas.io._coerce import Change, coerce_frame
+from personas.io._quality import Finding, column_stats, find_problems
+from personas.io._readers import SourceInfo, load_table
+from personas.io._schema import Schema
+
+__all__ = ["ValidationReport", "validate"]
+
+
+class ValidationReport:
+    """What personas found in a user table: roles, quality summary and findings.
+
+    Attributes
+    ----------
+    source : SourceInfo
+        Where the table came from and how it was read.
+    schema : Schema
+        The role of every column (inferred, or from the schema file).
+    data : pandas.DataFrame
+        The table with every column typed by its role (numbers as floats, booleans as
+        nullable booleans, categories as ``category``, dates as ``datetime64``).
+    columns : dict
+        Per column: role, reason, dtype, missing counts and a short summary.
+    findings : list of Finding
+        Errors first, then warnings, then information.
+    changes : list of Change
+        Every value changed while typing the table (counted, never silent).
+
+    Examples
+    --------
+    >>> import pandas as pd, personas
+    >>> df = pd.DataFrame({"user_id": ["a", "b", "b"], "spend": [1.0, 2.0, 3.0]})
+    >>> report = personas.validate(df)
+    >>> report.ok
+    False
+    >>> report.errors[0].code
+    'duplicate_ids'
+    """
+
+    def __init__(
+        self,
+        *,
+        source: SourceInfo,
+        schema: Schema,
+        data: pd.DataFrame,
+        columns: dict[str, dict[str, Any]],
+        findings: list[Finding],
+        changes: list[Change],
+        n_rows: int,
+        seconds: float,
+    ) -> None:
+        self.source = source
+        self.schema = schema
+        self.data = data
+        self.columns = columns
+        self.findings = findings
+        self.changes = changes
+        self.n_rows = n_rows
+        self.seconds = seconds
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def n_columns(self) -> int:
+        return len(self.columns)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "error"]
+
+    @property
+    def warnings(self) -> list[Finding]:
+        return [f for f in self.findings if f.level == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing makes the table unusable (no error-level finding)."""
+        return not self.errors
+
+    @property
+    def n_duplicate_rows(self) -> int:
+        return next((f.count or 0 for f in self.findings if f.code == "duplicate_rows"), 0)
+
+    def raise_for_errors(self) -> ValidationReport:
+        """Raise :class:`~personas.errors.DataError` listing every error; return self if none."""
+        if self.errors:
+            lines = "\n".join(f"- {f.message}" for f in self.errors)
+            raise DataError(f"{self.source.name} cannot be used as it is:\n{lines}")
+        return self
+
+    # ------------------------------------------------------------------ views
+    def __repr__(self) -> str:
+        return (
+            f"<ValidationReport: {self.source.name}, {self.n_rows} rows × {self.n_columns} "
+            f"columns; {len(self.errors)} errors, {len(self.warnings)} warnings; "
+            ".to_pandas(), .to_json(), .write_html()>"
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        roles: dict[str, int] = {}
+        for c in self.columns.values():
+            roles[c["role"]] = roles.get(c["role"], 0) + 1
+        return {
+            "personas_version": __version__,
+            "source": self.source.to_dict(),
+            "ok": self.ok,
+            "n_rows": self.n_rows,
+            "n_columns": self.n_columns,
+            "id_column": self.schema.id_column,
+            "roles": roles,
+            "n_duplicate_rows": self.n_duplicate_rows,
+            "n_errors": len(self.errors),
+            "n_warnings": len(self.warnings),
+            "columns": self.columns,
+            "findings": [f.to_dict() for f in self.findings],
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The report as JSON (each column's role under ``columns.<name>.role``)."""
+        text = json.dumps(self.to_dict(), indent=2, default=str, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per column: role, reason, missing share, distinct values."""
+        rows = [
+            {
+                "column": name,
+                "role": c["role"],
+                "pct_missing": c["pct_missing"],
+                "n_unique": c.get("n_unique"),
+                "reason": c["reason"],
+            }
+            for name, c in self.columns.items()
+        ]
+        return pd.DataFrame(rows)
+
+    def html(self) -> str:
+        from personas.report import render_validation
+
+        return render_validation(self)
+
+    def _repr_html_(self) -> str:
+        from personas.report import render_validation
+
+        return render_validation(self, fragment=True)
+
+    def write_html(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.html(), encoding="utf-8")
+        return path
+
+
+def validate(
+    data: Any,
+    *,
+    schema: Schema | str | Path | None = None,
+    id_column: str | None = None,
+    **read_options: Any,
+) -> ValidationReport:
+    """Read a user table, infer its schema, type its columns and check its quality.
+
+    Parameters
+    ----------
+    data : str, Path, DataFrame or DuckDB connection
+        What :func:`personas.read_table` accepts.
+    schema : Schema or path, optional
+        A schema (or TOML file) whose declarations win over inference.
+    id_column : str, optional
+        The column identifying users, if inference should not choose it.
+    **read_options
+        Passed to :func:`personas.read_table` (``table``, ``query``, ``sheet``,
+        ``delimiter``, ``encoding``, ``skip_bad_lines``).
+
+    Returns
+    -------
+    ValidationReport
+        Check ``report.ok``, or call ``report.raise_for_errors()``.
+
+    Raises
+    ------
+    InputFileError, FileFormatError, EmptyDataError, SchemaError
+        When the input cannot be read or the schema does not fit it.
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, _ = personas.datasets.make_users(200, random_state=0)
+    >>> report = personas.validate(users)
+    >>> report.schema["email"].role, report.schema["user_id"].role
+    ('pii', 'id')
+    """
+    start = time.perf_counter()
+    raw, source = load_table(data, **read_options)
+    if isinstance(schema, (str, Path)):
+        schema = Schema.read(schema)
+    inferred = Schema.infer(raw, schema=schema, id_column=id_column, source_name=source.name)
+    typed, changes = coerce_frame(raw, inferred, source_name=source.name)
+    findings = find_problems(raw, typed, inferred, changes, source_name=source.name)
+    if source.rows_skipped:
+        findings.insert(
+            0,
+            Finding(
+                "warning",
+                "rows_skipped",
+                f"{source.rows_skipped} malformed row(s) of {source.name} were left out "
+                "(--skip-bad-lines).",
+                None,
+                source.rows_skipped,
+            ),
+        )
+    columns: dict[str, dict[str, Any]] = {}
+    for name, spec in inferred.columns.items():
+        columns[name] = {
+            "role": spec.role,
+            "reason": spec.reason,
+            "source": spec.source,
+            "dtype": str(raw[name].dtype),
+            **column_stats(name, typed[name], spec.role, spec.params.get("separator", ";")),
+        }
+    return ValidationReport(
+        source=source,
+        schema=inferred,
+        data=typed,
+        columns=columns,
+        findings=findings,
+        changes=changes,
+        n_rows=len(raw),
+        seconds=time.perf_counter() - start,
+    )

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from personas import __version__
+from personas.cli import app
+from tests.conftest import write
+
+runner = CliRunner()
+N = 120
+
+
+def run(*args: str):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _users_csv(tmp_path: Path, **changes) -> Path:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(
+        {
+            "user_id": [f"u{i:03d}" for i in range(N)],
+            "age": rng.integers(18, 70, N),
+            "plan": rng.choice(["free", "basic", "premium"], N),
+            "spend": np.round(rng.gamma(2, 40, N), 2),
+        }
+    )
+    for k, v in changes.items():
+        df[k] = v
+    path = tmp_path / "users.csv"
+    df.to_csv(path, index=False)
+    return path
+
+
+def _no_traceback(result) -> None:
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+def test_version_and_help():
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.output.strip() == f"personas {__version__}"
+    for command in ["validate", "generate", "demo"]:
+        result = run(command, "--help")
+        assert result.exit_code == 0, command
+        assert "Usage" in result.output
+
+
+def test_validate_prints_roles_and_summary(tmp_path):
+    result = run("validate", _users_csv(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "users.csv" in result.output
+    assert "120 rows × 4 columns" in result.output
+    assert "user_id" in result.output and "numeric" in result.output
+    assert "usable" in result.output
+
+
+def test_validate_json(tmp_path):
+    result = run("validate", _users_csv(tmp_path), "--json")
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout)
+    assert doc["columns"]["user_id"]["role"] == "id"
+    assert doc["columns"]["plan"]["role"] == "categorical"
+    assert doc["ok"] is True
+
+
+def test_write_schema_edit_and_reuse(tmp_path):
+    data = _users_csv(tmp_path)
+    schema = tmp_path / "schema.toml"
+    assert run("validate", data, "--write-schema", schema).exit_code == 0
+    text = schema.read_text().replace(
+        '[columns.age]\nrole = "numeric"', '[columns.age]\nrole = "ignore"'
+    )
+    schema.write_text(text)
+    result = run("validate", data, "--schema", schema, "--json")
+    assert json.loads(result.stdout)["columns"]["age"]["role"] == "ignore"
+
+
+def test_html_output(tmp_path):
+    out = tmp_path / "check.html"
+    assert run("validate", _users_csv(tmp_path), "--html", out).exit_code == 0
+    page = out.read_text()
+    assert page.startswith("<!DOCTYPE html>")
+    assert "http://" not in page and "https://" not in page  # self-contained
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda p: p / "nope.csv", "does not exist"),
+        (lambda p: write(p / "bin.csv", bytes(range(256)) * 4), "binary file"),
+        (lambda p: write(p / "empty.csv", ""), "is empty"),
+        (lambda p: write(p / "header.csv", "user_id,age\n"), "has a header"),
+        (lambda p: write(p / "ragged.csv", "a,b\n1,2\n3,4,5\n"), "wrong number of fields"),
+        (lambda p: p, "is a folder"),
+    ],
+)
+def test_unreadable_inputs_exit_2_with_a_message(tmp_path, make, expected):
+    result = run("validate", make(tmp_path))
+    assert result.exit_code == 2
+    assert expected in result.output
+    assert "Error:" in result.output
+    _no_traceback(result)
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"user_id": ["u1"] * N}, "should be unique"),
+        ({"user_id": [None] + [f"u{i}" for i in range(1, N)]}, "is empty on 1 row"),
+    ],
+)
+def test_unusable_tables_exit_2(tmp_path, changes, expected):
+    result = run("validate", _users_csv(tmp_path, **changes))
+    assert result.exit_code == 2
+    assert expected in result.output
+    _no_traceback(result)
+
+
+def test_no_feature_column_exits_2(tmp_path):
+    path = write(
+        tmp_path / "ids.csv", "user_id,email\n" + "".join(f"u{i},p{i}@x.org\n" for i in range(30))
+    )
+    result = run("validate", path)
+    assert result.exit_code == 2
+    assert "no column usable as a feature" in result.output
+
+
+def test_warnings_do_not_fail_unless_strict(tmp_path):
+    spend = np.round(np.random.default_rng(1).gamma(2, 40, N), 2).astype(str).astype(object)
+    spend[5] = "inf"
+    path = _users_csv(tmp_path, spend=spend, notes=[""] * N)
+    assert run("validate", path).exit_code == 0
+    assert run("validate", path, "--strict").exit_code == 1
+
+
+def test_schema_naming_missing_column_exits_2(tmp_path):
+    schema = write(tmp_path / "s.toml", '[columns.income]\nrole = "numeric"\n')
+    result = run("validate", _users_csv(tmp_path), "--schema", schema)
+    assert result.exit_code == 2
+    assert "names column(s) ['income']" in result.output
+    _no_traceback(result)
+
+
+def test_json_errors_are_json_too(tmp_path):
+    result = run("validate", tmp_path / "nope.csv", "--json")
+    assert result.exit_code == 2
+    doc = json.loads(result.stdout)
+    assert doc["ok"] is False
+    assert doc["error"]["type"] == "InputFileError"
+
+
+def test_query_without_file(tmp_path):
+    data = _users_csv(tmp_path)
+    result = run("validate", "--query", f"SELECT * FROM '{data}' WHERE age > 30", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["source"]["format"] == "sql"
+
+
+def test_generate_writes_users_events_and_truth(tmp_path):
+    result = run("generate", "-o", tmp_path / "g", "-n", 300, "--seed", 3, "--format", "csv")
+    assert result.exit_code == 0, result.output
+    users = pd.read_csv(tmp_path / "g" / "users.csv")
+    truth = pd.read_csv(tmp_path / "g" / "truth.csv")
+    events = pd.read_csv(tmp_path / "g" / "events.csv")
+    assert len(users) == len(truth) == 300
+    assert (events.groupby("user_id").size() > 0).all()
+    assert run("validate", tmp_path / "g" / "users.csv").exit_code == 0
+
+
+def test_generate_rejects_bad_options(tmp_path):
+    result = run("generate", "-o", tmp_path, "--as-of", "yesterday-ish")
+    assert result.exit_code == 2
+    assert "--as-of must be a date" in result.output
+    result = run("generate", "-o", tmp_path, "--format", "xlsx")
+    assert result.exit_code == 2
+
+
+def test_demo(tmp_path):
+    out = tmp_path / "demo"
+    result = run("demo", "-o", out, "-n", 1000)
+    assert result.exit_code == 0, result.output
+    for name in [
+        "data/users.parquet",
+        "data/events.parquet",
+        "data/truth.parquet",
+        "validation.json",
+        "report.html",
+    ]:
+        assert (out / name).is_file(), name
+    assert str(out / "report.html") in result.output.replace("\n", "")
+    assert json.loads((out / "validation.json").read_text())["ok"] is True
+
+
+def test_console_script_end_to_end(tmp_path):
+    """The installed entry point, in a real subprocess."""
+    exe = Path(sys.executable).with_name("personas")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "personas"]
+    env = {**os.environ, "COLUMNS": "120"}
+    done = subprocess.run(
+        cmd + ["demo", "-o", str(tmp_path / "d"), "-n", "500"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "d" / "report.html").is_file()
+    done = subprocess.run(
+        cmd + ["validate", str(tmp_path / "missing.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert "does not exist" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from personas import Schema
+
+N = 400
+rng = np.random.default_rng(0)
+
+
+def _role(values, name="col"):
+    df = pd.DataFrame({name: values})
+    return Schema.infer(df)[name]
+
+
+def _cycle(options, n=N):
+    return [options[i % len(options)] for i in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role"),
+    [
+        ("user_id", [f"u{i}" for i in range(N)], "id"),
+        ("customerID", [f"{i:04d}-ABCD" for i in range(N)], "id"),
+        ("ref", [f"K{i * 7919 % 100000:05d}X" for i in range(N)], "id"),
+        ("row", list(range(1, N + 1)), "id"),
+        ("contact", [f"name{i}@example.com" for i in range(N)], "pii"),
+        ("reach", [f"+44 7700 {100000 + i}" for i in range(N)], "pii"),
+        (
+            "who",
+            _cycle(["Ann Smith", "Bob Jones", "Carl Lee", "Dee Moss"], N)[:4]
+            + [f"Name{chr(97 + i % 26)} Surname{chr(97 + i // 26 % 26)}" for i in range(N - 4)],
+            "pii",
+        ),
+        ("email", _cycle(["x", "y", "z"]), "pii"),
+        ("full_name", _cycle(["a", "b"]), "pii"),
+        ("phone", list(range(N)), "pii"),
+        ("plan", _cycle(["free", "basic", "premium"]), "categorical"),
+        ("city", [f"Town{i % 300}" for i in range(N)], "high_cardinality"),
+        ("age", rng.integers(18, 80, N), "numeric"),
+        ("spend", rng.gamma(2, 30, N), "numeric"),
+        ("churn", _cycle(["Yes", "No"]), "boolean"),
+        ("flag", _cycle(["Y", "N"]), "boolean"),
+        ("active", _cycle(["true", "false"]), "boolean"),
+        ("senior", _cycle([0, 1]), "boolean"),
+        ("opted", _cycle(["1", "0"]), "boolean"),
+        ("native", _cycle([True, False]), "boolean"),
+        ("total", _cycle(["12.5", " 7", "1,234.50", " "]), "numeric"),
+        ("signup", _cycle(["2024-01-31", "2023-12-01"]), "datetime"),
+        ("joined", _cycle(["31-01-2024", "15-12-2023"]), "datetime"),
+        ("seen", _cycle(["31/01/2024 10:15", "15/12/2023 08:00"]), "datetime"),
+        ("signup_date", _cycle([20240131, 20231201, 20220615]), "datetime"),
+        ("stamp", pd.date_range("2024-01-01", periods=N, freq="h"), "datetime"),
+        (
+            "interests",
+            _cycle(["sports;music", "music", "travel;food;music", "food"]),
+            "multi_label",
+        ),
+        ("comment", [f"the delivery was slow on day {i} but fine" for i in range(N)], "text"),
+        ("region", _cycle(list(range(1, 10))), "categorical"),
+        ("constant", _cycle(["same"]), "ignore"),
+        ("empty", [None] * N, "ignore"),
+        ("blank", _cycle(["", " ", "N/A", "unknown"]), "ignore"),
+    ],
+)
+def test_roles(name, values, role):
+    spec = _role(values, name)
+    assert spec.role == role, spec.reason
+    assert spec.reason
+
+
+def test_boolean_spellings_are_recorded():
+    spec = _role(_cycle(["Yes", "No"]), "churn")
+    assert spec.params["true_values"] == ["Yes"]
+    assert spec.params["false_values"] == ["No"]
+
+
+def test_date_format_is_recorded():
+    assert _role(_cycle(["31-01-2024", "15-12-2023"]), "d").params["format"] == "%d-%m-%Y"
+    assert _role(_cycle(["01/31/2024", "12/15/2023"]), "d").params["format"] == "%m/%d/%Y"
+
+
+def test_decimal_comma():
+    spec = _role(_cycle(["12,5", "7,25", "3,0"]), "amount")
+    assert spec.role == "numeric"
+    assert spec.params["decimal"] == ","
+
+
+def test_missing_tokens_are_counted():
+    spec = _role(_cycle(["a", "b", "unknown", "N/A"]), "job")
+    assert spec.role == "categorical"
+    assert spec.params["missing_tokens"] == {"unknown": 100, "N/A": 100}
+
+
+def test_mostly_numbers_with_a_few_words_is_numeric_with_count():
+    values = [str(i) for i in range(N - 5)] + ["abc"] * 5
+    spec = _role(values, "visits")
+    assert spec.role == "numeric"
+    assert spec.params["non_numeric"] == 5
+
+
+def test_half_numbers_half_words_is_not_numeric():
+    spec = _role(_cycle(["1", "2", "high", "low"]), "score")
+    assert spec.role == "categorical"
+
+
+def test_id_named_column_with_repeats_is_still_the_user_id():
+    df = pd.DataFrame({"user_id": _cycle(["a", "b", "c"]), "x": rng.normal(size=N)})
+    schema = Schema.infer(df)
+    assert schema.id_column == "user_id"
+    assert "repeat" in schema["user_id"].reason
+
+
+def test_foreign_key_named_id_with_many_repeats_is_not_an_id():
+    df = pd.DataFrame({"product_id": _cycle(["p1", "p2", "p3"]), "x": rng.normal(size=N)})
+    assert Schema.infer(df)["product_id"].role == "categorical"
+
+
+def test_no_id_column():
+    df = pd.DataFrame({"a": rng.normal(size=N), "b": _cycle(["x", "y"])})
+    assert Schema.infer(df).id_column is None
+
+
+def test_name_like_id_preferred_over_other_unique_column():
+    df = pd.DataFrame(
+        {"code_x": [f"K{i}Z" for i in range(N)], "member_id": [f"m{i}" for i in range(N)]}
+    )
+    assert Schema.infer(df).id_column == "member_id"
+
+
+def test_numeric_pii_name_wins_over_content():
+    df = pd.DataFrame({"phone_number": rng.integers(10**9, 10**10, N)})
+    assert Schema.infer(df)["phone_number"].role == "pii"

@@ -1,0 +1,244 @@
+from __future__ import annotations
+
+import gzip
+import json
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from personas.errors import EmptyDataError, FileFormatError, InputFileError, SchemaError
+from personas.io import load_table, read_table
+from tests.conftest import write
+
+ROWS = [("u1", 31, "Paris"), ("u2", 45, "Lyon"), ("u3", 27, "Nice")]
+
+
+def _frame():
+    return pd.DataFrame(ROWS, columns=["user_id", "age", "city"])
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_delimiter_is_sniffed(tmp_path, sep):
+    text = sep.join(["user_id", "age", "city"]) + "\n"
+    text += "".join(sep.join(map(str, r)) + "\n" for r in ROWS)
+    df, info = load_table(write(tmp_path / "u.csv", text))
+    assert info.options["delimiter"] == sep
+    assert list(df.columns) == ["user_id", "age", "city"]
+    assert df["age"].tolist() == [31, 45, 27]
+
+
+def test_csv_quoted_fields_with_delimiters_and_newlines(tmp_path):
+    text = 'id;name;note\n1;"Smith; John";"line one\nline two"\n2;"Doe";"plain"\n'
+    df = read_table(write(tmp_path / "q.csv", text))
+    assert df.shape == (2, 3)
+    assert df.loc[0, "name"] == "Smith; John"
+    assert df.loc[0, "note"] == "line one\nline two"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "prefix"),
+    [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("cp1252", b""), ("utf-16", b"")],
+)
+def test_csv_encodings_are_detected(tmp_path, encoding, prefix):
+    text = "user_id,city\nu1,Zürich\nu2,Besançon\n"
+    path = tmp_path / "enc.csv"
+    path.write_bytes(prefix + text.encode(encoding))
+    df = read_table(path)
+    assert list(df.columns) == ["user_id", "city"]
+    assert df["city"].tolist() == ["Zürich", "Besançon"]
+
+
+def test_csv_not_utf8_after_the_sniffed_head_falls_back_and_says_so(tmp_path):
+    head = "user_id,city\n" + "".join(f"u{i},Paris\n" for i in range(200_000))
+    path = tmp_path / "late.csv"
+    path.write_bytes(head.encode() + "u_last,Besançon\n".encode("cp1252"))
+    df, info = load_table(path)
+    assert df["city"].iloc[-1] == "Besançon"
+    assert info.options["encoding"] == "cp1252"
+    assert any("cp1252" in note for note in info.notes)
+
+
+def test_gzip_csv_is_read_by_content_not_name(tmp_path):
+    text = "user_id,age\nu1,31\nu2,45\n"
+    path = tmp_path / "users.data"
+    path.write_bytes(gzip.compress(text.encode()))
+    df, info = load_table(path)
+    assert info.options["compression"] == "gzip"
+    assert df["age"].tolist() == [31, 45]
+
+
+def test_id_and_leading_zero_columns_keep_their_text(tmp_path):
+    text = "customer_id,zip,amount\n007,01234,5\n010,02000,6\n123,75001,7\n"
+    df = read_table(write(tmp_path / "z.csv", text))
+    assert df["customer_id"].tolist() == ["007", "010", "123"]
+    assert df["zip"].tolist() == ["01234", "02000", "75001"]
+    assert df["amount"].tolist() == [5, 6, 7]
+
+
+def test_parquet_file_and_folder(tmp_path):
+    _frame().to_parquet(tmp_path / "a.parquet")
+    assert read_table(tmp_path / "a.parquet").equals(_frame())
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    _frame().iloc[:2].to_parquet(folder / "p1.parquet")
+    _frame().iloc[2:].to_parquet(folder / "p2.parquet")
+    assert len(read_table(folder)) == 3
+
+
+def test_json_lines_nested_and_lists(tmp_path):
+    lines = [
+        {"user_id": "u1", "profile": {"age": 31, "city": "Paris"}, "tags": ["a", "b"]},
+        {"user_id": "u2", "profile": {"age": 45, "city": "Lyon"}, "tags": ["c"]},
+    ]
+    path = write(tmp_path / "u.jsonl", "\n".join(json.dumps(x) for x in lines) + "\n")
+    df = read_table(path)
+    assert set(df.columns) == {"user_id", "profile.age", "profile.city", "tags"}
+    assert df["tags"].tolist() == ["a;b", "c"]
+
+
+def test_json_array_of_records(tmp_path):
+    path = write(tmp_path / "u.json", json.dumps([{"user_id": "u1", "age": 3}] * 2))
+    df, info = load_table(path)
+    assert info.options["layout"] == "array"
+    assert df.shape == (2, 2)
+
+
+def test_excel(tmp_path):
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "u.xlsx"
+    with pd.ExcelWriter(path) as xw:
+        _frame().to_excel(xw, sheet_name="users", index=False)
+        _frame().iloc[:1].to_excel(xw, sheet_name="other", index=False)
+    assert len(read_table(path)) == 3
+    assert len(read_table(path, sheet="other")) == 1
+    with pytest.raises(SchemaError, match="no sheet 'nope'.*'users', 'other'"):
+        read_table(path, sheet="nope")
+
+
+def test_duckdb_file_table_and_query(tmp_path):
+    path = tmp_path / "crm.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE users AS SELECT * FROM (VALUES ('u1', 31), ('u2', 45)) t(id, age)")
+    con.close()
+    assert read_table(path)["age"].tolist() == [31, 45]  # the only table
+    assert len(read_table(path, query="SELECT * FROM users WHERE age > 40")) == 1
+    assert len(read_table(f"duckdb:///{path}", table="users")) == 2
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE events AS SELECT 1 AS x")
+    con.close()
+    with pytest.raises(SchemaError, match="holds 2 tables.*--table"):
+        read_table(path)
+    with pytest.raises(SchemaError, match="no table 'nope'"):
+        read_table(path, table="nope")
+    with pytest.raises(FileFormatError, match="could not run the query"):
+        read_table(path, query="SELECT nope FROM users")
+
+
+def test_query_on_a_connection_and_on_files(tmp_path):
+    con = duckdb.connect()
+    df = read_table(con, query="SELECT 'u1' AS user_id, 3 AS visits")
+    assert df.to_dict("records") == [{"user_id": "u1", "visits": 3}]
+    _frame().to_parquet(tmp_path / "a.parquet")
+    df = read_table(None, query=f"SELECT * FROM '{tmp_path / 'a.parquet'}' WHERE age < 40")
+    assert len(df) == 2
+
+
+def test_dataframe_passes_through():
+    df = _frame()
+    assert read_table(df) is df
+
+
+# ---------------------------------------------------------------- clear errors
+
+
+def test_missing_file_suggests_close_names(tmp_path):
+    write(tmp_path / "users.csv", "a\n1\n")
+    with pytest.raises(InputFileError, match=r"does not exist.*Did you mean .*users\.csv"):
+        read_table(tmp_path / "user.csv")
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(InputFileError, match="folder .* does not exist either"):
+        read_table(tmp_path / "nowhere" / "users.csv")
+
+
+def test_directory_without_parquet(tmp_path):
+    with pytest.raises(InputFileError, match="is a folder, not a file"):
+        read_table(tmp_path)
+
+
+def test_binary_file(tmp_path):
+    path = tmp_path / "blob.csv"
+    path.write_bytes(bytes(range(256)) * 10)
+    with pytest.raises(FileFormatError, match="binary file.*NUL bytes"):
+        read_table(path)
+
+
+def test_misnamed_parquet(tmp_path):
+    with pytest.raises(FileFormatError, match="named like a parquet file but its content"):
+        read_table(write(tmp_path / "x.parquet", "user_id,age\nu1,3\n"))
+
+
+def test_damaged_parquet(tmp_path):
+    path = tmp_path / "x.parquet"
+    _frame().to_parquet(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(FileFormatError, match="could not be read as Parquet"):
+        read_table(path)
+
+
+def test_sqlite_is_refused_with_a_way_out(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "crm.db"
+    sqlite3.connect(path).execute("CREATE TABLE t (x INT)").connection.commit()
+    with pytest.raises(FileFormatError, match="SQLite database.*Export"):
+        read_table(path)
+
+
+@pytest.mark.parametrize("content", ["", "\n\n  \n"])
+def test_empty_file(tmp_path, content):
+    with pytest.raises(EmptyDataError, match="is empty: it has no header and no rows"):
+        read_table(write(tmp_path / "e.csv", content))
+
+
+def test_header_only(tmp_path):
+    with pytest.raises(EmptyDataError, match=r"has a header \(3 columns: 'a', 'b', 'c'\)"):
+        read_table(write(tmp_path / "h.csv", "a,b,c\n"))
+
+
+def test_empty_parquet(tmp_path):
+    _frame().iloc[:0].to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(EmptyDataError, match="but no rows"):
+        read_table(tmp_path / "e.parquet")
+
+
+def test_rows_with_the_wrong_number_of_fields(tmp_path):
+    text = "a,b,c\n1,2,3\n4,5,6,7\n8,9,10\n11,12\n"
+    path = write(tmp_path / "bad.csv", text)
+    with pytest.raises(FileFormatError, match=r"2 row\(s\).*line 3: 4 fields, expected 3"):
+        read_table(path)
+    df, info = load_table(path, skip_bad_lines=True)
+    assert len(df) == 2
+    assert info.rows_skipped == 2
+    assert "2 malformed row(s)" in info.notes[0]
+
+
+def test_duplicate_header_names(tmp_path):
+    with pytest.raises(FileFormatError, match=r"names column 'age' twice \(positions 2 and 3\)"):
+        read_table(write(tmp_path / "d.csv", "id,age,age\n1,2,3\n"))
+
+
+def test_blank_header_name_is_named(tmp_path):
+    df = read_table(write(tmp_path / "b.csv", ",age\n0,31\n1,45\n"))
+    assert list(df.columns) == ["unnamed_0", "age"]
+
+
+def test_numbers_stay_exact(tmp_path):
+    values = np.round(np.linspace(0, 1000, 50), 2)
+    text = "x\n" + "\n".join(f"{v:.2f}" for v in values) + "\n"
+    df = read_table(write(tmp_path / "n.csv", text))
+    np.testing.assert_array_equal(df["x"].to_numpy(), values)
