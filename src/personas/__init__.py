@@ -14,15 +14,25 @@ True
 
 from personas import datasets, errors
 from personas._version import __version__
+from personas.cluster import Segmenter
 from personas.io import ROLES, Schema, ValidationReport, read_table, validate
+from personas.model import Model, load
+from personas.pipeline import Segmentation, segment
+from personas.preprocess import BasisBuilder
 
 __all__ = [
     "ROLES",
+    "BasisBuilder",
+    "Model",
     "Schema",
+    "Segmentation",
+    "Segmenter",
     "ValidationReport",
     "__version__",
     "datasets",
     "errors",
+    "load",
     "read_table",
+    "segment",
     "validate",
 ]

@@ -49,7 +49,7 @@ def test_version_and_help():
     result = run("--version")
     assert result.exit_code == 0
     assert result.output.strip() == f"personas {__version__}"
-    for command in ["validate", "generate", "demo"]:
+    for command in ["validate", "segment", "predict", "generate", "demo"]:
         result = run(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -225,3 +225,65 @@ def test_console_script_end_to_end(tmp_path):
     assert done.returncode == 2
     assert "does not exist" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("gen")
+    assert run("generate", "-o", folder, "-n", 2500, "--no-events").exit_code == 0
+    return folder
+
+
+def test_segment_and_predict(generated, tmp_path):
+    out = tmp_path / "seg"
+    result = run("segment", generated / "users.parquet", "-o", out, "--k", "4", "--no-report")
+    assert result.exit_code == 0, result.output
+    labels = pd.read_parquet(out / "segments.parquet")
+    assert list(labels.columns) == ["user_id", "segment", "segment_name", "distance", "confidence"]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["k"] == 4
+    scored = tmp_path / "scored.csv"
+    result = run("predict", out / "model.personas", generated / "users.parquet", "-o", scored)
+    assert result.exit_code == 0, result.output
+    assert "Ignored" in result.output and "email" in result.output
+    assert (pd.read_csv(scored)["segment"].to_numpy() == labels["segment"].to_numpy()).all()
+
+
+def test_segment_basis_and_errors(generated, tmp_path):
+    result = run(
+        "segment",
+        generated / "users.parquet",
+        "-o",
+        tmp_path / "b",
+        "--k",
+        "3",
+        "--basis",
+        "purchases,sessions",
+        "--no-report",
+    )
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "b" / "summary.json").read_text())["basis"] == [
+        "purchases",
+        "sessions",
+    ]
+    result = run("segment", generated / "users.parquet", "--basis", "email")
+    assert result.exit_code == 2
+    assert "cannot be in the basis" in result.output
+    result = run("segment", generated / "users.parquet", "--k", "many")
+    assert result.exit_code == 2
+    assert "--k must be 'auto'" in result.output
+    _no_traceback(result)
+
+
+def test_predict_with_missing_columns_exits_2(generated, tmp_path):
+    out = tmp_path / "seg"
+    assert (
+        run("segment", generated / "users.parquet", "-o", out, "--k", "3", "--no-report").exit_code
+        == 0
+    )
+    small = tmp_path / "small.csv"
+    pd.read_parquet(generated / "users.parquet").drop(columns=["sessions"]).to_csv(small)
+    result = run("predict", out / "model.personas", small, "-o", tmp_path / "s.parquet")
+    assert result.exit_code == 2
+    assert "lacks column(s) ['sessions']" in result.output
+    _no_traceback(result)

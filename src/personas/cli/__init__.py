@@ -5,11 +5,12 @@ from __future__ import annotations
 import typer
 
 from personas._version import __version__
-from personas.cli import demo, generate, validate
+from personas.cli import demo, generate, predict, segment, validate
 
 app = typer.Typer(
     name="personas",
-    help="User profiling and segmentation: validate user tables, profile, segment, explain.",
+    help="User profiling and segmentation: validate user tables, find and explain segments, "
+    "score new users.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -38,6 +39,8 @@ def _root(
 
 
 app.command("validate")(validate.validate_command)
+app.command("segment")(segment.segment_command)
+app.command("predict")(predict.predict_command)
 app.command("generate")(generate.generate_command)
 app.command("demo")(demo.demo_command)
 

@@ -8,8 +8,7 @@ import typer
 
 from personas.cli._common import console, err_console, escape, handle_errors
 from personas.cli.generate import generate_data
-from personas.cli.validate import print_report
-from personas.io import validate
+from personas.cli.segment import print_segmentation
 
 
 @handle_errors
@@ -18,11 +17,14 @@ def demo_command(
     users: int = typer.Option(20_000, "--users", "-n", min=100, help="Number of demo users."),
     seed: int = typer.Option(0, "--seed", help="Random seed."),
 ) -> None:
-    """Generate demo users and events, check them and write the report.
+    """Generate demo users and events, check them, find their segments, write the report.
 
-    Writes OUT/data/ (users, events, true segments), OUT/validation.json and
+    Writes OUT/data/ (users, events, true segments), OUT/validation.json,
+    OUT/validation.html, OUT/segments.parquet, OUT/summary.json, OUT/model.personas and
     OUT/report.html.
     """
+    import personas
+
     written = generate_data(
         out / "data",
         n_users=users,
@@ -33,16 +35,38 @@ def demo_command(
         events=True,
         fmt="parquet",
     )
-    with err_console.status("Checking the users table…"):
-        report = validate(written["users"])
-    print_report(report)
-    report.to_json(out / "validation.json")
-    report.write_html(out / "report.html")
+    with err_console.status("Checking the users table…") as status:
+        report = personas.validate(written["users"])
+        report.to_json(out / "validation.json")
+        report.write_html(out / "validation.html")
+        if not report.ok:
+            report.raise_for_errors()
+        run = personas.segment(
+            report.data,
+            schema=report.schema,
+            random_state=seed,
+            progress=lambda message: status.update(f"{message}…"),
+        )
+        status.update("Writing the outputs…")
+        run.labels.to_parquet(out / "segments.parquet", index=False)
+        run.to_json(out / "summary.json")
+        run.model.save(out / "model.personas")
+        run.write_html(out / "report.html")
+    console.print(
+        f"Data check: {len(report.errors)} errors, {len(report.warnings)} warnings "
+        f"on {report.n_rows:,} users × {report.n_columns} columns."
+    )
+    print_segmentation(run)
     console.print()
     console.print("[bold]Demo output[/bold]")
     for kind, path in written.items():
-        console.print(f"  {kind:<11} {escape(str(path))}")
-    console.print(f"  {'validation':<11} {escape(str(out / 'validation.json'))}")
-    console.print(f"  {'report':<11} {escape(str(out / 'report.html'))}")
-    if not report.ok:
-        raise typer.Exit(2)
+        console.print(f"  {kind:<17} {escape(str(path))}")
+    for name in [
+        "validation.json",
+        "validation.html",
+        "segments.parquet",
+        "summary.json",
+        "model.personas",
+        "report.html",
+    ]:
+        console.print(f"  {name:<17} {escape(str(out / name))}")

@@ -73,7 +73,9 @@ class ColumnSpec:
     params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"role": self.role, "reason": self.reason, "source": self.source, **self.params}
+        """Role, reason, source and how to read the values (what a schema file can hold)."""
+        readable = {k: v for k, v in self.params.items() if k in _PARAM_KEYS and v is not None}
+        return {"role": self.role, "reason": self.reason, "source": self.source, **readable}
 
 
 class Schema:

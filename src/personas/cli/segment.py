@@ -1,0 +1,96 @@
+"""``personas segment``: find, profile and name segments; write labels, summary, model, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from personas.cli._common import console, err_console, escape, handle_errors
+from personas.errors import InputFileError
+
+
+def parse_k(k: str) -> str | int:
+    if k == "auto":
+        return k
+    try:
+        value = int(k)
+    except ValueError:
+        raise InputFileError(f"--k must be 'auto' or a whole number ≥ 1, not {k!r}.") from None
+    if value < 1:
+        raise InputFileError(f"--k must be 'auto' or a whole number ≥ 1, not {k!r}.")
+    return value
+
+
+@handle_errors
+def segment_command(
+    data: str = typer.Argument(..., help="The user table (any format `validate` reads)."),
+    out: Path = typer.Option(Path("segments-output"), "--out", "-o", help="Output folder."),
+    k: str = typer.Option("auto", "--k", "-k", help="'auto' or the number of segments."),
+    basis: str | None = typer.Option(
+        None,
+        "--basis",
+        help="Comma-separated columns to find segments on (default: all usable feature columns).",
+    ),
+    schema: Path | None = typer.Option(None, "--schema", "-s", help="Schema TOML file."),
+    id_column: str | None = typer.Option(None, "--id-column", help="The user-id column."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed: same seed, same result."),
+    k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
+    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
+) -> None:
+    """Find segments: OUT/segments.parquet, summary.json, model.personas and report.html."""
+    import personas
+
+    k_value = parse_k(k)
+    columns = [c.strip() for c in basis.split(",") if c.strip()] if basis else None
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"{str(out)!r} exists and is not a folder; choose another --out.")
+    with err_console.status("Starting…") as status:
+        run = personas.segment(
+            data,
+            k=k_value,
+            basis=columns,
+            schema=schema,
+            id_column=id_column,
+            random_state=random_state,
+            k_max=k_max,
+            table=table,
+            progress=lambda message: status.update(f"{message}…"),
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        status.update("Writing the outputs…")
+        run.labels.to_parquet(out / "segments.parquet", index=False)
+        run.to_json(out / "summary.json")
+        run.model.save(out / "model.personas")
+        if report:
+            status.update("Drawing the report…")
+            run.write_html(out / "report.html")
+    print_segmentation(run)
+    console.print()
+    for name in ["segments.parquet", "summary.json", "model.personas"] + (
+        ["report.html"] if report else []
+    ):
+        console.print(f"  {name:<17} {escape(str(out / name))}")
+
+
+def print_segmentation(run) -> None:
+    console.print(
+        f"[bold]{run.k} segments[/bold] of {len(run.labels):,} users. {escape(run.k_reason)}"
+    )
+    t = Table(show_lines=False)
+    t.add_column("id", justify="right")
+    t.add_column("name", overflow="fold")
+    t.add_column("users", justify="right")
+    t.add_column("share", justify="right")
+    t.add_column("stability", justify="right")
+    for s in run.segments:
+        t.add_row(
+            str(s["id"]),
+            escape(s["name"]),
+            f"{s['size']:,}",
+            f"{s['share']:.1%}",
+            "—" if s["stability"] is None else f"{s['stability']:.2f}",
+        )
+    console.print(t)

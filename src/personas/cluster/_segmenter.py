@@ -1,0 +1,241 @@
+"""`Segmenter`: K-Means with an automatic, explained choice of k, fast on many rows.
+
+k is chosen on a row sample (scored for every candidate, see ``_select_k``); the final
+model is then fitted on all rows, warm-started from the sample's centres, so that the
+expensive part — many starts and bootstrap refits — never touches the full table.
+Segments are numbered by size: segment 0 is the largest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from personas._sklearn_compat import validate_data
+from personas.cluster._select_k import KScore, choose_k, fit_kmeans, score_k
+
+__all__ = ["Segmenter"]
+
+
+class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-Means segmentation with ``k="auto"`` (an explained choice) or a fixed k.
+
+    Parameters
+    ----------
+    k : "auto" or int, default "auto"
+        Number of segments; ``"auto"`` scores every k in ``[k_min, k_max]`` and applies the
+        rule documented in :func:`personas.cluster.choose_k`.
+    k_min, k_max : int, default 2 and 12
+    n_init : int, default 4
+        K-Means starts for each candidate k on the sample.
+    sample_size : int, default 20_000
+        Rows used to choose k and find the starting centres.
+    silhouette_size : int, default 5_000
+        Rows the silhouette (O(n²)) and the stability are measured on.
+    n_bootstrap : int, default 5
+        Bootstrap refits per k for the stability score.
+    max_iter : int, default 30
+        Lloyd iterations on all rows, from the sample's centres.
+    random_state : int, RandomState or None
+
+    Attributes
+    ----------
+    labels_ : ndarray of int, shape (n_samples,)
+    cluster_centers_ : ndarray, shape (n_clusters_, n_features)
+    n_clusters_ : int
+    scores_ : list of dict
+        For every k tried: silhouette, calinski_harabasz, davies_bouldin, inertia,
+        stability (empty when k was given).
+    k_reason_ : str
+        Why this k.
+    inertia_ : float
+        Sum of squared distances of all rows to their centre.
+    n_iter_ : int
+        Lloyd iterations of the final fit.
+    segment_stability_ : ndarray of float
+        Per segment: mean Jaccard index with its best match in bootstrap refits.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import make_blobs
+    >>> from personas import Segmenter
+    >>> X, _ = make_blobs(600, centers=4, random_state=0)
+    >>> seg = Segmenter(random_state=0).fit(X)
+    >>> seg.n_clusters_
+    4
+    """
+
+    def __init__(
+        self,
+        k: Any = "auto",
+        *,
+        k_min: int = 2,
+        k_max: int = 12,
+        n_init: int = 4,
+        sample_size: int = 20_000,
+        silhouette_size: int = 5_000,
+        n_bootstrap: int = 5,
+        max_iter: int = 30,
+        random_state: Any = None,
+    ) -> None:
+        self.k = k
+        self.k_min = k_min
+        self.k_max = k_max
+        self.n_init = n_init
+        self.sample_size = sample_size
+        self.silhouette_size = silhouette_size
+        self.n_bootstrap = n_bootstrap
+        self.max_iter = max_iter
+        self.random_state = random_state
+
+    def fit(self, X: Any, y: Any = None) -> Segmenter:
+        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        self._check_params(X)
+        rng = check_random_state(self.random_state)
+        seed = int(rng.randint(np.iinfo(np.int32).max))
+        n = X.shape[0]
+        sample_rows = np.arange(n)
+        if n > self.sample_size:
+            sample_rows = np.sort(
+                np.random.default_rng(seed).choice(n, self.sample_size, replace=False)
+            )
+        S = X[sample_rows]
+        timings: dict[str, float] = {}
+        start = time.perf_counter()
+        if self.k == "auto":
+            n_distinct = len(np.unique(S, axis=0)) if len(S) <= 5000 else len(S)
+            k_hi = min(self.k_max, n_distinct - 1, len(S) - 1)
+            k_lo = min(self.k_min, k_hi)
+            eval_rows = np.arange(len(S))
+            if len(S) > self.silhouette_size:
+                eval_rows = np.sort(
+                    np.random.default_rng(seed + 1).choice(
+                        len(S), self.silhouette_size, replace=False
+                    )
+                )
+            scores: list[KScore] = []
+            models = {}
+            for k in range(max(k_lo, 2), k_hi + 1):
+                score, model = score_k(
+                    S,
+                    k,
+                    seed=seed,
+                    n_init=self.n_init,
+                    n_bootstrap=self.n_bootstrap,
+                    silhouette_rows=eval_rows,
+                )
+                scores.append(score)
+                models[k] = model
+            jaccard = None
+            if not scores:  # fewer than 3 distinct rows: one or two segments, no choice
+                k = max(1, min(2, k_hi + 1))
+                reason = f"k={k}: too few distinct rows to compare several k"
+                sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
+            else:
+                k, reason = choose_k(scores)
+                sample_model = models[k]
+                jaccard = next(s.jaccard for s in scores if s.k == k)
+            self.scores_ = [s.to_dict() for s in scores]
+        else:
+            k = int(self.k)
+            reason = f"k={k} was given"
+            self.scores_ = []
+            jaccard = None
+            if self.n_bootstrap and 1 < k < len(S):
+                eval_rows = np.arange(len(S))
+                if len(S) > self.silhouette_size:
+                    eval_rows = np.sort(
+                        np.random.default_rng(seed + 1).choice(
+                            len(S), self.silhouette_size, replace=False
+                        )
+                    )
+                score, sample_model = score_k(
+                    S,
+                    k,
+                    seed=seed,
+                    n_init=self.n_init,
+                    n_bootstrap=self.n_bootstrap,
+                    silhouette_rows=eval_rows,
+                )
+                self.scores_ = [score.to_dict()]
+                jaccard = score.jaccard
+            else:
+                sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
+        timings["choose_k"] = time.perf_counter() - start
+        start = time.perf_counter()
+        if n > len(S):
+            model = fit_kmeans(
+                X,
+                k,
+                n_init=1,
+                seed=seed,
+                init=sample_model.cluster_centers_,
+                max_iter=self.max_iter,
+            )
+        else:
+            model = sample_model
+        timings["fit_all_rows"] = time.perf_counter() - start
+        counts = np.bincount(model.labels_, minlength=k)
+        order = np.argsort(-counts, kind="stable")  # segment 0 is the largest
+        rank = np.empty_like(order)
+        rank[order] = np.arange(k)
+        self.model_ = model
+        self.order_ = order
+        self._rank = rank
+        self.labels_ = rank[model.labels_]
+        self.cluster_centers_ = model.cluster_centers_[order]
+        self.n_clusters_ = k
+        self.inertia_ = float(model.inertia_)
+        self.n_iter_ = int(model.n_iter_)
+        self.k_reason_ = reason
+        # Per-segment stability (bootstrap Jaccard), in segment order; sample labels follow
+        # the sample model, whose numbering the warm-started full fit keeps.
+        self.segment_stability_ = (
+            np.asarray(jaccard)[order]
+            if jaccard is not None and len(jaccard) == k
+            else np.full(k, np.nan)
+        )
+        self.timings_ = timings
+        return self
+
+    def _check_params(self, X: np.ndarray) -> None:
+        if self.k != "auto":
+            if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
+                raise ValueError(f"k must be 'auto' or an integer ≥ 1, got {self.k!r}.")
+            if not 1 <= self.k <= X.shape[0]:
+                raise ValueError(
+                    f"k={self.k} segments cannot be found in {X.shape[0]} rows; choose k "
+                    f"between 1 and {X.shape[0]}."
+                )
+        elif not (
+            isinstance(self.k_min, (int, np.integer))
+            and isinstance(self.k_max, (int, np.integer))
+            and 2 <= self.k_min <= self.k_max
+        ):
+            raise ValueError(
+                f"k_min and k_max must be integers with 2 ≤ k_min ≤ k_max; got {self.k_min} "
+                f"and {self.k_max}."
+            )
+
+    def predict(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        return self._rank[
+            self.model_.predict(X.astype(self.model_.cluster_centers_.dtype, copy=False))
+        ]
+
+    def transform(self, X: Any) -> np.ndarray:
+        """Distance of each row to each segment's centre (columns in segment order)."""
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
+        d = self.model_.transform(X.astype(self.model_.cluster_centers_.dtype, copy=False))
+        return d[:, self.order_]
+
+    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
+        return self.fit(X).labels_

@@ -1,0 +1,164 @@
+"""Scoring every candidate k, and the documented rule that picks one.
+
+For each k the sample is clustered (K-Means, several starts) and scored by:
+
+- silhouette, on a fixed-size sub-sample (higher is better);
+- Calinski–Harabasz (higher is better) and Davies–Bouldin (lower is better);
+- inertia, whose elbow is found by kneedle (``kneed``);
+- stability: the mean adjusted Rand index between the sample's labels and those of
+  K-Means refitted on bootstrap resamples (1 = the same segments every time).
+
+**The rule** (deterministic): among the *stable* k (stability ≥ 0.75; all k if none is),
+take those whose silhouette is within 10 % of the best silhouette, and choose the
+**largest** of them — the most detailed segmentation that is nearly as well separated as
+the best and reproducible. An integer ``k`` skips the rule.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn.cluster import KMeans
+from sklearn.metrics import (
+    adjusted_rand_score,
+    calinski_harabasz_score,
+    davies_bouldin_score,
+    silhouette_score,
+)
+
+__all__ = ["KScore", "choose_k", "score_k"]
+
+STABILITY_MIN = 0.75
+SILHOUETTE_TOLERANCE = 0.10
+
+
+@dataclass
+class KScore:
+    k: int
+    silhouette: float
+    calinski_harabasz: float
+    davies_bouldin: float
+    inertia: float
+    stability: float
+    seconds: float = 0.0
+    jaccard: np.ndarray | None = None  # per segment (sample labels), mean over bootstraps
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "k": self.k,
+            "silhouette": round(self.silhouette, 4),
+            "calinski_harabasz": round(self.calinski_harabasz, 2),
+            "davies_bouldin": round(self.davies_bouldin, 4),
+            "inertia": round(self.inertia, 2),
+            "stability": round(self.stability, 4),
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def fit_kmeans(
+    X: np.ndarray, k: int, *, n_init: int, seed: int, init: Any = "k-means++", max_iter: int = 300
+) -> KMeans:
+    return KMeans(
+        n_clusters=k,
+        n_init=n_init,
+        init=init,
+        random_state=seed,
+        max_iter=max_iter,
+        algorithm="lloyd",
+    ).fit(X)
+
+
+def score_k(
+    X: np.ndarray,
+    k: int,
+    *,
+    seed: int,
+    n_init: int,
+    n_bootstrap: int,
+    silhouette_rows: np.ndarray,
+) -> tuple[KScore, KMeans]:
+    """Cluster ``X`` into ``k`` segments and score the result."""
+    import time
+
+    start = time.perf_counter()
+    model = fit_kmeans(X, k, n_init=n_init, seed=seed)
+    labels = model.labels_
+    n_labels = len(np.unique(labels))
+    if n_labels < 2:
+        sil, ch, db = -1.0, 0.0, np.inf
+    else:
+        sub = labels[silhouette_rows]
+        sil = float(silhouette_score(X[silhouette_rows], sub)) if len(np.unique(sub)) > 1 else -1.0
+        ch = float(calinski_harabasz_score(X, labels))
+        db = float(davies_bouldin_score(X, labels))
+    rng = np.random.default_rng(seed + 7919 * k)
+    aris, jaccards = [], []
+    ref = labels[silhouette_rows]
+    for b in range(n_bootstrap):
+        boot = rng.integers(0, len(X), len(X))
+        refit = fit_kmeans(X[boot], k, n_init=1, seed=seed + 1000 * (b + 1) + k)
+        pred = refit.predict(X[silhouette_rows])
+        aris.append(adjusted_rand_score(ref, pred))
+        jaccards.append(best_jaccard(ref, pred, k))
+    stability = float(np.mean(aris)) if aris else float("nan")
+    jaccard = np.mean(jaccards, axis=0) if jaccards else None
+    score = KScore(
+        k, sil, ch, db, float(model.inertia_), stability, time.perf_counter() - start, jaccard
+    )
+    return score, model
+
+
+def best_jaccard(ref: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
+    """For each reference segment, its Jaccard index with the best-matching other segment."""
+    table = np.zeros((k, int(other.max()) + 1))
+    np.add.at(table, (ref, other), 1)
+    size_ref = table.sum(axis=1, keepdims=True)
+    size_other = table.sum(axis=0, keepdims=True)
+    union = size_ref + size_other - table
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jac = np.where(union > 0, table / union, 0.0)
+    return jac.max(axis=1)
+
+
+def elbow(scores: list[KScore]) -> int | None:
+    """The elbow of the inertia curve (kneedle), or None when there is no clear knee."""
+    if len(scores) < 3:
+        return None
+    from kneed import KneeLocator
+
+    ks = [s.k for s in scores]
+    inertia = [s.inertia for s in scores]
+    knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
+    return int(knee) if knee is not None else None
+
+
+def choose_k(scores: list[KScore]) -> tuple[int, str]:
+    """Apply the rule; return the chosen k and a sentence explaining why."""
+    stable = [s for s in scores if s.stability >= STABILITY_MIN]
+    pool = stable or scores
+    best = max(pool, key=lambda s: s.silhouette)
+    floor = best.silhouette - SILHOUETTE_TOLERANCE * abs(best.silhouette)
+    near = [s for s in pool if s.silhouette >= floor]
+    chosen = max(near, key=lambda s: s.k)
+    knee = elbow(scores)
+    by_ch = max(scores, key=lambda s: s.calinski_harabasz).k
+    by_db = min(scores, key=lambda s: s.davies_bouldin).k
+    parts = [
+        f"k={chosen.k}: the largest k whose silhouette ({chosen.silhouette:.3f}) is within "
+        f"{SILHOUETTE_TOLERANCE:.0%} of the best ({best.silhouette:.3f} at k={best.k})"
+    ]
+    if stable:
+        parts.append(
+            f"among the k with stability ≥ {STABILITY_MIN} (k={chosen.k}: {chosen.stability:.2f})"
+        )
+    else:
+        parts.append(
+            f"(no k reached stability {STABILITY_MIN}: the segments are not sharply defined; "
+            f"k={chosen.k} has {chosen.stability:.2f})"
+        )
+    others = [f"Calinski–Harabasz prefers k={by_ch}", f"Davies–Bouldin prefers k={by_db}"]
+    if knee is not None:
+        others.insert(0, f"the elbow of the inertia curve is at k={knee}")
+    return chosen.k, " ".join(parts) + ". For comparison: " + "; ".join(others) + "."

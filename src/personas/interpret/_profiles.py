@@ -1,0 +1,342 @@
+"""Per-segment profiles against the whole population, and short distinct names.
+
+Effect sizes are standardized differences: for a number, (segment mean − population
+mean) / population standard deviation, computed on the same scale the clustering used
+(log scale for skewed columns); for a category level or a label, (segment share −
+population share) / √(p(1 − p)), the same difference on its 0/1 indicator. They are
+comparable across columns, so the largest ones name the segment.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from personas.io._names import tokens
+from personas.io._schema import Schema
+from personas.preprocess import BasisBuilder
+
+__all__ = ["profile_segments"]
+
+UNINFORMATIVE = {
+    "yes",
+    "no",
+    "true",
+    "false",
+    "none",
+    "other",
+    "unknown",
+    "n/a",
+    "na",
+    "(missing)",
+    "(other)",
+    "0",
+    "1",
+    "y",
+    "n",
+}
+MIN_EFFECT = 0.3  # below this a difference does not name a segment
+
+
+def _nice(col: str) -> str:
+    words = [w for w in tokens(col) if w not in {"date", "dt", "at", "on"}]
+    return " ".join(words) or col
+
+
+def _numeric_view(builder: BasisBuilder, col: str, role: str, s: pd.Series):
+    """(values in original units, values on the clustering scale) of a numeric-ish column."""
+    group = next(
+        (g for g in builder.groups_ if g["column"] == col and g["kind"] == "numeric"), None
+    )
+    if role == "datetime":
+        as_of = pd.Timestamp(builder.as_of_) if builder.as_of_ else pd.to_datetime(s).max()
+        raw = ((as_of - pd.to_datetime(s)).dt.total_seconds() / 86400.0).to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    elif role == "boolean":
+        raw = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    else:
+        raw = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+    scaled = raw
+    if group is not None and group["transform"] == "log1p":
+        scaled = np.log1p(np.maximum(raw, 0))
+    elif group is not None and group["transform"] == "signed_log1p":
+        scaled = np.sign(raw) * np.log1p(np.abs(raw))
+    elif group is None and role == "numeric":
+        finite = raw[np.isfinite(raw)]
+        if finite.size > 2 and finite.min() >= 0 and pd.Series(finite).skew() > 1:
+            scaled = np.log1p(raw)
+    return raw, scaled
+
+
+def _round(x: float) -> float | None:
+    if x is None or not np.isfinite(x):
+        return None
+    return float(f"{x:.4g}")
+
+
+def profile_segments(
+    data: pd.DataFrame,
+    schema: Schema,
+    builder: BasisBuilder,
+    labels: np.ndarray,
+    *,
+    stability: np.ndarray | None = None,
+    top_levels: int = 5,
+) -> list[dict[str, Any]]:
+    """Profile every segment on every usable column (basis and descriptors).
+
+    Returns
+    -------
+    list of dict
+        One per segment: ``id``, ``size``, ``share``, ``stability``, ``centroid``
+        (numbers in original units: the segment median; categories: the most common
+        level), ``profile`` (one entry per column) and ``distinguishing`` (the features
+        that set it apart most, strongest first).
+    """
+    k = int(labels.max()) + 1 if len(labels) else 0
+    n = len(labels)
+    basis = set(builder.basis_)
+    columns = [
+        c
+        for c, spec in schema.columns.items()
+        if spec.role
+        in ("numeric", "boolean", "datetime", "categorical", "high_cardinality", "multi_label")
+    ]
+    segments = [
+        {
+            "id": s,
+            "size": int((labels == s).sum()),
+            "share": 0.0,
+            "profile": [],
+            "centroid": {},
+            "terms": [],
+        }
+        for s in range(k)
+    ]
+    for seg in segments:
+        seg["share"] = round(seg["size"] / n, 4) if n else 0.0
+        if stability is not None and np.isfinite(stability[seg["id"]]):
+            seg["stability"] = round(float(stability[seg["id"]]), 3)
+        else:
+            seg["stability"] = None
+    for col in columns:
+        role = schema[col].role
+        in_basis = col in basis
+        if role in ("numeric", "boolean", "datetime"):
+            _profile_numeric(segments, col, role, in_basis, data[col], labels, builder)
+        elif role in ("categorical", "high_cardinality"):
+            _profile_levels(
+                segments, col, role, in_basis, data[col].astype("string"), labels, top_levels
+            )
+        else:
+            sep = schema[col].params.get("separator", ";")
+            _profile_labels(segments, col, in_basis, data[col], labels, sep, top_levels)
+    for seg in segments:
+        seg["terms"].sort(key=lambda t: -abs(t["effect"]))
+        seg["distinguishing"] = [
+            {k: v for k, v in t.items() if k != "in_basis"} for t in seg["terms"][:8]
+        ]
+    _name_segments(segments)
+    for seg in segments:
+        del seg["terms"]
+    return segments
+
+
+def _profile_numeric(segments, col, role, in_basis, s, labels, builder) -> None:
+    raw, scaled = _numeric_view(builder, col, role, s)
+    ok = np.isfinite(scaled)
+    mu, sd = float(np.nanmean(scaled[ok])) if ok.any() else 0.0, float(np.nanstd(scaled[ok]))
+    pop_mean = float(np.nanmean(raw)) if ok.any() else np.nan
+    pop_median = float(np.nanmedian(raw)) if ok.any() else np.nan
+    unit = "days ago" if role == "datetime" else ("share true" if role == "boolean" else "")
+    for seg in segments:
+        m = (labels == seg["id"]) & ok
+        if not m.any():
+            continue
+        seg_mean = float(raw[m].mean())
+        seg_median = float(np.median(raw[m]))
+        effect = (float(scaled[m].mean()) - mu) / sd if sd > 0 else 0.0
+        seg["profile"].append(
+            {
+                "column": col,
+                "role": role,
+                "in_basis": in_basis,
+                "unit": unit,
+                "mean": _round(seg_mean),
+                "mean_all": _round(pop_mean),
+                "median": _round(seg_median),
+                "median_all": _round(pop_median),
+                "effect": round(effect, 3),
+            }
+        )
+        seg["centroid"][col] = _round(seg_mean if role == "boolean" else seg_median)
+        if abs(effect) >= MIN_EFFECT:
+            seg["terms"].append(
+                {
+                    "column": col,
+                    "kind": "numeric",
+                    "role": role,
+                    "effect": round(effect, 3),
+                    "label": _numeric_term(col, role, effect),
+                    "in_basis": in_basis,
+                }
+            )
+
+
+def _numeric_term(col: str, role: str, effect: float) -> str:
+    name = _nice(col)
+    if role == "datetime":
+        return f"{name} long ago" if effect > 0 else f"recent {name}"
+    if role == "boolean":
+        return name if effect > 0 else f"no {name}"
+    return f"{'high' if effect > 0 else 'low'} {name}"
+
+
+def _level_term(col: str, value: str) -> str:
+    v = str(value).strip()
+    if v.lower() in UNINFORMATIVE or v.replace(".", "").isdigit() or len(v) > 30:
+        return f"{_nice(col)} {v}"
+    return v
+
+
+def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> None:
+    filled = s.fillna("(missing)")
+    codes, levels = pd.factorize(filled)
+    k = len(segments)
+    table = np.zeros((k, len(levels)))
+    np.add.at(table, (labels, codes), 1)
+    sizes = table.sum(axis=1, keepdims=True)
+    pop = table.sum(axis=0) / max(table.sum(), 1)
+    share = np.divide(table, sizes, out=np.zeros_like(table), where=sizes > 0)
+    for seg in segments:
+        row = share[seg["id"]]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lift = np.where(pop > 0, row / pop, np.nan)
+            effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
+        top = np.argsort(-row, kind="stable")[:top_levels]
+        seg["profile"].append(
+            {
+                "column": col,
+                "role": role,
+                "in_basis": in_basis,
+                "top": [
+                    {
+                        "value": str(levels[j]),
+                        "share": round(float(row[j]), 4),
+                        "share_all": round(float(pop[j]), 4),
+                        "lift": _round(float(lift[j])),
+                    }
+                    for j in top
+                ],
+            }
+        )
+        seg["centroid"][col] = str(levels[top[0]]) if len(top) else None
+        for j in np.argsort(-effect, kind="stable")[:2]:
+            if levels[j] == "(missing)" or effect[j] < MIN_EFFECT or row[j] < 0.25:
+                continue
+            seg["terms"].append(
+                {
+                    "column": col,
+                    "kind": "level",
+                    "role": role,
+                    "value": str(levels[j]),
+                    "effect": round(float(effect[j]), 3),
+                    "share": round(float(row[j]), 4),
+                    "lift": _round(float(lift[j])),
+                    "label": _level_term(col, levels[j]),
+                    "in_basis": in_basis,
+                }
+            )
+
+
+def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None:
+    codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
+    names = sorted({t.strip() for u in uniques for t in str(u).split(sep) if t.strip()})
+    if not names:
+        return
+    index = {lab: j for j, lab in enumerate(names)}
+    table = np.zeros((len(uniques) + 1, len(names)), dtype=bool)
+    for i, u in enumerate(uniques):
+        for t in str(u).split(sep):
+            if t.strip() in index:
+                table[i, index[t.strip()]] = True
+    has = table[np.where(codes >= 0, codes, len(uniques))]
+    pop = has.mean(axis=0)
+    for seg in segments:
+        m = labels == seg["id"]
+        row = has[m].mean(axis=0) if m.any() else np.zeros(len(names))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            lift = np.where(pop > 0, row / pop, np.nan)
+            effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
+        top = np.argsort(-row, kind="stable")[:top_levels]
+        seg["profile"].append(
+            {
+                "column": col,
+                "role": "multi_label",
+                "in_basis": in_basis,
+                "top": [
+                    {
+                        "value": names[j],
+                        "share": round(float(row[j]), 4),
+                        "share_all": round(float(pop[j]), 4),
+                        "lift": _round(float(lift[j])),
+                    }
+                    for j in top
+                ],
+            }
+        )
+        j = int(np.argmax(effect))
+        if effect[j] >= MIN_EFFECT and row[j] >= 0.25:
+            seg["terms"].append(
+                {
+                    "column": col,
+                    "kind": "label",
+                    "role": "multi_label",
+                    "value": names[j],
+                    "effect": round(float(effect[j]), 3),
+                    "share": round(float(row[j]), 4),
+                    "lift": _round(float(lift[j])),
+                    "label": f"{names[j]} fans",
+                    "in_basis": in_basis,
+                }
+            )
+
+
+def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
+    """Name each segment by its strongest basis terms; add terms until names are distinct."""
+
+    def candidates(seg):
+        basis_terms = [t for t in seg["terms"] if t["in_basis"]]
+        other = [t for t in seg["terms"] if not t["in_basis"]]
+        seen, out = set(), []
+        for t in basis_terms + other:
+            if t["column"] in seen:
+                continue
+            seen.add(t["column"])
+            out.append(t["label"])
+        return out
+
+    pools = {seg["id"]: candidates(seg) for seg in segments}
+    width = {seg["id"]: n_terms for seg in segments}
+    for _ in range(6):
+        names = {sid: _join(pools[sid][: width[sid]]) for sid in pools}
+        clashes = {v for v in names.values() if list(names.values()).count(v) > 1}
+        if not clashes:
+            break
+        for sid, name in names.items():
+            if name in clashes:
+                width[sid] += 1
+    names = {sid: _join(pools[sid][: width[sid]]) or "Typical users" for sid in pools}
+    used: dict[str, int] = {}
+    for seg in segments:
+        name = names[seg["id"]]
+        used[name] = used.get(name, 0) + 1
+        seg["name"] = name if used[name] == 1 else f"{name} ({seg['id']})"
+
+
+def _join(terms: list[str]) -> str:
+    text = " · ".join(terms)
+    return text[:1].upper() + text[1:] if text else ""

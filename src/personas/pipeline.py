@@ -1,0 +1,280 @@
+"""`segment()`: validate → basis matrix → K-Means with a chosen k → profiles and names.
+
+Returns a :class:`Segmentation`, the result object behind ``personas segment``.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from personas._version import __version__
+from personas.cluster import Segmenter
+from personas.interpret import profile_segments
+from personas.io import ValidationReport, validate
+from personas.model import Model, fingerprint, now_iso, scored_frame
+from personas.preprocess import BasisBuilder
+
+__all__ = ["Segmentation", "segment"]
+
+
+class Segmentation:
+    """The result of :func:`segment`: labels, segments, k-selection scores and the model.
+
+    Attributes
+    ----------
+    labels : pandas.DataFrame
+        One row per user: id (or ``row``), ``segment``, ``segment_name``, ``distance``,
+        ``confidence``.
+    segments : list of dict
+        Per segment: ``id``, ``name``, ``size``, ``share``, ``stability``, ``centroid``,
+        ``profile`` and ``distinguishing`` features.
+    scores : pandas.DataFrame
+        One row per k tried: silhouette, calinski_harabasz, davies_bouldin, inertia,
+        stability.
+    k : int
+    k_reason : str
+    model : Model
+    validation : ValidationReport
+    """
+
+    def __init__(
+        self,
+        *,
+        labels,
+        segments,
+        scores,
+        k,
+        k_reason,
+        model,
+        validation,
+        timings,
+        preprocessing,
+        as_of,
+    ):
+        self.labels = labels
+        self.segments = segments
+        self.scores = scores
+        self.k = k
+        self.k_reason = k_reason
+        self.model = model
+        self.validation = validation
+        self.timings = timings
+        self.preprocessing = preprocessing
+        self.as_of = as_of
+
+    def __repr__(self) -> str:
+        return (
+            f"<Segmentation: {self.k} segments of {len(self.labels):,} users; .labels, "
+            ".segments, .scores, .model, .write_html()>"
+        )
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per segment: id, name, size, share, stability."""
+        return pd.DataFrame(
+            [{k: s[k] for k in ("id", "name", "size", "share", "stability")} for s in self.segments]
+        )
+
+    def summary(self) -> dict[str, Any]:
+        """Everything ``summary.json`` holds (stable keys for machines to read)."""
+        id_col = self.model.schema.id_column
+        return {
+            "personas_version": __version__,
+            "created": now_iso(),
+            "source": self.validation.source.to_dict(),
+            "n_rows": len(self.labels),
+            "id_column": id_col,
+            "k": self.k,
+            "k_reason": self.k_reason,
+            "basis": self.model.basis,
+            "as_of": self.as_of,
+            "schema": self.model.schema.to_dict(),
+            "preprocessing": self.preprocessing,
+            "k_selection": self.scores.to_dict("records"),
+            "segments": self.segments,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
+            "versions": _versions(),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.summary(), indent=2, default=_json_default, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def html(self) -> str:
+        from personas.report import render_segmentation
+
+        return render_segmentation(self)
+
+    def write_html(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.write_text(self.html(), encoding="utf-8")
+        return path
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><td>{s['id']}</td><td>{html.escape(s['name'])}</td><td>{s['size']:,}</td>"
+            f"<td>{s['share']:.1%}</td></tr>"
+            for s in self.segments
+        )
+        return (
+            f"<p>{html.escape(repr(self))}</p><p>{html.escape(self.k_reason)}</p><table>"
+            "<thead><tr><th>id</th><th>name</th><th>users</th><th>share</th></tr></thead>"
+            f"<tbody>{rows}</tbody></table>"
+        )
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if not np.isfinite(obj) else float(obj)
+    return str(obj)
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {
+        "personas": __version__,
+        "scikit-learn": sklearn.__version__,
+        "numpy": np.__version__,
+        "pandas": pd.__version__,
+    }
+
+
+def segment(
+    data: Any,
+    *,
+    k: Any = "auto",
+    basis: list[str] | None = None,
+    schema: Any = None,
+    id_column: str | None = None,
+    as_of: Any = None,
+    k_min: int = 2,
+    k_max: int = 12,
+    random_state: int | None = 0,
+    progress: Any = None,
+    **read_options: Any,
+) -> Segmentation:
+    """Find segments in a user table.
+
+    Parameters
+    ----------
+    data : path, DataFrame or DuckDB connection
+        What :func:`personas.read_table` accepts.
+    k : "auto" or int, default "auto"
+        The number of segments, or "auto" to choose it (see the README's rule).
+    basis : list of str, optional
+        The columns segments are found on (default: every usable feature column).
+    schema : Schema or path, optional
+        Roles that win over inference.
+    id_column : str, optional
+    as_of : date-like, optional
+        Reference date for date columns (default: the day after the latest date).
+    k_min, k_max : int
+        The range of k tried by "auto".
+    random_state : int or None, default 0
+        Same data + same random_state = same segments.
+    progress : callable, optional
+        Called with a short description before each step (the CLI shows it).
+
+    Returns
+    -------
+    Segmentation
+
+    Raises
+    ------
+    DataError
+        When the table is unusable (``personas validate`` tells why).
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, truth = personas.datasets.make_users(3000, random_state=0)
+    >>> run = personas.segment(users, random_state=0)
+    >>> run.k
+    6
+    """
+    say = progress or (lambda message: None)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    say("Reading and checking the table")
+    report: ValidationReport = validate(data, schema=schema, id_column=id_column, **read_options)
+    report.raise_for_errors()
+    timings["validate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("Building the basis matrix")
+    builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state or 0)
+    X = builder.fit_transform(report.data)
+    timings["preprocess"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("Choosing k and fitting K-Means" if k == "auto" else f"Fitting K-Means with k={k}")
+    segmenter = Segmenter(k=k, k_min=k_min, k_max=k_max, random_state=random_state).fit(X)
+    timings.update({f"segment_{k_}": v for k_, v in segmenter.timings_.items()})
+    timings["segment"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("Profiling and naming the segments")
+    segments = profile_segments(
+        report.data,
+        report.schema,
+        builder,
+        segmenter.labels_,
+        stability=segmenter.segment_stability_,
+    )
+    names = [s["name"] for s in segments]
+    dist = segmenter.transform(X)
+    id_col = report.schema.id_column
+    labels = scored_frame(report.data, id_col, segmenter.labels_, dist, names)
+    timings["profile"] = time.perf_counter() - start
+
+    manifest = {
+        "created": now_iso(),
+        "parameters": {
+            "k": k,
+            "k_min": k_min,
+            "k_max": k_max,
+            "random_state": random_state,
+            "as_of": builder.as_of_,
+            "basis": builder.basis_,
+        },
+        "training_data": {
+            "source": report.source.name,
+            "n_rows": len(report.data),
+            "fingerprint": fingerprint(report.data),
+        },
+        "versions": _versions(),
+    }
+    model = Model(
+        schema=report.schema,
+        builder=builder,
+        segmenter=segmenter,
+        segment_names=names,
+        manifest=manifest,
+    )
+    scores = pd.DataFrame(segmenter.scores_)
+    rows = np.random.default_rng(random_state or 0).choice(len(X), min(len(X), 5000), replace=False)
+    result = Segmentation(
+        labels=labels,
+        segments=segments,
+        scores=scores,
+        k=segmenter.n_clusters_,
+        k_reason=segmenter.k_reason_,
+        model=model,
+        validation=report,
+        timings=timings,
+        preprocessing=builder.describe(),
+        as_of=builder.as_of_,
+    )
+    result.basis_sample = (X[rows], segmenter.labels_[rows])  # for the map in the report
+    return result

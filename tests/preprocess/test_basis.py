@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+
+import personas
+from personas.errors import DataError, SchemaError
+from personas.preprocess import BasisBuilder
+
+
+@pytest.fixture(scope="module")
+def typed():
+    users, truth = personas.datasets.make_users(4000, random_state=0)
+    report = personas.validate(users)
+    return report.data, report.schema, truth
+
+
+def test_contract(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema)
+    assert clone(builder).get_params() == builder.get_params()
+    assert not hasattr(builder, "groups_")  # nothing set in __init__
+    assert builder.fit(data) is builder
+    X1 = builder.transform(data)
+    X2 = BasisBuilder(schema).fit_transform(data)
+    np.testing.assert_array_equal(X1, X2)
+    assert X1.dtype == np.float32
+    assert X1.shape == (len(data), len(builder.get_feature_names_out()))
+    with pytest.raises(DataError, match=r"lacks the basis column\(s\) \['age'\]"):
+        builder.transform(data.drop(columns="age"))
+
+
+def test_default_basis_excludes_ids_pii_text_and_high_cardinality(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema).fit(data)
+    for col in ["user_id", "full_name", "email", "phone", "city", "feedback"]:
+        assert col not in builder.basis_
+    assert "signup_date_days_ago" in builder.get_feature_names_out()
+
+
+def test_every_column_has_an_equal_say(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema).fit(data)
+    X = builder.transform(data)
+    start = 0
+    for g in builder.groups_:
+        width = len(g["features"])
+        total_var = X[:, start : start + width].var(axis=0).sum()
+        assert total_var == pytest.approx(1.0, abs=0.05), g["column"]
+        start += width
+
+
+def test_skewed_money_is_log_transformed_and_recorded(typed):
+    data, schema, _ = typed
+    record = {g["column"]: g for g in BasisBuilder(schema).fit(data).describe()}
+    assert any("log1p" in step for step in record["total_spend"]["steps"])
+    assert not any("log1p" in step for step in record["age"]["steps"])
+    assert any("one-hot" in step for step in record["membership_type"]["steps"])
+
+
+def test_informative_missingness_gets_an_indicator(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema).fit(data)
+    names = list(builder.get_feature_names_out())
+    assert "avg_order_value_missing" in names  # missing exactly when there is no purchase
+    assert "income_missing" not in names  # missing at random
+
+
+def test_explicit_basis_and_bad_basis(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema, basis=["purchases", "device_type"]).fit(data)
+    assert builder.basis_ == ["purchases", "device_type"]
+    with pytest.raises(SchemaError, match="'email' cannot be in the basis: its role is 'pii'"):
+        BasisBuilder(schema, basis=["email"]).fit(data)
+    with pytest.raises(SchemaError, match=r"\['nope'\] are not in the table"):
+        BasisBuilder(schema, basis=["nope"]).fit(data)
+
+
+def test_unseen_categories_and_missing_values_at_transform(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema).fit(data)
+    new = data.head(3).copy()
+    new["device_type"] = pd.Categorical(["smartwatch", None, "mobile"])
+    new["age"] = np.nan
+    X = builder.transform(new)
+    assert np.isfinite(X).all()

@@ -1,0 +1,156 @@
+"""segment(): quality on planted segments, determinism, outputs, the model file, predict."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+
+import personas
+from personas.errors import DataError, InputFileError, PersonasError
+
+
+@pytest.fixture(scope="module")
+def planted():
+    users, truth = personas.datasets.make_users(6000, random_state=11)
+    return users, truth, personas.segment(users, random_state=0)
+
+
+def test_recovers_the_planted_segments(planted):
+    users, truth, run = planted
+    assert run.k == truth["segment"].nunique() == 6
+    assert adjusted_rand_score(truth["segment"], run.labels["segment"]) >= 0.9
+
+
+def test_names_are_distinct_and_describe_the_segment(planted):
+    _, truth, run = planted
+    names = [s["name"] for s in run.segments]
+    assert len(set(names)) == len(names)
+    # the segment holding most "Loyal premium" users is named after premium / high spend
+    top = pd.crosstab(run.labels["segment"], truth["segment_name"])["Loyal premium"].idxmax()
+    assert "Premium" in names[top] or "high total spend" in names[top]
+
+
+def test_same_random_state_same_output(planted):
+    users, _, run = planted
+    again = personas.segment(users, random_state=0)
+    pd.testing.assert_frame_equal(run.labels, again.labels)
+    assert [s["name"] for s in run.segments] == [s["name"] for s in again.segments]
+
+
+def test_outputs_have_stable_names(planted, tmp_path):
+    _, _, run = planted
+    assert list(run.labels.columns) == [
+        "user_id",
+        "segment",
+        "segment_name",
+        "distance",
+        "confidence",
+    ]
+    assert run.labels["confidence"].between(0, 1).all()
+    doc = json.loads(run.to_json(tmp_path / "summary.json"))
+    assert doc["k"] == 6
+    assert "user_id" not in doc["basis"] and "email" not in doc["basis"]
+    assert len(doc["k_selection"]) == 11
+    for entry in doc["k_selection"]:
+        assert {
+            "k",
+            "silhouette",
+            "calinski_harabasz",
+            "davies_bouldin",
+            "inertia",
+            "stability",
+        } <= set(entry)
+    for seg in doc["segments"]:
+        assert {"id", "name", "size", "share", "profile"} <= set(seg)
+    assert sum(s["size"] for s in doc["segments"]) == len(run.labels)
+    assert "city" in {p["column"] for p in doc["segments"][0]["profile"]}  # a descriptor
+
+
+def test_model_round_trip_scores_training_data_identically(planted, tmp_path):
+    users, _, run = planted
+    path = run.model.save(tmp_path / "model.personas")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["basis"] == run.model.basis
+    assert manifest["training_data"]["n_rows"] == len(users)
+    assert [s["name"] for s in manifest["segments"]] == [s["name"] for s in run.segments]
+    model = personas.load(path)
+    scored = model.predict(users)
+    np.testing.assert_array_equal(scored["segment"], run.labels["segment"])
+    # unseen categories and missing values are handled as in training
+    new = users.head(50).copy()
+    new["device_type"] = "smartwatch"
+    new["income"] = np.nan
+    assert len(model.predict(new)) == 50
+
+
+def test_predict_names_missing_columns(planted):
+    users, _, run = planted
+    with pytest.raises(DataError, match=r"lacks column\(s\) \['sessions'\]"):
+        run.model.predict(users.drop(columns="sessions"))
+
+
+def test_model_file_refuses_unknown_types_and_newer_versions(planted, tmp_path):
+    import skops.io as sio
+
+    _, _, run = planted
+    path = run.model.save(tmp_path / "m.personas")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    evil = sio.dumps({"builder": pd.Timestamp("2020-01-01"), "segmenter": None})
+    import hashlib
+
+    bad = dict(manifest, payload_sha256=hashlib.sha256(evil).hexdigest())
+    with zipfile.ZipFile(tmp_path / "evil.personas", "w") as zf:
+        zf.writestr("manifest.json", json.dumps(bad))
+        zf.writestr("pipeline.skops", evil)
+    with pytest.raises(PersonasError, match="holds types that personas does not load"):
+        personas.load(tmp_path / "evil.personas")
+    newer = dict(manifest, personas_version="99.0.0")
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(tmp_path / "new.personas", "w") as zf:
+        zf.writestr("manifest.json", json.dumps(newer))
+        zf.writestr("pipeline.skops", src.read("pipeline.skops"))
+    with pytest.raises(PersonasError, match="written by personas 99.0.0.*Upgrade"):
+        personas.load(tmp_path / "new.personas")
+    (tmp_path / "junk.personas").write_text("not a zip")
+    with pytest.raises(InputFileError, match="not a personas model file"):
+        personas.load(tmp_path / "junk.personas")
+
+
+def test_forced_k_and_basis():
+    users, _ = personas.datasets.make_users(1500, random_state=2)
+    run = personas.segment(
+        users, k=3, basis=["purchases", "total_spend", "sessions"], random_state=0
+    )
+    assert run.k == 3
+    assert run.model.basis == ["purchases", "total_spend", "sessions"]
+    assert run.k_reason == "k=3 was given"
+
+
+def test_unusable_table_is_refused():
+    df = pd.DataFrame({"user_id": ["a", "a", "b"], "x": [1.0, 2.0, 3.0]})
+    with pytest.raises(DataError, match="should be unique"):
+        personas.segment(df)
+
+
+def test_result_object_views(planted, tmp_path):
+    _, _, run = planted
+    assert repr(run).startswith("<Segmentation: 6 segments of 6,000 users")
+    assert "<table>" in run._repr_html_()
+    assert list(run.to_pandas().columns) == ["id", "name", "size", "share", "stability"]
+    page = run.write_html(tmp_path / "report.html").read_text()
+    for section in [
+        "Choosing k",
+        "Segment overview",
+        "Segments",
+        "Data &amp; preprocessing",
+        "Method",
+    ]:
+        assert section in page
+    assert page.count("data:image/png;base64,") >= 4
+    assert "http://" not in page and "https://" not in page

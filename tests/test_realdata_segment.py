@@ -1,0 +1,33 @@
+"""Segmentation at defaults on the real public data sets (../shared/datasets)."""
+
+from __future__ import annotations
+
+import pytest
+
+import personas
+
+pytestmark = pytest.mark.realdata
+
+FILES = {
+    "telco": "telco_churn/WA_Fn-UseC_-Telco-Customer-Churn.csv",
+    "bank": "bank_marketing/bank-full.csv.gz",
+    "shoppers": "online_shoppers/online_shoppers_intention.csv",
+}
+
+
+@pytest.mark.parametrize("name", list(FILES))
+def test_sensible_segments_at_defaults(datasets_dir, name):
+    run = personas.segment(datasets_dir / FILES[name], random_state=0)
+    schema = run.model.schema
+    assert 2 <= run.k <= 12
+    assert run.k == len(run.segments) == run.labels["segment"].nunique()
+    for col in run.model.basis:  # no ids, PII, text or high-cardinality column in the basis
+        assert schema[col].role not in ("id", "pii", "text", "high_cardinality", "ignore")
+    assert len(run.labels) == run.validation.n_rows
+    assert min(s["share"] for s in run.segments) > 0.01  # no segment of a handful of rows
+    assert len({s["name"] for s in run.segments}) == run.k
+    if name == "telco":
+        assert "customerID" not in run.model.basis
+        assert list(run.labels.columns)[0] == "customerID"
+    else:
+        assert list(run.labels.columns)[0] == "row"
