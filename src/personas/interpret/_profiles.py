@@ -311,11 +311,13 @@ def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
     def candidates(seg):
         basis_terms = [t for t in seg["terms"] if t["in_basis"]]
         other = [t for t in seg["terms"] if not t["in_basis"]]
-        seen, out = set(), []
+        seen, labels, out = set(), set(), []
         for t in basis_terms + other:
-            if t["column"] in seen:
+            key = t["label"].lower()
+            if t["column"] in seen or key in labels:
                 continue
             seen.add(t["column"])
+            labels.add(key)
             out.append(t["label"])
         return out
 
