@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import personas
+from personas.interpret import profile_segments
+from personas.preprocess import BasisBuilder
+
+
+@pytest.fixture(scope="module")
+def planted():
+    rng = np.random.default_rng(0)
+    n = 3000
+    seg = rng.integers(0, 3, n)
+    df = pd.DataFrame({
+        "user_id": [f"u{i}" for i in range(n)],
+        "spend": np.where(seg == 0, rng.gamma(20, 10, n), rng.gamma(2, 5, n)).round(2),
+        "visits": np.where(seg == 1, rng.poisson(40, n), rng.poisson(4, n)),
+        "plan": np.where(seg == 2, "premium", rng.choice(["free", "basic"], n)),
+        "city": rng.choice([f"Town{i}" for i in range(80)], n),
+    })
+    report = personas.validate(df)
+    builder = BasisBuilder(report.schema).fit(report.data)
+    profiles = profile_segments(report.data, report.schema, builder, seg)
+    return profiles
+
+
+def test_sizes_and_shares_add_up(planted):
+    assert sum(p["size"] for p in planted) == 3000
+    assert sum(p["share"] for p in planted) == pytest.approx(1.0, abs=1e-3)
+
+
+def test_top_distinguishing_feature_is_the_planted_one(planted):
+    assert planted[0]["distinguishing"][0]["column"] == "spend"
+    assert planted[0]["distinguishing"][0]["effect"] > 1
+    assert planted[1]["distinguishing"][0]["column"] == "visits"
+    top2 = planted[2]["distinguishing"][0]
+    assert (top2["column"], top2["value"]) == ("plan", "premium")
+    assert top2["lift"] == pytest.approx(3.0, rel=0.1)
+
+
+def test_names_follow_the_evidence(planted):
+    assert planted[0]["name"].startswith("High spend")
+    assert planted[1]["name"].startswith("High visits")
+    assert planted[2]["name"].startswith("Premium")
+    assert len({p["name"] for p in planted}) == 3
+
+
+def test_descriptors_are_profiled_but_not_in_the_name(planted):
+    cols = {p["column"] for p in planted[0]["profile"]}
+    assert "city" in cols
+    assert "user_id" not in cols
+    city = next(p for p in planted[0]["profile"] if p["column"] == "city")
+    assert not city["in_basis"]
+    assert len(city["top"]) == 5
