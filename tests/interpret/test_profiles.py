@@ -14,13 +14,15 @@ def planted():
     rng = np.random.default_rng(0)
     n = 3000
     seg = rng.integers(0, 3, n)
-    df = pd.DataFrame({
-        "user_id": [f"u{i}" for i in range(n)],
-        "spend": np.where(seg == 0, rng.gamma(20, 10, n), rng.gamma(2, 5, n)).round(2),
-        "visits": np.where(seg == 1, rng.poisson(40, n), rng.poisson(4, n)),
-        "plan": np.where(seg == 2, "premium", rng.choice(["free", "basic"], n)),
-        "city": rng.choice([f"Town{i}" for i in range(80)], n),
-    })
+    df = pd.DataFrame(
+        {
+            "user_id": [f"u{i}" for i in range(n)],
+            "spend": np.where(seg == 0, rng.gamma(20, 10, n), rng.gamma(2, 5, n)).round(2),
+            "visits": np.where(seg == 1, rng.poisson(40, n), rng.poisson(4, n)),
+            "plan": np.where(seg == 2, "premium", rng.choice(["free", "basic"], n)),
+            "city": rng.choice([f"Town{i}" for i in range(80)], n),
+        }
+    )
     report = personas.validate(df)
     builder = BasisBuilder(report.schema).fit(report.data)
     profiles = profile_segments(report.data, report.schema, builder, seg)
