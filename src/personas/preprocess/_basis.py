@@ -348,8 +348,17 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             out = np.column_stack(cols)
             return (out * w).astype(np.float32)
         if g["kind"] == "onehot":
-            text = s.astype("string").fillna(MISSING).astype(str)
-            codes = pd.Index(g["levels"]).get_indexer(text).astype(np.int64)
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                # Map the few categories, then every row through its integer code.
+                cats = pd.Index(s.cat.categories.astype(str))
+                lookup = np.append(
+                    pd.Index(g["levels"]).get_indexer(cats),
+                    pd.Index(g["levels"]).get_indexer([MISSING]),
+                )
+                codes = lookup[s.cat.codes.to_numpy()].astype(np.int64)
+            else:
+                text = s.astype("string").fillna(MISSING).astype(str)
+                codes = pd.Index(g["levels"]).get_indexer(text).astype(np.int64)
             if OTHER in g["levels"]:
                 codes = np.where(codes < 0, g["levels"].index(OTHER), codes)
             else:
