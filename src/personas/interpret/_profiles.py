@@ -202,6 +202,29 @@ def _level_term(col: str, value: str) -> str:
     return v
 
 
+def _shares_entry(col, role, in_basis, row, pop, names, top_levels):
+    """Lift and effect of every level in one segment, and its profile entry (top levels)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = np.where(pop > 0, row / pop, np.nan)
+        effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
+    top = np.argsort(-row, kind="stable")[:top_levels]
+    entry = {
+        "column": col,
+        "role": role,
+        "in_basis": in_basis,
+        "top": [
+            {
+                "value": str(names[j]),
+                "share": round(float(row[j]), 4),
+                "share_all": round(float(pop[j]), 4),
+                "lift": _round(float(lift[j])),
+            }
+            for j in top
+        ],
+    }
+    return lift, effect, top, entry
+
+
 def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> None:
     filled = s.fillna("(missing)")
     codes, levels = pd.factorize(filled)
@@ -213,26 +236,8 @@ def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> Non
     share = np.divide(table, sizes, out=np.zeros_like(table), where=sizes > 0)
     for seg in segments:
         row = share[seg["id"]]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lift = np.where(pop > 0, row / pop, np.nan)
-            effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
-        top = np.argsort(-row, kind="stable")[:top_levels]
-        seg["profile"].append(
-            {
-                "column": col,
-                "role": role,
-                "in_basis": in_basis,
-                "top": [
-                    {
-                        "value": str(levels[j]),
-                        "share": round(float(row[j]), 4),
-                        "share_all": round(float(pop[j]), 4),
-                        "lift": _round(float(lift[j])),
-                    }
-                    for j in top
-                ],
-            }
-        )
+        lift, effect, top, entry = _shares_entry(col, role, in_basis, row, pop, levels, top_levels)
+        seg["profile"].append(entry)
         seg["centroid"][col] = str(levels[top[0]]) if len(top) else None
         for j in np.argsort(-effect, kind="stable")[:2]:
             if levels[j] == "(missing)" or effect[j] < MIN_EFFECT or row[j] < 0.25:
@@ -268,26 +273,10 @@ def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None
     for seg in segments:
         m = labels == seg["id"]
         row = has[m].mean(axis=0) if m.any() else np.zeros(len(names))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lift = np.where(pop > 0, row / pop, np.nan)
-            effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
-        top = np.argsort(-row, kind="stable")[:top_levels]
-        seg["profile"].append(
-            {
-                "column": col,
-                "role": "multi_label",
-                "in_basis": in_basis,
-                "top": [
-                    {
-                        "value": names[j],
-                        "share": round(float(row[j]), 4),
-                        "share_all": round(float(pop[j]), 4),
-                        "lift": _round(float(lift[j])),
-                    }
-                    for j in top
-                ],
-            }
+        lift, effect, _, entry = _shares_entry(
+            col, "multi_label", in_basis, row, pop, names, top_levels
         )
+        seg["profile"].append(entry)
         j = int(np.argmax(effect))
         if effect[j] >= MIN_EFFECT and row[j] >= 0.25:
             seg["terms"].append(
