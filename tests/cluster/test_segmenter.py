@@ -81,3 +81,16 @@ def test_rule_without_any_stable_k_says_so():
     k, reason = choose_k(scores)
     assert k == 3
     assert "no k reached stability" in reason
+
+
+def test_sample_silhouette_matches_sklearn():
+    from sklearn.metrics import silhouette_score
+
+    from personas.cluster._select_k import SampleSilhouette
+
+    X, _ = make_blobs(700, centers=4, random_state=5)
+    sil = SampleSilhouette(X)
+    rng = np.random.default_rng(0)
+    for labels in (rng.integers(0, 3, 700), rng.integers(0, 6, 700)):
+        labels[0] = 5  # include a singleton-ish small cluster
+        assert sil(labels) == pytest.approx(silhouette_score(X, labels), abs=1e-5)

@@ -17,7 +17,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from personas._sklearn_compat import validate_data
-from personas.cluster._select_k import KScore, choose_k, fit_kmeans, score_k
+from personas.cluster._select_k import (
+    KScore,
+    SampleSilhouette,
+    choose_k,
+    fit_kmeans,
+    score_k,
+)
 
 __all__ = ["Segmenter"]
 
@@ -121,6 +127,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 )
             scores: list[KScore] = []
             models = {}
+            silhouette = SampleSilhouette(S[eval_rows])
             for k in range(max(k_lo, 2), k_hi + 1):
                 score, model = score_k(
                     S,
@@ -129,6 +136,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                     n_init=self.n_init,
                     n_bootstrap=self.n_bootstrap,
                     silhouette_rows=eval_rows,
+                    silhouette=silhouette,
                 )
                 scores.append(score)
                 models[k] = model

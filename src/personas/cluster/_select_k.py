@@ -57,6 +57,42 @@ class KScore:
         }
 
 
+class SampleSilhouette:
+    """Silhouette of any labelling of a fixed set of rows, from distances computed once.
+
+    The pairwise distances of the evaluation rows do not depend on k, so they are computed
+    once; each labelling then costs one matrix product (the same values as
+    ``sklearn.metrics.silhouette_score``).
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        from sklearn.metrics import pairwise_distances
+
+        self.D = pairwise_distances(X).astype(np.float32, copy=False)
+
+    def __call__(self, labels: np.ndarray) -> float:
+        n = len(labels)
+        k = int(labels.max()) + 1
+        if len(np.unique(labels)) < 2:
+            return -1.0
+        onehot = np.zeros((n, k), dtype=np.float32)
+        onehot[np.arange(n), labels] = 1.0
+        sums = (self.D @ onehot).astype(np.float64)
+        counts = onehot.sum(axis=0).astype(np.float64)
+        rows = np.arange(n)
+        own = counts[labels]
+        a = sums[rows, labels] / np.maximum(own - 1, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mean_other = sums / counts
+        mean_other[rows, labels] = np.inf
+        mean_other[:, counts == 0] = np.inf
+        b = mean_other.min(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            s = np.where(np.maximum(a, b) > 0, (b - a) / np.maximum(a, b), 0.0)
+        s[own == 1] = 0.0
+        return float(s.mean())
+
+
 def fit_kmeans(
     X: np.ndarray, k: int, *, n_init: int, seed: int, init: Any = "k-means++", max_iter: int = 300
 ) -> KMeans:
@@ -78,6 +114,7 @@ def score_k(
     n_init: int,
     n_bootstrap: int,
     silhouette_rows: np.ndarray,
+    silhouette: SampleSilhouette | None = None,
 ) -> tuple[KScore, KMeans]:
     """Cluster ``X`` into ``k`` segments and score the result."""
     import time
@@ -90,7 +127,12 @@ def score_k(
         sil, ch, db = -1.0, 0.0, np.inf
     else:
         sub = labels[silhouette_rows]
-        sil = float(silhouette_score(X[silhouette_rows], sub)) if len(np.unique(sub)) > 1 else -1.0
+        if len(np.unique(sub)) < 2:
+            sil = -1.0
+        elif silhouette is not None:
+            sil = silhouette(sub)
+        else:
+            sil = float(silhouette_score(X[silhouette_rows], sub))
         ch = float(calinski_harabasz_score(X, labels))
         db = float(davies_bouldin_score(X, labels))
     rng = np.random.default_rng(seed + 7919 * k)

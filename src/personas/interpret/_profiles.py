@@ -122,15 +122,15 @@ def profile_segments(
             seg["stability"] = round(float(stability[seg["id"]]), 3)
         else:
             seg["stability"] = None
+    order = np.argsort(labels, kind="stable")
+    members = np.split(order, np.cumsum(np.bincount(labels, minlength=k))[:-1])
     for col in columns:
         role = schema[col].role
         in_basis = col in basis
         if role in ("numeric", "boolean", "datetime"):
-            _profile_numeric(segments, col, role, in_basis, data[col], labels, builder)
+            _profile_numeric(segments, col, role, in_basis, data[col], members, builder)
         elif role in ("categorical", "high_cardinality"):
-            _profile_levels(
-                segments, col, role, in_basis, data[col].astype("string"), labels, top_levels
-            )
+            _profile_levels(segments, col, role, in_basis, data[col], labels, top_levels)
         else:
             sep = schema[col].params.get("separator", ";")
             _profile_labels(segments, col, in_basis, data[col], labels, sep, top_levels)
@@ -145,7 +145,7 @@ def profile_segments(
     return segments
 
 
-def _profile_numeric(segments, col, role, in_basis, s, labels, builder) -> None:
+def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None:
     raw, scaled = _numeric_view(builder, col, role, s)
     ok = np.isfinite(scaled)
     mu, sd = float(np.nanmean(scaled[ok])) if ok.any() else 0.0, float(np.nanstd(scaled[ok]))
@@ -153,12 +153,14 @@ def _profile_numeric(segments, col, role, in_basis, s, labels, builder) -> None:
     pop_median = float(np.nanmedian(raw)) if ok.any() else np.nan
     unit = "days ago" if role == "datetime" else ("share true" if role == "boolean" else "")
     for seg in segments:
-        m = (labels == seg["id"]) & ok
-        if not m.any():
+        rows = members[seg["id"]]
+        rows = rows[ok[rows]]
+        if not rows.size:
             continue
-        seg_mean = float(raw[m].mean())
-        seg_median = float(np.median(raw[m]))
-        effect = (float(scaled[m].mean()) - mu) / sd if sd > 0 else 0.0
+        values = raw[rows]
+        seg_mean = float(values.mean())
+        seg_median = float(np.median(values))
+        effect = (float(scaled[rows].mean()) - mu) / sd if sd > 0 else 0.0
         seg["profile"].append(
             {
                 "column": col,
@@ -207,7 +209,7 @@ def _shares_entry(col, role, in_basis, row, pop, names, top_levels):
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(pop > 0, row / pop, np.nan)
         effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
-    top = np.argsort(-row, kind="stable")[:top_levels]
+    top = [j for j in np.argsort(-row, kind="stable") if pop[j] > 0][:top_levels]
     entry = {
         "column": col,
         "role": role,
@@ -226,11 +228,16 @@ def _shares_entry(col, role, in_basis, row, pop, names, top_levels):
 
 
 def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> None:
-    filled = s.fillna("(missing)")
-    codes, levels = pd.factorize(filled)
+    if isinstance(s.dtype, pd.CategoricalDtype):  # typed categories: use their codes
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        levels = pd.Index(list(s.cat.categories.astype(str)) + ["(missing)"])
+        codes = np.where(codes < 0, len(levels) - 1, codes)
+    else:
+        codes, levels = pd.factorize(s.astype("string").fillna("(missing)"))
     k = len(segments)
-    table = np.zeros((k, len(levels)))
-    np.add.at(table, (labels, codes), 1)
+    n_levels = len(levels)
+    table = np.bincount(labels * n_levels + codes, minlength=k * n_levels).reshape(k, n_levels)
+    table = table.astype(np.float64)
     sizes = table.sum(axis=1, keepdims=True)
     pop = table.sum(axis=0) / max(table.sum(), 1)
     share = np.divide(table, sizes, out=np.zeros_like(table), where=sizes > 0)
