@@ -154,3 +154,14 @@ def test_result_object_views(planted, tmp_path):
         assert section in page
     assert page.count("data:image/png;base64,") >= 4
     assert "http://" not in page and "https://" not in page
+
+
+def test_schema_file_chooses_the_basis(tmp_path):
+    users, _ = personas.datasets.make_users(1200, random_state=3)
+    schema = tmp_path / "schema.toml"
+    schema.write_text('basis = ["purchases", "sessions", "membership_type"]\n')
+    run = personas.segment(users, k=3, schema=schema, random_state=0)
+    assert run.model.basis == ["purchases", "sessions", "membership_type"]
+    # an explicit basis argument wins over the file
+    run = personas.segment(users, k=2, schema=schema, basis=["age"], random_state=0)
+    assert run.model.basis == ["age"]

@@ -213,6 +213,8 @@ def segment(
 
     start = time.perf_counter()
     say("Building the basis matrix")
+    if basis is None:
+        basis = report.schema.basis  # a `basis = [...]` entry of the schema file
     builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state or 0)
     X = builder.fit_transform(report.data)
     timings["preprocess"] = time.perf_counter() - start

@@ -111,3 +111,15 @@ def test_views(df):
     assert list(schema.to_pandas().columns) == ["column", "role", "source", "reason"]
     assert set(schema.feature_columns) == {"plan", "spend", "joined", "score"}
     assert schema == Schema.infer(df)
+
+
+def test_basis_entry(tmp_path, df):
+    path = write(tmp_path / "s.toml", 'basis = ["spend", "plan"]\n')
+    schema = Schema.infer(df, schema=Schema.read(path))
+    assert schema.basis == ["spend", "plan"]
+    assert Schema.read(schema.write(tmp_path / "again.toml")).basis == ["spend", "plan"]
+    with pytest.raises(SchemaError, match="basis should be a non-empty list"):
+        Schema.read(write(tmp_path / "b.toml", 'basis = "spend"\n'))
+    bad = write(tmp_path / "c.toml", 'basis = ["spend", "income"]\n')
+    with pytest.raises(SchemaError, match=r"\['income'\]"):
+        Schema.infer(df, schema=Schema.read(bad))

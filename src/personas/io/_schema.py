@@ -42,7 +42,7 @@ _PARAM_KEYS = {
     "missing_values": list,
 }
 _COLUMN_KEYS = {"role", "reason", *_PARAM_KEYS}
-_TOP_KEYS = {"version", "id_column", "missing_values", "max_categories", "columns"}
+_TOP_KEYS = {"version", "id_column", "missing_values", "max_categories", "basis", "columns"}
 SCHEMA_VERSION = 1
 
 
@@ -111,11 +111,13 @@ class Schema:
         id_column: str | None = None,
         missing_values: list[str] | None = None,
         max_categories: int = MAX_CATEGORIES,
+        basis: list[str] | None = None,
     ) -> None:
         self.columns = {c.name: c for c in columns}
         self.id_column = id_column
         self.missing_values = list(DEFAULT_MISSING if missing_values is None else missing_values)
         self.max_categories = max_categories
+        self.basis = list(basis) if basis is not None else None
         self.source_name: str | None = None
 
     # ------------------------------------------------------------------ construction
@@ -185,6 +187,7 @@ class Schema:
             id_column=chosen,
             missing_values=base.missing_values,
             max_categories=base.max_categories,
+            basis=base.basis,
         )
 
     @classmethod
@@ -267,7 +270,21 @@ class Schema:
         max_cat = doc.get("max_categories", MAX_CATEGORIES)
         if not isinstance(max_cat, int) or max_cat < 2:
             raise SchemaError(f"{source_name}: max_categories should be an integer ≥ 2.")
-        schema = cls(specs, id_column=id_column, missing_values=missing, max_categories=max_cat)
+        basis = doc.get("basis")
+        if basis is not None and not (
+            isinstance(basis, list) and basis and all(isinstance(b, str) for b in basis)
+        ):
+            raise SchemaError(
+                f"{source_name}: basis should be a non-empty list of column names, e.g. "
+                'basis = ["purchases", "total_spend"].'
+            )
+        schema = cls(
+            specs,
+            id_column=id_column,
+            missing_values=missing,
+            max_categories=max_cat,
+            basis=basis,
+        )
         schema.source_name = file_name
         return schema
 
@@ -275,6 +292,7 @@ class Schema:
     def check_columns(self, df: pd.DataFrame, source_name: str = "the data") -> None:
         """Raise :class:`SchemaError` if the schema names a column that ``df`` lacks."""
         absent = [c for c in self.columns if c not in df.columns]
+        absent += [c for c in (self.basis or []) if c not in df.columns and c not in absent]
         if self.id_column and self.id_column not in df.columns and self.id_column not in absent:
             absent.append(self.id_column)
         if absent:
@@ -344,6 +362,7 @@ class Schema:
             "id_column": self.id_column,
             "missing_values": self.missing_values,
             "max_categories": self.max_categories,
+            "basis": self.basis,
             "columns": {n: s.to_dict() for n, s in self.columns.items()},
         }
 
@@ -357,6 +376,8 @@ class Schema:
             doc["id_column"] = self.id_column
         doc["missing_values"] = self.missing_values
         doc["max_categories"] = self.max_categories
+        if self.basis is not None:
+            doc["basis"] = self.basis
         doc["columns"] = {}
         for name, spec in self.columns.items():
             entry: dict[str, Any] = {"role": spec.role, "reason": spec.reason}
