@@ -317,17 +317,18 @@ def _numeric_findings(name: str, s: pd.Series) -> list[Finding]:
     if ok.sum() < 5:
         return out
     finite = v[ok]
-    uniq, counts = np.unique(finite, return_counts=True)
+    lo_all, hi_all = float(finite.min()), float(finite.max())
     # Placeholders for missing: -1/-999 under otherwise non-negative values, 999/9999 far above.
     for sentinel in SENTINELS:
-        idx = np.searchsorted(uniq, sentinel)
-        if idx >= len(uniq) or uniq[idx] != sentinel or counts[idx] < max(2, 0.001 * ok.sum()):
+        if not lo_all <= sentinel <= hi_all:
             continue
-        others = np.delete(uniq, idx)
-        if others.size == 0:
+        hits = finite == sentinel
+        count = int(hits.sum())
+        if count < max(2, 0.001 * ok.sum()) or count == finite.size:
             continue
+        others = finite[~hits]
         low = sentinel < 0 and others.min() >= 0
-        high = sentinel > 0 and sentinel == uniq[-1] and others.max() * 2 <= sentinel
+        high = sentinel > 0 and sentinel == hi_all and others.max() * 2 <= sentinel
         if low or high:
             apart = "all others ≥ 0" if low else f"next largest {others.max():g}"
             mask = v == sentinel
@@ -335,12 +336,12 @@ def _numeric_findings(name: str, s: pd.Series) -> list[Finding]:
                 Finding(
                     "warning",
                     "placeholder",
-                    f"Column {name!r}: the value {sentinel:g} appears {counts[idx]} times and sits "
+                    f"Column {name!r}: the value {sentinel:g} appears {count} times and sits "
                     f"apart from every other value ({apart}"
                     f"); it may be a code for 'missing' or 'not applicable'. If so, add "
                     f'missing_values = ["{sentinel:g}"] to [columns.{name}] in the schema file.',
                     name,
-                    int(counts[idx]),
+                    count,
                     _rows(mask),
                 )
             )

@@ -331,8 +331,13 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 f"The table lacks the basis column(s) {missing} the model was trained on. "
                 "Give a table with those columns (extra columns are ignored)."
             )
-        blocks = [self._transform_group(g, X[g["column"]], weighted=True) for g in self.groups_]
-        return np.hstack(blocks).astype(np.float32, copy=False)
+        out = np.empty((len(X), len(self.feature_names_out_)), dtype=np.float32)
+        start = 0
+        for g in self.groups_:
+            block = self._transform_group(g, X[g["column"]], weighted=True)
+            out[:, start : start + block.shape[1]] = block
+            start += block.shape[1]
+        return out
 
     def _transform_group(self, g: dict[str, Any], s: pd.Series, *, weighted: bool) -> np.ndarray:
         w = g.get("weight", 1.0) if weighted else 1.0
