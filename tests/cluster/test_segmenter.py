@@ -94,3 +94,17 @@ def test_sample_silhouette_matches_sklearn():
     for labels in (rng.integers(0, 3, 700), rng.integers(0, 6, 700)):
         labels[0] = 5  # include a singleton-ish small cluster
         assert sil(labels) == pytest.approx(silhouette_score(X, labels), abs=1e-5)
+
+
+def test_rule_does_not_go_past_the_elbow():
+    # inertia falls steeply to k=3 and then flattens: the elbow is at 3
+    inertia = {2: 100.0, 3: 40.0, 4: 36.0, 5: 33.0, 6: 31.0, 7: 29.5}
+    scores = [KScore(k, 0.5 if k == 3 else 0.48, 0.0, 1.0, v, 0.95) for k, v in inertia.items()]
+    k, reason = choose_k(scores)
+    assert k == 3
+    assert "elbow" in reason
+
+
+def test_one_feature_without_structure_gets_few_segments():
+    X = np.random.default_rng(0).normal(size=(300, 1))
+    assert Segmenter(random_state=0).fit(X).n_clusters_ <= 6

@@ -242,3 +242,12 @@ def test_numbers_stay_exact(tmp_path):
     text = "x\n" + "\n".join(f"{v:.2f}" for v in values) + "\n"
     df = read_table(write(tmp_path / "n.csv", text))
     np.testing.assert_array_equal(df["x"].to_numpy(), values)
+
+
+def test_iso_dates_in_csv_become_datetimes_not_phone_numbers(tmp_path):
+    import personas
+
+    text = "id,joined\n" + "".join(f"u{i},2020-01-{i % 28 + 1:02d}\n" for i in range(60))
+    report = personas.validate(write(tmp_path / "d.csv", text))
+    assert report.schema["joined"].role == "datetime"
+    assert pd.api.types.is_datetime64_any_dtype(report.data["joined"])

@@ -9,9 +9,11 @@ For each k the sample is clustered (K-Means, several starts) and scored by:
   K-Means refitted on bootstrap resamples (1 = the same segments every time).
 
 **The rule** (deterministic): among the *stable* k (stability ≥ 0.75; all k if none is),
-take those whose silhouette is within 10 % of the best silhouette, and choose the
-**largest** of them — the most detailed segmentation that is nearly as well separated as
-the best and reproducible. An integer ``k`` skips the rule.
+take those whose silhouette is within 10 % of the best silhouette and that do not go
+beyond the elbow of the inertia curve (or beyond the best-silhouette k, if that is
+larger), and choose the **largest** of them — the most detailed segmentation that is
+nearly as well separated as the best, reproducible, and not past the point where more
+segments stop paying off. An integer ``k`` skips the rule.
 """
 
 from __future__ import annotations
@@ -182,9 +184,10 @@ def choose_k(scores: list[KScore]) -> tuple[int, str]:
     pool = stable or scores
     best = max(pool, key=lambda s: s.silhouette)
     floor = best.silhouette - SILHOUETTE_TOLERANCE * abs(best.silhouette)
-    near = [s for s in pool if s.silhouette >= floor]
-    chosen = max(near, key=lambda s: s.k)
     knee = elbow(scores)
+    cap = max(knee, best.k) if knee is not None else None
+    near = [s for s in pool if s.silhouette >= floor and (cap is None or s.k <= cap)]
+    chosen = max(near, key=lambda s: s.k)
     by_ch = max(scores, key=lambda s: s.calinski_harabasz).k
     by_db = min(scores, key=lambda s: s.davies_bouldin).k
     parts = [
@@ -200,7 +203,11 @@ def choose_k(scores: list[KScore]) -> tuple[int, str]:
             f"(no k reached stability {STABILITY_MIN}: the segments are not sharply defined; "
             f"k={chosen.k} has {chosen.stability:.2f})"
         )
+    if cap is not None:
+        parts.append(
+            f"and not beyond the elbow of the inertia curve (k={knee})"
+            if knee >= best.k
+            else f"and not beyond k={best.k} (the inertia curve's elbow is at k={knee})"
+        )
     others = [f"Calinski–Harabasz prefers k={by_ch}", f"Davies–Bouldin prefers k={by_db}"]
-    if knee is not None:
-        others.insert(0, f"the elbow of the inertia curve is at k={knee}")
     return chosen.k, " ".join(parts) + ". For comparison: " + "; ".join(others) + "."

@@ -51,6 +51,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[$€£¥]\s*|\s*[$€£¥%]$")
 _LEADING_ZERO = re.compile(r"^0\d")
+_DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b")
 
 SAMPLE_DISTINCT = 20_000
 MAX_CATEGORIES = 50
@@ -190,7 +191,10 @@ def infer_column(
         return ColumnFacts("pii", "values look like e-mail addresses; never used, never shown", {})
     digits = values.str.count(r"\d")
     phone_like = (
-        values.str.match(_PHONE) & digits.between(7, 15) & values.str.contains(r"[+\s().-]")
+        values.str.match(_PHONE)
+        & digits.between(7, 15)
+        & values.str.contains(r"[+\s().-]")
+        & ~values.str.match(_DATE_LIKE)
     )
     if _share(phone_like.to_numpy(), weights) >= PII_SHARE and unique_ratio > 0.5:
         return ColumnFacts("pii", "values look like phone numbers; never used, never shown", {})

@@ -525,6 +525,10 @@ def _to_pandas(tbl: pa.Table) -> pd.DataFrame:
             tbl = tbl.set_column(i, f.name, joined)
     while any(pa.types.is_struct(f.type) for f in tbl.schema):
         tbl = tbl.flatten()
+    # Arrow dates become pandas datetimes (not Python date objects in an object column).
+    for i, f in enumerate(tbl.schema):
+        if pa.types.is_date(f.type):
+            tbl = tbl.set_column(i, f.name, tbl.column(i).cast(pa.timestamp("ms")))
     return tbl.to_pandas(split_blocks=True, self_destruct=True)
 
 
