@@ -122,7 +122,58 @@ def _coerce_column(
             ).replace("", None)
             return _coerce_text(text, spec, missing_values, changes, pii=False)
         return s, changes  # id, high_cardinality, text, multi_label stored as numbers
+    if role in ("id", "text") and len(s) > 50_000:
+        return _coerce_keys(s, spec, missing_values, changes)
     return _coerce_text(s, spec, missing_values, changes, pii=pii)
+
+
+def _coerce_keys(
+    s: pd.Series, spec: ColumnSpec, missing_values: list[str], changes: list[Change]
+) -> tuple[pd.Series, list[Change]]:
+    """Ids and free text: mostly distinct values, so trim and look for tokens row by row in
+    Arrow (no factorization of millions of distinct strings)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    name = spec.name
+    arr = pa.array(s.astype("string").array)
+    if isinstance(arr, pa.Array):
+        arr = pa.chunked_array([arr])
+    trimmed = pc.utf8_trim_whitespace(arr)
+    if spec.role != "text":
+        differs = pc.fill_null(pc.not_equal(trimmed, arr), False).to_numpy(zero_copy_only=False)
+        if differs.any():
+            changes.append(
+                Change(
+                    name,
+                    "trimmed",
+                    int(differs.sum()),
+                    _rows(differs),
+                    s[differs].head(N_EXAMPLES).astype(str).tolist(),
+                    "leading/trailing spaces removed",
+                )
+            )
+    tokens = sorted(
+        {m.lower() for m in missing_values}
+        | {str(m).lower() for m in spec.params.get("missing_values", [])}
+    )
+    lowered = pc.utf8_lower(trimmed)
+    hit = pc.fill_null(pc.is_in(lowered, value_set=pa.array(tokens)), False).to_numpy(
+        zero_copy_only=False
+    )
+    if hit.any():
+        found = pd.Series(trimmed.filter(pa.chunked_array([pa.array(hit)])).to_pylist())
+        for value, n in found.value_counts().items():
+            mask = hit & (pd.Series(trimmed.to_pandas()) == value).to_numpy()
+            changes.append(
+                Change(name, "missing_token", int(n), _rows(mask), [value], "read as missing")
+            )
+        trimmed = pc.if_else(
+            pa.chunked_array([pa.array(hit)]), pa.scalar(None, pa.string()), trimmed
+        )
+    return pd.Series(
+        pd.arrays.ArrowStringArray(trimmed), index=s.index, name=name, dtype="string"
+    ), changes
 
 
 def _coerce_text(

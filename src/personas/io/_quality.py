@@ -39,6 +39,16 @@ class Finding:
         return {k: v for k, v in self.__dict__.items() if v is not None and v != []}
 
 
+def n_distinct(s: pd.Series) -> int:
+    """Number of distinct non-missing values (Arrow's hash count for Arrow-backed text)."""
+    array = getattr(s.array, "_pa_array", None)
+    if array is not None:
+        import pyarrow.compute as pc
+
+        return int(pc.count_distinct(array, mode="only_valid").as_py())
+    return int(s.nunique(dropna=True))
+
+
 def _fmt_rows(rows: list[int], total: int | None = None) -> str:
     if not rows:
         return ""
@@ -73,7 +83,7 @@ def column_stats(name: str, s: pd.Series, role: str, separator: str = ";") -> di
         stats["n_unique"] = len(vc)
     else:
         try:
-            stats["n_unique"] = int(s.nunique(dropna=True))
+            stats["n_unique"] = n_distinct(s)
         except TypeError:  # unhashable values (lists from JSON)
             stats["n_unique"] = None
     if role == "numeric" or (role == "id" and pd.api.types.is_numeric_dtype(s)):
@@ -217,6 +227,8 @@ def _id_findings(typed: pd.DataFrame, schema: Schema, source_name: str) -> list[
                 _rows(missing),
             )
         )
+    if n_distinct(ids) == int((~missing).sum()):
+        return out  # every id is unique: no need to find the duplicated rows
     dup_mask = ids.duplicated(keep=False).to_numpy() & ~missing
     if dup_mask.any():
         dup_values = ids[dup_mask]

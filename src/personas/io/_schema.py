@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import tomli_w
 
@@ -42,6 +43,7 @@ _PARAM_KEYS = {
     "missing_values": list,
 }
 _COLUMN_KEYS = {"role", "reason", *_PARAM_KEYS}
+INFER_SAMPLE_ROWS = 200_000
 _TOP_KEYS = {"version", "id_column", "missing_values", "max_categories", "basis", "columns"}
 SCHEMA_VERSION = 1
 
@@ -151,18 +153,29 @@ class Schema:
                 f"{_listing(df.columns)}. Give one of those with --id-column."
             )
         specs: list[ColumnSpec] = []
+        # Very large tables: roles are decided on a fixed-size random sample of rows (every
+        # value is still typed and counted afterwards, and ids are checked on all rows).
+        sample = df
+        if len(df) > INFER_SAMPLE_ROWS:
+            rows = np.random.default_rng(0).choice(len(df), INFER_SAMPLE_ROWS, replace=False)
+            sample = df.iloc[np.sort(rows)]
         for name in df.columns:
             declared = base.columns.get(name)
             if declared is not None and declared.role and not _needs_params(declared):
                 specs.append(declared)
                 continue
+            column = sample[name]
+            if len(sample) < len(df) and column.isna().all() and df[name].notna().any():
+                column = df[name].dropna()  # a sparse column: infer from what is there
             facts = infer_column(
                 name,
-                df[name],
-                n_rows=len(df),
+                column,
+                n_rows=len(column),
                 missing_values=base.missing_values + _declared_missing(declared),
                 max_categories=base.max_categories,
             )
+            if len(sample) < len(df) and facts.role != "pii":
+                facts.reason += f" (decided on a sample of {len(sample):,} rows)"
             if declared is not None and declared.role:
                 # The user chose the role; inference only fills in how to read the values.
                 spec = ColumnSpec(
