@@ -134,6 +134,10 @@ class Schema:
     ) -> Schema:
         """Infer every column's role; columns declared in ``schema`` keep their declaration.
 
+        Tables longer than ``INFER_SAMPLE_ROWS`` (200,000) are inferred on a random sample of
+        that many rows (a column that is empty in the sample is inferred from its non-missing
+        values); the reason of each such column says so.
+
         Parameters
         ----------
         df : pandas.DataFrame
