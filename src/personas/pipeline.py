@@ -209,6 +209,10 @@ def segment(
     say("Reading and checking the table")
     report: ValidationReport = validate(data, schema=schema, id_column=id_column, **read_options)
     report.raise_for_errors()
+    # Personal data, free text and ignored columns are never used: let go of them now.
+    unused = report.schema.columns_with("pii", "text", "ignore")
+    if unused:
+        report.data = report.data.drop(columns=unused)
     timings["validate"] = time.perf_counter() - start
 
     start = time.perf_counter()
