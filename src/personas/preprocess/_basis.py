@@ -139,20 +139,19 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 "No basis column: the table has no numeric, boolean, categorical, multi-label "
                 "or date column to find segments in. Check the roles with `personas validate`."
             )
+        for col in basis:
+            if col in schema.columns and schema[col].role not in FEATURE_ROLES:
+                raise SchemaError(
+                    f"Column {col!r} cannot be in the basis: its role is {schema[col].role!r} "
+                    f"(a basis column must be one of {list(FEATURE_ROLES)}). Leave it out of "
+                    "--basis, or change its role in the schema file."
+                )
         missing = [c for c in basis if c not in X.columns]
         if missing:
             raise SchemaError(
                 f"Basis column(s) {missing} are not in the table; its columns are "
                 f"{list(X.columns)[:15]}. Fix the names given with --basis."
             )
-        for col in basis:
-            role = schema[col].role if col in schema.columns else None
-            if role not in FEATURE_ROLES:
-                raise SchemaError(
-                    f"Column {col!r} cannot be in the basis: its role is {role!r} (a basis "
-                    f"column must be one of {list(FEATURE_ROLES)}). Leave it out of --basis, or "
-                    "change its role in the schema file."
-                )
 
     def _as_of(self, X: pd.DataFrame, basis: list[str], schema: Schema) -> pd.Timestamp | None:
         dates = [c for c in basis if schema[c].role == "datetime"]
