@@ -236,17 +236,17 @@ def scored_frame(
     else:
         confidence = np.ones(n)
     key = (
-        pd.Series(typed[id_col].to_numpy(), name=id_col)
+        typed[id_col].reset_index(drop=True).rename(id_col)
         if id_col is not None
         else pd.Series(np.arange(1, n + 1), name="row")
     )
     return pd.DataFrame(
         {
-            key.name: key.to_numpy(),
+            key.name: key,
             "segment": labels.astype(np.int64),
             "segment_name": pd.Categorical.from_codes(labels, categories=names),
             "distance": d1.astype(np.float64),
-            "confidence": np.clip(confidence, 0.0, 1.0),
+            "confidence": np.clip(confidence, 0.0, 1.0).astype(np.float64),
         }
     )
 

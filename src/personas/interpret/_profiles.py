@@ -123,7 +123,8 @@ def profile_segments(
         else:
             seg["stability"] = None
     order = np.argsort(labels, kind="stable")
-    members = np.split(order, np.cumsum(np.bincount(labels, minlength=k))[:-1])
+    ends = np.cumsum(np.bincount(labels, minlength=k))
+    members = (order, np.concatenate([[0], ends[:-1]]), ends)  # rows sorted by segment
     for col in columns:
         role = schema[col].role
         in_basis = col in basis
@@ -152,15 +153,18 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
     pop_mean = float(np.nanmean(raw)) if ok.any() else np.nan
     pop_median = float(np.nanmedian(raw)) if ok.any() else np.nan
     unit = "days ago" if role == "datetime" else ("share true" if role == "boolean" else "")
+    order, starts, ends = members
+    raw_sorted, scaled_sorted = raw[order], scaled[order]  # one gather per column
     for seg in segments:
-        rows = members[seg["id"]]
-        rows = rows[ok[rows]]
-        if not rows.size:
+        part = raw_sorted[starts[seg["id"]] : ends[seg["id"]]]
+        part_scaled = scaled_sorted[starts[seg["id"]] : ends[seg["id"]]]
+        keep = np.isfinite(part_scaled)
+        if not keep.any():
             continue
-        values = raw[rows]
+        values = part[keep]
         seg_mean = float(values.mean())
         seg_median = float(np.median(values))
-        effect = (float(scaled[rows].mean()) - mu) / sd if sd > 0 else 0.0
+        effect = (float(part_scaled[keep].mean()) - mu) / sd if sd > 0 else 0.0
         seg["profile"].append(
             {
                 "column": col,
