@@ -165,3 +165,13 @@ def test_schema_file_chooses_the_basis(tmp_path):
     # an explicit basis argument wins over the file
     run = personas.segment(users, k=2, schema=schema, basis=["age"], random_state=0)
     assert run.model.basis == ["age"]
+
+
+def test_a_validation_report_can_be_segmented_and_is_left_as_it_was():
+    users, _ = personas.datasets.make_users(1500, random_state=4)
+    report = personas.validate(users)
+    columns = list(report.data.columns)
+    run = personas.segment(report, k=3, random_state=0)
+    assert run.k == 3
+    assert list(report.data.columns) == columns  # PII still there in the caller's report
+    assert run.validation is report

@@ -168,8 +168,9 @@ def segment(
 
     Parameters
     ----------
-    data : path, DataFrame or DuckDB connection
-        What :func:`personas.read_table` accepts.
+    data : path, DataFrame, DuckDB connection or ValidationReport
+        What :func:`personas.read_table` accepts, or the result of
+        :func:`personas.validate` (its typed table and schema are used as they are).
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the README's rule).
     basis : list of str, optional
@@ -207,12 +208,14 @@ def segment(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     say("Reading and checking the table")
-    report: ValidationReport = validate(data, schema=schema, id_column=id_column, **read_options)
+    given = isinstance(data, ValidationReport)  # already read and checked
+    report = data if given else validate(data, schema=schema, id_column=id_column, **read_options)
     report.raise_for_errors()
-    # Personal data, free text and ignored columns are never used: let go of them now.
-    unused = report.schema.columns_with("pii", "text", "ignore")
-    if unused:
-        report.data = report.data.drop(columns=unused)
+    # Personal data, free text and ignored columns are never used: let go of them now
+    # (the caller's own report is left as it is).
+    table = report.data.drop(columns=report.schema.columns_with("pii", "text", "ignore"))
+    if not given:
+        report.data = table
     timings["validate"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -220,7 +223,7 @@ def segment(
     if basis is None:
         basis = report.schema.basis  # a `basis = [...]` entry of the schema file
     builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state or 0)
-    X = builder.fit_transform(report.data)
+    X = builder.fit_transform(table)
     timings["preprocess"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -232,7 +235,7 @@ def segment(
     start = time.perf_counter()
     say("Profiling and naming the segments")
     segments = profile_segments(
-        report.data,
+        table,
         report.schema,
         builder,
         segmenter.labels_,
@@ -241,7 +244,7 @@ def segment(
     names = [s["name"] for s in segments]
     dist = segmenter.transform(X)
     id_col = report.schema.id_column
-    labels = scored_frame(report.data, id_col, segmenter.labels_, dist, names)
+    labels = scored_frame(table, id_col, segmenter.labels_, dist, names)
     timings["profile"] = time.perf_counter() - start
 
     manifest = {
@@ -256,8 +259,8 @@ def segment(
         },
         "training_data": {
             "source": report.source.name,
-            "n_rows": len(report.data),
-            "fingerprint": fingerprint(report.data),
+            "n_rows": len(table),
+            "fingerprint": fingerprint(table),
         },
         "versions": _versions(),
     }

@@ -42,8 +42,7 @@ def demo_command(
         if not report.ok:
             report.raise_for_errors()
         run = personas.segment(
-            report.data,
-            schema=report.schema,
+            report,
             random_state=seed,
             progress=lambda message: status.update(f"{message}…"),
         )
