@@ -313,7 +313,7 @@ def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
         other = [t for t in seg["terms"] if not t["in_basis"]]
         seen, labels, out = set(), set(), []
         for t in basis_terms + other:
-            key = t["label"].lower()
+            key = frozenset(t["label"].lower().split())
             if t["column"] in seen or key in labels:
                 continue
             seen.add(t["column"])
