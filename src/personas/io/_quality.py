@@ -67,7 +67,9 @@ def _num(x: float) -> float | int | None:
     return int(x) if float(x).is_integer() else round(float(x), 4)
 
 
-def column_stats(name: str, s: pd.Series, role: str, separator: str = ";") -> dict[str, Any]:
+def column_stats(
+    name: str, s: pd.Series, role: str, separator: str = ";", n_unique: int | None = None
+) -> dict[str, Any]:
     """Counts and a short distribution summary of one typed column (no values for PII)."""
     n = len(s)
     n_missing = int(s.isna().sum())
@@ -83,7 +85,7 @@ def column_stats(name: str, s: pd.Series, role: str, separator: str = ";") -> di
         stats["n_unique"] = len(vc)
     else:
         try:
-            stats["n_unique"] = n_distinct(s)
+            stats["n_unique"] = n_unique if n_unique is not None else n_distinct(s)
         except TypeError:  # unhashable values (lists from JSON)
             stats["n_unique"] = None
     if role == "numeric" or (role == "id" and pd.api.types.is_numeric_dtype(s)):
@@ -127,10 +129,14 @@ def find_problems(
     changes: list[Change],
     *,
     source_name: str,
+    id_distinct: int | None = None,
 ) -> list[Finding]:
-    """Every finding about the table, errors first."""
+    """Every finding about the table, errors first.
+
+    ``id_distinct`` is the number of distinct user ids, when the caller already knows it.
+    """
     findings: list[Finding] = []
-    findings += _id_findings(typed, schema, source_name)
+    findings += _id_findings(typed, schema, source_name, id_distinct)
     findings += _feature_findings(schema, source_name)
     for change in changes:
         findings.append(_change_finding(change, schema))
@@ -197,7 +203,9 @@ def find_problems(
     return sorted(findings, key=lambda f: order[f.level])
 
 
-def _id_findings(typed: pd.DataFrame, schema: Schema, source_name: str) -> list[Finding]:
+def _id_findings(
+    typed: pd.DataFrame, schema: Schema, source_name: str, id_distinct: int | None = None
+) -> list[Finding]:
     out: list[Finding] = []
     col = schema.id_column
     if col is None:
@@ -227,7 +235,8 @@ def _id_findings(typed: pd.DataFrame, schema: Schema, source_name: str) -> list[
                 _rows(missing),
             )
         )
-    if n_distinct(ids) == int((~missing).sum()):
+    distinct = id_distinct if id_distinct is not None else n_distinct(ids)
+    if distinct == int((~missing).sum()):
         return out  # every id is unique: no need to find the duplicated rows
     dup_mask = ids.duplicated(keep=False).to_numpy() & ~missing
     if dup_mask.any():

@@ -12,7 +12,7 @@ import pandas as pd
 from personas._version import __version__
 from personas.errors import DataError
 from personas.io._coerce import Change, coerce_frame
-from personas.io._quality import Finding, column_stats, find_problems
+from personas.io._quality import Finding, column_stats, find_problems, n_distinct
 from personas.io._readers import SourceInfo, load_table
 from personas.io._schema import Schema
 
@@ -209,7 +209,11 @@ def validate(
         schema = Schema.read(schema)
     inferred = Schema.infer(raw, schema=schema, id_column=id_column, source_name=source.name)
     typed, changes = coerce_frame(raw, inferred, source_name=source.name)
-    findings = find_problems(raw, typed, inferred, changes, source_name=source.name)
+    id_col = inferred.id_column
+    id_distinct = n_distinct(typed[id_col]) if id_col is not None else None  # hashed once
+    findings = find_problems(
+        raw, typed, inferred, changes, source_name=source.name, id_distinct=id_distinct
+    )
     if source.rows_skipped:
         findings.insert(
             0,
@@ -229,7 +233,13 @@ def validate(
             "reason": spec.reason,
             "source": spec.source,
             "dtype": str(raw[name].dtype),
-            **column_stats(name, typed[name], spec.role, spec.params.get("separator", ";")),
+            **column_stats(
+                name,
+                typed[name],
+                spec.role,
+                spec.params.get("separator", ";"),
+                n_unique=id_distinct if name == id_col else None,
+            ),
         }
     return ValidationReport(
         source=source,
