@@ -175,3 +175,24 @@ def test_a_validation_report_can_be_segmented_and_is_left_as_it_was():
     assert run.k == 3
     assert list(report.data.columns) == columns  # PII still there in the caller's report
     assert run.validation is report
+
+
+@pytest.mark.parametrize(
+    ("k", "match"),
+    [
+        (500, "k=500 segments cannot be found in the 300"),
+        (0, "k must be 'auto' or a whole number"),
+        ("six", "k must be 'auto' or a whole number"),
+    ],
+)
+def test_impossible_k_is_a_clear_error(k, match):
+    users, _ = personas.datasets.make_users(300, random_state=0)
+    with pytest.raises(DataError, match=match):
+        personas.segment(users, k=k)
+
+
+def test_a_single_segment_is_allowed(tmp_path):
+    users, _ = personas.datasets.make_users(300, random_state=0)
+    run = personas.segment(users, k=1, random_state=0)
+    assert run.labels["segment"].eq(0).all()
+    assert run.write_html(tmp_path / "r.html").is_file()

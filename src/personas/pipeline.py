@@ -16,6 +16,7 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.cluster import Segmenter
+from personas.errors import DataError
 from personas.interpret import profile_segments
 from personas.io import ValidationReport, validate
 from personas.model import Model, fingerprint, now_iso, scored_frame
@@ -131,6 +132,19 @@ class Segmentation:
         )
 
 
+def _check_k(k: Any, n_rows: int, source_name: str) -> None:
+    """A clear error for a k that cannot work (the estimator itself raises plain ValueError)."""
+    if k == "auto":
+        return
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise DataError(f"k must be 'auto' or a whole number ≥ 1, not {k!r}.")
+    if k > n_rows:
+        raise DataError(
+            f"k={k} segments cannot be found in the {n_rows} rows of {source_name}. "
+            f"Choose k between 1 and {n_rows}, or k='auto'."
+        )
+
+
 def _json_default(obj: Any) -> Any:
     if isinstance(obj, (np.integer,)):
         return int(obj)
@@ -227,6 +241,7 @@ def segment(
     timings["preprocess"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    _check_k(k, len(X), report.source.name)
     say("Choosing k and fitting K-Means" if k == "auto" else f"Fitting K-Means with k={k}")
     segmenter = Segmenter(k=k, k_min=k_min, k_max=k_max, random_state=random_state).fit(X)
     timings.update({f"segment_{k_}": v for k_, v in segmenter.timings_.items()})
