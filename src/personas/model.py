@@ -109,9 +109,9 @@ class Model:
         missing = [c for c in self.basis if c not in df.columns]
         if missing:
             raise DataError(
-                f"{source_name} lacks column(s) {missing} that the model was trained on "
-                f"(its basis: {self.basis}). Give a table with those columns; extra columns "
-                "are ignored."
+                f"{source_name} lacks column(s) {missing}: {len(missing)} of the "
+                f"{len(self.basis)} columns the model was trained on. Give a table with those "
+                "columns (extra columns are ignored)."
             )
         id_col = self.schema.id_column
         keep = self.basis + ([id_col] if id_col and id_col in df.columns else [])
