@@ -87,13 +87,17 @@ class Model:
         )
 
     # ------------------------------------------------------------------ scoring
-    def predict(self, data: Any, **read_options: Any) -> pd.DataFrame:
+    def predict(
+        self, data: Any, *, source_name: str | None = None, **read_options: Any
+    ) -> pd.DataFrame:
         """Score users: their segment, its name, distance to its centre and a margin.
 
         Parameters
         ----------
         data : DataFrame or path
             A table with the model's basis columns (extra columns are ignored).
+        source_name : str, optional
+            How to name the table in error messages (default: the file name).
 
         Returns
         -------
@@ -103,7 +107,7 @@ class Model:
             nearest: 0 on a border, near 1 at a centre).
         """
         df, source = load_table(data, **read_options)
-        return self._score(df, source.name)
+        return self._score(df, source_name or source.name)
 
     def _score(self, df: pd.DataFrame, source_name: str) -> pd.DataFrame:
         missing = [c for c in self.basis if c not in df.columns]
@@ -193,9 +197,7 @@ class Model:
                 "it could run code. Only load models written by personas."
             )
         objects = sio.loads(payload, trusted=TRUSTED)
-        schema = Schema.from_dict(
-            {k: v for k, v in manifest["schema"].items()}, source_name=path.name
-        )
+        schema = Schema.from_dict(manifest["schema"], source_name=path.name)
         names = [s["name"] for s in manifest["segments"]]
         return cls(
             schema=schema,

@@ -49,7 +49,6 @@ def test_same_seed_same_result():
     a = Segmenter(random_state=7).fit(X)
     b = Segmenter(random_state=7).fit(X)
     np.testing.assert_array_equal(a.labels_, b.labels_)
-    assert a.scores_ == [{**s, "seconds": s["seconds"]} for s in a.scores_]
     assert [s["silhouette"] for s in a.scores_] == [s["silhouette"] for s in b.scores_]
 
 

@@ -251,3 +251,23 @@ def test_iso_dates_in_csv_become_datetimes_not_phone_numbers(tmp_path):
     report = personas.validate(write(tmp_path / "d.csv", text))
     assert report.schema["joined"].role == "datetime"
     assert pd.api.types.is_datetime64_any_dtype(report.data["joined"])
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "xz", "zstd"])
+def test_compressed_csv_by_content(tmp_path, codec):
+    import bz2 as bz2_
+    import lzma
+
+    import pyarrow as pa
+
+    text = b"user_id;age\nu1;31\nu2;45\n"
+    path = tmp_path / "users.bin"
+    if codec == "zstd":
+        with pa.output_stream(str(path), compression="zstd") as out:
+            out.write(text)
+    else:
+        packed = {"gzip": gzip.compress, "bz2": bz2_.compress, "xz": lzma.compress}[codec](text)
+        write(path, packed)
+    df, info = load_table(path)
+    assert info.options["compression"] == codec
+    assert df["age"].tolist() == [31, 45]

@@ -219,3 +219,34 @@ def test_schema_declares_a_numeric_placeholder_as_missing(tmp_path):
     finding = next(f for f in report.findings if f.code == "missing_token")
     assert finding.count == 30
     assert "placeholder" not in _codes(report)
+
+
+def test_large_id_column_is_trimmed_and_tokens_counted():
+    # above 50,000 rows ids and free text are typed in Arrow, not through factorize
+    n = 60_000
+    ids = np.array([f"u{i}" for i in range(n)], dtype=object)
+    ids[[10, 20]] = [" u10", "u20 "]
+    ids[30] = "unknown"
+    df = pd.DataFrame({"user_id": ids, "spend": rng.gamma(2, 40, n)})
+    report = personas.validate(df)
+    data = report.data
+    assert data["user_id"].iloc[10] == "u10" and data["user_id"].iloc[20] == "u20"
+    trimmed = next(c for c in report.changes if c.code == "trimmed")
+    assert (trimmed.count, trimmed.rows) == (2, [11, 21])
+    token = next(c for c in report.changes if c.code == "missing_token")
+    assert (token.count, token.rows) == (1, [31])
+    assert next(f for f in report.errors if f.code == "missing_ids").rows == [31]
+
+
+def test_roles_of_long_tables_are_decided_on_a_sample(monkeypatch):
+    from personas.io import _schema
+
+    monkeypatch.setattr(_schema, "INFER_SAMPLE_ROWS", 150)
+    rare = np.full(N, np.nan)
+    rare[-1] = 5.0  # absent from most samples: inferred from its non-missing values
+    report = personas.validate(_users(rare=rare))
+    assert report.schema["spend"].role == "numeric"
+    assert "sample of 150 rows" in report.schema["spend"].reason
+    assert report.data["rare"].notna().sum() == 1  # every value still typed
+    assert report.schema["rare"].role == "ignore"  # one value: constant, not "all missing"
+    assert "constant" in report.schema["rare"].reason

@@ -30,7 +30,7 @@ def predict_command(
         status.update(f"Scoring {data}…")
         df, source = load_table(data, table=table)
         extra = [c for c in df.columns if c not in fitted.basis and c != fitted.schema.id_column]
-        scored = fitted._score(df, source.name)
+        scored = fitted.predict(df, source_name=source.name)
         if out.suffix == ".parquet":
             scored.to_parquet(out, index=False)
         else:

@@ -164,7 +164,9 @@ def _coerce_keys(
     if hit.any():
         found = pd.Series(trimmed.filter(pa.chunked_array([pa.array(hit)])).to_pylist())
         for value, n in found.value_counts().items():
-            mask = hit & (pd.Series(trimmed.to_pandas()) == value).to_numpy()
+            mask = hit & pc.fill_null(pc.equal(trimmed, value), False).to_numpy(
+                zero_copy_only=False
+            )
             changes.append(
                 Change(name, "missing_token", int(n), _rows(mask), [value], "read as missing")
             )

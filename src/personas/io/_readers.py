@@ -309,6 +309,13 @@ def _open_decompressed(path: Path):
     return open(path, "rb"), None
 
 
+def _arrow_stream(path: Path, compression: str | None):
+    """A stream for Arrow's readers; xz, which Arrow cannot decompress, goes through lzma."""
+    if compression == "xz":
+        return lzma.open(path, "rb")
+    return pa.input_stream(str(path), compression=compression)
+
+
 def _text_head(path: Path, n: int = _HEAD_BYTES) -> str:
     fh, _ = _open_decompressed(path)
     with fh:
@@ -422,7 +429,7 @@ def _read_csv(
         return "skip"
 
     def read(use_threads: bool, encoding_: str):
-        source = pa.input_stream(str(path), compression=compression)
+        source = _arrow_stream(path, compression)
         return pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -597,7 +604,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
             raise EmptyDataError(f"{path.name} holds an empty JSON array: no records.")
         return df, info
     try:
-        tbl = pajson.read_json(pa.input_stream(str(path), compression=compression))
+        tbl = pajson.read_json(_arrow_stream(path, compression))
     except pa.ArrowInvalid as exc:
         raise FileFormatError(
             f"{path.name} could not be parsed as JSON lines: {exc}. Each line must be one "
