@@ -8,15 +8,19 @@ Segments are numbered by size: segment 0 is the largest.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
+from threadpoolctl import threadpool_limits
 
 from personas._sklearn_compat import validate_data
+from personas.cluster._lloyd import assign, distances, lloyd
 from personas.cluster._select_k import (
     KScore,
     SampleSilhouette,
@@ -26,6 +30,13 @@ from personas.cluster._select_k import (
 )
 
 __all__ = ["Segmenter"]
+
+
+def _n_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
 
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -39,7 +50,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     k_min, k_max : int, default 2 and 12
     n_init : int, default 4
         K-Means starts for each candidate k on the sample.
-    sample_size : int, default 20_000
+    sample_size : int, default 10_000
         Rows used to choose k and find the starting centres.
     silhouette_size : int, default 5_000
         Rows the silhouette (O(n²)) and the stability are measured on.
@@ -84,7 +95,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         k_min: int = 2,
         k_max: int = 12,
         n_init: int = 4,
-        sample_size: int = 20_000,
+        sample_size: int = 10_000,
         silhouette_size: int = 5_000,
         n_bootstrap: int = 5,
         max_iter: int = 30,
@@ -114,6 +125,40 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         S = X[sample_rows]
         timings: dict[str, float] = {}
         start = time.perf_counter()
+        k, reason, sample_model, jaccard = self._choose(S, seed)
+        timings["choose_k"] = time.perf_counter() - start
+        start = time.perf_counter()
+        # All rows, from the sample's centres (when the sample is all rows, this confirms
+        # convergence); labels come from `assign`, the function `predict` uses too.
+        centers, n_iter = lloyd(
+            X, sample_model.cluster_centers_, max_iter=self.max_iter if n > len(S) else 300
+        )
+        labels, sq = assign(X, centers)
+        counts = np.bincount(labels, minlength=k)
+        order = np.argsort(-counts, kind="stable")  # segment 0 is the largest
+        if not np.array_equal(order, np.arange(k)):
+            centers = centers[order]
+            labels, sq = assign(X, centers)
+        timings["fit_all_rows"] = time.perf_counter() - start
+        self.order_ = order  # segment i is the sample model's cluster order_[i]
+        self.labels_ = labels.astype(np.intp)
+        self.cluster_centers_ = centers
+        self.n_clusters_ = k
+        self.inertia_ = float(sq.sum())
+        self.n_iter_ = int(n_iter)
+        self.k_reason_ = reason
+        # Per-segment stability (bootstrap Jaccard), in segment order; sample labels follow
+        # the sample model, whose numbering the warm-started full fit keeps.
+        self.segment_stability_ = (
+            np.asarray(jaccard)[order]
+            if jaccard is not None and len(jaccard) == k
+            else np.full(k, np.nan)
+        )
+        self.timings_ = timings
+        return self
+
+    def _choose(self, S: np.ndarray, seed: int) -> tuple[int, str, Any, Any]:
+        """k (scored on the sample ``S`` when "auto"), why, the sample's model, Jaccards."""
         if self.k == "auto":
             n_distinct = len(np.unique(S, axis=0)) if len(S) <= 5000 else len(S)
             k_hi = min(self.k_max, n_distinct - 1, len(S) - 1)
@@ -125,11 +170,10 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                         len(S), self.silhouette_size, replace=False
                     )
                 )
-            scores: list[KScore] = []
-            models = {}
             silhouette = SampleSilhouette(S[eval_rows])
-            for k in range(max(k_lo, 2), k_hi + 1):
-                score, model = score_k(
+
+            def score(k: int) -> tuple[KScore, Any]:
+                return score_k(
                     S,
                     k,
                     seed=seed,
@@ -138,8 +182,14 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                     silhouette_rows=eval_rows,
                     silhouette=silhouette,
                 )
-                scores.append(score)
-                models[k] = model
+
+            # Candidates are scored on parallel threads, each K-Means on one thread: every
+            # k has its own seed, so the result does not depend on the number of threads.
+            candidates = list(range(max(k_lo, 2), k_hi + 1))
+            with threadpool_limits(limits=1), ThreadPoolExecutor(_n_threads()) as pool:
+                done = list(pool.map(score, candidates[::-1]))[::-1]  # slow ones first
+            scores = [d[0] for d in done]
+            models = {s.k: m for s, m in done}
             jaccard = None
             if not scores:  # fewer than 3 distinct rows: one or two segments, no choice
                 k = max(1, min(2, k_hi + 1))
@@ -175,42 +225,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 jaccard = score.jaccard
             else:
                 sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
-        timings["choose_k"] = time.perf_counter() - start
-        start = time.perf_counter()
-        if n > len(S):
-            model = fit_kmeans(
-                X,
-                k,
-                n_init=1,
-                seed=seed,
-                init=sample_model.cluster_centers_,
-                max_iter=self.max_iter,
-            )
-        else:
-            model = sample_model
-        timings["fit_all_rows"] = time.perf_counter() - start
-        counts = np.bincount(model.labels_, minlength=k)
-        order = np.argsort(-counts, kind="stable")  # segment 0 is the largest
-        rank = np.empty_like(order)
-        rank[order] = np.arange(k)
-        self.model_ = model
-        self.order_ = order
-        self._rank = rank
-        self.labels_ = rank[model.labels_]
-        self.cluster_centers_ = model.cluster_centers_[order]
-        self.n_clusters_ = k
-        self.inertia_ = float(model.inertia_)
-        self.n_iter_ = int(model.n_iter_)
-        self.k_reason_ = reason
-        # Per-segment stability (bootstrap Jaccard), in segment order; sample labels follow
-        # the sample model, whose numbering the warm-started full fit keeps.
-        self.segment_stability_ = (
-            np.asarray(jaccard)[order]
-            if jaccard is not None and len(jaccard) == k
-            else np.full(k, np.nan)
-        )
-        self.timings_ = timings
-        return self
+        return k, reason, sample_model, jaccard
 
     def _check_params(self, X: np.ndarray) -> None:
         if self.k != "auto":
@@ -232,18 +247,18 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             )
 
     def predict(self, X: Any) -> np.ndarray:
-        check_is_fitted(self, "model_")
+        """The segment of each row: its nearest centre."""
+        check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        return self._rank[
-            self.model_.predict(X.astype(self.model_.cluster_centers_.dtype, copy=False))
-        ]
+        X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
+        return assign(X, self.cluster_centers_)[0].astype(np.intp)
 
     def transform(self, X: Any) -> np.ndarray:
         """Distance of each row to each segment's centre (columns in segment order)."""
-        check_is_fitted(self, "model_")
+        check_is_fitted(self, "cluster_centers_")
         X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        d = self.model_.transform(X.astype(self.model_.cluster_centers_.dtype, copy=False))
-        return d[:, self.order_]
+        X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
+        return distances(X, self.cluster_centers_)
 
     def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
         return self.fit(X).labels_

@@ -6,7 +6,8 @@ For each k the sample is clustered (K-Means, several starts) and scored by:
 - Calinski–Harabasz (higher is better) and Davies–Bouldin (lower is better);
 - inertia, whose elbow is found by kneedle (``kneed``);
 - stability: the mean adjusted Rand index between the sample's labels and those of
-  K-Means refitted on bootstrap resamples (1 = the same segments every time).
+  K-Means refitted on bootstrap resamples, with as many starts as the sample's own fit
+  (1 = the same segments every time).
 
 **The rule** (deterministic): among the *stable* k (stability ≥ 0.75; all k if none is),
 take those whose silhouette is within 10 % of the best silhouette and that do not go
@@ -95,17 +96,59 @@ class SampleSilhouette:
         return float(s.mean())
 
 
+def kmeans_plusplus(
+    X: np.ndarray, k: int, rng: np.random.Generator, sq_norms: np.ndarray | None = None
+) -> np.ndarray:
+    """Greedy k-means++ seeding (as scikit-learn's), in the data's own precision.
+
+    scikit-learn's seeding up-casts float32 distances to float64 in small chunks, which
+    made it most of the cost of choosing k; the distances here come from one matrix
+    product per centre (``2 + ln k`` candidates tried, the best kept).
+    """
+    n = len(X)
+    sq = np.einsum("ij,ij->i", X, X) if sq_norms is None else sq_norms
+    trials = 2 + int(np.log(k))
+    centers = np.empty((k, X.shape[1]), dtype=X.dtype)
+    first = int(rng.integers(n))
+    centers[0] = X[first]
+    closest = np.maximum(sq - 2 * (X @ X[first]) + sq[first], 0)
+    potential = float(closest.sum(dtype=np.float64))
+    for c in range(1, k):
+        if potential <= 0:  # fewer distinct rows than centres: repeat one
+            centers[c:] = centers[0]
+            break
+        cumulative = np.cumsum(closest, dtype=np.float64)
+        picks = np.searchsorted(cumulative, rng.random(trials) * cumulative[-1])
+        picks = np.minimum(picks, n - 1)
+        dist = sq[:, None] - 2 * (X @ X[picks].T) + sq[picks][None, :]
+        np.maximum(dist, 0, out=dist)
+        np.minimum(dist, closest[:, None], out=dist)
+        potentials = dist.sum(axis=0, dtype=np.float64)
+        best = int(np.argmin(potentials))
+        centers[c] = X[picks[best]]
+        closest = np.ascontiguousarray(dist[:, best])
+        potential = float(potentials[best])
+    return centers
+
+
 def fit_kmeans(
     X: np.ndarray, k: int, *, n_init: int, seed: int, init: Any = "k-means++", max_iter: int = 300
 ) -> KMeans:
-    return KMeans(
-        n_clusters=k,
-        n_init=n_init,
-        init=init,
-        random_state=seed,
-        max_iter=max_iter,
-        algorithm="lloyd",
-    ).fit(X)
+    """Lloyd's K-Means (scikit-learn), the best of ``n_init`` k-means++ starts by inertia."""
+    if not isinstance(init, str):
+        starts = [np.asarray(init, dtype=X.dtype)]
+    else:
+        rng = np.random.default_rng(seed)
+        sq = np.einsum("ij,ij->i", X, X)
+        starts = [kmeans_plusplus(X, k, rng, sq) for _ in range(n_init)]
+    best = None
+    for centers in starts:
+        model = KMeans(
+            n_clusters=k, n_init=1, init=centers, max_iter=max_iter, algorithm="lloyd"
+        ).fit(X)
+        if best is None or model.inertia_ < best.inertia_:
+            best = model
+    return best
 
 
 def score_k(
@@ -142,7 +185,7 @@ def score_k(
     ref = labels[silhouette_rows]
     for b in range(n_bootstrap):
         boot = rng.integers(0, len(X), len(X))
-        refit = fit_kmeans(X[boot], k, n_init=1, seed=seed + 1000 * (b + 1) + k)
+        refit = fit_kmeans(X[boot], k, n_init=n_init, seed=seed + 1000 * (b + 1) + k)
         pred = refit.predict(X[silhouette_rows])
         aris.append(adjusted_rand_score(ref, pred))
         jaccards.append(best_jaccard(ref, pred, k))
@@ -170,12 +213,33 @@ def elbow(scores: list[KScore]) -> int | None:
     """The elbow of the inertia curve (kneedle), or None when there is no clear knee."""
     if len(scores) < 3:
         return None
-    from kneed import KneeLocator
+    KneeLocator = _knee_locator()
 
     ks = [s.k for s in scores]
     inertia = [s.inertia for s in scores]
     knee = KneeLocator(ks, inertia, curve="convex", direction="decreasing").knee
     return int(knee) if knee is not None else None
+
+
+def _knee_locator():
+    """``kneed.KneeLocator``, imported without ``matplotlib.pyplot``.
+
+    kneed imports pyplot only for its optional plots; that import costs about half a
+    second and is not needed here (the report draws its own figures). When pyplot is
+    already loaded, it is used as it is.
+    """
+    import sys
+
+    if "kneed" in sys.modules or "matplotlib.pyplot" in sys.modules:
+        from kneed import KneeLocator
+
+        return KneeLocator
+    sys.modules["matplotlib.pyplot"] = None  # type: ignore[assignment]  # ImportError
+    try:
+        from kneed import KneeLocator
+    finally:
+        del sys.modules["matplotlib.pyplot"]
+    return KneeLocator
 
 
 def choose_k(scores: list[KScore]) -> tuple[int, str]:
