@@ -35,9 +35,8 @@ def _map(fn, blocks):
     """``fn`` over the blocks on two threads (BLAS single-threaded meanwhile), in order."""
     if len(blocks) == 1:
         return [fn(blocks[0])]
-    with threadpool_limits(limits=1, user_api="blas"):
-        with ThreadPoolExecutor(_workers()) as pool:
-            return list(pool.map(fn, blocks))
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_workers()) as pool:
+        return list(pool.map(fn, blocks))
 
 
 def _block_sqdist(Xb: np.ndarray, C: np.ndarray, c_sq: np.ndarray) -> np.ndarray:
@@ -99,7 +98,8 @@ def lloyd(
     blocks = _blocks(len(X))
     tol_abs = tol * _mean_variance(X, blocks)
     n_iter = 0
-    for n_iter in range(1, max_iter + 1):
+    while n_iter < max_iter:
+        n_iter += 1
         Cf = C.astype(X.dtype)
         c_sq = np.einsum("ij,ij->i", Cf, Cf)
 
