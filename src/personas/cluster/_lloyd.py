@@ -12,11 +12,12 @@ the training rows gives back exactly the training labels.
 
 from __future__ import annotations
 
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from threadpoolctl import threadpool_limits
+
+from personas._parallel import n_threads
 
 __all__ = ["assign", "distances", "lloyd"]
 
@@ -27,15 +28,11 @@ def _blocks(n: int) -> list[slice]:
     return [slice(i, min(i + BLOCK_ROWS, n)) for i in range(0, n, BLOCK_ROWS)]
 
 
-def _workers() -> int:
-    return max(1, min(2, os.cpu_count() or 1))
-
-
 def _map(fn, blocks):
     """``fn`` over the blocks on two threads (BLAS single-threaded meanwhile), in order."""
     if len(blocks) == 1:
         return [fn(blocks[0])]
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(_workers()) as pool:
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads()) as pool:
         return list(pool.map(fn, blocks))
 
 

@@ -8,7 +8,6 @@ Segments are numbered by size: segment 0 is the largest.
 
 from __future__ import annotations
 
-import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -19,6 +18,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
+from personas._parallel import n_threads
 from personas._sklearn_compat import validate_data
 from personas.cluster._lloyd import assign, distances, lloyd
 from personas.cluster._select_k import (
@@ -30,13 +30,6 @@ from personas.cluster._select_k import (
 )
 
 __all__ = ["Segmenter"]
-
-
-def _n_threads() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
 
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -186,7 +179,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             # Candidates are scored on parallel threads, each K-Means on one thread: every
             # k has its own seed, so the result does not depend on the number of threads.
             candidates = list(range(max(k_lo, 2), k_hi + 1))
-            with threadpool_limits(limits=1), ThreadPoolExecutor(_n_threads()) as pool:
+            with threadpool_limits(limits=1), ThreadPoolExecutor(n_threads()) as pool:
                 done = list(pool.map(score, candidates[::-1]))[::-1]  # slow ones first
             scores = [d[0] for d in done]
             models = {s.k: m for s, m in done}

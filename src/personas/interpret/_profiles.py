@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._parallel import thread_map
 from personas.io._names import tokens
 from personas.io._schema import Schema
 from personas.preprocess import BasisBuilder
@@ -125,16 +126,27 @@ def profile_segments(
     order = np.argsort(labels, kind="stable")
     ends = np.cumsum(np.bincount(labels, minlength=k))
     members = (order, np.concatenate([[0], ends[:-1]]), ends)  # rows sorted by segment
-    for col in columns:
+
+    def profile_column(col: str) -> list[dict[str, Any]]:
+        # Each column fills its own per-segment records; they are merged in column order.
+        part = [{"id": seg["id"], "profile": [], "centroid": {}, "terms": []} for seg in segments]
         role = schema[col].role
         in_basis = col in basis
         if role in ("numeric", "boolean", "datetime"):
-            _profile_numeric(segments, col, role, in_basis, data[col], members, builder)
+            _profile_numeric(part, col, role, in_basis, data[col], members, builder)
         elif role in ("categorical", "high_cardinality"):
-            _profile_levels(segments, col, role, in_basis, data[col], labels, top_levels)
+            _profile_levels(part, col, role, in_basis, data[col], labels, top_levels)
         else:
             sep = schema[col].params.get("separator", ";")
-            _profile_labels(segments, col, in_basis, data[col], labels, sep, top_levels)
+            _profile_labels(part, col, in_basis, data[col], labels, sep, top_levels)
+        return part
+
+    parts = thread_map(profile_column, columns, n_rows=n)
+    for part in parts:
+        for seg, done in zip(segments, part, strict=True):
+            seg["profile"].extend(done["profile"])
+            seg["centroid"].update(done["centroid"])
+            seg["terms"].extend(done["terms"])
     for seg in segments:
         seg["terms"].sort(key=lambda t: -abs(t["effect"]))
         seg["distinguishing"] = [

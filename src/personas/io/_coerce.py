@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from personas._parallel import thread_map
 from personas.errors import SchemaError
 from personas.io._infer import BOOLEAN_PAIRS, DATE_FORMATS, parse_number_text
 from personas.io._schema import ColumnSpec, Schema
@@ -42,15 +43,15 @@ def coerce_frame(
     df: pd.DataFrame, schema: Schema, *, source_name: str = "the data"
 ) -> tuple[pd.DataFrame, list[Change]]:
     """Return a copy of ``df`` with every column typed by its role, and the changes made."""
-    out: dict[str, pd.Series] = {}
-    changes: list[Change] = []
-    for name in df.columns:
-        spec = schema.columns[name]
-        series, col_changes = _coerce_column(
-            df[name], spec, schema.missing_values, source_name=source_name
-        )
-        out[name] = series
-        changes.extend(col_changes)
+    done = thread_map(
+        lambda name: _coerce_column(
+            df[name], schema.columns[name], schema.missing_values, source_name=source_name
+        ),
+        df.columns,
+        n_rows=len(df),
+    )
+    out = {name: series for name, (series, _) in zip(df.columns, done, strict=True)}
+    changes = [change for _, col_changes in done for change in col_changes]
     typed = pd.DataFrame(out, index=df.index, copy=False)
     return typed, changes
 

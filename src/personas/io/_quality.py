@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._parallel import thread_map
 from personas.io import _names
 from personas.io._coerce import Change
 from personas.io._schema import FEATURE_ROLES, Schema
@@ -140,19 +141,17 @@ def find_problems(
     findings += _feature_findings(schema, source_name)
     for change in changes:
         findings.append(_change_finding(change, schema))
-    for name, spec in schema.columns.items():
-        s = typed[name]
+
+    def column_findings(spec) -> list[Finding]:
+        name, s, found = spec.name, typed[spec.name], []
         if spec.role == "ignore":
             level = "warning" if "missing" in spec.reason else "info"
-            findings.append(
-                Finding(level, "ignored", f"Column {name!r} is ignored: {spec.reason}.", name)
-            )
-            continue
+            return [Finding(level, "ignored", f"Column {name!r} is ignored: {spec.reason}.", name)]
         if spec.role == "pii":
-            continue
+            return []
         pct = 100.0 * s.isna().mean()
         if pct >= 50 and spec.role in FEATURE_ROLES:
-            findings.append(
+            found.append(
                 Finding(
                     "warning",
                     "mostly_missing",
@@ -163,11 +162,15 @@ def find_problems(
                 )
             )
         if spec.role == "numeric":
-            findings += _numeric_findings(name, s)
+            found += _numeric_findings(name, s)
         elif spec.role == "datetime":
-            findings += _date_findings(name, s)
+            found += _date_findings(name, s)
         elif spec.role in ("categorical", "high_cardinality"):
-            findings += _spelling_findings(name, raw[name])
+            found += _spelling_findings(name, raw[name])
+        return found
+
+    for found in thread_map(column_findings, schema.columns.values(), n_rows=len(typed)):
+        findings += found
     pii = schema.columns_with("pii")
     if pii:
         findings.append(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import tomli_w
 
+from personas._parallel import thread_map
 from personas.errors import SchemaError
 from personas.io._infer import DEFAULT_MISSING, MAX_CATEGORIES, infer_column
 
@@ -156,18 +157,17 @@ class Schema:
                 f"The id column {id_column!r} is not in {source_name}; its columns are "
                 f"{_listing(df.columns)}. Give one of those with --id-column."
             )
-        specs: list[ColumnSpec] = []
         # Very large tables: roles are decided on a fixed-size random sample of rows (every
         # value is still typed and counted afterwards, and ids are checked on all rows).
         sample = df
         if len(df) > INFER_SAMPLE_ROWS:
             rows = np.random.default_rng(0).choice(len(df), INFER_SAMPLE_ROWS, replace=False)
             sample = df.iloc[np.sort(rows)]
-        for name in df.columns:
+
+        def infer_one(name: str) -> ColumnSpec:
             declared = base.columns.get(name)
             if declared is not None and declared.role and not _needs_params(declared):
-                specs.append(declared)
-                continue
+                return declared
             column = sample[name]
             if len(sample) < len(df) and column.isna().all() and df[name].notna().any():
                 column = df[name].dropna()  # a sparse column: infer from what is there
@@ -182,16 +182,16 @@ class Schema:
                 facts.reason += f" (decided on a sample of {len(sample):,} rows)"
             if declared is not None and declared.role:
                 # The user chose the role; inference only fills in how to read the values.
-                spec = ColumnSpec(
+                return ColumnSpec(
                     name,
                     declared.role,
                     declared.reason,
                     "schema file",
                     {**_reading_params(facts.params), **declared.params},
                 )
-            else:
-                spec = ColumnSpec(name, facts.role, facts.reason, "inferred", facts.params)
-            specs.append(spec)
+            return ColumnSpec(name, facts.role, facts.reason, "inferred", facts.params)
+
+        specs = thread_map(infer_one, df.columns, n_rows=len(sample))
         chosen = id_column or base.id_column
         if id_column is not None:
             spec = next(s for s in specs if s.name == id_column)

@@ -9,6 +9,7 @@ from typing import Any
 
 import pandas as pd
 
+from personas._parallel import thread_map
 from personas._version import __version__
 from personas.errors import DataError
 from personas.io._coerce import Change, coerce_frame
@@ -226,21 +227,26 @@ def validate(
                 source.rows_skipped,
             ),
         )
-    columns: dict[str, dict[str, Any]] = {}
-    for name, spec in inferred.columns.items():
-        columns[name] = {
+
+    def describe(spec) -> dict[str, Any]:
+        return {
             "role": spec.role,
             "reason": spec.reason,
             "source": spec.source,
-            "dtype": str(raw[name].dtype),
+            "dtype": str(raw[spec.name].dtype),
             **column_stats(
-                name,
-                typed[name],
+                spec.name,
+                typed[spec.name],
                 spec.role,
                 spec.params.get("separator", ";"),
-                n_unique=id_distinct if name == id_col else None,
+                n_unique=id_distinct if spec.name == id_col else None,
             ),
         }
+
+    specs = list(inferred.columns.values())
+    columns = dict(
+        zip([s.name for s in specs], thread_map(describe, specs, n_rows=len(raw)), strict=True)
+    )
     return ValidationReport(
         source=source,
         schema=inferred,

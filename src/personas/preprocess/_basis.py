@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
+from personas._parallel import thread_map
 from personas.errors import DataError, SchemaError
 from personas.io._schema import FEATURE_ROLES, Schema
 
@@ -34,6 +35,7 @@ __all__ = ["BasisBuilder", "default_basis"]
 OTHER = "(other)"
 MISSING = "(missing)"
 SAMPLE_ROWS = 200_000
+BLOCK_ROWS = 131_072
 
 
 def default_basis(schema: Schema) -> list[str]:
@@ -331,11 +333,22 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 "Give a table with those columns (extra columns are ignored)."
             )
         out = np.empty((len(X), len(self.feature_names_out_)), dtype=np.float32)
-        start = 0
-        for g in self.groups_:
-            block = self._transform_group(g, X[g["column"]], weighted=True)
-            out[:, start : start + block.shape[1]] = block
-            start += block.shape[1]
+        columns = X[self.basis_]
+
+        def fill(rows: slice) -> None:
+            part = columns.iloc[rows]
+            block = np.empty((len(part), out.shape[1]), dtype=np.float32)
+            start = 0
+            for g in self.groups_:
+                values = self._transform_group(g, part[g["column"]], weighted=True)
+                block[:, start : start + values.shape[1]] = values
+                start += values.shape[1]
+            out[rows] = block
+
+        # Row blocks on two threads (NumPy and Arrow release the GIL); each writes its own
+        # rows of the output, so the result does not depend on the threads.
+        blocks = [slice(i, i + BLOCK_ROWS) for i in range(0, len(X), BLOCK_ROWS)]
+        thread_map(fill, blocks, n_rows=len(X))
         return out
 
     def _transform_group(self, g: dict[str, Any], s: pd.Series, *, weighted: bool) -> np.ndarray:
