@@ -10,8 +10,10 @@ they never share a process) and computes every engine's inertia the same way, in
 from the centres it returns. Engines that are not installed are reported as skipped:
 
 - scikit-learn KMeans (Lloyd), float64 and float32, one k-means++ start;
-- the personas recipe: 4 starts on a 20,000-row sample, then at most 30 Lloyd iterations
-  on all rows from the best sample centres (float32);
+- a 10,000-row sample (4 starts), then at most 30 Lloyd iterations of scikit-learn on all
+  rows from the sample's centres (float32);
+- ``personas.Segmenter(k)``: the same recipe with its own k-means++ seeding and a Lloyd
+  pass over row blocks on all cores (no copy of the matrix);
 - scikit-learn MiniBatchKMeans (3 starts, batches of 4,096);
 - scikit-learn-intelex (oneDAL) KMeans, float32;
 - faiss ``Kmeans`` on all rows (20 iterations), float32.
@@ -41,12 +43,17 @@ ENGINES = {
         t = time.perf_counter()
         C = KMeans(K, n_init=1, random_state=0).fit(X).cluster_centers_
     """,
-    "personas (sample + warm start)": """
+    "sample + sklearn warm start": """
         from sklearn.cluster import KMeans
         t = time.perf_counter()
-        rows = np.random.default_rng(0).choice(len(X), min(len(X), 20000), replace=False)
+        rows = np.random.default_rng(0).choice(len(X), min(len(X), 10000), replace=False)
         C0 = KMeans(K, n_init=4, random_state=0).fit(X[rows]).cluster_centers_
         C = KMeans(K, n_init=1, init=C0, max_iter=30, random_state=0).fit(X).cluster_centers_
+    """,
+    "personas Segmenter": """
+        from personas import Segmenter
+        t = time.perf_counter()
+        C = Segmenter(K, n_bootstrap=0, random_state=0).fit(X).cluster_centers_
     """,
     "sklearn MiniBatchKMeans": """
         from sklearn.cluster import MiniBatchKMeans

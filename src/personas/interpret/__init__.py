@@ -1,5 +1,6 @@
-"""Per-segment profiles, distinguishing features and names."""
+"""Per-segment profiles, distinguishing features, names and rules."""
 
 from personas.interpret._profiles import profile_segments
+from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
 
-__all__ = ["profile_segments"]
+__all__ = ["Condition", "Rule", "SurrogateRules", "profile_segments", "surrogate_rules"]
