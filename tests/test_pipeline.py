@@ -71,6 +71,34 @@ def test_outputs_have_stable_names(planted, tmp_path):
     assert "city" in {p["column"] for p in doc["segments"][0]["profile"]}  # a descriptor
 
 
+def test_every_segment_has_faithful_rules(planted, tmp_path):
+    _, _, run = planted
+    assert run.rules.fidelity >= 0.85
+    doc = json.loads(run.to_json(tmp_path / "summary.json"))
+    assert doc["rules"]["fidelity"] == pytest.approx(run.rules.fidelity, abs=1e-3)
+    for seg in doc["segments"]:
+        rules = seg["rules"]
+        assert rules["rules"], f"segment {seg['id']} has no rule"
+        assert 0 <= rules["precision"] <= 1 and 0 <= rules["recall"] <= 1
+        assert all(r["rule"] and r["support"] > 0 for r in rules["rules"])
+    # recent sign-ups are planted: the segment of new users has a rule on signup_date
+    new = next(s for s in doc["segments"] if s["name"].startswith("Recent signup"))
+    assert "signup_date" in new["rules"]["rules"][0]["rule"]
+    assert new["rules"]["precision"] > 0.9
+
+
+def test_compare_two_segments(planted):
+    _, _, run = planted
+    by_id = run.compare(0, 1)
+    by_name = run.compare(run.segments[0]["name"], run.segments[1]["name"])
+    assert by_id.rows == by_name.rows
+    assert abs(by_id.rows[0]["difference"]) > 1
+    with pytest.raises(ValueError, match="Segment ids run from 0 to 5"):
+        run.compare(0, 6)
+    with pytest.raises(ValueError, match="No segment is named"):
+        run.compare(0, "Nobody")
+
+
 def test_model_round_trip_scores_training_data_identically(planted, tmp_path):
     users, _, run = planted
     path = run.model.save(tmp_path / "model.personas")

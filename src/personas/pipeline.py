@@ -17,7 +17,7 @@ import pandas as pd
 from personas._version import __version__
 from personas.cluster import Segmenter
 from personas.errors import DataError
-from personas.interpret import profile_segments
+from personas.interpret import SegmentComparison, profile_segments, surrogate_rules
 from personas.io import ValidationReport, validate
 from personas.model import Model, fingerprint, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
@@ -43,6 +43,9 @@ class Segmentation:
     k_reason : str
     model : Model
     validation : ValidationReport
+    rules : SurrogateRules
+        The surrogate decision tree's rules per segment (also in ``segments[i]["rules"]``)
+        and its fidelity.
     """
 
     def __init__(
@@ -58,6 +61,7 @@ class Segmentation:
         timings,
         preprocessing,
         as_of,
+        rules=None,
     ):
         self.labels = labels
         self.segments = segments
@@ -69,12 +73,49 @@ class Segmentation:
         self.timings = timings
         self.preprocessing = preprocessing
         self.as_of = as_of
+        self.rules = rules
 
     def __repr__(self) -> str:
         return (
             f"<Segmentation: {self.k} segments of {len(self.labels):,} users; .labels, "
             ".segments, .scores, .model, .write_html()>"
         )
+
+    def compare(self, a: int | str, b: int | str) -> SegmentComparison:
+        """Segments ``a`` and ``b`` (ids or names) side by side, largest differences first.
+
+        Examples
+        --------
+        >>> import personas
+        >>> users, _ = personas.datasets.make_users(3000, random_state=0)
+        >>> run = personas.segment(users, random_state=0)
+        >>> run.compare(0, 1).rows[0]["difference"] != 0
+        True
+        """
+        from personas.interpret import compare_segments
+
+        ids = [self._segment_id(x) for x in (a, b)]
+        return compare_segments(
+            self.validation.data,
+            self.model.schema,
+            self.model.builder,
+            self.labels["segment"].to_numpy(),
+            ids[0],
+            ids[1],
+            names=[s["name"] for s in self.segments],
+        )
+
+    def _segment_id(self, x: int | str) -> int:
+        if isinstance(x, str):
+            for s in self.segments:
+                if s["name"] == x:
+                    return int(s["id"])
+            raise ValueError(
+                f"No segment is named {x!r}; the names are {[s['name'] for s in self.segments]}."
+            )
+        if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 0 <= x < self.k:
+            raise ValueError(f"Segment ids run from 0 to {self.k - 1}; got {x!r}.")
+        return int(x)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per segment: id, name, size, share, stability."""
@@ -99,6 +140,11 @@ class Segmentation:
             "preprocessing": self.preprocessing,
             "k_selection": self.scores.to_dict("records"),
             "segments": self.segments,
+            "rules": (
+                {k: v for k, v in self.rules.to_dict().items() if k != "segments"}
+                if self.rules is not None
+                else None
+            ),
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "versions": _versions(),
         }
@@ -257,10 +303,20 @@ def segment(
         stability=segmenter.segment_stability_,
     )
     names = [s["name"] for s in segments]
+    timings["profile"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("Reading rules off a surrogate decision tree")
+    rules = surrogate_rules(table, builder, segmenter.labels_, random_state=random_state or 0)
+    for seg in segments:
+        seg["rules"] = rules.for_segment(seg["id"])
+    timings["rules"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     dist = segmenter.transform(X)
     id_col = report.schema.id_column
     labels = scored_frame(table, id_col, segmenter.labels_, dist, names)
-    timings["profile"] = time.perf_counter() - start
+    timings["labels"] = time.perf_counter() - start
 
     manifest = {
         "created": now_iso(),
@@ -299,6 +355,7 @@ def segment(
         timings=timings,
         preprocessing=builder.describe(),
         as_of=builder.as_of_,
+        rules=rules,
     )
     result.basis_sample = (X[rows], segmenter.labels_[rows])  # for the map in the report
     return result

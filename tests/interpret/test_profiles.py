@@ -57,3 +57,25 @@ def test_descriptors_are_profiled_but_not_in_the_name(planted):
     city = next(p for p in planted[0]["profile"] if p["column"] == "city")
     assert not city["in_basis"]
     assert len(city["top"]) == 5
+
+
+def test_effects_have_confidence_intervals(planted):
+    spend = next(p for p in planted[0]["profile"] if p["column"] == "spend")
+    low, high = spend["ci"]
+    assert low < spend["effect"] < high
+    assert low > 1  # the planted difference is far from zero
+    # a descriptor unrelated to the segments: its interval covers 0 for most cities
+    city = next(p for p in planted[0]["profile"] if p["column"] == "city")
+    assert city["over"] == [] or all(o["ci"][0] > 0 for o in city["over"])
+    top = planted[0]["distinguishing"][0]
+    assert top["ci"][0] <= top["effect"] <= top["ci"][1]
+
+
+def test_over_and_under_represented_levels(planted):
+    plan = next(p for p in planted[2]["profile"] if p["column"] == "plan")
+    assert [o["value"] for o in plan["over"]] == ["premium"]
+    assert {u["value"] for u in plan["under"]} == {"free", "basic"}
+    assert all(u["lift"] < 0.2 for u in plan["under"])
+    # in segment 0 premium is under-represented (plans there are free or basic)
+    plan0 = next(p for p in planted[0]["profile"] if p["column"] == "plan")
+    assert "premium" in {u["value"] for u in plan0["under"]}

@@ -39,6 +39,7 @@ UNINFORMATIVE = {
     "n",
 }
 MIN_EFFECT = 0.3  # below this a difference does not name a segment
+Z95 = 1.959964  # two-sided 95 % normal quantile
 
 
 def _nice(col: str) -> str:
@@ -176,7 +177,11 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
         values = part[keep]
         seg_mean = float(values.mean())
         seg_median = float(np.median(values))
-        effect = (float(part_scaled[keep].mean()) - mu) / sd if sd > 0 else 0.0
+        on_scale = part_scaled[keep]
+        effect = (float(on_scale.mean()) - mu) / sd if sd > 0 else 0.0
+        # 95 % interval of the effect: the segment mean's standard error, in population sd
+        half = Z95 * float(on_scale.std()) / np.sqrt(on_scale.size) / sd if sd > 0 else 0.0
+        ci = [round(effect - half, 3), round(effect + half, 3)]
         seg["profile"].append(
             {
                 "column": col,
@@ -188,6 +193,7 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
                 "median": _round(seg_median),
                 "median_all": _round(pop_median),
                 "effect": round(effect, 3),
+                "ci": ci,
             }
         )
         seg["centroid"][col] = _round(seg_mean if role == "boolean" else seg_median)
@@ -198,6 +204,7 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
                     "kind": "numeric",
                     "role": role,
                     "effect": round(effect, 3),
+                    "ci": ci,
                     "label": _numeric_term(col, role, effect),
                     "in_basis": in_basis,
                 }
@@ -220,11 +227,16 @@ def _level_term(col: str, value: str) -> str:
     return v
 
 
-def _shares_entry(col, role, in_basis, row, pop, names, top_levels):
-    """Lift and effect of every level in one segment, and its profile entry (top levels)."""
+def _shares_entry(col, role, in_basis, row, pop, names, top_levels, n_seg):
+    """Lift, effect and its 95 % half-width for every level in one segment, and its profile
+    entry (top levels)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         lift = np.where(pop > 0, row / pop, np.nan)
-        effect = np.where((pop > 0) & (pop < 1), (row - pop) / np.sqrt(pop * (1 - pop)), 0.0)
+        sd = np.sqrt(pop * (1 - pop))
+        effect = np.where((pop > 0) & (pop < 1), (row - pop) / sd, 0.0)
+        half = np.where(
+            (pop > 0) & (pop < 1), Z95 * np.sqrt(row * (1 - row) / max(n_seg, 1)) / sd, 0.0
+        )
     top = [j for j in np.argsort(-row, kind="stable") if pop[j] > 0][:top_levels]
     entry = {
         "column": col,
@@ -240,7 +252,27 @@ def _shares_entry(col, role, in_basis, row, pop, names, top_levels):
             for j in top
         ],
     }
-    return lift, effect, top, entry
+
+    def item(j: int) -> dict[str, Any]:
+        return {
+            "value": str(names[j]),
+            "share": round(float(row[j]), 4),
+            "share_all": round(float(pop[j]), 4),
+            "lift": _round(float(lift[j])),
+            "effect": round(float(effect[j]), 3),
+            "ci": _ci(effect[j], half[j]),
+        }
+
+    # Over- and under-represented levels: a clear difference (the 95 % interval of the
+    # effect excludes 0) of at least 20 % in share, largest effects first.
+    by_effect = np.argsort(-effect, kind="stable")
+    entry["over"] = [item(j) for j in by_effect if effect[j] - half[j] > 0 and lift[j] >= 1.2][
+        :top_levels
+    ]
+    entry["under"] = [
+        item(j) for j in by_effect[::-1] if effect[j] + half[j] < 0 and lift[j] <= 0.8
+    ][:top_levels]
+    return lift, effect, half, top, entry
 
 
 def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> None:
@@ -259,7 +291,9 @@ def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> Non
     share = np.divide(table, sizes, out=np.zeros_like(table), where=sizes > 0)
     for seg in segments:
         row = share[seg["id"]]
-        lift, effect, top, entry = _shares_entry(col, role, in_basis, row, pop, levels, top_levels)
+        lift, effect, half, top, entry = _shares_entry(
+            col, role, in_basis, row, pop, levels, top_levels, int(sizes[seg["id"], 0])
+        )
         seg["profile"].append(entry)
         seg["centroid"][col] = str(levels[top[0]]) if len(top) else None
         for j in np.argsort(-effect, kind="stable")[:2]:
@@ -272,6 +306,7 @@ def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> Non
                     "role": role,
                     "value": str(levels[j]),
                     "effect": round(float(effect[j]), 3),
+                    "ci": _ci(effect[j], half[j]),
                     "share": round(float(row[j]), 4),
                     "lift": _round(float(lift[j])),
                     "label": _level_term(col, levels[j]),
@@ -296,8 +331,8 @@ def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None
     for seg in segments:
         m = labels == seg["id"]
         row = has[m].mean(axis=0) if m.any() else np.zeros(len(names))
-        lift, effect, _, entry = _shares_entry(
-            col, "multi_label", in_basis, row, pop, names, top_levels
+        lift, effect, half, _, entry = _shares_entry(
+            col, "multi_label", in_basis, row, pop, names, top_levels, int(m.sum())
         )
         seg["profile"].append(entry)
         j = int(np.argmax(effect))
@@ -309,12 +344,17 @@ def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None
                     "role": "multi_label",
                     "value": names[j],
                     "effect": round(float(effect[j]), 3),
+                    "ci": _ci(effect[j], half[j]),
                     "share": round(float(row[j]), 4),
                     "lift": _round(float(lift[j])),
                     "label": f"{names[j]} fans",
                     "in_basis": in_basis,
                 }
             )
+
+
+def _ci(effect: float, half: float) -> list[float]:
+    return [round(float(effect - half), 3), round(float(effect + half), 3)]
 
 
 def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
