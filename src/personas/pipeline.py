@@ -17,7 +17,15 @@ import pandas as pd
 from personas._version import __version__
 from personas.cluster import Segmenter
 from personas.errors import DataError
-from personas.interpret import SegmentComparison, profile_segments, surrogate_rules
+from personas.interpret import (
+    Playbook,
+    SegmentComparison,
+    derive_insights,
+    find_meanings,
+    profile_segments,
+    segment_signals,
+    surrogate_rules,
+)
 from personas.io import ValidationReport, validate
 from personas.model import Model, fingerprint, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
@@ -46,6 +54,10 @@ class Segmentation:
     rules : SurrogateRules
         The surrogate decision tree's rules per segment (also in ``segments[i]["rules"]``)
         and its fidelity.
+    insights : dict
+        ``insights`` (suggested actions, each with the numbers it rests on, highest priority
+        first), ``not_assessed`` (rules the data cannot support, and why), ``limits``,
+        ``signals`` (per segment) and ``columns`` (which column gave value, churn, …).
     """
 
     def __init__(
@@ -62,6 +74,7 @@ class Segmentation:
         preprocessing,
         as_of,
         rules=None,
+        insights=None,
     ):
         self.labels = labels
         self.segments = segments
@@ -74,6 +87,7 @@ class Segmentation:
         self.preprocessing = preprocessing
         self.as_of = as_of
         self.rules = rules
+        self.insights = insights
 
     def __repr__(self) -> str:
         return (
@@ -145,6 +159,7 @@ class Segmentation:
                 if self.rules is not None
                 else None
             ),
+            "insights": self.insights,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "versions": _versions(),
         }
@@ -221,6 +236,7 @@ def segment(
     k_min: int = 2,
     k_max: int = 12,
     random_state: int | None = 0,
+    playbook: Any = None,
     progress: Any = None,
     **read_options: Any,
 ) -> Segmentation:
@@ -244,6 +260,9 @@ def segment(
         The range of k tried by "auto".
     random_state : int or None, default 0
         Same data + same random_state = same segments.
+    playbook : path or Playbook, optional
+        A TOML playbook adding to (or replacing) the default insight rules, and naming the
+        value / churn / … columns when their names do not say it.
     progress : callable, optional
         Called with a short description before each step (the CLI shows it).
 
@@ -313,6 +332,14 @@ def segment(
     timings["rules"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    book = playbook if isinstance(playbook, Playbook) else Playbook.load(playbook)
+    meanings = find_meanings(table, report.schema, book.columns)
+    signals, why_not = segment_signals(table, report.schema, segmenter.labels_, segments, meanings)
+    insights = derive_insights(signals, segments, book, why_not)
+    insights["columns"] = meanings
+    timings["insights"] = time.perf_counter() - start
+
+    start = time.perf_counter()
     dist = segmenter.transform(X)
     id_col = report.schema.id_column
     labels = scored_frame(table, id_col, segmenter.labels_, dist, names)
@@ -356,6 +383,7 @@ def segment(
         preprocessing=builder.describe(),
         as_of=builder.as_of_,
         rules=rules,
+        insights=insights,
     )
     result.basis_sample = (X[rows], segmenter.labels_[rows])  # for the map in the report
     return result

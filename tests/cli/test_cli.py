@@ -275,6 +275,26 @@ def test_segment_basis_and_errors(generated, tmp_path):
     _no_traceback(result)
 
 
+def test_segment_with_a_playbook(generated, tmp_path):
+    book = tmp_path / "book.toml"
+    book.write_text(
+        'replace = true\n[[rule]]\nid = "big"\ntitle = "Big segment"\naction = "Look."\n'
+        'when = ["size_share >= 0"]\nbecause = "{size_share:.0%} of users"\n'
+    )
+    out = tmp_path / "seg"
+    result = run("segment", generated / "users.parquet", "-o", out, "--k", "3", "--playbook", book)
+    assert result.exit_code == 0, result.output
+    assert "Big segment" in result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert [i["rule"] for i in summary["insights"]["insights"]] == ["big"] * 3
+    assert "Big segment" in (out / "report.html").read_text()
+    book.write_text('[[rule]]\nid = "x"\ntitle = "t"\naction = "a"\nwhen = ["spend > 1"]\n')
+    result = run("segment", generated / "users.parquet", "--k", "3", "--playbook", book)
+    assert result.exit_code == 2
+    assert "book.toml, rule 'x'" in result.output
+    _no_traceback(result)
+
+
 def test_predict_with_missing_columns_exits_2(generated, tmp_path):
     out = tmp_path / "seg"
     assert (

@@ -39,6 +39,9 @@ def segment_command(
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
     report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
+    playbook: Path | None = typer.Option(
+        None, "--playbook", help="TOML playbook adding to or replacing the insight rules."
+    ),
 ) -> None:
     """Find segments: OUT/segments.parquet, summary.json, model.personas and report.html."""
     import personas
@@ -57,6 +60,7 @@ def segment_command(
             random_state=random_state,
             k_max=k_max,
             table=table,
+            playbook=playbook,
             progress=lambda message: status.update(f"{message}…"),
         )
         out.mkdir(parents=True, exist_ok=True)
@@ -94,3 +98,13 @@ def print_segmentation(run) -> None:
             "—" if s["stability"] is None else f"{s['stability']:.2f}",
         )
     console.print(t)
+    insights = (run.insights or {}).get("insights", [])
+    if insights:
+        console.print("[bold]Insights[/bold] (highest priority first)")
+        for i in insights[:8]:
+            console.print(
+                f"  [{i['priority']}] segment {i['segment']}: {escape(i['title'])} — "
+                f"{escape(i['because'])}"
+            )
+    for limit in (run.insights or {}).get("limits", []):
+        console.print(f"  [dim]{escape(limit)}[/dim]")

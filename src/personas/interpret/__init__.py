@@ -1,15 +1,27 @@
 """Per-segment profiles, distinguishing features, names and rules."""
 
 from personas.interpret._compare import SegmentComparison, compare_segments
+from personas.interpret._insights import (
+    Insight,
+    Playbook,
+    derive_insights,
+    find_meanings,
+    segment_signals,
+)
 from personas.interpret._profiles import profile_segments
 from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
 
 __all__ = [
     "Condition",
+    "Insight",
+    "Playbook",
     "Rule",
     "SegmentComparison",
     "SurrogateRules",
     "compare_segments",
+    "derive_insights",
+    "find_meanings",
     "profile_segments",
+    "segment_signals",
     "surrogate_rules",
 ]

@@ -50,6 +50,7 @@ def render_segmentation(run: Segmentation) -> str:
         sizes_image=figure_to_data_uri(sizes_figure(run.segments)),
         heatmap_image=figure_to_data_uri(profile_heatmap_figure(run.segments)),
         pca_image=pca_image,
+        insights=getattr(run, "insights", None) or {"insights": [], "limits": [], "columns": {}},
         rules_note=(
             f"depth {run.rules.depth}, fidelity {run.rules.fidelity:.0%} on "
             f"{run.rules.n_test:,} held-out users"

@@ -1,0 +1,453 @@
+"""Actionable insights: a playbook of rules mapping segment evidence to suggested actions.
+
+Evidence is a small set of *signals* per segment (value share, churn rate, recency, tenure,
+activity, free-plan share, discount affinity), computed from the columns whose meaning is
+known — from their names, or from the playbook's ``[columns]`` table. A rule fires when
+all its conditions hold; a rule needing a signal the data cannot give never fires and is
+reported as not assessed, so no insight claims what the data cannot show.
+
+The default playbook is ``playbook.toml`` next to this module; a user playbook adds rules,
+replaces those with the same id, or replaces the whole list (``replace = true``).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from personas.errors import SchemaError
+from personas.io._names import tokens
+from personas.io._schema import Schema
+
+__all__ = ["Insight", "Playbook", "derive_insights", "segment_signals"]
+
+SIGNALS = (
+    "size_share",
+    "value_share",
+    "value_index",
+    "churn_rate",
+    "churn_index",
+    "recency_effect",
+    "tenure_effect",
+    "activity_effect",
+    "free_share",
+    "free_index",
+    "discount_effect",
+)
+PRIORITIES = {"high": 3, "medium": 2, "low": 1}
+_CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
+
+# What a column's name says about its meaning (documented in the README, "Insights").
+VALUE_TOKENS = [  # most specific first
+    {"clv", "ltv", "lifetime"},
+    {"revenue", "spend", "spent", "monetary", "sales", "turnover", "gmv"},
+    {"charges", "payments", "paid", "purchases_value", "order_value"},
+    {"amount", "value", "balance"},
+]
+CHURN_TOKENS = {"churn", "churned", "attrition", "exited", "cancelled", "canceled", "lapsed"}
+CHURN_STATUS_TOKENS = {"renewal", "status", "subscription", "membership"}
+CHURN_LEVELS = {
+    "yes", "true", "1", "churned", "cancelled", "canceled", "lapsed", "expired", "left",
+    "exited", "churn",
+}  # fmt: skip
+STATUS_CHURN_LEVELS = {"churned", "cancelled", "canceled", "lapsed", "expired", "left", "exited"}
+RECENCY_FIRST = {"last", "latest", "recent", "recency"}
+ACTIVITY_TOKENS = {
+    "visits", "sessions", "logins", "minutes", "engagement", "usage", "pageviews", "views",
+    "clicks", "events", "activity", "purchases", "orders", "transactions", "frequency",
+}  # fmt: skip
+TENURE_TOKENS = {"signup", "registered", "registration", "created", "joined", "first", "tenure"}
+PLAN_TOKENS = {"plan", "membership", "tier", "subscription", "package"}
+FREE_LEVELS = re.compile(r"\b(free|trial|freemium)\b", re.I)
+DISCOUNT_TOKENS = {
+    "discount", "discounts", "coupon", "coupons", "promo", "promos", "promotion", "promotions",
+    "voucher", "vouchers", "deal", "deals", "bargain", "bargains", "sale", "clearance",
+}  # fmt: skip
+
+
+def _discounty(text: str) -> bool:
+    return bool(set(tokens(text)) & DISCOUNT_TOKENS)
+
+
+@dataclass
+class Insight:
+    segment: int
+    segment_name: str
+    rule: str
+    title: str
+    action: str
+    priority: str
+    because: str
+    evidence: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "segment": self.segment,
+            "segment_name": self.segment_name,
+            "rule": self.rule,
+            "title": self.title,
+            "action": self.action,
+            "priority": self.priority,
+            "because": self.because,
+            "evidence": {k: round(v, 4) for k, v in self.evidence.items()},
+        }
+
+
+@dataclass
+class _Rule:
+    id: str
+    title: str
+    action: str
+    priority: str
+    when: list[tuple[str, str, float]]
+    because: str
+
+
+class Playbook:
+    """Rules (and optional column meanings) read from TOML; see ``playbook.toml``."""
+
+    def __init__(self, rules: list[_Rule], columns: dict[str, str] | None = None):
+        self.rules = rules
+        self.columns = columns or {}
+
+    @classmethod
+    def default(cls) -> Playbook:
+        text = resources.files("personas.interpret").joinpath("playbook.toml").read_text("utf-8")
+        return cls.from_toml(text, source="the default playbook")
+
+    @classmethod
+    def from_toml(cls, text: str, *, source: str) -> Playbook:
+        try:
+            doc = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise SchemaError(f"{source} is not valid TOML: {e}. Fix the line it names.") from e
+        unknown = set(doc) - {"rule", "columns", "replace"}
+        if unknown:
+            raise SchemaError(
+                f"{source} has unknown top-level key(s) {sorted(unknown)}; expected "
+                "[[rule]] entries, a [columns] table and `replace`."
+            )
+        rules = [_parse_rule(r, source, i) for i, r in enumerate(doc.get("rule", []))]
+        columns = doc.get("columns", {})
+        bad = set(columns) - {"value", "churn", "recency", "tenure", "plan", "activity"}
+        if bad:
+            raise SchemaError(
+                f"{source}: unknown [columns] key(s) {sorted(bad)}; use value, churn, recency, "
+                "tenure, plan or activity (activity takes a list)."
+            )
+        book = cls(rules, columns)
+        book.replace = bool(doc.get("replace", False))
+        return book
+
+    @classmethod
+    def load(cls, path: str | Path | None) -> Playbook:
+        """The default playbook, merged with a user's TOML file when one is given."""
+        book = cls.default()
+        if path is None:
+            return book
+        path = Path(path)
+        if not path.is_file():
+            raise SchemaError(f"Playbook file {path} does not exist. Give the path of a TOML file.")
+        user = cls.from_toml(path.read_text("utf-8"), source=path.name)
+        if user.replace:
+            return cls(user.rules, user.columns)
+        ids = {r.id for r in user.rules}
+        return cls([r for r in book.rules if r.id not in ids] + user.rules, user.columns)
+
+
+def _parse_rule(doc: dict[str, Any], source: str, i: int) -> _Rule:
+    where = f"{source}, rule {doc.get('id', i + 1)!r}"
+    missing = [k for k in ("id", "title", "action", "when") if k not in doc]
+    if missing:
+        raise SchemaError(f"{where} lacks {missing}; every rule needs id, title, action, when.")
+    priority = doc.get("priority", "medium")
+    if priority not in PRIORITIES:
+        raise SchemaError(f"{where}: priority {priority!r} is not one of high, medium, low.")
+    when = []
+    for cond in doc["when"]:
+        m = _CONDITION.match(str(cond))
+        if not m or m.group(1) not in SIGNALS:
+            raise SchemaError(
+                f"{where}: cannot read the condition {cond!r}. Write '<signal> <op> <number>' "
+                f"with op one of >=, <=, >, <, == and a signal among {list(SIGNALS)}."
+            )
+        when.append((m.group(1), m.group(2), float(m.group(3))))
+    because = doc.get("because", "")
+    for name in re.findall(r"{(\w+)", because):
+        if name not in SIGNALS:
+            raise SchemaError(f"{where}: `because` refers to {name!r}, which is not a signal.")
+    return _Rule(doc["id"], doc["title"], doc["action"], priority, when, because)
+
+
+# ----------------------------------------------------------------------------- signals
+
+
+def find_meanings(
+    data: pd.DataFrame, schema: Schema, overrides: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Which columns stand for value, churn, recency, tenure, plan and activity.
+
+    A column named in the playbook's ``[columns]`` table wins; otherwise names decide
+    (see the module's token lists), and a churn column must hold a "churned" value.
+    """
+    overrides = overrides or {}
+    for key, col in overrides.items():
+        for c in col if isinstance(col, list) else [col]:
+            if c not in schema.columns:
+                raise SchemaError(
+                    f"The playbook names {c!r} as the {key} column, but the table has no such "
+                    "column. Fix the name in its [columns] table."
+                )
+    roles = {name: spec.role for name, spec in schema.columns.items() if name in data.columns}
+    numeric = [c for c, r in roles.items() if r == "numeric"]
+
+    def named(allowed: tuple[str, ...], words: set[str]) -> list[str]:
+        return [c for c, r in roles.items() if r in allowed and set(tokens(c)) & words]
+
+    found: dict[str, Any] = {"value": overrides.get("value")}
+    if found["value"] is None:
+        found["value"] = _first_by_tokens(numeric, VALUE_TOKENS)
+    churn = overrides.get("churn")
+    if churn is None:
+        candidates = named(("boolean", "categorical"), CHURN_TOKENS) + named(
+            ("categorical",), CHURN_STATUS_TOKENS
+        )
+        churn = next((c for c in candidates if _churn_flag(data[c]) is not None), None)
+    found["churn"] = churn
+    found["recency"] = overrides.get("recency") or next(
+        iter(named(("datetime", "numeric"), RECENCY_FIRST)), None
+    )
+    found["tenure"] = overrides.get("tenure") or next(
+        iter(named(("datetime", "numeric"), TENURE_TOKENS)), None
+    )
+    found["plan"] = overrides.get("plan") or next(iter(named(("categorical",), PLAN_TOKENS)), None)
+    activity = overrides.get("activity")
+    if activity is None:
+        activity = [c for c in named(("numeric",), ACTIVITY_TOKENS) if c != found["value"]]
+    found["activity"] = list(activity if isinstance(activity, list) else [activity])
+    return found
+
+
+def _first_by_tokens(columns: list[str], tiers: list[set[str]]) -> str | None:
+    for tier in tiers:
+        for c in columns:
+            toks = set(tokens(c))
+            if toks & tier and not toks & {"count", "number", "n"}:
+                return c
+    return None
+
+
+def segment_signals(
+    data: pd.DataFrame,
+    schema: Schema,
+    labels: np.ndarray,
+    segments: list[dict[str, Any]],
+    meanings: dict[str, Any],
+) -> tuple[list[dict[str, float]], dict[str, str]]:
+    """Per segment, the signals the data can give; and, for each missing one, why not."""
+    labels = np.asarray(labels)
+    k = len(segments)
+    sizes = np.bincount(labels, minlength=k).astype(float)
+    n = max(float(sizes.sum()), 1.0)
+    out: list[dict[str, float]] = [{"size_share": float(sizes[s] / n)} for s in range(k)]
+    why_not: dict[str, str] = {}
+
+    def effect(seg: dict[str, Any], col: str) -> float | None:
+        entry = next((p for p in seg["profile"] if p["column"] == col and "effect" in p), None)
+        return None if entry is None else float(entry["effect"])
+
+    value = meanings.get("value")
+    if value:
+        v = pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        v = np.where(np.isfinite(v), v, 0.0)
+        total, mean_all = v.sum(), v.mean() if len(v) else 0.0
+        sums = np.bincount(labels, weights=v, minlength=k)
+        for s in range(k):
+            if total > 0:
+                out[s]["value_share"] = float(sums[s] / total)
+            if mean_all > 0 and sizes[s]:
+                out[s]["value_index"] = float((sums[s] / sizes[s]) / mean_all)
+    else:
+        why_not["value"] = (
+            "no value column was found (a numeric column named like revenue, spend, sales, "
+            "charges, amount or CLV); name one in the playbook's [columns] table"
+        )
+    churn = meanings.get("churn")
+    if churn:
+        flag = _churn_flag(data[churn])
+        if flag is None:
+            why_not["churn"] = (
+                f"column {churn!r} has no value meaning 'churned' (e.g. yes, cancelled)"
+            )
+        else:
+            ok = ~np.isnan(flag)
+            rate_all = float(np.nanmean(flag)) if ok.any() else 0.0
+            for s in range(k):
+                m = (labels == s) & ok
+                if m.any():
+                    out[s]["churn_rate"] = float(flag[m].mean())
+                    if rate_all > 0:
+                        out[s]["churn_index"] = out[s]["churn_rate"] / rate_all
+    else:
+        why_not["churn"] = (
+            "no churn or cancellation column was found (e.g. churned, cancelled, "
+            "renewal_status); name one in the playbook's [columns] table"
+        )
+    for key, col in (("recency", meanings.get("recency")), ("tenure", meanings.get("tenure"))):
+        if not col:
+            why_not[key] = f"no {key} column was found"
+            continue
+        for s, seg in enumerate(segments):
+            e = effect(seg, col)
+            if e is not None:
+                # Dates are profiled as days before as_of; numbers as themselves.
+                out[s][f"{key}_effect"] = e
+    acts = [c for c in meanings.get("activity", []) if c]
+    if acts:
+        for s, seg in enumerate(segments):
+            values = [e for c in acts if (e := effect(seg, c)) is not None]
+            if values:
+                out[s]["activity_effect"] = float(np.mean(values))
+    else:
+        why_not["activity"] = "no activity column (visits, sessions, minutes, orders…) was found"
+    plan = meanings.get("plan")
+    free = None
+    if plan:
+        text = data[plan].astype("string")
+        free_levels = [v for v in text.dropna().unique() if FREE_LEVELS.search(str(v))]
+        if free_levels:
+            free = text.isin(free_levels).fillna(False).to_numpy(dtype=bool)
+    if free is not None:
+        share_all = free.mean()
+        for s in range(k):
+            m = labels == s
+            if m.any():
+                out[s]["free_share"] = float(free[m].mean())
+                if share_all > 0:
+                    out[s]["free_index"] = float(out[s]["free_share"] / share_all)
+    else:
+        why_not["free"] = "no plan column with a free or trial level was found"
+    found_discount = False
+    for s, seg in enumerate(segments):
+        best = None
+        for p in seg["profile"]:
+            if "effect" in p and _discounty(p["column"]):
+                best = max(best or -np.inf, float(p["effect"]))
+            for level in p.get("over", []) + p.get("under", []):
+                if _discounty(str(level["value"])):
+                    best = max(best or -np.inf, float(level["effect"]))
+            for level in p.get("top", []):
+                if _discounty(str(level["value"])) and level.get("share_all"):
+                    found_discount = True
+        if best is not None:
+            out[s]["discount_effect"] = best
+            found_discount = True
+    if found_discount:
+        for s in range(k):
+            out[s].setdefault("discount_effect", 0.0)
+    else:
+        why_not["discount"] = "no discount, coupon or deal column or level was found"
+    return out, why_not
+
+
+def _churn_flag(s: pd.Series) -> np.ndarray | None:
+    """1.0 where the user churned, 0.0 where not, NaN where unknown; None if unreadable.
+
+    Yes/no and true/false columns count only when their name says churn; a status column
+    (e.g. renewal_status) counts through levels such as "cancelled" or "churned".
+    """
+    churn_name = bool(set(tokens(str(s.name))) & CHURN_TOKENS)
+    if pd.api.types.is_bool_dtype(s.dtype) or str(s.dtype) == "boolean":
+        if not churn_name:
+            return None
+        return s.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    text = s.astype("string").str.strip().str.lower()
+    levels = set(text.dropna().unique())
+    yes = levels & (CHURN_LEVELS if churn_name else STATUS_CHURN_LEVELS)
+    if not yes or yes == levels:
+        return None
+    flag = text.isin(yes).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+    flag[text.isna().to_numpy()] = np.nan
+    return flag
+
+
+# ----------------------------------------------------------------------------- rules
+
+
+def derive_insights(
+    signals: list[dict[str, float]],
+    segments: list[dict[str, Any]],
+    playbook: Playbook,
+    why_not: dict[str, str] | None = None,
+) -> dict[str, Any]:
+    """Apply every rule to every segment; return insights, rules not assessed and limits."""
+    why_not = why_not or {}
+    insights: list[Insight] = []
+    not_assessed: list[dict[str, Any]] = []
+    for rule in playbook.rules:
+        needed = [name for name, _, _ in rule.when]
+        absent = sorted({n for n in needed if all(n not in sig for sig in signals)})
+        if absent:
+            reasons = sorted({why_not.get(_family(n), f"{n} is not available") for n in absent})
+            not_assessed.append({"rule": rule.id, "title": rule.title, "needs": absent,
+                                 "why": "; ".join(reasons)})  # fmt: skip
+            continue
+        for seg, sig in zip(segments, signals, strict=True):
+            if all(n in sig and _holds(sig[n], op, x) for n, op, x in rule.when):
+                used = {n: sig[n] for n in needed}
+                used.update({n: sig[n] for n in re.findall(r"{(\w+)", rule.because) if n in sig})
+                insights.append(
+                    Insight(
+                        seg["id"],
+                        seg.get("name", ""),
+                        rule.id,
+                        rule.title,
+                        rule.action,
+                        rule.priority,
+                        _format(rule.because, sig),
+                        used,
+                    )  # fmt: skip
+                )
+    by_id = {seg["id"]: sig for seg, sig in zip(segments, signals, strict=True)}
+    insights.sort(  # priority, then the value (or users) at stake
+        key=lambda i: (
+            -PRIORITIES[i.priority],
+            -by_id[i.segment].get("value_share", by_id[i.segment]["size_share"]),
+            i.segment,
+        )
+    )
+    limits = [f"Not assessed: {why}." for why in sorted(set(why_not.values()))]
+    return {
+        "insights": [i.to_dict() for i in insights],
+        "not_assessed": not_assessed,
+        "limits": limits,
+        "signals": [{k: round(v, 4) for k, v in sig.items()} for sig in signals],
+    }
+
+
+def _family(signal: str) -> str:
+    return signal.split("_")[0]
+
+
+def _holds(value: float, op: str, x: float) -> bool:
+    return {
+        ">=": value >= x,
+        "<=": value <= x,
+        ">": value > x,
+        "<": value < x,
+        "==": value == x,
+    }[op]
+
+
+def _format(template: str, signals: dict[str, float]) -> str:
+    try:
+        return template.format(**signals)
+    except (KeyError, ValueError):
+        return template
