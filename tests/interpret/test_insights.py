@@ -178,3 +178,15 @@ def test_playbook_naming_a_missing_column_is_an_error():
     report = personas.validate(users)
     with pytest.raises(SchemaError, match="'revenue' as the value column"):
         find_meanings(report.data, report.schema, {"value": "revenue"})
+
+
+def test_a_total_beats_a_rate_for_value():
+    df = pd.DataFrame(
+        {
+            "MonthlyCharges": np.linspace(20, 100, 300),
+            "TotalCharges": np.linspace(20, 5000, 300),
+            "tenure": np.arange(300) % 70,
+        }
+    )
+    report = personas.validate(df)
+    assert find_meanings(report.data, report.schema)["value"] == "TotalCharges"

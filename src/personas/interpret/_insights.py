@@ -236,11 +236,16 @@ def find_meanings(
 
 
 def _first_by_tokens(columns: list[str], tiers: list[set[str]]) -> str | None:
+    """The first column matching the most specific tier; a total beats a rate."""
     for tier in tiers:
-        for c in columns:
-            toks = set(tokens(c))
-            if toks & tier and not toks & {"count", "number", "n"}:
-                return c
+        hits = [
+            c
+            for c in columns
+            if set(tokens(c)) & tier and not set(tokens(c)) & {"count", "number", "n"}
+        ]
+        totals = [c for c in hits if set(tokens(c)) & {"total", "lifetime", "sum", "cumulative"}]
+        if totals or hits:
+            return (totals or hits)[0]
     return None
 
 
