@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint format clean help
+.PHONY: demo test lint browser format clean help
 
 help:
 	@echo "make demo   - create $(VENV), install personas, run the demo (writes demo-output/)"
-	@echo "make test   - create $(VENV) with test extras, run ruff and the whole test suite"
+	@echo "make test   - create $(VENV) with test extras, install chromium (apt) if missing,"
+	@echo "              run ruff and the whole test suite"
 	@echo "make format - format the code with ruff"
 	@echo "make clean  - remove $(VENV), demo-output/ and caches"
 
@@ -30,7 +31,19 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: lint
+# The report tests open the HTML in a real headless Chromium: Debian's package, through
+# Playwright (which cannot download its own browsers here). Without apt (or root), the
+# browser tests are skipped with that reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
+	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium) \
+	    || echo "warning: could not install chromium; the browser tests will be skipped"; \
+	else echo "warning: no chromium and no apt-get; the browser tests will be skipped"; fi
+
+test: lint browser
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.installed-test

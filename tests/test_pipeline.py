@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 
 import numpy as np
@@ -173,15 +174,65 @@ def test_result_object_views(planted, tmp_path):
     assert list(run.to_pandas().columns) == ["id", "name", "size", "share", "stability"]
     page = run.write_html(tmp_path / "report.html").read_text()
     for section in [
-        "Choosing k",
+        "Insights",
         "Segment overview",
         "Segments",
-        "Data &amp; preprocessing",
+        "Choosing k",
+        "Data &amp; quality",
+        "EDA",
+        "Preprocessing",
         "Method",
     ]:
-        assert section in page
-    assert page.count("data:image/png;base64,") >= 4
-    assert "http://" not in page and "https://" not in page
+        assert f">{section}</h2>" in page, section
+    assert page.count("<script>") == 1 + page.count("Plotly.newPlot")  # plotly.js once
+    assert page.count("Plotly.newPlot") >= 8
+    assert "Example users" in page and "@" not in page.split("Example users")[1][:5000]
+    # no resource is loaded from the network (outside the embedded plotly.js, whose code
+    # mentions map-tile URLs; the browser test checks that no request leaves the file)
+    head, _, rest = page.partition("<script>")
+    body = head + rest.partition("</script>")[2]
+    assert not re.search(r"""(src|href)=["']?(https?:)?//""", body)
+    md = run.to_markdown(tmp_path / "report.md")
+    assert md.startswith("# Segments of DataFrame")
+    assert "## Insights" in md and "## Choosing k" in md
+    assert md.count("## Segment ") == 1 + run.k  # the overview and one per segment
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "sizes",
+        "heatmap",
+        "radar",
+        "snake",
+        "map",
+        "silhouette",
+        "k_selection",
+        "distributions",
+        "category_mix",
+        "tree",
+    ],
+)
+def test_every_chart_has_a_static_and_an_interactive_form(planted, kind, tmp_path):
+    _, _, run = planted
+    static = run.plot(kind)
+    static.savefig(tmp_path / f"{kind}.svg")
+    assert (tmp_path / f"{kind}.svg").stat().st_size > 1000
+    interactive = run.plot(kind, interactive=True)
+    assert interactive.data, f"{kind}: an empty plotly figure"
+    with pytest.raises(ValueError, match="Unknown chart"):
+        run.plot("pie")
+
+
+def test_umap_map_needs_its_extra(planted):
+    _, _, run = planted
+    try:
+        import umap  # noqa: F401
+    except ImportError:
+        with pytest.raises(personas.errors.MissingDependencyError, match=r"personas\[umap\]"):
+            run.plot("map", method="umap")
+    else:
+        assert run.plot("map", method="umap", interactive=True).data
 
 
 def test_schema_file_chooses_the_basis(tmp_path):

@@ -14,6 +14,7 @@ OPTIONAL_DEPENDENCIES: dict[str, tuple[str, str]] = {
     "uvicorn": ("uvicorn", "serve"),
     "pyspark": ("pyspark", "spark"),
     "torch": ("torch", "deep"),
+    "umap": ("umap-learn", "umap"),
 }
 
 

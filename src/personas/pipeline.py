@@ -180,6 +180,29 @@ class Segmentation:
         path.write_text(self.html(), encoding="utf-8")
         return path
 
+    def to_markdown(self, path: str | Path | None = None) -> str:
+        """The report's facts as Markdown (segments, insights, rules, k); no charts."""
+        from personas.report import render_markdown
+
+        text = render_markdown(self)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def plot(self, kind: str = "sizes", *, interactive: bool = False, **options: Any) -> Any:
+        """Draw one chart: a matplotlib Figure, or a plotly Figure with ``interactive=True``.
+
+        ``kind`` is one of ``sizes``, ``heatmap``, ``radar``, ``snake``, ``map``,
+        ``silhouette``, ``k_selection``, ``distributions``, ``category_mix``, ``tree``;
+        ``options`` go to the chart (e.g. ``column=`` for distributions and category_mix,
+        ``method="umap"`` for the map).
+        """
+        from personas.viz import CHARTS
+
+        if kind not in CHARTS:
+            raise ValueError(f"Unknown chart {kind!r}; choose one of {sorted(CHARTS)}.")
+        return CHARTS[kind](self, interactive=interactive, **options)
+
     def _repr_html_(self) -> str:
         rows = "".join(
             f"<tr><td>{s['id']}</td><td>{html.escape(s['name'])}</td><td>{s['size']:,}</td>"

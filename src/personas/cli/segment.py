@@ -38,7 +38,9 @@ def segment_command(
     random_state: int = typer.Option(0, "--random-state", help="Seed: same seed, same result."),
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
-    report: bool = typer.Option(True, "--report/--no-report", help="Write report.html."),
+    report: bool = typer.Option(
+        True, "--report/--no-report", help="Write report.html and report.md."
+    ),
     playbook: Path | None = typer.Option(
         None, "--playbook", help="TOML playbook adding to or replacing the insight rules."
     ),
@@ -71,10 +73,11 @@ def segment_command(
         if report:
             status.update("Drawing the report…")
             run.write_html(out / "report.html")
+            run.to_markdown(out / "report.md")
     print_segmentation(run)
     console.print()
     for name in ["segments.parquet", "summary.json", "model.personas"] + (
-        ["report.html"] if report else []
+        ["report.html", "report.md"] if report else []
     ):
         console.print(f"  {name:<17} {escape(str(out / name))}")
 

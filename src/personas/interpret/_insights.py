@@ -54,22 +54,58 @@ VALUE_TOKENS = [  # most specific first
 CHURN_TOKENS = {"churn", "churned", "attrition", "exited", "cancelled", "canceled", "lapsed"}
 CHURN_STATUS_TOKENS = {"renewal", "status", "subscription", "membership"}
 CHURN_LEVELS = {
-    "yes", "true", "1", "churned", "cancelled", "canceled", "lapsed", "expired", "left",
-    "exited", "churn",
-}  # fmt: skip
+    "yes",
+    "true",
+    "1",
+    "churned",
+    "cancelled",
+    "canceled",
+    "lapsed",
+    "expired",
+    "left",
+    "exited",
+    "churn",
+}
 STATUS_CHURN_LEVELS = {"churned", "cancelled", "canceled", "lapsed", "expired", "left", "exited"}
 RECENCY_FIRST = {"last", "latest", "recent", "recency"}
 ACTIVITY_TOKENS = {
-    "visits", "sessions", "logins", "minutes", "engagement", "usage", "pageviews", "views",
-    "clicks", "events", "activity", "purchases", "orders", "transactions", "frequency",
-}  # fmt: skip
+    "visits",
+    "sessions",
+    "logins",
+    "minutes",
+    "engagement",
+    "usage",
+    "pageviews",
+    "views",
+    "clicks",
+    "events",
+    "activity",
+    "purchases",
+    "orders",
+    "transactions",
+    "frequency",
+}
 TENURE_TOKENS = {"signup", "registered", "registration", "created", "joined", "first", "tenure"}
 PLAN_TOKENS = {"plan", "membership", "tier", "subscription", "package"}
 FREE_LEVELS = re.compile(r"\b(free|trial|freemium)\b", re.I)
 DISCOUNT_TOKENS = {
-    "discount", "discounts", "coupon", "coupons", "promo", "promos", "promotion", "promotions",
-    "voucher", "vouchers", "deal", "deals", "bargain", "bargains", "sale", "clearance",
-}  # fmt: skip
+    "discount",
+    "discounts",
+    "coupon",
+    "coupons",
+    "promo",
+    "promos",
+    "promotion",
+    "promotions",
+    "voucher",
+    "vouchers",
+    "deal",
+    "deals",
+    "bargain",
+    "bargains",
+    "sale",
+    "clearance",
+}
 
 
 def _discounty(text: str) -> bool:
@@ -401,8 +437,9 @@ def derive_insights(
         absent = sorted({n for n in needed if all(n not in sig for sig in signals)})
         if absent:
             reasons = sorted({why_not.get(_family(n), f"{n} is not available") for n in absent})
-            not_assessed.append({"rule": rule.id, "title": rule.title, "needs": absent,
-                                 "why": "; ".join(reasons)})  # fmt: skip
+            not_assessed.append(
+                {"rule": rule.id, "title": rule.title, "needs": absent, "why": "; ".join(reasons)}
+            )
             continue
         for seg, sig in zip(segments, signals, strict=True):
             if all(n in sig and _holds(sig[n], op, x) for n, op, x in rule.when):
@@ -418,7 +455,7 @@ def derive_insights(
                         rule.priority,
                         _format(rule.because, sig),
                         used,
-                    )  # fmt: skip
+                    )
                 )
     by_id = {seg["id"]: sig for seg, sig in zip(segments, signals, strict=True)}
     insights.sort(  # priority, then the value (or users) at stake

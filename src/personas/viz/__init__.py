@@ -1,17 +1,35 @@
-"""One function per chart (static matplotlib figures; interactive forms come later)."""
+"""One function per chart, each with a static (matplotlib) and an interactive (plotly) form.
 
-from personas.viz._static import (
-    figure_to_data_uri,
-    k_selection_figure,
-    pca_figure,
-    profile_heatmap_figure,
-    sizes_figure,
+>>> fig = personas.viz.sizes(run)                      # matplotlib Figure
+>>> fig = personas.viz.sizes(run, interactive=True)    # plotly Figure
+"""
+
+from personas.viz._charts import (
+    CHARTS,
+    category_mix,
+    distributions,
+    k_selection,
+    profile_heatmap,
+    radar,
+    segment_map,
+    silhouette,
+    sizes,
+    snake,
+    surrogate_tree,
 )
+from personas.viz._static import figure_to_data_uri
 
 __all__ = [
+    "CHARTS",
+    "category_mix",
+    "distributions",
     "figure_to_data_uri",
-    "k_selection_figure",
-    "pca_figure",
-    "profile_heatmap_figure",
-    "sizes_figure",
+    "k_selection",
+    "profile_heatmap",
+    "radar",
+    "segment_map",
+    "silhouette",
+    "sizes",
+    "snake",
+    "surrogate_tree",
 ]

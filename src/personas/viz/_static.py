@@ -1,4 +1,4 @@
-"""Static charts of a segmentation (matplotlib ``Figure`` objects, never pyplot).
+"""Static charts (matplotlib ``Figure`` objects, never pyplot), drawn from ``_data``.
 
 Figures are built without pyplot, so drawing a report neither needs a display nor
 changes the backend of a notebook the user is working in.
@@ -13,11 +13,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+COLORS = [
+    "#4c6ef5",
+    "#e8590c",
+    "#2f9e44",
+    "#c2255c",
+    "#7048e8",
+    "#1098ad",
+    "#f59f00",
+    "#5c940d",
+    "#d6336c",
+    "#364fc7",
+    "#a61e4d",
+    "#087f5b",
+    "#e67700",
+    "#862e9c",
+    "#495057",
+]
+
+
+def _color(i: int) -> str:
+    return COLORS[i % len(COLORS)]
+
 
 def _figure(figsize: tuple[float, float]):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    return Figure(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    FigureCanvasAgg(fig)  # a canvas of its own: no pyplot, no change to the user's backend
+    return fig
 
 
 def figure_to_data_uri(fig: Any, *, fmt: str = "png", dpi: int = 110) -> str:
@@ -40,7 +65,7 @@ def k_selection_figure(scores: pd.DataFrame, k: int):
         ("inertia", "Inertia (elbow)"),
     ]
     for ax, (col, title) in zip(axes, specs, strict=True):
-        ax.plot(scores["k"], scores[col], marker="o", color="#4c6ef5")
+        ax.plot(scores["k"], scores[col], marker="o", color=COLORS[0])
         ax.axvline(k, color="#e8590c", linestyle="--", linewidth=1)
         ax.set_title(title, fontsize=9)
         ax.set_xlabel("k", fontsize=8)
@@ -50,79 +75,184 @@ def k_selection_figure(scores: pd.DataFrame, k: int):
     return fig
 
 
-def sizes_figure(segments: list[dict[str, Any]]):
-    """Share of users in each segment."""
-    names = [f"{s['id']}: {s['name']}" for s in segments]
-    shares = [100 * s["share"] for s in segments]
-    fig = _figure((8, 0.45 * len(segments) + 0.8))
+def sizes_figure(table: pd.DataFrame):
+    """Share of users (and of value, when known) in each segment."""
+    names = list(table["segment"])[::-1]
+    users = 100 * table["users"].to_numpy()[::-1]
+    has_value = table["value"].notna().any()
+    fig = _figure((8, 0.5 * len(table) + 0.9))
     ax = fig.subplots()
-    ax.barh(names[::-1], shares[::-1], color="#4c6ef5")
-    for i, v in enumerate(shares[::-1]):
-        ax.text(v + 0.3, i, f"{v:.1f}%", va="center", fontsize=8)
-    ax.set_xlabel("share of users (%)")
-    ax.tick_params(labelsize=8)
+    y = np.arange(len(names))
+    h = 0.4 if has_value else 0.7
+    ax.barh(y + (h / 2 if has_value else 0), users, height=h, color=COLORS[0], label="users")
+    for i, v in enumerate(users):
+        ax.text(v + 0.3, i + (h / 2 if has_value else 0), f"{v:.1f}%", va="center", fontsize=7)
+    if has_value:
+        value = 100 * table["value"].fillna(0).to_numpy()[::-1]
+        label = f"value ({table['value_column'].iloc[0]})"
+        ax.barh(y - h / 2, value, height=h, color=COLORS[1], label=label)
+        for i, v in enumerate(value):
+            ax.text(v + 0.3, i - h / 2, f"{v:.1f}%", va="center", fontsize=7)
+        ax.legend(fontsize=8, loc="lower right")
+    ax.set_yticks(y, names, fontsize=8)
+    ax.set_xlabel("share (%)")
     fig.tight_layout()
     return fig
 
 
-def profile_heatmap_figure(segments: list[dict[str, Any]], max_features: int = 25):
-    """Standardized differences of each segment from the population, per feature."""
-    rows: dict[str, dict[int, float]] = {}
-    for s in segments:
-        for p in s["profile"]:
-            if "effect" in p:
-                rows.setdefault(p["column"], {})[s["id"]] = p["effect"]
-    numeric = {k: v for k, v in rows.items() if v}
-    if not numeric:
-        fig = _figure((6, 1))
-        ax = fig.subplots()
-        ax.axis("off")
-        ax.text(0.5, 0.5, "no numeric features to show", ha="center")
-        return fig
-    table = pd.DataFrame(numeric).T.reindex(columns=[s["id"] for s in segments])
-    table = table.loc[table.abs().max(axis=1).sort_values(ascending=False).index[:max_features]]
-    fig = _figure((1.1 * len(segments) + 3, 0.32 * len(table) + 1.2))
+def profile_heatmap_figure(table: pd.DataFrame):
+    """Standardized differences of each segment from all users, per feature."""
+    if table.empty:
+        return _empty("no features to show")
+    fig = _figure((1.1 * table.shape[1] + 3.5, 0.32 * len(table) + 1.2))
     ax = fig.subplots()
-    lim = max(1.0, float(np.nanmax(np.abs(table.to_numpy()))))
-    im = ax.imshow(table.to_numpy(), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
+    values = table.to_numpy(dtype=float)
+    lim = max(1.0, float(np.nanmax(np.abs(values))))
+    im = ax.imshow(values, cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto")
     ax.set_yticks(range(len(table)), table.index, fontsize=8)
-    ax.set_xticks(range(len(segments)), [str(s["id"]) for s in segments], fontsize=8)
+    ax.set_xticks(range(table.shape[1]), [str(c) for c in table.columns], fontsize=8)
     ax.set_xlabel("segment")
-    for i in range(table.shape[0]):
-        for j in range(table.shape[1]):
-            v = table.iat[i, j]
-            if np.isfinite(v):
-                ax.text(j, i, f"{v:+.1f}", ha="center", va="center", fontsize=7)
+    for i in range(values.shape[0]):
+        for j in range(values.shape[1]):
+            if np.isfinite(values[i, j]):
+                ax.text(j, i, f"{values[i, j]:+.1f}", ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, shrink=0.7, label="standardized difference")
     fig.tight_layout()
     return fig
 
 
-def pca_figure(
-    X: np.ndarray,
-    labels: np.ndarray,
-    names: list[str],
-    *,
-    max_points: int = 5000,
-    random_state: int = 0,
-):
-    """A 2-D PCA map of a sample of users, coloured by segment."""
-    from matplotlib import colormaps
-    from sklearn.decomposition import PCA
+def radar_figure(table: pd.DataFrame, names: list[str]):
+    """Each segment's profile on the strongest features, as a closed polygon."""
+    if table.empty or len(table) < 3:
+        return _empty("a radar needs three features or more")
+    angles = np.linspace(0, 2 * np.pi, len(table), endpoint=False)
+    fig = _figure((7.5, 6))
+    ax = fig.add_subplot(projection="polar")
+    for j, name in enumerate(names):
+        v = table.iloc[:, j].fillna(0).to_numpy()
+        ax.plot(np.append(angles, angles[0]), np.append(v, v[0]), color=_color(j), label=name)
+        ax.fill(np.append(angles, angles[0]), np.append(v, v[0]), color=_color(j), alpha=0.08)
+    ax.set_xticks(angles, [str(i)[:28] for i in table.index], fontsize=7)
+    ax.tick_params(axis="y", labelsize=6)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.05, 1.0))
+    ax.set_title("standardized difference from all users", fontsize=9)
+    fig.tight_layout()
+    return fig
 
-    rng = np.random.default_rng(random_state)
-    rows = rng.choice(len(X), min(len(X), max_points), replace=False)
-    pca = PCA(n_components=2, random_state=random_state).fit(X[rows])
-    xy = pca.transform(X[rows])
+
+def snake_figure(table: pd.DataFrame, names: list[str]):
+    """Each segment's standardized differences as a line over the features (snake plot)."""
+    if table.empty:
+        return _empty("no features to show")
+    fig = _figure((max(7, 0.6 * len(table) + 3), 4))
+    ax = fig.subplots()
+    x = np.arange(len(table))
+    for j, name in enumerate(names):
+        ax.plot(x, table.iloc[:, j].to_numpy(), marker="o", color=_color(j), label=name)
+    ax.axhline(0, color="#868e96", linewidth=0.8)
+    ax.set_xticks(x, [str(i)[:28] for i in table.index], rotation=40, ha="right", fontsize=7)
+    ax.set_ylabel("standardized difference")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def map_figure(m: dict[str, Any], names: list[str]):
+    """A 2-D map of a sample of users, coloured by segment."""
     fig = _figure((7, 5))
     ax = fig.subplots()
-    cmap = colormaps["tab10" if len(names) <= 10 else "tab20"]
+    xy, labels = m["xy"], m["labels"]
     for s, name in enumerate(names):
-        m = labels[rows] == s
-        ax.scatter(xy[m, 0], xy[m, 1], s=5, alpha=0.5, color=cmap(s % cmap.N), label=f"{s}: {name}")
-    ev = pca.explained_variance_ratio_
-    ax.set_xlabel(f"PC1 ({ev[0]:.0%} of variance)")
-    ax.set_ylabel(f"PC2 ({ev[1]:.0%})")
+        sel = labels == s
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=5, alpha=0.5, color=_color(s), label=name)
+    ax.set_xlabel(m["axes"][0])
+    ax.set_ylabel(m["axes"][1])
     ax.legend(fontsize=7, markerscale=3, loc="center left", bbox_to_anchor=(1, 0.5))
     fig.tight_layout()
+    return fig
+
+
+def silhouette_figure(sil: dict[str, Any], names: list[str]):
+    """Silhouette values of a sample of users, grouped by segment (wider = better fit)."""
+    if not sil["values"]:
+        return _empty("one segment: no silhouette")
+    fig = _figure((7, 0.25 * len(names) + 4))
+    ax = fig.subplots()
+    y = 0
+    for s, values in sil["values"].items():
+        ax.fill_betweenx(np.arange(y, y + len(values)), 0, values, color=_color(s), alpha=0.8)
+        ax.text(-0.05, y + len(values) / 2, str(s), fontsize=8, ha="right", va="center")
+        y += len(values) + 10
+    ax.axvline(sil["mean"], color="#e8590c", linestyle="--", linewidth=1)
+    ax.set_xlabel(f"silhouette (mean {sil['mean']:.2f}, dashed; {sil['n']:,} users)")
+    ax.set_yticks([])
+    ax.set_title("silhouette by segment", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def distributions_figure(d: dict[str, Any], names: list[str]):
+    """Box plots of one column per segment (log scale for skewed columns)."""
+    fig = _figure((8, 0.45 * len(names) + 1.4))
+    ax = fig.subplots()
+    data = [d["values"][s] for s in range(len(names))]
+    ax.boxplot(
+        data[::-1],
+        orientation="horizontal",
+        showfliers=False,
+        patch_artist=True,
+        boxprops={"facecolor": "#dbe4ff"},
+        medianprops={"color": "#e8590c"},
+    )
+    ax.set_yticks(range(1, len(names) + 1), names[::-1], fontsize=8)
+    if d["log"]:
+        ax.set_xscale("log")
+    ax.set_xlabel(d["title"])
+    fig.tight_layout()
+    return fig
+
+
+def category_mix_figure(table: pd.DataFrame, column: str):
+    """Share of each level of one category within every segment (stacked bars)."""
+    fig = _figure((8.5, 0.45 * len(table) + 1.4))
+    ax = fig.subplots()
+    left = np.zeros(len(table))
+    for j, level in enumerate(table.columns):
+        v = table[level].to_numpy()[::-1]
+        ax.barh(range(len(table)), v, left=left, color=_color(j), label=str(level)[:24])
+        left += v
+    ax.set_yticks(range(len(table)), list(table.index)[::-1], fontsize=8)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(f"share of the segment's users, by {column}")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1, 0.5))
+    fig.tight_layout()
+    return fig
+
+
+def tree_figure(rules: Any, names: list[str]):
+    """The surrogate decision tree, each node with its split and majority segment."""
+    from sklearn.tree import plot_tree
+
+    depth = rules.depth
+    fig = _figure((min(28, 3.2 * 2**depth), 2.2 * (depth + 1)))
+    ax = fig.subplots()
+    plot_tree(
+        rules.tree,
+        feature_names=rules.feature_names,
+        class_names=[str(i) for i in range(len(names))],
+        filled=True,
+        impurity=False,
+        proportion=True,
+        fontsize=6,
+        ax=ax,
+    )
+    ax.set_title(f"surrogate tree: depth {depth}, fidelity {rules.fidelity:.0%}", fontsize=9)
+    return fig
+
+
+def _empty(message: str):
+    fig = _figure((6, 1))
+    ax = fig.subplots()
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center")
     return fig
