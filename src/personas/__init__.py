@@ -15,7 +15,7 @@ True
 from personas import datasets, errors
 from personas._version import __version__
 from personas.cluster import Segmenter
-from personas.io import ROLES, Schema, ValidationReport, read_table, validate
+from personas.io import EDA, ROLES, Schema, ValidationReport, eda, read_table, validate
 from personas.model import Model, load
 from personas.pipeline import Segmentation, segment
 from personas.preprocess import BasisBuilder
@@ -23,6 +23,7 @@ from personas.preprocess import BasisBuilder
 __all__ = [
     "ROLES",
     "BasisBuilder",
+    "EDA",
     "Model",
     "Schema",
     "Segmentation",
@@ -30,6 +31,7 @@ __all__ = [
     "ValidationReport",
     "__version__",
     "datasets",
+    "eda",
     "errors",
     "load",
     "read_table",

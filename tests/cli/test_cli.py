@@ -49,7 +49,7 @@ def test_version_and_help():
     result = run("--version")
     assert result.exit_code == 0
     assert result.output.strip() == f"personas {__version__}"
-    for command in ["validate", "segment", "predict", "generate", "demo"]:
+    for command in ["validate", "eda", "segment", "predict", "generate", "demo"]:
         result = run(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -306,4 +306,24 @@ def test_predict_with_missing_columns_exits_2(generated, tmp_path):
     result = run("predict", out / "model.personas", small, "-o", tmp_path / "s.parquet")
     assert result.exit_code == 2
     assert "lacks column(s) ['sessions']" in result.output
+    _no_traceback(result)
+
+
+def test_eda_command(generated, tmp_path):
+    out = tmp_path / "eda.html"
+    result = run(
+        "eda",
+        generated / "users.parquet",
+        "-o",
+        out,
+        "--json",
+        tmp_path / "eda.json",
+        "--sample-rows",
+        "500",
+    )
+    assert result.exit_code == 0, result.output
+    assert "statistics on a random sample of 500 rows" in " ".join(result.output.split())
+    assert out.exists() and json.loads((tmp_path / "eda.json").read_text())["sample_rows"] == 500
+    result = run("eda", tmp_path / "nope.csv")
+    assert result.exit_code == 2
     _no_traceback(result)

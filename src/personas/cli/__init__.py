@@ -5,12 +5,12 @@ from __future__ import annotations
 import typer
 
 from personas._version import __version__
-from personas.cli import demo, generate, predict, segment, validate
+from personas.cli import demo, eda, generate, predict, segment, validate
 
 app = typer.Typer(
     name="personas",
-    help="User profiling and segmentation: validate user tables, find and explain segments, "
-    "score new users.",
+    help="User profiling and segmentation: validate and explore user tables, find and explain "
+    "segments, score new users.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -39,6 +39,7 @@ def _root(
 
 
 app.command("validate")(validate.validate_command)
+app.command("eda")(eda.eda_command)
 app.command("segment")(segment.segment_command)
 app.command("predict")(predict.predict_command)
 app.command("generate")(generate.generate_command)

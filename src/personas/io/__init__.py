@@ -4,6 +4,7 @@ The public names are re-exported by :mod:`personas`.
 """
 
 from personas.io._coerce import Change, coerce_frame
+from personas.io._eda import EDA, eda
 from personas.io._quality import Finding
 from personas.io._readers import SourceInfo, load_table, read_table
 from personas.io._schema import FEATURE_ROLES, ROLES, ColumnSpec, Schema
@@ -14,11 +15,13 @@ __all__ = [
     "ROLES",
     "Change",
     "ColumnSpec",
+    "EDA",
     "Finding",
     "Schema",
     "SourceInfo",
     "ValidationReport",
     "coerce_frame",
+    "eda",
     "load_table",
     "read_table",
     "validate",

@@ -18,6 +18,8 @@ __all__ = [
     "CHARTS",
     "category_mix",
     "distributions",
+    "eda_associations",
+    "eda_missing",
     "k_selection",
     "profile_heatmap",
     "radar",
@@ -99,6 +101,16 @@ def surrogate_tree(run: Segmentation, *, interactive: bool = False) -> Any:
     if run.rules is None:
         raise ValueError("This segmentation has no surrogate tree.")
     return _pick(interactive).tree_figure(run.rules, _data.segment_labels(run))
+
+
+def eda_missing(report: Any, *, interactive: bool = False) -> Any:
+    """Share of missing values per column, of an :class:`~personas.EDA`."""
+    return _pick(interactive).eda_missing_figure(_data.eda_missing(report))
+
+
+def eda_associations(report: Any, *, interactive: bool = False) -> Any:
+    """Associations between columns, of an :class:`~personas.EDA`."""
+    return _pick(interactive).eda_associations_figure(_data.eda_associations(report))
 
 
 CHARTS = {

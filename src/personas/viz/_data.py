@@ -177,3 +177,29 @@ def default_columns(run: Segmentation, n: int = 4) -> tuple[list[str], list[str]
     numeric = [c for c in ranked if schema[c].role in ("numeric", "datetime")][:n]
     categorical = [c for c in ranked if schema[c].role in ("categorical", "high_cardinality")][:n]
     return numeric, categorical
+
+
+def eda_missing(report: Any) -> pd.Series:
+    """Share of missing values per column (columns with any missing value, most first)."""
+    pct = pd.Series({c: v["pct_missing"] for c, v in report.columns.items()}, dtype=float)
+    return pct[pct > 0].sort_values(ascending=False)
+
+
+def eda_associations(report: Any, max_columns: int = 25) -> pd.DataFrame:
+    """A symmetric columns × columns table of associations (0–1)."""
+    pairs = report.associations
+    if pairs.empty:
+        return pd.DataFrame()
+    strength = (
+        pd.concat(
+            [pairs.groupby("a")["association"].max(), pairs.groupby("b")["association"].max()]
+        )
+        .groupby(level=0)
+        .max()
+    )
+    cols = list(strength.sort_values(ascending=False).index[:max_columns])
+    table = pd.DataFrame(np.eye(len(cols)), index=cols, columns=cols)
+    for row in pairs.itertuples():
+        if row.a in table.index and row.b in table.index:
+            table.loc[row.a, row.b] = table.loc[row.b, row.a] = row.association
+    return table

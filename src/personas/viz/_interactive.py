@@ -247,3 +247,37 @@ def tree_figure(rules: Any, names: list[str]):
         **LAYOUT,
     )
     return fig
+
+
+def eda_missing_figure(pct: pd.Series):
+    fig = _fig("Missing values by column")
+    fig.add_bar(
+        y=list(pct.index),
+        x=pct.to_numpy(),
+        orientation="h",
+        marker_color=COLORS[1],
+        hovertemplate="%{y}: %{x:.1f}% missing<extra></extra>",
+    )
+    fig.update_layout(
+        height=140 + 22 * max(len(pct), 1),
+        xaxis_title="missing (%)",
+        yaxis={"autorange": "reversed"},
+    )
+    return fig
+
+
+def eda_associations_figure(table: pd.DataFrame):
+    fig = _fig("Associations between columns (Spearman |ρ|, Cramér's V, η)")
+    if table.empty:
+        return fig
+    fig.add_heatmap(
+        z=table.to_numpy(dtype=float),
+        x=list(table.columns),
+        y=list(table.index),
+        colorscale="Blues",
+        zmin=0,
+        zmax=1,
+        hovertemplate="%{y} × %{x}: %{z:.2f}<extra></extra>",
+    )
+    fig.update_layout(height=200 + 22 * len(table), yaxis={"autorange": "reversed"})
+    return fig

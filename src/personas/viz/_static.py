@@ -256,3 +256,30 @@ def _empty(message: str):
     ax.axis("off")
     ax.text(0.5, 0.5, message, ha="center")
     return fig
+
+
+def eda_missing_figure(pct: pd.Series):
+    """Share of missing values per column."""
+    if pct.empty:
+        return _empty("no missing values")
+    fig = _figure((7, 0.3 * len(pct) + 1))
+    ax = fig.subplots()
+    ax.barh(list(pct.index)[::-1], list(pct.to_numpy())[::-1], color=COLORS[1])
+    ax.set_xlabel("missing (%)")
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def eda_associations_figure(table: pd.DataFrame):
+    """Association between every pair of columns (Spearman |ρ|, Cramér's V or η)."""
+    if table.empty:
+        return _empty("fewer than two columns to associate")
+    fig = _figure((0.35 * len(table) + 3, 0.35 * len(table) + 2))
+    ax = fig.subplots()
+    im = ax.imshow(table.to_numpy(dtype=float), cmap="Blues", vmin=0, vmax=1)
+    ax.set_xticks(range(len(table)), table.columns, rotation=90, fontsize=7)
+    ax.set_yticks(range(len(table)), table.index, fontsize=7)
+    fig.colorbar(im, ax=ax, shrink=0.7, label="association")
+    fig.tight_layout()
+    return fig

@@ -88,3 +88,14 @@ def test_validation_report_renders_cleanly(browser, run, tmp_path):
     assert problems == []
     assert [u for u in requests if not u.startswith(("file:", "data:"))] == []
     page.close()
+
+
+def test_eda_report_renders_cleanly(browser, tmp_path):
+    users, _ = personas.datasets.make_users(3000, random_state=5)
+    path = personas.eda(users, sample_rows=2000).write_html(tmp_path / "eda.html")
+    page, problems, requests = open_page(browser, path)
+    assert problems == []
+    assert [u for u in requests if not u.startswith(("file:", "data:", "blob:"))] == []
+    assert page.locator(".js-plotly-plot .main-svg").count() >= 2
+    assert "random sample of 2,000 rows" in page.content()
+    page.close()

@@ -1,0 +1,71 @@
+"""``personas eda``: an exploratory report of a user table, on a bounded sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from personas.cli._common import console, err_console, escape, handle_errors
+
+LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+
+@handle_errors
+def eda_command(
+    file: str | None = typer.Argument(
+        None, help="The user table (any format `validate` reads). Leave out with --query."
+    ),
+    out: Path = typer.Option(Path("eda.html"), "--out", "-o", help="The HTML report to write."),
+    as_json: Path | None = typer.Option(None, "--json", help="Also write the facts as JSON."),
+    sample_rows: int = typer.Option(
+        50_000, "--sample-rows", min=100, help="Statistics on a random sample of this many rows."
+    ),
+    schema: Path | None = typer.Option(None, "--schema", "-s", help="Schema TOML file."),
+    id_column: str | None = typer.Option(None, "--id-column", help="The user-id column."),
+    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    query: str | None = typer.Option(None, "--query", "-q", help="SQL to run instead of a file."),
+    delimiter: str | None = typer.Option(None, "--delimiter", "-d", help="CSV delimiter."),
+    random_state: int = typer.Option(0, "--random-state", help="Seed of the row sample."),
+) -> None:
+    """Explore a table: distributions, missingness, associations and alerts (HTML)."""
+    from personas.io import eda
+
+    with err_console.status("Reading and exploring the table…"):
+        report = eda(
+            file,
+            sample_rows=sample_rows,
+            random_state=random_state,
+            schema=schema,
+            id_column=id_column,
+            table=table,
+            query=query,
+            delimiter=delimiter,
+        )
+        report.write_html(out)
+        if as_json is not None:
+            report.to_json(as_json)
+    sampled = (
+        f"statistics on a random sample of {report.sample_rows:,} rows"
+        if report.sampled
+        else "statistics on every row"
+    )
+    console.print(
+        f"[bold]{escape(report.source.name)}[/bold]: {report.n_rows:,} rows × "
+        f"{len(report.columns)} columns ({sampled}), {len(report.alerts)} alerts."
+    )
+    t = Table(show_lines=False)
+    t.add_column("level")
+    t.add_column("column", overflow="fold")
+    t.add_column("alert", overflow="fold")
+    for a in report.alerts[:15]:
+        style = LEVEL_STYLE.get(a["level"], "")
+        t.add_row(
+            f"[{style}]{a['level']}[/{style}]", escape(a["column"] or "—"), escape(a["message"])
+        )
+    if report.alerts:
+        console.print(t)
+    console.print(f"  report  {escape(str(out))}")
+    if as_json is not None:
+        console.print(f"  json    {escape(str(as_json))}")
