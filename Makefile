@@ -28,8 +28,8 @@ demo: $(VENV)/.installed
 	$(BIN)/personas demo --out demo-output
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks examples
+	$(BIN)/ruff format --check src tests benchmarks examples
 
 # The report tests open the HTML in a real headless Chromium: Debian's package, through
 # Playwright (which cannot download its own browsers here). Without apt (or root), the
@@ -47,8 +47,8 @@ test: lint browser
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.installed-test
-	$(BIN)/ruff format src tests benchmarks
-	$(BIN)/ruff check --fix src tests benchmarks
+	$(BIN)/ruff format src tests benchmarks examples
+	$(BIN)/ruff check --fix src tests benchmarks examples
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache build src/*.egg-info

@@ -275,3 +275,22 @@ def test_a_single_segment_is_allowed(tmp_path):
     run = personas.segment(users, k=1, random_state=0)
     assert run.labels["segment"].eq(0).all()
     assert run.write_html(tmp_path / "r.html").is_file()
+
+
+def test_notebook_views(planted):
+    _, _, run = planted
+    ks = run.k_selection
+    assert "k=6 chosen among 11" in repr(ks)
+    assert "<table>" in ks._repr_html_() and run.k_reason[:20] in ks._repr_html_()
+    assert len(ks.to_pandas()) == 11
+    assert ks.plot().axes and ks.plot(interactive=True).data
+    profiles = run.profiles
+    assert len(profiles) == 6 and profiles[0]["id"] == 0
+    long = profiles.to_pandas()
+    assert {"segment", "column", "effect", "ci_low", "ci_high"} <= set(long.columns)
+    assert (long["ci_low"] <= long["effect"]).all() and (long["effect"] <= long["ci_high"]).all()
+    assert "<ul>" in profiles._repr_html_()
+    for kind in ("heatmap", "radar", "snake"):
+        assert profiles.plot(kind, interactive=True).data
+    with pytest.raises(ValueError, match="kind must be"):
+        profiles.plot("pie")

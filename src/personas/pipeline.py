@@ -18,8 +18,10 @@ from personas._version import __version__
 from personas.cluster import Segmenter
 from personas.errors import DataError
 from personas.interpret import (
+    KSelection,
     Playbook,
     SegmentComparison,
+    SegmentProfiles,
     derive_insights,
     find_meanings,
     profile_segments,
@@ -94,6 +96,16 @@ class Segmentation:
             f"<Segmentation: {self.k} segments of {len(self.labels):,} users; .labels, "
             ".segments, .scores, .model, .write_html()>"
         )
+
+    @property
+    def k_selection(self) -> KSelection:
+        """Every k tried and why this k: renders in Jupyter, ``.plot()``."""
+        return KSelection(self)
+
+    @property
+    def profiles(self) -> SegmentProfiles:
+        """The segments' profiles: renders in Jupyter, ``.plot()``, ``.to_pandas()``."""
+        return SegmentProfiles(self)
 
     def compare(self, a: int | str, b: int | str) -> SegmentComparison:
         """Segments ``a`` and ``b`` (ids or names) side by side, largest differences first.

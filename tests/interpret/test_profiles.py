@@ -79,3 +79,22 @@ def test_over_and_under_represented_levels(planted):
     # in segment 0 premium is under-represented (plans there are free or basic)
     plan0 = next(p for p in planted[0]["profile"] if p["column"] == "plan")
     assert "premium" in {u["value"] for u in plan0["under"]}
+
+
+def test_an_absent_rare_level_is_not_called_under_represented():
+    # 'Town7' is 1 % of users and, by chance, absent from a small segment: that is not
+    # evidence of under-representation (an unadjusted interval would say [x, x])
+    rng = np.random.default_rng(2)
+    n = 4000
+    seg = np.where(np.arange(n) < 150, 1, 0)
+    df = pd.DataFrame(
+        {
+            "spend": np.where(seg == 1, 500.0, 20.0) + rng.normal(0, 1, n),
+            "town": np.where((seg == 0) & (rng.random(n) < 0.01), "Town7", "Other"),
+        }
+    )
+    report = personas.validate(df)
+    builder = BasisBuilder(report.schema, basis=["spend"]).fit(report.data)
+    profiles = profile_segments(report.data, report.schema, builder, seg)
+    town = next(p for p in profiles[1]["profile"] if p["column"] == "town")
+    assert "Town7" not in {u["value"] for u in town["under"]}

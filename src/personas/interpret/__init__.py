@@ -10,13 +10,16 @@ from personas.interpret._insights import (
 )
 from personas.interpret._profiles import profile_segments
 from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
+from personas.interpret._views import KSelection, SegmentProfiles
 
 __all__ = [
     "Condition",
     "Insight",
+    "KSelection",
     "Playbook",
     "Rule",
     "SegmentComparison",
+    "SegmentProfiles",
     "SurrogateRules",
     "compare_segments",
     "derive_insights",

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.interpret._profiles import Z95, _numeric_view, _round
+from personas.interpret._profiles import Z95, _numeric_view, _round, share_se
 from personas.io._schema import Schema
 from personas.preprocess import BasisBuilder
 
@@ -173,7 +173,8 @@ def _level_rows(col, role, s, in_a, in_b, sep, top_levels) -> list[dict[str, Any
     with np.errstate(divide="ignore", invalid="ignore"):
         sd = np.sqrt(pop * (1 - pop))
         diff = np.where(sd > 0, (pa - pb) / sd, 0.0)
-        half = np.where(sd > 0, Z95 * np.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb) / sd, 0.0)
+        se = np.sqrt(share_se(pa, na) ** 2 + share_se(pb, nb) ** 2)
+        half = np.where(sd > 0, Z95 * se / sd, 0.0)
     rows = []
     for j in np.argsort(-np.abs(diff), kind="stable")[:top_levels]:
         if diff[j] == 0:

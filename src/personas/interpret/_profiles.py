@@ -234,9 +234,7 @@ def _shares_entry(col, role, in_basis, row, pop, names, top_levels, n_seg):
         lift = np.where(pop > 0, row / pop, np.nan)
         sd = np.sqrt(pop * (1 - pop))
         effect = np.where((pop > 0) & (pop < 1), (row - pop) / sd, 0.0)
-        half = np.where(
-            (pop > 0) & (pop < 1), Z95 * np.sqrt(row * (1 - row) / max(n_seg, 1)) / sd, 0.0
-        )
+        half = np.where((pop > 0) & (pop < 1), share_se(row, n_seg) * Z95 / sd, 0.0)
     top = [j for j in np.argsort(-row, kind="stable") if pop[j] > 0][:top_levels]
     entry = {
         "column": col,
@@ -351,6 +349,13 @@ def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None
                     "in_basis": in_basis,
                 }
             )
+
+
+def share_se(p: np.ndarray, n: int) -> np.ndarray:
+    """Standard error of a share, Agresti–Coull adjusted (two successes and two failures
+    added), so that a share of 0 or 1 in a small segment is not taken as certain."""
+    adj = (np.asarray(p) * n + 2) / (n + 4)
+    return np.sqrt(adj * (1 - adj) / (n + 4))
 
 
 def _ci(effect: float, half: float) -> list[float]:
