@@ -98,6 +98,15 @@ class Segmentation:
         )
 
     @property
+    def eda(self) -> Any:
+        """The EDA of the segmented table (bounded sample), computed on first use."""
+        if getattr(self, "_eda", None) is None:
+            from personas.io import eda
+
+            self._eda = eda(self.validation)
+        return self._eda
+
+    @property
     def k_selection(self) -> KSelection:
         """Every k tried and why this k: renders in Jupyter, ``.plot()``."""
         return KSelection(self)
@@ -172,6 +181,8 @@ class Segmentation:
                 else None
             ),
             "insights": self.insights,
+            # the report's EDA facts, once the report (or .eda) has computed them
+            "eda": self._eda.to_dict() if getattr(self, "_eda", None) is not None else None,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
             "versions": _versions(),
         }

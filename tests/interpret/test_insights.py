@@ -16,6 +16,7 @@ def _satisfying(rule) -> dict[str, float]:
     """Signals that meet every condition of ``rule`` by a margin (others neutral)."""
     sig = {name: 1.0 for name in SIGNALS}
     sig.update(recency_effect=0.0, tenure_effect=0.0, activity_effect=0.0, discount_effect=0.0)
+    sig.update(trend_effect=0.0)
     sig.update(size_share=0.2, value_share=0.2, churn_rate=0.1, free_share=0.2)
     for name, op, x in rule.when:
         sig[name] = x + 0.5 if op in (">=", ">") else x - 0.5 if op in ("<=", "<") else x
@@ -190,3 +191,30 @@ def test_a_total_beats_a_rate_for_value():
     )
     report = personas.validate(df)
     assert find_meanings(report.data, report.schema)["value"] == "TotalCharges"
+
+
+def test_falling_activity_of_valuable_users_is_a_retention_insight():
+    rng = np.random.default_rng(4)
+    n = 3000
+    seg = np.arange(n) % 3
+    df = pd.DataFrame(
+        {
+            "revenue": np.where(seg == 0, 900.0, 100.0) + rng.normal(0, 5, n),
+            "visits_trend_30d": np.where(seg == 0, -0.6, 0.1) + rng.normal(0, 0.1, n),
+            "visits": rng.poisson(8, n),
+        }
+    )
+    report = personas.validate(df)
+    from personas.interpret import profile_segments
+    from personas.preprocess import BasisBuilder
+
+    builder = BasisBuilder(report.schema).fit(report.data)
+    segments = profile_segments(report.data, report.schema, builder, seg)
+    meanings = find_meanings(report.data, report.schema)
+    assert meanings["trend"] == ["visits_trend_30d"] and meanings["value"] == "revenue"
+    assert meanings["activity"] == ["visits"]
+    sig, why_not = segment_signals(report.data, report.schema, seg, segments, meanings)
+    assert sig[0]["trend_effect"] < -0.3
+    fired = derive_insights(sig, segments, BOOK, why_not)["insights"]
+    assert {(i["segment"], i["rule"]) for i in fired} >= {(0, "retain_falling_value")}
+    assert not any(i["rule"] == "retain_falling_value" and i["segment"] != 0 for i in fired)

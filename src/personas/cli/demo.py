@@ -8,7 +8,7 @@ import typer
 
 from personas.cli._common import console, err_console, escape, handle_errors
 from personas.cli.generate import generate_data
-from personas.cli.segment import print_segmentation
+from personas.cli.segment import print_segmentation, write_outputs
 
 
 @handle_errors
@@ -20,8 +20,8 @@ def demo_command(
     """Generate demo users and events, check them, find their segments, write the report.
 
     Writes OUT/data/ (users, events, true segments), OUT/validation.json,
-    OUT/validation.html, OUT/segments.parquet, OUT/summary.json, OUT/model.personas and
-    OUT/report.html.
+    OUT/validation.html, OUT/segments.parquet, OUT/report.html, OUT/report.md,
+    OUT/summary.json and OUT/model.personas.
     """
     import personas
 
@@ -46,11 +46,7 @@ def demo_command(
             random_state=seed,
             progress=lambda message: status.update(f"{message}…"),
         )
-        status.update("Writing the outputs…")
-        run.labels.to_parquet(out / "segments.parquet", index=False)
-        run.to_json(out / "summary.json")
-        run.model.save(out / "model.personas")
-        run.write_html(out / "report.html")
+        names = write_outputs(run, out, say=lambda m: status.update(f"{m}…"))
     console.print(
         f"Data check: {len(report.errors)} errors, {len(report.warnings)} warnings "
         f"on {report.n_rows:,} users × {report.n_columns} columns."
@@ -60,12 +56,5 @@ def demo_command(
     console.print("[bold]Demo output[/bold]")
     for kind, path in written.items():
         console.print(f"  {kind:<17} {escape(str(path))}")
-    for name in [
-        "validation.json",
-        "validation.html",
-        "segments.parquet",
-        "summary.json",
-        "model.personas",
-        "report.html",
-    ]:
+    for name in ["validation.json", "validation.html", *names]:
         console.print(f"  {name:<17} {escape(str(out / name))}")

@@ -65,21 +65,28 @@ def segment_command(
             playbook=playbook,
             progress=lambda message: status.update(f"{message}…"),
         )
-        out.mkdir(parents=True, exist_ok=True)
-        status.update("Writing the outputs…")
-        run.labels.to_parquet(out / "segments.parquet", index=False)
-        run.to_json(out / "summary.json")
-        run.model.save(out / "model.personas")
-        if report:
-            status.update("Drawing the report…")
-            run.write_html(out / "report.html")
-            run.to_markdown(out / "report.md")
+        names = write_outputs(run, out, report=report, say=lambda m: status.update(f"{m}…"))
     print_segmentation(run)
     console.print()
-    for name in ["segments.parquet", "summary.json", "model.personas"] + (
-        ["report.html", "report.md"] if report else []
-    ):
+    for name in names:
         console.print(f"  {name:<17} {escape(str(out / name))}")
+
+
+def write_outputs(run, out: Path, *, report: bool = True, say=lambda message: None) -> list[str]:
+    """segments.parquet, report.html + report.md, summary.json (with the report's EDA facts)
+    and model.personas; return the names written."""
+    out.mkdir(parents=True, exist_ok=True)
+    say("Writing the segments")
+    run.labels.to_parquet(out / "segments.parquet", index=False)
+    names = ["segments.parquet"]
+    if report:
+        say("Exploring the data and drawing the report")
+        run.write_html(out / "report.html")
+        run.to_markdown(out / "report.md")
+        names += ["report.html", "report.md"]
+    run.to_json(out / "summary.json")
+    run.model.save(out / "model.personas")
+    return names + ["summary.json", "model.personas"]
 
 
 def print_segmentation(run) -> None:

@@ -40,6 +40,7 @@ SIGNALS = (
     "free_share",
     "free_index",
     "discount_effect",
+    "trend_effect",
 )
 PRIORITIES = {"high": 3, "medium": 2, "low": 1}
 _CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
@@ -85,6 +86,7 @@ ACTIVITY_TOKENS = {
     "transactions",
     "frequency",
 }
+TREND_TOKENS = {"trend", "change", "growth", "delta"}
 TENURE_TOKENS = {"signup", "registered", "registration", "created", "joined", "first", "tenure"}
 PLAN_TOKENS = {"plan", "membership", "tier", "subscription", "package"}
 FREE_LEVELS = re.compile(r"\b(free|trial|freemium)\b", re.I)
@@ -172,11 +174,11 @@ class Playbook:
             )
         rules = [_parse_rule(r, source, i) for i, r in enumerate(doc.get("rule", []))]
         columns = doc.get("columns", {})
-        bad = set(columns) - {"value", "churn", "recency", "tenure", "plan", "activity"}
+        bad = set(columns) - {"value", "churn", "recency", "tenure", "plan", "activity", "trend"}
         if bad:
             raise SchemaError(
                 f"{source}: unknown [columns] key(s) {sorted(bad)}; use value, churn, recency, "
-                "tenure, plan or activity (activity takes a list)."
+                "tenure, plan, activity or trend (activity and trend take lists)."
             )
         book = cls(rules, columns)
         book.replace = bool(doc.get("replace", False))
@@ -264,9 +266,17 @@ def find_meanings(
         iter(named(("datetime", "numeric"), TENURE_TOKENS)), None
     )
     found["plan"] = overrides.get("plan") or next(iter(named(("categorical",), PLAN_TOKENS)), None)
+    trend = overrides.get("trend")
+    if trend is None:
+        trend = named(("numeric",), TREND_TOKENS)
+    found["trend"] = list(trend if isinstance(trend, list) else [trend])
     activity = overrides.get("activity")
     if activity is None:
-        activity = [c for c in named(("numeric",), ACTIVITY_TOKENS) if c != found["value"]]
+        activity = [
+            c
+            for c in named(("numeric",), ACTIVITY_TOKENS)
+            if c != found["value"] and c not in found["trend"]
+        ]
     found["activity"] = list(activity if isinstance(activity, list) else [activity])
     return found
 
@@ -358,6 +368,14 @@ def segment_signals(
                 out[s]["activity_effect"] = float(np.mean(values))
     else:
         why_not["activity"] = "no activity column (visits, sessions, minutes, orders…) was found"
+    trends = [c for c in meanings.get("trend", []) if c]
+    if trends:
+        for s, seg in enumerate(segments):
+            values = [e for c in trends if (e := effect(seg, c)) is not None]
+            if values:
+                out[s]["trend_effect"] = float(np.mean(values))
+    else:
+        why_not["trend"] = "no trend column (named like trend, change or growth) was found"
     plan = meanings.get("plan")
     free = None
     if plan:

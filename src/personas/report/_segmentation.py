@@ -144,9 +144,7 @@ def render_segmentation(run: Segmentation) -> str:
     v = run.validation.to_dict()
     quality = {k: v[k] for k in ("n_rows", "n_columns", "n_errors", "n_warnings", "roles")}
     findings = [f for f in v["findings"] if f["level"] in ("error", "warning")][:25]
-    from personas.io import eda as explore
-
-    eda = explore(run.validation)  # on a bounded sample of the segmented table
+    eda = run.eda  # on a bounded sample of the segmented table
     template = environment().get_template("segmentation.html.j2")
     insights = run.insights or {"insights": [], "limits": [], "columns": {}, "not_assessed": []}
     return template.render(
