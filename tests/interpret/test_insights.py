@@ -218,3 +218,22 @@ def test_falling_activity_of_valuable_users_is_a_retention_insight():
     fired = derive_insights(sig, segments, BOOK, why_not)["insights"]
     assert {(i["segment"], i["rule"]) for i in fired} >= {(0, "retain_falling_value")}
     assert not any(i["rule"] == "retain_falling_value" and i["segment"] != 0 for i in fired)
+
+
+def test_alternative_rules_say_it_once():
+    rules = [r for r in BOOK.rules if r.title == "Reward and protect the most valuable users"]
+    assert len(rules) == 2  # by recency, or by churn
+    sig = {
+        "size_share": 0.1,
+        "value_share": 0.5,
+        "value_index": 4.0,
+        "recency_effect": -0.5,
+        "churn_rate": 0.02,
+        "churn_index": 0.2,
+    }
+    fired = derive_insights([sig], [{"id": 0, "name": "A"}], Playbook(rules))["insights"]
+    assert [i["rule"] for i in fired] == ["reward_loyal_value"]
+    del sig["recency_effect"]  # no recency column: the churn alternative speaks
+    out = derive_insights([sig], [{"id": 0, "name": "A"}], Playbook(rules), {"recency": "x"})
+    assert [i["rule"] for i in out["insights"]] == ["reward_loyal_value_low_churn"]
+    assert out["missing_signals"] == ["recency"]

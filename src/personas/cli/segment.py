@@ -113,8 +113,13 @@ def print_segmentation(run) -> None:
         console.print("[bold]Insights[/bold] (highest priority first)")
         for i in insights[:8]:
             console.print(
-                f"  [{i['priority']}] segment {i['segment']}: {escape(i['title'])} — "
-                f"{escape(i['because'])}"
+                f"  {escape('[' + i['priority'] + ']')} segment {i['segment']}: "
+                f"{escape(i['title'])} — {escape(i['because'])}"
             )
-    for limit in (run.insights or {}).get("limits", []):
-        console.print(f"  [dim]{escape(limit)}[/dim]")
+    missing = (run.insights or {}).get("missing_signals", [])
+    if missing:
+        console.print(
+            f"  [dim]Not assessed, no such column found: {escape(', '.join(missing))} "
+            f"(name them in a --playbook {escape('[columns]')} table; the report says more)."
+            "[/dim]"
+        )

@@ -450,6 +450,7 @@ def derive_insights(
     why_not = why_not or {}
     insights: list[Insight] = []
     not_assessed: list[dict[str, Any]] = []
+    said: set[tuple[int, str]] = set()
     for rule in playbook.rules:
         needed = [name for name, _, _ in rule.when]
         absent = sorted({n for n in needed if all(n not in sig for sig in signals)})
@@ -460,7 +461,10 @@ def derive_insights(
             )
             continue
         for seg, sig in zip(segments, signals, strict=True):
+            if (seg["id"], rule.title) in said:  # an alternative rule already said it
+                continue
             if all(n in sig and _holds(sig[n], op, x) for n, op, x in rule.when):
+                said.add((seg["id"], rule.title))
                 used = {n: sig[n] for n in needed}
                 used.update({n: sig[n] for n in re.findall(r"{(\w+)", rule.because) if n in sig})
                 insights.append(
@@ -488,6 +492,7 @@ def derive_insights(
         "insights": [i.to_dict() for i in insights],
         "not_assessed": not_assessed,
         "limits": limits,
+        "missing_signals": sorted(why_not),
         "signals": [{k: round(v, 4) for k, v in sig.items()} for sig in signals],
     }
 
