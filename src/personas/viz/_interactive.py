@@ -9,6 +9,7 @@ import pandas as pd
 
 from personas.viz._static import COLORS, _color
 
+BOTTOM_LEGEND = {"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0, "font": {"size": 11}}
 LAYOUT = {
     "template": "plotly_white",
     "font": {"family": "system-ui, sans-serif", "size": 12},
@@ -118,7 +119,11 @@ def radar_figure(table: pd.DataFrame, names: list[str]):
         fig.add_scatterpolar(
             r=r, theta=theta, name=name, line_color=_color(j), fill="toself", opacity=0.6
         )
-    fig.update_layout(height=520, polar={"radialaxis": {"title": {"text": "effect"}}})
+    fig.update_layout(
+        height=620,
+        polar={"radialaxis": {"title": {"text": "effect"}}, "domain": {"y": [0.25, 1]}},
+        legend=BOTTOM_LEGEND | {"y": 0.18},
+    )
     return fig
 
 
@@ -133,7 +138,13 @@ def snake_figure(table: pd.DataFrame, names: list[str]):
             line_color=_color(j),
         )
     fig.add_hline(y=0, line_color="#868e96")
-    fig.update_layout(height=460, yaxis_title="standardized difference")
+    fig.update_layout(
+        height=560,
+        yaxis_title="standardized difference",
+        xaxis={"tickangle": -35, "automargin": True},
+        legend=BOTTOM_LEGEND | {"y": -0.45},
+        margin={"l": 60, "r": 20, "t": 50, "b": 200},
+    )
     return fig
 
 
