@@ -19,9 +19,11 @@ from personas.io import EDA, ROLES, Schema, ValidationReport, eda, read_table, v
 from personas.model import Model, load
 from personas.pipeline import Segmentation, segment
 from personas.preprocess import BasisBuilder
+from personas.profiles import Profiles, profile
 
 __all__ = [
     "ROLES",
+    "Profiles",
     "BasisBuilder",
     "EDA",
     "Model",
@@ -34,6 +36,7 @@ __all__ = [
     "eda",
     "errors",
     "load",
+    "profile",
     "read_table",
     "segment",
     "validate",

@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import personas
 from personas import __version__
 from personas.cli import app
 from tests.conftest import write
@@ -49,7 +50,7 @@ def test_version_and_help():
     result = run("--version")
     assert result.exit_code == 0
     assert result.output.strip() == f"personas {__version__}"
-    for command in ["validate", "eda", "segment", "predict", "generate", "demo"]:
+    for command in ["validate", "eda", "profile", "segment", "predict", "generate", "demo"]:
         result = run(command, "--help")
         assert result.exit_code == 0, command
         assert "Usage" in result.output
@@ -326,4 +327,21 @@ def test_eda_command(generated, tmp_path):
     assert out.exists() and json.loads((tmp_path / "eda.json").read_text())["sample_rows"] == 500
     result = run("eda", tmp_path / "nope.csv")
     assert result.exit_code == 2
+    _no_traceback(result)
+
+
+def test_profile_command(tmp_path):
+    users, _ = personas.datasets.make_users(300, random_state=1)
+    events = personas.datasets.make_events(users, random_state=1)
+    events.to_parquet(tmp_path / "events.parquet")
+    out = tmp_path / "prof"
+    result = run("profile", tmp_path / "events.parquet", "-o", out, "--as-of", "2025-06-30")
+    assert result.exit_code == 0, result.output
+    assert "RFM segments" in result.output and "user_id=user_id" in result.output
+    data = pd.read_parquet(out / "profiles.parquet")
+    assert data["user_id"].nunique() == len(data) == events["user_id"].nunique()
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["as_of"].startswith("2025-06-30") and "recency_days" in summary["features"]
+    result = run("profile", tmp_path / "events.parquet", "--user-id", "buyer")
+    assert result.exit_code == 2 and "'buyer' is not in" in result.output
     _no_traceback(result)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from personas._version import __version__
-from personas.cli import demo, eda, generate, predict, segment, validate
+from personas.cli import demo, eda, generate, predict, profile, segment, validate
 
 app = typer.Typer(
     name="personas",
@@ -40,6 +40,7 @@ def _root(
 
 app.command("validate")(validate.validate_command)
 app.command("eda")(eda.eda_command)
+app.command("profile")(profile.profile_command)
 app.command("segment")(segment.segment_command)
 app.command("predict")(predict.predict_command)
 app.command("generate")(generate.generate_command)

@@ -1,0 +1,93 @@
+"""``personas profile``: an event log (and a users table) → one row per user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.table import Table
+
+from personas.cli._common import console, err_console, escape, handle_errors
+from personas.errors import InputFileError
+
+
+@handle_errors
+def profile_command(
+    events: str | None = typer.Argument(
+        None,
+        help="Event log: CSV (optionally .gz) or Parquet file, a folder of Parquet files, "
+        "or a glob like 'events/*.parquet'. Leave out with --query.",
+    ),
+    out: Path = typer.Option(Path("profiles-output"), "--out", "-o", help="Output folder."),
+    users: str | None = typer.Option(
+        None, "--users", help="Users table: everyone in it appears (zero activity if no event)."
+    ),
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="Only events before this instant count (default: after the last)."
+    ),
+    query: str | None = typer.Option(None, "--query", "-q", help="SQL (DuckDB) giving events."),
+    top_levels: int = typer.Option(5, "--top-levels", min=1, help="Levels with a share column."),
+    keep_duplicates: bool = typer.Option(
+        False, "--keep-duplicates", help="Keep exact duplicate lines (dropped and counted)."
+    ),
+    user_id: str | None = typer.Option(None, "--user-id", help="The user-id column."),
+    timestamp: str | None = typer.Option(None, "--timestamp", help="The time column."),
+    amount: str | None = typer.Option(None, "--amount", help="The amount column."),
+    price: str | None = typer.Option(None, "--price", help="Unit price (× --quantity)."),
+    quantity: str | None = typer.Option(None, "--quantity", help="Quantity column."),
+    event_type: str | None = typer.Option(None, "--event-type", help="Event type column."),
+    order_id: str | None = typer.Option(None, "--order-id", help="Order / invoice id column."),
+    session_id: str | None = typer.Option(None, "--session-id", help="Session id column."),
+    category: str | None = typer.Option(None, "--category", help="Product category column."),
+    channel: str | None = typer.Option(None, "--channel", help="Channel column."),
+    device: str | None = typer.Option(None, "--device", help="Device column."),
+) -> None:
+    """Profile users from events: OUT/profiles.parquet and OUT/summary.json."""
+    import personas
+
+    if out.exists() and not out.is_dir():
+        raise InputFileError(f"{str(out)!r} exists and is not a folder; choose another --out.")
+    with err_console.status("Reading and aggregating the events (DuckDB)…"):
+        result = personas.profile(
+            events,
+            users,
+            as_of=as_of,
+            query=query,
+            top_levels=top_levels,
+            drop_duplicates=not keep_duplicates,
+            user_id=user_id,
+            timestamp=timestamp,
+            amount=amount,
+            price=price,
+            quantity=quantity,
+            event_type=event_type,
+            order_id=order_id,
+            session_id=session_id,
+            category=category,
+            channel=channel,
+            device=device,
+        )
+        out.mkdir(parents=True, exist_ok=True)
+        result.to_parquet(out / "profiles.parquet")
+        result.to_json(out / "summary.json")
+    console.print(
+        f"[bold]{len(result.data):,} users[/bold] profiled from {escape(result.source)} as of "
+        f"{result.as_of} ({result.cleaning['rows_used']:,} of "
+        f"{result.cleaning['rows_read']:,} rows used)."
+    )
+    console.print("Columns: " + escape(", ".join(f"{k}={v}" for k, v in result.mapping.items())))
+    t = Table(title="Cleaning", show_lines=False)
+    t.add_column("rule")
+    t.add_column("rows", justify="right")
+    for k, v in result.cleaning.items():
+        if k not in ("rows_read", "rows_used"):
+            t.add_row(k.replace("_", " "), f"{v:,}")
+    console.print(t)
+    r = Table(title="RFM segments", show_lines=False)
+    r.add_column("segment")
+    r.add_column("users", justify="right")
+    for name, n in result.data["rfm_segment"].value_counts().items():
+        r.add_row(escape(str(name)), f"{n:,}")
+    console.print(r)
+    console.print(f"  profiles.parquet  {escape(str(out / 'profiles.parquet'))}")
+    console.print(f"  summary.json      {escape(str(out / 'summary.json'))}")

@@ -1,0 +1,362 @@
+"""`profile()`: an event log (and optionally a users table) → one row per user.
+
+The log is read and aggregated by DuckDB through Ibis (CSV, Parquet, globs of files, a
+DataFrame, or a SQL query over files); only the per-user result comes back to pandas.
+Cleaning rules are explicit options, and what each one did is counted in ``cleaning``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from personas._version import __version__
+from personas.errors import DataError, EmptyDataError, InputFileError
+from personas.profiles._features import FEATURES, build_features, flags, normalise
+from personas.profiles._mapping import EventMapping, describe, infer_mapping
+from personas.profiles._rfm import rfm_scores
+
+__all__ = ["Profiles", "profile"]
+
+SHARE_COLUMNS = ("category", "channel", "device", "etype")
+
+
+class Profiles:
+    """Per-user profiles built from events (see :func:`profile`).
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        One row per user: ``user_id``, the features (see ``features``), RFM scores and
+        segment, and the users table's columns when one was given.
+    as_of : str
+        Only events strictly before this instant (UTC) count.
+    mapping : dict
+        Which column of the log played which part.
+    cleaning : dict
+        What each cleaning rule did (row counts).
+    features : dict
+        The definition of every feature column present.
+    """
+
+    def __init__(self, *, data, as_of, mapping, cleaning, features, source, seconds):
+        self.data = data
+        self.as_of = as_of
+        self.mapping = mapping
+        self.cleaning = cleaning
+        self.features = features
+        self.source = source
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return (
+            f"<Profiles: {len(self.data):,} users × {self.data.shape[1]} columns from "
+            f"{self.source}, as of {self.as_of}; .data, .cleaning, .to_parquet()>"
+        )
+
+    def _repr_html_(self) -> str:
+        head = self.data.head(10).to_html(index=False, max_cols=14)
+        return f"<p>{repr(self)[1:-1]}</p>{head}"
+
+    def summary(self) -> dict[str, Any]:
+        rfm = (
+            self.data["rfm_segment"].value_counts().to_dict() if "rfm_segment" in self.data else {}
+        )
+        return {
+            "personas_version": __version__,
+            "source": self.source,
+            "as_of": self.as_of,
+            "n_users": len(self.data),
+            "mapping": self.mapping,
+            "cleaning": self.cleaning,
+            "features": self.features,
+            "rfm_segments": {str(k): int(v) for k, v in rfm.items()},
+            "seconds": round(self.seconds, 3),
+        }
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        text = json.dumps(self.summary(), indent=2, default=str, ensure_ascii=False)
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    def to_parquet(self, path: str | Path) -> Path:
+        path = Path(path)
+        self.data.to_parquet(path, index=False)
+        return path
+
+
+def profile(
+    events: Any,
+    users: Any = None,
+    *,
+    as_of: Any = None,
+    query: str | None = None,
+    top_levels: int = 5,
+    drop_duplicates: bool = True,
+    **columns: str | None,
+) -> Profiles:
+    """Turn an event log into one row per user: RFM, engagement, tenure, windows, trends.
+
+    Parameters
+    ----------
+    events : path, glob, DataFrame or None
+        CSV (optionally compressed) or Parquet file(s) — a glob such as
+        ``"events/*.parquet"`` or a folder reads them all — or a DataFrame. ``None`` with
+        ``query``: SQL run by DuckDB (e.g. over files).
+    users : path or DataFrame, optional
+        A users table: every user in it appears, with zero activity when they have no
+        events; its columns are kept.
+    as_of : date-like, optional
+        Only events strictly before this instant count (default: midnight after the last
+        event). Time-zone-aware times are converted to UTC.
+    top_levels : int, default 5
+        Category / channel / device / event-type levels given their own share column.
+    drop_duplicates : bool, default True
+        Drop exact duplicate lines (counted).
+    **columns
+        Which column is which, when names do not say it: ``user_id``, ``timestamp``,
+        ``amount``, ``price``, ``quantity``, ``event_type``, ``order_id``, ``product``,
+        ``category``, ``channel``, ``device``, ``session_id``, ``duration``, ``plan``.
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, _ = personas.datasets.make_users(300, random_state=0)
+    >>> events = personas.datasets.make_events(users, random_state=0)
+    >>> p = personas.profile(events, as_of="2025-06-30")
+    >>> int(p.data["frequency"].sum()) == int((events["event_type"] == "purchase").sum())
+    True
+    """
+    with warnings.catch_warnings():
+        # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
+        warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
+        return _profile(events, users, as_of, query, top_levels, drop_duplicates, columns)
+
+
+def _profile(events, users, as_of, query, top_levels, drop_duplicates, columns) -> Profiles:
+    start = time.perf_counter()
+    con = _connect()
+    table, source = _read(con, events, query)
+    kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
+    mapping = infer_mapping(kinds, columns, source_name=source)
+    e = normalise(table, mapping)
+    if source.lower().endswith((".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst")):
+        # Text is parsed once: the typed columns go to a DuckDB table read by every query.
+        e = con.create_table("personas_raw", e, temp=True)
+    as_of_ts = _as_of(e, as_of, source)
+    cutoff = int(as_of_ts.timestamp())
+    counts: dict[str, int] = {}
+    checks = e.aggregate(
+        rows_read=e.count(),
+        missing_user_id=e.count(where=e.uid.isnull() | (e.uid.strip() == "")),
+        missing_timestamp=e.count(where=e.ts.isnull()),
+        at_or_after_as_of=e.count(where=e.sec >= cutoff),
+    ).execute()
+    counts.update({k: int(v) for k, v in checks.iloc[0].items()})
+    usable = e.uid.notnull() & (e.uid.strip() != "") & e.ts.notnull() & (e.sec < cutoff)
+    counts["_usable"] = _scalar(e.count(where=usable))
+    e = e.filter(usable)
+    if drop_duplicates:
+        e = e.distinct()
+    # The cleaned events are read from the source once, into a DuckDB table (which spills
+    # to disk when it must); every later aggregate reads that table.
+    e = con.create_table("personas_events", flags(e, mapping), temp=True)
+    usable_rows = counts.pop("_usable")
+    if drop_duplicates:
+        counts["duplicate_lines"] = usable_rows - _scalar(e.count())
+    more = e.aggregate(
+        cancelled_invoices=e.count(where=e.order_id.upper().startswith("C").fill_null(False)),
+        negative_quantities=e.count(where=(e.qty < 0).fill_null(False)),
+        zero_prices=e.count(where=(e.amount == 0).fill_null(False) & ~e.is_return),
+        purchase_lines=e.count(where=e.is_purchase),
+        return_lines=e.count(where=e.is_return),
+    ).execute()
+    counts.update({k: int(v) for k, v in more.iloc[0].items()})
+    counts["rows_used"] = _scalar(e.count())
+    if counts["rows_read"] == 0:
+        raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
+    if counts["rows_used"] == 0:
+        raise DataError(
+            f"No event of {source} is usable: {counts['missing_user_id']} lack a user id, "
+            f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
+            "Check the user-id and time columns, or choose a later --as-of."
+        )
+    levels = _top_levels(e, mapping, top_levels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        data = build_features(e, mapping, as_of_ts, levels=levels).execute()
+    data = data.rename(columns={"uid": "user_id"}).sort_values("user_id", kind="stable")
+    data = data.reset_index(drop=True)
+    if users is not None:
+        data, counts["users_without_events"] = _join_users(data, users)
+    data = rfm_scores(data)
+    present = _definitions(data.columns)
+    return Profiles(
+        data=data,
+        as_of=as_of_ts.isoformat(),
+        mapping=describe(mapping),
+        cleaning=counts,
+        features=present,
+        source=source,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def _connect():
+    import duckdb
+    import ibis
+
+    if not hasattr(duckdb.DuckDBPyConnection, "fetch_arrow_table"):
+        # Ibis 12 still calls the pre-2.0 DuckDB name of this method.
+        duckdb.DuckDBPyConnection.fetch_arrow_table = duckdb.DuckDBPyConnection.to_arrow_table
+    con = ibis.duckdb.connect()
+    con.raw_sql("SET TimeZone = 'UTC'")
+    return con
+
+
+def _read(con, events: Any, query: str | None):
+    import ibis
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        if events is None:
+            if not query:
+                raise InputFileError("Nothing to profile: give an events file or a --query.")
+            return con.sql(query), "the query"
+        if isinstance(events, pd.DataFrame):
+            return ibis.memtable(events), "DataFrame"
+        text = str(events)
+        path = Path(text)
+        if path.is_dir():
+            text = str(path / "**" / "*.parquet")
+        elif not any(ch in text for ch in "*?[") and not path.exists():
+            raise InputFileError(
+                f"Events file {text!r} does not exist. Give the path of a CSV or Parquet "
+                "file, a folder of Parquet files, or a glob like 'events/*.parquet'."
+            )
+        name = path.name
+        lower = text.lower()
+        try:
+            if lower.endswith(".parquet") or lower.endswith(".parq"):
+                return con.read_parquet(text), name
+            return con.read_csv(text), name
+        except Exception as exc:  # DuckDB's own message says what it could not parse
+            raise InputFileError(f"Cannot read events from {name}: {exc}") from None
+
+
+def _kind(dtype) -> str:
+    if dtype.is_numeric():
+        return "number"
+    if dtype.is_timestamp() or dtype.is_date():
+        return "time"
+    if dtype.is_string():
+        return "text"
+    return "other"
+
+
+def _scalar(expr) -> int:
+    return int(expr.execute())
+
+
+def _as_of(e, as_of: Any, source: str) -> dt.datetime:
+    if as_of is not None:
+        try:
+            ts = pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise DataError(
+                f"as_of {as_of!r} is not a date; write it like 2024-12-31 or 2024-12-31T18:00:00Z."
+            ) from None
+        if ts.tzinfo is not None:
+            ts = ts.tz_convert("UTC").tz_localize(None)
+        return ts.to_pydatetime().replace(tzinfo=dt.UTC)
+    latest = e.ts.max().execute()
+    if latest is None or pd.isna(latest):
+        raise DataError(f"No event of {source} has a readable time; name the time column.")
+    return (
+        (pd.Timestamp(latest).normalize() + pd.Timedelta(days=1))
+        .to_pydatetime()
+        .replace(tzinfo=dt.UTC)
+    )
+
+
+def _top_levels(e, mapping: EventMapping, n: int) -> dict[str, list[str]]:
+    levels: dict[str, list[str]] = {}
+    for key in SHARE_COLUMNS:
+        if getattr(mapping, "event_type" if key == "etype" else key) is None:
+            continue
+        counts = e[key].value_counts().execute()
+        counts = counts.dropna().sort_values(counts.columns[1], ascending=False, kind="stable")
+        if len(counts) > 1:
+            levels[key] = [str(v) for v in counts.iloc[:n, 0]]
+    return levels
+
+
+def _join_users(data: pd.DataFrame, users: Any) -> tuple[pd.DataFrame, int]:
+    from personas.io import read_table
+    from personas.io._schema import Schema
+
+    table = users if isinstance(users, pd.DataFrame) else read_table(users)
+    schema = Schema.infer(table)
+    if schema.id_column is None:
+        raise DataError(
+            "The users table has no user-id column that could be recognised; name it like "
+            "user_id or customer_id (its values must match the events' user ids)."
+        )
+    ids = table[schema.id_column].astype("string")
+    merged = pd.DataFrame({"user_id": ids}).merge(data, on="user_id", how="left")
+    no_events = int(merged["n_events"].isna().sum())
+    count_like = [
+        c
+        for c in data.columns
+        if c.startswith(("n_", "orders_", "spend_", "events_", "share_"))
+        or c
+        in (
+            "frequency",
+            "monetary",
+            "returns",
+            "returns_value",
+            "active_days",
+            "active_weeks",
+            "sessions",
+            "renewals",
+            "cancellations",
+        )
+    ]
+    merged[count_like] = merged[count_like].fillna(0)
+    extra = table.drop(columns=[schema.id_column]).reset_index(drop=True)
+    extra = extra[[c for c in extra.columns if c not in merged.columns]]
+    out = pd.concat([merged, extra], axis=1)
+    unknown = int((~data["user_id"].isin(ids)).sum())
+    if unknown:
+        out.attrs["users_only_in_events"] = unknown
+    return out, no_events
+
+
+def _definitions(columns) -> dict[str, str]:
+    out = {}
+    for c in columns:
+        if c in FEATURES:
+            out[c] = FEATURES[c]
+        elif c.startswith(("orders_", "spend_", "events_")) and c.endswith("d"):
+            out[c] = FEATURES[c.split("_")[0] + "_{w}d"].replace(
+                "w days", c.split("_")[1][:-1] + " days"
+            )
+        elif c.startswith("share_"):
+            out[c] = FEATURES["share_{column}_{level}"]
+    out.update(
+        {
+            "r_score": "recency quintile, 5 = most recent buyers (no order: empty)",
+            "f_score": "frequency quintile, 5 = most orders",
+            "m_score": "monetary quintile, 5 = highest spend",
+            "rfm": "the three scores, e.g. 545",
+            "rfm_segment": "named RFM segment (see the README's table)",
+        }
+    )
+    return out

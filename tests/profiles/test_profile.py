@@ -1,0 +1,214 @@
+"""Every feature against values computed by hand on a small event log."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import personas
+from personas.errors import DataError, InputFileError, SchemaError
+
+AS_OF = "2024-02-01"
+ROWS = [
+    # user, time, event, order, amount, minutes
+    ("a", "2024-01-01 10:00:00", "purchase", "o1", 4.0, None),
+    ("a", "2024-01-01 10:00:00", "purchase", "o1", 6.0, None),  # second line of o1
+    ("a", "2024-01-05 12:00:00", "session", None, None, 5.0),
+    ("a", "2024-01-11 00:00:00", "purchase", "o2", 30.0, None),
+    ("a", "2024-01-20 00:00:00", "session", None, None, 15.0),
+    ("a", "2024-01-21 00:00:00", "refund", "o2", 6.0, None),
+    ("b", "2024-01-31 23:59:59", "purchase", "o3", 100.0, None),  # one event, 1 s before
+    ("c", "2024-02-01 00:00:00", "purchase", "o4", 50.0, None),  # exactly at as_of: out
+    ("c", "2024-01-31 20:00:00-05:00", "purchase", "o5", 70.0, None),  # 01:00 UTC: out
+    ("c", "2024-01-15 12:00:00+02:00", "session", None, None, 10.0),  # 10:00 UTC: in
+    ("d", "2024-01-10 08:00:00", "purchase", "o6", 20.0, None),
+    ("d", "2024-01-10 08:00:00", "purchase", "o6", 20.0, None),  # exact duplicate
+    (None, "2024-01-10 09:00:00", "purchase", "o7", 5.0, None),  # no user
+]
+DAY = 86_400
+
+
+@pytest.fixture(scope="module")
+def log():
+    return pd.DataFrame(
+        ROWS, columns=["user_id", "timestamp", "event_type", "order_id", "amount", "minutes"]
+    )
+
+
+@pytest.fixture(scope="module")
+def prof(log):
+    p = personas.profile(log, as_of=AS_OF)
+    return p, p.data.set_index("user_id")
+
+
+def test_cleaning_is_counted(prof):
+    p, _ = prof
+    c = p.cleaning
+    assert c["rows_read"] == 13
+    assert c["missing_user_id"] == 1
+    assert c["at_or_after_as_of"] == 2  # the event at as_of and the one at 01:00 UTC
+    assert c["duplicate_lines"] == 1
+    assert c["rows_used"] == 9
+    assert p.as_of.startswith("2024-02-01T00:00:00")
+    assert p.mapping == {
+        "user_id": "user_id",
+        "timestamp": "timestamp",
+        "event_type": "event_type",
+        "order_id": "order_id",
+        "amount": "amount",
+        "duration": "minutes",
+    }
+
+
+def test_rfm_features_by_hand(prof):
+    _, d = prof
+    a = d.loc["a"]
+    assert a["n_events"] == 6
+    assert a["frequency"] == 2  # o1 (two lines) and o2; the refund is not an order
+    assert a["monetary"] == pytest.approx(40.0)
+    assert a["avg_order_value"] == pytest.approx(20.0)
+    assert a["recency_days"] == pytest.approx(21.0)
+    assert a["last_seen_days"] == pytest.approx(11.0)
+    assert a["tenure_days"] == pytest.approx(30 + 14 / 24)
+    assert a["inter_purchase_days"] == pytest.approx(9 + 14 / 24)
+    assert a["active_days"] == 5
+    assert a["active_weeks"] == 3  # weeks of Jan 1, Jan 8 and Jan 15 (Jan 20-21)
+    assert a["returns"] == 1 and a["returns_value"] == pytest.approx(6.0)
+    assert a["return_share"] == pytest.approx(0.5)
+
+
+def test_windows_and_trends_by_hand(prof):
+    _, d = prof
+    a = d.loc["a"]
+    assert (a["orders_7d"], a["orders_30d"], a["orders_90d"]) == (0, 1, 2)
+    assert a["spend_30d"] == pytest.approx(30.0) and a["spend_365d"] == pytest.approx(40.0)
+    assert (a["events_7d"], a["events_30d"]) == (0, 4)
+    assert a["trend_30d"] == pytest.approx((4 - 2) / 6)  # 4 events since Jan 2, 2 before
+    assert a["trend_90d"] == pytest.approx(1.0)  # nothing in the 90 days before
+
+
+def test_sessions_and_engagement(prof):
+    _, d = prof
+    a = d.loc["a"]
+    assert a["sessions"] == 2
+    assert a["avg_session_minutes"] == pytest.approx(10.0)
+    assert a["visits_per_active_week"] == pytest.approx(2 / 3)
+    assert a["share_event_type_purchase"] == pytest.approx(3 / 6)
+    assert a["share_event_type_session"] == pytest.approx(2 / 6)
+
+
+def test_single_event_users_edges_and_time_zones(prof):
+    _, d = prof
+    b = d.loc["b"]
+    assert b["frequency"] == 1 and b["monetary"] == 100.0
+    assert b["recency_days"] == pytest.approx(1 / DAY)
+    assert np.isnan(b["inter_purchase_days"])
+    c = d.loc["c"]  # only the +02:00 session counts
+    assert c["n_events"] == 1 and c["frequency"] == 0
+    assert c["tenure_days"] == pytest.approx(16 + 14 / 24)
+    assert np.isnan(c["recency_days"]) and c["rfm_segment"] == "No purchase"
+    assert d.loc["d", "n_events"] == 1 and d.loc["d", "monetary"] == 20.0  # duplicate dropped
+    assert len(d) == 4
+
+
+def test_rfm_scores_and_segments(prof):
+    _, d = prof
+    assert d.loc["b", ["r_score", "f_score", "m_score"]].tolist() == [5, 3, 5]
+    assert d.loc["a", ["r_score", "f_score", "m_score"]].tolist() == [4, 5, 4]
+    assert d.loc["d", ["r_score", "f_score", "m_score"]].tolist() == [2, 3, 2]
+    assert d.loc["b", "f_score"] == d.loc["d", "f_score"]  # same frequency, same score
+    assert d.loc["a", "rfm_segment"] == "Loyal customers"
+    assert d.loc["b", "rfm_segment"] == "Potential loyalists"
+    assert d.loc["d", "rfm_segment"] == "At risk"
+    assert d.loc["b", "rfm"] == "535"
+
+
+def test_keeping_duplicates_and_a_csv_file(log, tmp_path):
+    path = tmp_path / "events.csv"
+    log.to_csv(path, index=False)
+    p = personas.profile(path, as_of=AS_OF, drop_duplicates=False)
+    d = p.data.set_index("user_id")
+    assert p.cleaning["at_or_after_as_of"] == 2  # offsets in the file are honoured too
+    assert d.loc["d", "n_events"] == 2 and d.loc["a", "monetary"] == pytest.approx(40.0)
+
+
+def test_users_without_events_appear_with_zero_activity(log):
+    users = pd.DataFrame({"user_id": ["a", "b", "c", "d", "e"], "age": [30, 40, 50, 60, 70]})
+    p = personas.profile(log, users, as_of=AS_OF)
+    d = p.data.set_index("user_id")
+    assert len(d) == 5 and p.cleaning["users_without_events"] == 1
+    assert d.loc["e", "n_events"] == 0 and d.loc["e", "frequency"] == 0
+    assert d.loc["e", "rfm_segment"] == "No purchase" and d.loc["e", "age"] == 70
+
+
+def test_transaction_logs_price_times_quantity_and_cancelled_invoices():
+    lines = pd.DataFrame(
+        {
+            "Invoice": ["1", "1", "2", "C3", "4"],
+            "StockCode": ["x", "y", "x", "x", "z"],
+            "Quantity": [2, 1, 5, -1, 3],
+            "InvoiceDate": pd.to_datetime(
+                ["2024-01-02", "2024-01-02", "2024-01-10", "2024-01-12", "2024-01-15"]
+            ),
+            "Price": [2.5, 10.0, 1.0, 2.5, 0.0],
+            "Customer ID": [7, 7, 7, 7, 7],
+        }
+    )
+    p = personas.profile(lines, as_of="2024-02-01")
+    assert p.mapping["order_id"] == "Invoice" and p.mapping["user_id"] == "Customer ID"
+    assert p.mapping["price"] == "Price" and p.mapping["quantity"] == "Quantity"
+    row = p.data.iloc[0]
+    assert row["user_id"] == "7"
+    assert row["frequency"] == 2  # invoices 1 and 2; C3 is a return, 4 has a zero price
+    assert row["monetary"] == pytest.approx(2 * 2.5 + 10.0 + 5.0)
+    assert row["returns"] == 1 and row["returns_value"] == pytest.approx(2.5)
+    assert p.cleaning["cancelled_invoices"] == 1 and p.cleaning["zero_prices"] == 1
+
+
+def test_clear_errors(log, tmp_path):
+    with pytest.raises(InputFileError, match="does not exist"):
+        personas.profile(tmp_path / "nope.parquet")
+    with pytest.raises(SchemaError, match="which column .* is the user_id"):
+        personas.profile(pd.DataFrame({"when": pd.to_datetime(["2024-01-01"]), "x": [1]}))
+    with pytest.raises(SchemaError, match="'buyer' is not in"):
+        personas.profile(log, user_id="buyer")
+    with pytest.raises(DataError, match="No event .* is usable"):
+        personas.profile(log, as_of="2020-01-01")
+    with pytest.raises(DataError, match="not a date"):
+        personas.profile(log, as_of="soon")
+
+
+def test_summary_documents_every_feature(prof, tmp_path):
+    p, _ = prof
+    doc = p.summary()
+    for col in p.data.columns:
+        if col != "user_id":
+            assert col in doc["features"], col
+    assert doc["rfm_segments"]["No purchase"] == 1
+    p.to_parquet(tmp_path / "profiles.parquet")
+    assert len(pd.read_parquet(tmp_path / "profiles.parquet")) == 4
+
+
+@pytest.mark.realdata
+def test_online_retail_profiles_match_an_independent_computation(datasets_dir):
+    path = datasets_dir / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz"
+    p = personas.profile(path)
+    assert len(p.data) == 4_383  # customers with an id (the publisher's count)
+    assert p.cleaning["missing_user_id"] == 107_927
+    assert p.as_of.startswith("2010-12-10")
+    raw = pd.read_csv(path, dtype={"Invoice": str, "StockCode": str})
+    raw = raw.dropna(subset=["Customer ID"]).drop_duplicates()
+    for customer in (13085, 12346, 17850):
+        lines = raw[raw["Customer ID"] == customer]
+        bought = lines[
+            ~lines["Invoice"].str.startswith("C") & (lines["Quantity"] > 0) & (lines["Price"] > 0)
+        ]
+        row = p.data.set_index("user_id").loc[str(customer)]
+        assert row["frequency"] == bought["Invoice"].nunique(), customer
+        assert row["monetary"] == pytest.approx((bought["Quantity"] * bought["Price"]).sum())
+        returned = lines[lines["Invoice"].str.startswith("C") | (lines["Quantity"] < 0)]
+        assert row["returns"] == returned["Invoice"].nunique()
+        last = pd.to_datetime(bought["InvoiceDate"]).max()
+        expected = (pd.Timestamp("2010-12-10") - last).total_seconds() / 86_400
+        assert row["recency_days"] == pytest.approx(expected, abs=1e-6)
