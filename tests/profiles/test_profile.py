@@ -212,3 +212,23 @@ def test_online_retail_profiles_match_an_independent_computation(datasets_dir):
         last = pd.to_datetime(bought["InvoiceDate"]).max()
         expected = (pd.Timestamp("2010-12-10") - last).total_seconds() / 86_400
         assert row["recency_days"] == pytest.approx(expected, abs=1e-6)
+
+
+def test_profiles_file_carries_its_schema_and_segments_on_rfm(tmp_path):
+    users, _ = personas.datasets.make_users(2000, random_state=3)
+    events = personas.datasets.make_events(users, random_state=3)
+    p = personas.profile(events, users[["user_id", "age"]], as_of="2025-06-30")
+    assert p.basis() == ["recency_days", "frequency", "monetary", "tenure_days"]
+    path = p.to_parquet(tmp_path / "profiles.parquet")
+    report = personas.validate(path)
+    assert report.schema.basis == p.basis()
+    assert report.schema["rfm"].role == "ignore" and report.schema["user_id"].role == "id"
+    assert any("personas profile" in note for note in report.source.notes)
+    run = personas.segment(path, random_state=0)
+    assert run.model.basis == p.basis()
+    names = " ".join(s["name"] for s in run.segments)
+    assert "buyers" in names or "spend" in names  # profile features get readable words
+    # a plain copy of the table (no stored schema) is inferred as any other table
+    plain = tmp_path / "plain.parquet"
+    p.data.to_parquet(plain)
+    assert personas.validate(plain).schema.basis is None

@@ -211,7 +211,26 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
             )
 
 
+# Readable words for the profile features of `personas profile`: (higher, lower).
+PROFILE_TERMS = {
+    "recency_days": ("lapsed buyers", "recent buyers"),
+    "last_seen_days": ("inactive", "recently active"),
+    "tenure_days": ("long-standing", "new"),
+    "frequency": ("frequent buyers", "rare buyers"),
+    "monetary": ("high spend", "low spend"),
+    "avg_order_value": ("big baskets", "small baskets"),
+    "inter_purchase_days": ("long gaps between orders", "short gaps between orders"),
+    "n_events": ("very active", "little activity"),
+    "active_weeks": ("active many weeks", "active few weeks"),
+    "return_share": ("frequent returns", "few returns"),
+    "trend_30d": ("growing activity", "falling activity"),
+    "trend_90d": ("growing activity", "falling activity"),
+}
+
+
 def _numeric_term(col: str, role: str, effect: float) -> str:
+    if col in PROFILE_TERMS:
+        return PROFILE_TERMS[col][0 if effect > 0 else 1]
     name = _nice(col)
     if role == "datetime":
         return f"{name} long ago" if effect > 0 else f"recent {name}"

@@ -14,6 +14,7 @@ import csv
 import difflib
 import gzip
 import io
+import json
 import lzma
 import os
 import re
@@ -86,6 +87,7 @@ class SourceInfo:
     options: dict[str, Any] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     rows_skipped: int = 0
+    schema_hint: dict[str, Any] | None = None  # a schema personas stored in the file
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -552,7 +554,23 @@ def _read_parquet(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
             f"{path.name} could not be read as Parquet: {exc}. The file may be damaged or "
             "truncated; write it again."
         ) from exc
-    return _finish(tbl, SourceInfo(name=path.name, path=str(path.absolute()), format="parquet"))
+    info = SourceInfo(name=path.name, path=str(path.absolute()), format="parquet")
+    info.schema_hint = _stored_schema(tbl)
+    return _finish(tbl, info)
+
+
+SCHEMA_KEY = b"personas.schema"
+
+
+def _stored_schema(tbl: pa.Table) -> dict[str, Any] | None:
+    """The schema `personas profile` stores in its Parquet output, if any."""
+    meta = tbl.schema.metadata or {}
+    if SCHEMA_KEY not in meta:
+        return None
+    try:
+        return json.loads(meta[SCHEMA_KEY])
+    except ValueError:
+        return None
 
 
 def _read_parquet_dir(path: Path) -> tuple[pd.DataFrame, SourceInfo]:

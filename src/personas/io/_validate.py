@@ -208,6 +208,10 @@ def validate(
     raw, source = load_table(data, **read_options)
     if isinstance(schema, (str, Path)):
         schema = Schema.read(schema)
+    elif schema is None and source.schema_hint is not None:
+        # A table written by `personas profile` carries its roles and default basis.
+        schema = Schema.from_dict(source.schema_hint, source_name=source.name)
+        source.notes.append("roles and basis from the schema stored by personas profile")
     inferred = Schema.infer(raw, schema=schema, id_column=id_column, source_name=source.name)
     typed, changes = coerce_frame(raw, inferred, source_name=source.name)
     id_col = inferred.id_column

@@ -77,6 +77,7 @@ class Profiles:
             "cleaning": self.cleaning,
             "features": self.features,
             "rfm_segments": {str(k): int(v) for k, v in rfm.items()},
+            "basis": self.basis(),
             "seconds": round(self.seconds, 3),
         }
 
@@ -86,9 +87,53 @@ class Profiles:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
+    def schema(self):
+        """Roles of the profile columns and the default basis to segment them on.
+
+        The basis is the behaviour that defines customers in RFM analyses — recency,
+        frequency, monetary value — plus tenure (new versus long-standing customers); a log
+        without money gives last activity, events, active weeks, tenure (and sessions).
+        Every other feature describes the segments. Stored in ``profiles.parquet``, so
+        ``personas segment profiles.parquet`` uses it.
+        """
+        from personas.io._schema import ColumnSpec, Schema
+
+        inferred = Schema.infer(self.data, id_column="user_id")
+        specs = []
+        for name, spec in inferred.columns.items():
+            if name == "rfm":
+                spec = ColumnSpec(
+                    name,
+                    "ignore",
+                    "the RFM code (r_score, f_score, m_score hold it)",
+                    "personas profile",
+                )
+            elif name == "rfm_segment":
+                spec = ColumnSpec(name, "categorical", "named RFM segment", "personas profile")
+            specs.append(spec)
+        return Schema(specs, id_column="user_id", basis=self.basis())
+
+    def basis(self) -> list[str]:
+        cols = set(self.data.columns)
+        buyers = "frequency" in cols and float(self.data["frequency"].fillna(0).sum()) > 0
+        if buyers and "monetary" in cols and self.data["monetary"].fillna(0).sum() > 0:
+            wanted = ["recency_days", "frequency", "monetary", "tenure_days"]
+        else:
+            wanted = ["last_seen_days", "n_events", "active_weeks", "tenure_days", "sessions"]
+        return [c for c in wanted if c in cols]
+
     def to_parquet(self, path: str | Path) -> Path:
+        """Write the profiles, with their schema (roles and basis) in the file's metadata."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from personas.io._readers import SCHEMA_KEY
+
         path = Path(path)
-        self.data.to_parquet(path, index=False)
+        table = pa.Table.from_pandas(self.data, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[SCHEMA_KEY] = json.dumps(self.schema().to_dict(), default=str).encode()
+        pq.write_table(table.replace_schema_metadata(meta), path)
         return path
 
 
