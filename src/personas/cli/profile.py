@@ -30,6 +30,17 @@ def profile_command(
     keep_duplicates: bool = typer.Option(
         False, "--keep-duplicates", help="Keep exact duplicate lines (dropped and counted)."
     ),
+    clv: bool = typer.Option(
+        False, "--clv", help="Fit BG/NBD, Pareto/NBD and Gamma-Gamma; add p_alive and clv."
+    ),
+    calibration_end: str | None = typer.Option(
+        None, "--calibration-end", help="Last day of purchases the CLV models learn from."
+    ),
+    time_unit: str = typer.Option("week", "--time-unit", help="day, week or month (CLV)."),
+    horizon_days: float = typer.Option(365.0, "--horizon-days", help="CLV horizon in days."),
+    annual_discount: float = typer.Option(
+        0.10, "--discount-rate", help="Annual discount rate of the CLV."
+    ),
     user_id: str | None = typer.Option(None, "--user-id", help="The user-id column."),
     timestamp: str | None = typer.Option(None, "--timestamp", help="The time column."),
     amount: str | None = typer.Option(None, "--amount", help="The amount column."),
@@ -55,6 +66,11 @@ def profile_command(
             query=query,
             top_levels=top_levels,
             drop_duplicates=not keep_duplicates,
+            clv=clv,
+            calibration_end=calibration_end,
+            time_unit=time_unit,
+            horizon_days=horizon_days,
+            annual_discount=annual_discount,
             user_id=user_id,
             timestamp=timestamp,
             amount=amount,
@@ -89,5 +105,21 @@ def profile_command(
     for name, n in result.data["rfm_segment"].value_counts().items():
         r.add_row(escape(str(name)), f"{n:,}")
     console.print(r)
+    if result.clv is not None:
+        c = result.clv
+        t = Table(
+            title=f"Lifetime-value models (per {c['time_unit']}, "
+            f"calibration to {c['calibration_end']})"
+        )
+        t.add_column("model")
+        t.add_column("parameters (standard error)", overflow="fold")
+        t.add_column("log-likelihood", justify="right")
+        for name in ("bgnbd", "pareto_nbd", "gamma_gamma"):
+            fit = c[name]
+            params = ", ".join(
+                f"{k}={v:.4g} ({fit['std_errors'][k]:.2g})" for k, v in fit["params"].items()
+            )
+            t.add_row(name, params, f"{fit['log_likelihood']:,.1f}")
+        console.print(t)
     console.print(f"  profiles.parquet  {escape(str(out / 'profiles.parquet'))}")
     console.print(f"  summary.json      {escape(str(out / 'summary.json'))}")

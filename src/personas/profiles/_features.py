@@ -61,7 +61,11 @@ def normalise(t: Any, m: EventMapping) -> Any:
 
     cols: dict[str, Any] = {"uid": t[m.user_id].cast("string")}
     ts = t[m.timestamp]
-    if not ts.type().is_timestamp():  # text: offsets such as +02:00 are honoured
+    if ts.type().is_integer():  # dates written as numbers: 19970101 (yyyymmdd)
+        ts = ts.cast("string").as_timestamp("%Y%m%d")
+    elif ts.type().is_date():
+        ts = ts.cast("timestamp")
+    elif not ts.type().is_timestamp():  # text: offsets such as +02:00 are honoured
         ts = ts.cast(dt_.Timestamp(timezone="UTC"))
     # Aware times stay aware (the session time zone is UTC, so days and weeks are UTC
     # days); every comparison with as_of is on epoch seconds. (Casting them to naive

@@ -77,6 +77,7 @@ class Profiles:
             "cleaning": self.cleaning,
             "features": self.features,
             "rfm_segments": {str(k): int(v) for k, v in rfm.items()},
+            "clv": getattr(self, "clv", None),
             "basis": self.basis(),
             "seconds": round(self.seconds, 3),
         }
@@ -145,6 +146,11 @@ def profile(
     query: str | None = None,
     top_levels: int = 5,
     drop_duplicates: bool = True,
+    clv: bool = False,
+    calibration_end: Any = None,
+    time_unit: str = "week",
+    horizon_days: float = 365.0,
+    annual_discount: float = 0.10,
     **columns: str | None,
 ) -> Profiles:
     """Turn an event log into one row per user: RFM, engagement, tenure, windows, trends.
@@ -165,6 +171,13 @@ def profile(
         Category / channel / device / event-type levels given their own share column.
     drop_duplicates : bool, default True
         Drop exact duplicate lines (counted).
+    clv : bool, default False
+        Fit BG/NBD, Pareto/NBD and Gamma-Gamma on purchases up to ``calibration_end``
+        (a date, inclusive; default: the day before as_of) and add ``expected_purchases``
+        (over ``horizon_days``), ``p_alive``, ``expected_value`` and ``clv`` (discounted at
+        ``annual_discount``) per user; the fits go to ``summary()["clv"]``.
+    time_unit : "day", "week" or "month", default "week"
+        The unit the CLV models' parameters are expressed in.
     **columns
         Which column is which, when names do not say it: ``user_id``, ``timestamp``,
         ``amount``, ``price``, ``quantity``, ``event_type``, ``order_id``, ``product``,
@@ -182,10 +195,22 @@ def profile(
     with warnings.catch_warnings():
         # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
         warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
-        return _profile(events, users, as_of, query, top_levels, drop_duplicates, columns)
+        clv_options = None
+        if clv:
+            clv_options = {
+                "calibration_end": calibration_end,
+                "unit": time_unit,
+                "horizon_days": horizon_days,
+                "annual_discount": annual_discount,
+            }
+        return _profile(
+            events, users, as_of, query, top_levels, drop_duplicates, columns, clv_options
+        )
 
 
-def _profile(events, users, as_of, query, top_levels, drop_duplicates, columns) -> Profiles:
+def _profile(
+    events, users, as_of, query, top_levels, drop_duplicates, columns, clv_options=None
+) -> Profiles:
     start = time.perf_counter()
     con = _connect()
     table, source = _read(con, events, query)
@@ -237,13 +262,16 @@ def _profile(events, users, as_of, query, top_levels, drop_duplicates, columns) 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         data = build_features(e, mapping, as_of_ts, levels=levels).execute()
+    clv_doc = None
+    if clv_options is not None:
+        data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
     data = data.rename(columns={"uid": "user_id"}).sort_values("user_id", kind="stable")
     data = data.reset_index(drop=True)
     if users is not None:
         data, counts["users_without_events"] = _join_users(data, users)
     data = rfm_scores(data)
     present = _definitions(data.columns)
-    return Profiles(
+    result = Profiles(
         data=data,
         as_of=as_of_ts.isoformat(),
         mapping=describe(mapping),
@@ -252,6 +280,34 @@ def _profile(events, users, as_of, query, top_levels, drop_duplicates, columns) 
         source=source,
         seconds=time.perf_counter() - start,
     )
+    result.clv = clv_doc
+    return result
+
+
+def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_discount):
+    from personas.profiles._clv import UNIT_DAYS, clv_summary, fit_clv
+
+    if unit not in UNIT_DAYS:
+        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
+    if calibration_end is None:
+        end = (pd.Timestamp(as_of_ts.replace(tzinfo=None)) - pd.Timedelta(days=1)).date()
+    else:
+        try:
+            end = pd.Timestamp(calibration_end).date()
+        except (ValueError, TypeError):
+            raise DataError(f"calibration_end {calibration_end!r} is not a date.") from None
+    summary = clv_summary(e, end, unit).execute()
+    if len(summary) < 10 or summary["x"].sum() == 0:
+        raise DataError(
+            f"Too few repeat purchases before {end} to fit lifetime-value models "
+            f"({len(summary)} buyers, {int(summary['x'].sum())} repeat purchase days)."
+        )
+    per_user, doc = fit_clv(
+        summary, unit=unit, horizon_days=horizon_days, annual_discount=annual_discount
+    )
+    doc["calibration_end"] = str(end)
+    per_user = per_user.rename(columns={"x": "clv_x", "t_x": "clv_t_x", "T": "clv_T", "m": "clv_m"})
+    return data.merge(per_user, on="uid", how="left"), doc
 
 
 def _connect():
@@ -402,6 +458,14 @@ def _definitions(columns) -> dict[str, str]:
             "m_score": "monetary quintile, 5 = highest spend",
             "rfm": "the three scores, e.g. 545",
             "rfm_segment": "named RFM segment (see the README's table)",
+            "clv_x": "repeat purchase days up to the calibration end (CLV models)",
+            "clv_t_x": "time from the first to the last purchase day, in the time unit",
+            "clv_T": "time from the first purchase day to the calibration end, in the time unit",
+            "clv_m": "mean value of the repeat purchase days",
+            "expected_purchases": "BG/NBD expected purchases over the horizon",
+            "p_alive": "BG/NBD probability that the customer is still active",
+            "expected_value": "Gamma-Gamma expected value of a purchase",
+            "clv": "discounted expected value over the horizon (BG/NBD × Gamma-Gamma)",
         }
     )
     return out
