@@ -26,6 +26,7 @@ from personas.interpret import (
     find_meanings,
     profile_segments,
     segment_signals,
+    segment_value,
     surrogate_rules,
 )
 from personas.io import ValidationReport, validate
@@ -383,6 +384,10 @@ def segment(
     signals, why_not = segment_signals(table, report.schema, segmenter.labels_, segments, meanings)
     insights = derive_insights(signals, segments, book, why_not)
     insights["columns"] = meanings
+    for seg, worth in zip(
+        segments, segment_value(table, segmenter.labels_, len(segments), meanings), strict=True
+    ):
+        seg["value"] = {key: round(v, 6) for key, v in worth.items()}
     timings["insights"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -232,3 +232,22 @@ def test_profiles_file_carries_its_schema_and_segments_on_rfm(tmp_path):
     plain = tmp_path / "plain.parquet"
     p.data.to_parquet(plain)
     assert personas.validate(plain).schema.basis is None
+
+
+def test_segments_of_event_profiles_get_value_and_risk(tmp_path):
+    users, _ = personas.datasets.make_users(2500, random_state=8)
+    events = personas.datasets.make_events(users, random_state=8)
+    p = personas.profile(events, as_of="2025-06-30", clv=True, time_unit="week")
+    path = p.to_parquet(tmp_path / "profiles.parquet")
+    run = personas.segment(path, random_state=0)
+    worth = [s["value"] for s in run.segments]
+    assert sum(w["revenue_share"] for w in worth) == pytest.approx(1.0)
+    assert all(0 <= w.get("mean_p_alive", 0) <= 1 and w.get("mean_clv", 0) >= 0 for w in worth)
+    assert sum("mean_p_alive" in w for w in worth) >= 2  # segments of non-buyers have none
+    assert all(0 <= w["churn_share"] <= 1 for w in worth)  # the `churned` feature
+    # the segment holding most revenue is worth most per user in CLV too
+    top = max(worth, key=lambda w: w["revenue_share"])
+    assert top["mean_clv"] == max(w.get("mean_clv", 0.0) for w in worth)
+    page = run.html()
+    assert "mean CLV" in page and "P(alive)" in page
+    assert "mean CLV" in run.to_markdown()

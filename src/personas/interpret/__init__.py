@@ -7,6 +7,7 @@ from personas.interpret._insights import (
     derive_insights,
     find_meanings,
     segment_signals,
+    segment_value,
 )
 from personas.interpret._profiles import profile_segments
 from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
@@ -26,5 +27,6 @@ __all__ = [
     "find_meanings",
     "profile_segments",
     "segment_signals",
+    "segment_value",
     "surrogate_rules",
 ]

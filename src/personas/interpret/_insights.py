@@ -46,9 +46,9 @@ PRIORITIES = {"high": 3, "medium": 2, "low": 1}
 _CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
 # What a column's name says about its meaning (documented in the README, "Insights").
-VALUE_TOKENS = [  # most specific first
-    {"clv", "ltv", "lifetime"},
+VALUE_TOKENS = [  # realised value first, then estimates, then looser names
     {"revenue", "spend", "spent", "monetary", "sales", "turnover", "gmv"},
+    {"clv", "ltv", "lifetime"},
     {"charges", "payments", "paid", "purchases_value", "order_value"},
     {"amount", "value", "balance"},
 ]
@@ -88,6 +88,8 @@ ACTIVITY_TOKENS = {
 }
 TREND_TOKENS = {"trend", "change", "growth", "delta"}
 TENURE_TOKENS = {"signup", "registered", "registration", "created", "joined", "first", "tenure"}
+# Composition shares, model helpers and forecasts are never read as value, tenure or activity.
+NOT_A_MEANING = {"share", "expected", "cal", "x", "score"}
 PLAN_TOKENS = {"plan", "membership", "tier", "subscription", "package"}
 FREE_LEVELS = re.compile(r"\b(free|trial|freemium)\b", re.I)
 DISCOUNT_TOKENS = {
@@ -243,7 +245,11 @@ def find_meanings(
                     f"The playbook names {c!r} as the {key} column, but the table has no such "
                     "column. Fix the name in its [columns] table."
                 )
-    roles = {name: spec.role for name, spec in schema.columns.items() if name in data.columns}
+    roles = {
+        name: spec.role
+        for name, spec in schema.columns.items()
+        if name in data.columns and not set(tokens(name)) & NOT_A_MEANING
+    }
     numeric = [c for c, r in roles.items() if r == "numeric"]
 
     def named(allowed: tuple[str, ...], words: set[str]) -> list[str]:
@@ -263,7 +269,11 @@ def find_meanings(
         iter(named(("datetime", "numeric"), RECENCY_FIRST)), None
     )
     found["tenure"] = overrides.get("tenure") or next(
-        iter(named(("datetime", "numeric"), TENURE_TOKENS)), None
+        iter(
+            named(("datetime", "numeric"), {"tenure"})
+            + named(("datetime", "numeric"), TENURE_TOKENS)
+        ),
+        None,
     )
     found["plan"] = overrides.get("plan") or next(iter(named(("categorical",), PLAN_TOKENS)), None)
     trend = overrides.get("trend")
@@ -516,3 +526,42 @@ def _format(template: str, signals: dict[str, float]) -> str:
         return template.format(**signals)
     except (KeyError, ValueError):
         return template
+
+
+def segment_value(
+    data: pd.DataFrame, labels: np.ndarray, k: int, meanings: dict[str, Any]
+) -> list[dict[str, float]]:
+    """Per segment, what it is worth and how it is slipping: share of revenue (the value
+    column), mean CLV and probability of being alive (from ``personas profile --clv``),
+    and the share that churned — each only when the table has the column."""
+    labels = np.asarray(labels)
+    out: list[dict[str, float]] = [{} for _ in range(k)]
+
+    def numeric(col: str) -> np.ndarray:
+        return pd.to_numeric(data[col], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+
+    value = meanings.get("value")
+    if value and value in data.columns:
+        v = np.nan_to_num(numeric(value))
+        total = v.sum()
+        sums = np.bincount(labels, weights=v, minlength=k)
+        for s in range(k):
+            if total > 0:
+                out[s]["revenue_share"] = float(sums[s] / total)
+            out[s]["mean_value"] = float(sums[s] / max((labels == s).sum(), 1))
+    for col, key in (("clv", "mean_clv"), ("p_alive", "mean_p_alive")):
+        if col in data.columns:
+            v = numeric(col)
+            for s in range(k):
+                sel = (labels == s) & np.isfinite(v)
+                if sel.any():
+                    out[s][key] = float(v[sel].mean())
+    churn = meanings.get("churn")
+    if churn and churn in data.columns:
+        flag = _churn_flag(data[churn])
+        if flag is not None:
+            for s in range(k):
+                sel = (labels == s) & ~np.isnan(flag)
+                if sel.any():
+                    out[s]["churn_share"] = float(flag[sel].mean())
+    return out

@@ -306,7 +306,7 @@ def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_
         summary, unit=unit, horizon_days=horizon_days, annual_discount=annual_discount
     )
     doc["calibration_end"] = str(end)
-    per_user = per_user.rename(columns={"x": "clv_x", "t_x": "clv_t_x", "T": "clv_T", "m": "clv_m"})
+    per_user = per_user.rename(columns={"x": "cal_x", "t_x": "cal_t_x", "T": "cal_T", "m": "cal_m"})
     return data.merge(per_user, on="uid", how="left"), doc
 
 
@@ -458,10 +458,10 @@ def _definitions(columns) -> dict[str, str]:
             "m_score": "monetary quintile, 5 = highest spend",
             "rfm": "the three scores, e.g. 545",
             "rfm_segment": "named RFM segment (see the README's table)",
-            "clv_x": "repeat purchase days up to the calibration end (CLV models)",
-            "clv_t_x": "time from the first to the last purchase day, in the time unit",
-            "clv_T": "time from the first purchase day to the calibration end, in the time unit",
-            "clv_m": "mean value of the repeat purchase days",
+            "cal_x": "repeat purchase days up to the calibration end (CLV models)",
+            "cal_t_x": "time from the first to the last purchase day, in the time unit",
+            "cal_T": "time from the first purchase day to the calibration end, in the time unit",
+            "cal_m": "mean value of the repeat purchase days",
             "expected_purchases": "BG/NBD expected purchases over the horizon",
             "p_alive": "BG/NBD probability that the customer is still active",
             "expected_value": "Gamma-Gamma expected value of a purchase",

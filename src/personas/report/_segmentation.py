@@ -168,6 +168,7 @@ def render_segmentation(run: Segmentation) -> str:
         rules=run.rules,
         eda=Markup(eda.html_section()) if eda is not None else None,
         value_column=(insights.get("columns") or {}).get("value"),
+        has_clv=any("mean_clv" in s.get("value", {}) for s in run.segments),
         churn_column=(insights.get("columns") or {}).get("churn"),
     )
 
@@ -196,12 +197,17 @@ def render_markdown(run: Segmentation) -> str:
         lines.append("No playbook rule fired.")
     lines += [""] + [f"- {limit}" for limit in insights.get("limits", [])]
     lines += ["", "## Segment overview", ""]
-    lines += ["| id | name | users | share | value share | churn | stability |"]
-    lines += ["|---:|---|---:|---:|---:|---:|---:|"]
+    lines += [
+        "| id | name | users | share | value share | churn | mean CLV | P(alive) | stability |"
+    ]
+    lines += ["|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for seg, f in zip(run.segments, facts, strict=True):
+        worth = seg.get("value", {})
+        clv = f"{worth['mean_clv']:,.2f}" if "mean_clv" in worth else "—"
+        alive = f"{worth['mean_p_alive']:.2f}" if "mean_p_alive" in worth else "—"
         lines.append(
             f"| {seg['id']} | {_md(seg['name'])} | {seg['size']:,} | {seg['share']:.1%} | "
-            f"{_pct(f['value_share'])} | {_pct(f['churn_rate'])} | "
+            f"{_pct(f['value_share'])} | {_pct(f['churn_rate'])} | {clv} | {alive} | "
             f"{'—' if seg['stability'] is None else seg['stability']} |"
         )
     for seg, f in zip(run.segments, facts, strict=True):
