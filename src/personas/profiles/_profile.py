@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
+import shutil
+import tempfile
 import time
 import warnings
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +223,7 @@ def _profile(
     e = normalise(table, mapping)
     if source.lower().endswith((".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst")):
         # Text is parsed once: the typed columns go to a DuckDB table read by every query.
-        e = con.create_table("personas_raw", e, temp=True)
+        e = con.create_table("personas_raw", e)
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
     counts: dict[str, int] = {}
@@ -237,7 +241,7 @@ def _profile(
         e = e.distinct()
     # The cleaned events are read from the source once, into a DuckDB table (which spills
     # to disk when it must); every later aggregate reads that table.
-    e = con.create_table("personas_events", flags(e, mapping), temp=True)
+    e = con.create_table("personas_events", flags(e, mapping))
     usable_rows = counts.pop("_usable")
     if drop_duplicates:
         counts["duplicate_lines"] = usable_rows - _scalar(e.count())
@@ -317,8 +321,13 @@ def _connect():
     if not hasattr(duckdb.DuckDBPyConnection, "fetch_arrow_table"):
         # Ibis 12 still calls the pre-2.0 DuckDB name of this method.
         duckdb.DuckDBPyConnection.fetch_arrow_table = duckdb.DuckDBPyConnection.to_arrow_table
-    con = ibis.duckdb.connect()
+    # A database file in a temporary folder, not memory: the cleaned events of a log of
+    # 100M rows are a table DuckDB can page to disk instead of holding in RAM.
+    folder = tempfile.mkdtemp(prefix="personas-profile-")
+    con = ibis.duckdb.connect(os.path.join(folder, "events.duckdb"))
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql(f"SET temp_directory = '{folder}'")
+    weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     return con
 
 
