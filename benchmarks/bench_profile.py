@@ -19,7 +19,6 @@ Printed: wall time, peak memory (max RSS), users, and the speed-up.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -27,7 +26,10 @@ import textwrap
 import time
 from pathlib import Path
 
+from _measure import measure
+
 AS_OF = "2025-06-30"
+USERS = 'extra = {"users": int(n_users)}'
 EVENTS_PER_USER = 31  # make_events gives about 31 events per user over a year
 
 PERSONAS = """
@@ -80,24 +82,6 @@ n_users = len(out)
 """
 
 
-def measure(code: str, env: dict[str, str]) -> dict[str, float]:
-    script = textwrap.dedent(
-        """
-        import json, resource, time
-        {assign}
-        t = time.perf_counter()
-        {code}
-        wall = time.perf_counter() - t
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({{"seconds": wall, "peak_mb": rss, "users": int(n_users)}}))
-        """
-    ).format(assign="\n".join(f"{k} = {v!r}" for k, v in env.items()), code=code)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-3000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
-
-
 def generate(n_events: int, folder: Path) -> int:
     """Users and their events, 500,000 users per Parquet file; return the events written."""
     n_users = max(1, n_events // EVENTS_PER_USER)
@@ -135,9 +119,9 @@ def main() -> None:
             written = generate(n, folder)
             print(f"\n{written:,} events generated in {time.perf_counter() - t:.0f} s")
             env = {"FOLDER": str(folder), "AS_OF": AS_OF}
-            results = {"personas profile (DuckDB)": measure(PERSONAS, env)}
+            results = {"personas profile (DuckDB)": measure(PERSONAS, env, USERS)}
             if not args.no_pandas and written <= 20_000_000:
-                results["pandas groupby"] = measure(PANDAS, env)
+                results["pandas groupby"] = measure(PANDAS, env, USERS)
             print(f"  {'run':<28}{'seconds':>9}{'peak MB':>9}{'users':>11}")
             for name, r in results.items():
                 print(f"  {name:<28}{r['seconds']:>9.1f}{r['peak_mb']:>9.0f}{r['users']:>11,}")

@@ -21,12 +21,12 @@ k used, and the ratios.
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
+
+from _measure import measure
 
 NAIVE = """
 import pandas as pd
@@ -58,26 +58,12 @@ K = run.k
 """
 
 
-def measure(code: str, env: dict[str, str]) -> dict[str, float]:
-    script = textwrap.dedent(
-        """
-        import json, resource, time
-        import pandas as pd
-        from sklearn.metrics import adjusted_rand_score
-        {assign}
-        t = time.perf_counter()
-        {code}
-        wall = time.perf_counter() - t
-        truth = pd.read_parquet(TRUTH)["segment"].to_numpy()
-        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(json.dumps({{"seconds": wall, "peak_mb": rss, "k": int(K),
-                          "ari": float(adjusted_rand_score(truth, labels))}}))
-        """
-    ).format(assign="\n".join(f"{k} = {v!r}" for k, v in env.items()), code=code)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise RuntimeError(done.stderr[-2000:])
-    return json.loads(done.stdout.strip().splitlines()[-1])
+ARI = """
+import pandas as pd
+from sklearn.metrics import adjusted_rand_score
+truth = pd.read_parquet(TRUTH)["segment"].to_numpy()
+extra = {"k": int(K), "ari": float(adjusted_rand_score(truth, labels))}
+"""
 
 
 def generate(n: int, folder: Path) -> None:
@@ -108,8 +94,8 @@ def main() -> None:
             }
             results = {}
             if not args.skip_naive:
-                results["naive (CSV, k=8)"] = measure(NAIVE, env)
-            results["personas (Parquet, auto k)"] = measure(PERSONAS, env)
+                results["naive (CSV, k=8)"] = measure(NAIVE, env, ARI)
+            results["personas (Parquet, auto k)"] = measure(PERSONAS, env, ARI)
             print(f"\n{n:,} users")
             print(f"  {'run':<28}{'seconds':>9}{'peak MB':>9}{'k':>4}{'ARI':>7}")
             for name, r in results.items():

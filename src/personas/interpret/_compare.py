@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.interpret._profiles import Z95, _numeric_view, _round, share_se
+from personas.interpret._profiles import Z95, _numeric_view, _round, label_matrix, share_se
 from personas.io._schema import Schema
 from personas.preprocess import BasisBuilder
 
@@ -151,17 +151,9 @@ def _numeric_row(builder, col, role, s, in_a, in_b) -> dict[str, Any] | None:
 
 def _level_rows(col, role, s, in_a, in_b, sep, top_levels) -> list[dict[str, Any]]:
     if sep is not None:  # multi-label: one 0/1 column per label
-        codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
-        names = sorted({t.strip() for u in uniques for t in str(u).split(sep) if t.strip()})
+        names, has = label_matrix(s, sep)
         if not names:
             return []
-        index = {lab: j for j, lab in enumerate(names)}
-        table = np.zeros((len(uniques) + 1, len(names)), dtype=bool)
-        for i, u in enumerate(uniques):
-            for t in str(u).split(sep):
-                if t.strip() in index:
-                    table[i, index[t.strip()]] = True
-        has = table[np.where(codes >= 0, codes, len(uniques))]
         pop, pa, pb = has.mean(axis=0), has[in_a].mean(axis=0), has[in_b].mean(axis=0)
     else:
         codes, names = pd.factorize(s.astype("string").fillna("(missing)"))

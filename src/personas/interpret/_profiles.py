@@ -332,18 +332,23 @@ def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> Non
             )
 
 
-def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None:
+def label_matrix(s: pd.Series, sep: str) -> tuple[list[str], np.ndarray]:
+    """The labels of a multi-label column and, per row, which it has (rows × labels)."""
     codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
     names = sorted({t.strip() for u in uniques for t in str(u).split(sep) if t.strip()})
-    if not names:
-        return
     index = {lab: j for j, lab in enumerate(names)}
     table = np.zeros((len(uniques) + 1, len(names)), dtype=bool)
     for i, u in enumerate(uniques):
         for t in str(u).split(sep):
             if t.strip() in index:
                 table[i, index[t.strip()]] = True
-    has = table[np.where(codes >= 0, codes, len(uniques))]
+    return names, table[np.where(codes >= 0, codes, len(uniques))]
+
+
+def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None:
+    names, has = label_matrix(s, sep)
+    if not names:
+        return
     pop = has.mean(axis=0)
     for seg in segments:
         m = labels == seg["id"]

@@ -125,20 +125,11 @@ def build_features(
         "n_events": n,
         "first_seen": sec.min(),
         "last_seen": sec.max(),
-        "frequency": order_key.nunique(where=buy),
-        "monetary": e.amount.sum(where=buy),
-        "first_order": sec.min(where=buy),
-        "last_order": sec.max(where=buy),
         "active_days": e.ts.date().nunique(),
         "active_weeks": e.ts.truncate("W").nunique(),
-        "returns": (order_key.nunique(where=e.is_return)),
-        "returns_value": e.amount.abs().sum(where=e.is_return),
     }
     for w in WINDOWS:
-        recent = e.sec >= as_of_s - w * DAY
-        agg[f"orders_{w}d"] = order_key.nunique(where=buy & recent)
-        agg[f"spend_{w}d"] = e.amount.sum(where=buy & recent)
-        agg[f"events_{w}d"] = e.count(where=recent)
+        agg[f"events_{w}d"] = e.count(where=e.sec >= as_of_s - w * DAY)
     for w in (30, 90):
         last = e.sec >= as_of_s - w * DAY
         before = (e.sec >= as_of_s - 2 * w * DAY) & ~last
@@ -166,6 +157,37 @@ def build_features(
             agg[_share_name(key, v)] = e.count(where=col == v)
         agg[_share_name(key, "_other")] = e.count(where=col.notnull() & ~col.isin(values))
     g = e.group_by("uid").aggregate(**agg)
+    # Orders (and returns) first: the lines of one order become one row, so that counting
+    # orders per window is a count, not a distinct count over every line.
+    keyed = e.mutate(order_key=order_key)
+    lines = keyed.filter(buy)
+    orders = lines.group_by(["uid", "order_key"]).aggregate(
+        osec=lines.sec.min(), value=lines.amount.sum()
+    )
+    per: dict[str, Any] = {
+        "frequency": orders.count(),
+        "monetary": orders.value.sum(),
+        "first_order": orders.osec.min(),
+        "last_order": orders.osec.max(),
+    }
+    for w in WINDOWS:
+        recent = orders.osec >= as_of_s - w * DAY
+        per[f"orders_{w}d"] = orders.count(where=recent)
+        per[f"spend_{w}d"] = orders.value.sum(where=recent)
+    bought = orders.group_by("uid").aggregate(**per)
+    returned_lines = keyed.filter(e.is_return)
+    returned = (
+        returned_lines.group_by(["uid", "order_key"])
+        .aggregate(value=returned_lines.amount.abs().sum())
+        .group_by("uid")
+        .aggregate(returns=lambda t: t.count(), returns_value=lambda t: t.value.sum())
+    )
+    g = g.left_join(bought, "uid").drop("uid_right").left_join(returned, "uid").drop("uid_right")
+    g = g.mutate(
+        frequency=g.frequency.fill_null(0),
+        returns=g.returns.fill_null(0),
+        **{f"orders_{w}d": g[f"orders_{w}d"].fill_null(0) for w in WINDOWS},
+    )
     out: dict[str, Any] = {
         "recency_days": (ibis.literal(as_of_s) - g.last_order) / DAY,
         "last_seen_days": (ibis.literal(as_of_s) - g.last_seen) / DAY,

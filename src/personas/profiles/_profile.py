@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -321,11 +320,11 @@ def _connect():
     if not hasattr(duckdb.DuckDBPyConnection, "fetch_arrow_table"):
         # Ibis 12 still calls the pre-2.0 DuckDB name of this method.
         duckdb.DuckDBPyConnection.fetch_arrow_table = duckdb.DuckDBPyConnection.to_arrow_table
-    # A database file in a temporary folder, not memory: the cleaned events of a log of
-    # 100M rows are a table DuckDB can page to disk instead of holding in RAM.
+    # In memory, with a temporary folder DuckDB spills to when a log does not fit.
     folder = tempfile.mkdtemp(prefix="personas-profile-")
-    con = ibis.duckdb.connect(os.path.join(folder, "events.duckdb"))
+    con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
+    con.raw_sql("SET enable_progress_bar = false")
     con.raw_sql(f"SET temp_directory = '{folder}'")
     weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     return con

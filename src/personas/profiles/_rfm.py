@@ -74,10 +74,12 @@ def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
         + out["m_score"].astype("string")
     )
     out["rfm"] = code
-    out["rfm_segment"] = [
-        rfm_segment(r, f) if pd.notna(r) else "No purchase"
-        for r, f in zip(out["r_score"], out["f_score"], strict=True)
-    ]
+    names = np.array(["No purchase"] * 36, dtype=object).reshape(6, 6)
+    for (r, f), name in RFM_SEGMENTS.items():
+        names[r, f] = name
+    r = out["r_score"].fillna(0).to_numpy(dtype=np.int64)
+    f = out["f_score"].fillna(0).to_numpy(dtype=np.int64)
+    out["rfm_segment"] = names[r, f]
     return out
 
 

@@ -15,17 +15,8 @@ if TYPE_CHECKING:
 
 def render_eda(report: EDA, *, fragment: bool = False) -> str:
     from personas import viz
+    from personas.report._segmentation import _div as div
     from personas.report._segmentation import plotly_js
-
-    def div(fig, div_id: str) -> Markup:
-        return Markup(
-            fig.to_html(
-                full_html=False,
-                include_plotlyjs=False,
-                div_id=div_id,
-                config={"displaylogo": False, "responsive": True},
-            )
-        )
 
     missing = viz.eda_missing(report, interactive=True)
     assoc = viz.eda_associations(report, interactive=True)
