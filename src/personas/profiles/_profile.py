@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -325,6 +326,9 @@ def _connect():
     con = ibis.duckdb.connect()
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET enable_progress_bar = false")
+    # A bounded working set: beyond it DuckDB pages to the temporary folder (10M events:
+    # 1.4 GB peak with a 1 GB limit, against 2.8 GB unlimited, for 30 % more time).
+    con.raw_sql(f"SET memory_limit = '{os.environ.get('PERSONAS_DUCKDB_MEMORY', '4GB')}'")
     con.raw_sql(f"SET temp_directory = '{folder}'")
     weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     return con
