@@ -169,6 +169,9 @@ def test_transaction_logs_price_times_quantity_and_cancelled_invoices():
 def test_clear_errors(log, tmp_path):
     with pytest.raises(InputFileError, match="does not exist"):
         personas.profile(tmp_path / "nope.parquet")
+    (tmp_path / "broken.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(InputFileError, match="broken.parquet: .*Give a CSV"):
+        personas.profile(tmp_path / "broken.parquet")
     with pytest.raises(SchemaError, match="which column .* is the user_id"):
         personas.profile(pd.DataFrame({"when": pd.to_datetime(["2024-01-01"]), "x": [1]}))
     with pytest.raises(SchemaError, match="'buyer' is not in"):

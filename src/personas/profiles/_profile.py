@@ -361,7 +361,11 @@ def _read(con, events: Any, query: str | None):
                 return con.read_parquet(text), name
             return con.read_csv(text), name
         except Exception as exc:  # DuckDB's own message says what it could not parse
-            raise InputFileError(f"Cannot read events from {name}: {exc}") from None
+            raise InputFileError(
+                f"Cannot read events from {name}: {str(exc).splitlines()[0]}. Give a CSV "
+                "(optionally compressed) "
+                "or a Parquet file named .parquet, or read it yourself with --query."
+            ) from None
 
 
 def _kind(dtype) -> str:

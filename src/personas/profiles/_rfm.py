@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["RFM_SEGMENTS", "rfm_segment", "rfm_scores"]
+__all__ = ["RFM_SEGMENTS", "rfm_scores"]
 
 RFM_SEGMENTS: dict[tuple[int, int], str] = {}
 for _r in range(1, 6):
@@ -81,7 +81,3 @@ def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
     f = out["f_score"].fillna(0).to_numpy(dtype=np.int64)
     out["rfm_segment"] = names[r, f]
     return out
-
-
-def rfm_segment(r: int, f: int) -> str:
-    return RFM_SEGMENTS[(int(r), int(f))]
