@@ -133,6 +133,51 @@ def test_keeping_duplicates_and_a_csv_file(log, tmp_path):
     assert d.loc["d", "n_events"] == 2 and d.loc["a", "monetary"] == pytest.approx(40.0)
 
 
+def test_duplicate_lines_count_once_in_every_feature():
+    """Lines repeated two and three times give the profile of the log without them."""
+    users, _ = personas.datasets.make_users(150, random_state=3)
+    events = personas.datasets.make_events(users, random_state=3)
+    twice = events.sample(frac=0.10, random_state=1)
+    thrice = twice.sample(frac=0.3, random_state=2)
+    noisy = pd.concat([events, twice, thrice, thrice]).sample(frac=1.0, random_state=4)
+    assert len(noisy) > len(events)
+    clean = personas.profile(events.drop_duplicates(), as_of="2025-06-30")
+    dirty = personas.profile(noisy, as_of="2025-06-30")
+    assert dirty.cleaning["duplicate_lines"] == len(noisy) - len(events.drop_duplicates())
+    assert dirty.cleaning["rows_used"] == clean.cleaning["rows_used"]
+    # (Share columns may come in another order: levels are ranked by the lines read.)
+    assert set(dirty.data.columns) == set(clean.data.columns)
+    pd.testing.assert_frame_equal(
+        dirty.data[clean.data.columns], clean.data, check_exact=False, rtol=1e-9
+    )
+    kept = personas.profile(noisy, as_of="2025-06-30", drop_duplicates=False)
+    assert kept.data["n_events"].sum() == len(noisy)
+
+
+def test_a_duckdb_database_table_or_query(log, prof, tmp_path):
+    import duckdb
+
+    path = tmp_path / "shop.duckdb"
+    con = duckdb.connect(str(path))
+    con.register("log_df", log)
+    con.execute("CREATE TABLE events AS SELECT * FROM log_df")
+    con.execute("CREATE TABLE stores AS SELECT 1 AS store_id")
+    con.close()
+    _, expected = prof
+    p = personas.profile(path, table="events", as_of=AS_OF)
+    assert p.cleaning["rows_read"] == 13 and p.cleaning["duplicate_lines"] == 1
+    got = p.data.set_index("user_id")
+    assert got.loc["a", "monetary"] == expected.loc["a", "monetary"] == pytest.approx(40.0)
+    q = personas.profile(path, query="SELECT * FROM events WHERE user_id <> 'b'", as_of=AS_OF)
+    assert sorted(q.data["user_id"]) == ["a", "c", "d"]
+    with pytest.raises(InputFileError, match="holds 2 tables .*'events', 'stores'.*--table"):
+        personas.profile(path, as_of=AS_OF)
+    with pytest.raises(InputFileError, match="no table 'orders'; its tables are"):
+        personas.profile(path, table="orders", as_of=AS_OF)
+    with pytest.raises(InputFileError, match="could not run the query on shop.duckdb"):
+        personas.profile(path, query="SELECT * FROM nowhere", as_of=AS_OF)
+
+
 def test_users_without_events_appear_with_zero_activity(log):
     users = pd.DataFrame({"user_id": ["a", "b", "c", "d", "e"], "age": [30, 40, 50, 60, 70]})
     p = personas.profile(log, users, as_of=AS_OF)

@@ -16,7 +16,8 @@ def profile_command(
     events: str | None = typer.Argument(
         None,
         help="Event log: CSV (optionally .gz) or Parquet file, a folder of Parquet files, "
-        "or a glob like 'events/*.parquet'. Leave out with --query.",
+        "a glob like 'events/*.parquet', or a DuckDB database (with --table or --query). "
+        "Leave out with --query.",
     ),
     out: Path = typer.Option(Path("profiles-output"), "--out", "-o", help="Output folder."),
     users: str | None = typer.Option(
@@ -26,6 +27,9 @@ def profile_command(
         None, "--as-of", help="Only events before this instant count (default: after the last)."
     ),
     query: str | None = typer.Option(None, "--query", "-q", help="SQL (DuckDB) giving events."),
+    table: str | None = typer.Option(
+        None, "--table", help="The table with the events, in a DuckDB database file."
+    ),
     top_levels: int = typer.Option(5, "--top-levels", min=1, help="Levels with a share column."),
     keep_duplicates: bool = typer.Option(
         False, "--keep-duplicates", help="Keep exact duplicate lines (dropped and counted)."
@@ -64,6 +68,7 @@ def profile_command(
             users,
             as_of=as_of,
             query=query,
+            table=table,
             top_levels=top_levels,
             drop_duplicates=not keep_duplicates,
             clv=clv,

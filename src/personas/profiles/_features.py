@@ -54,8 +54,12 @@ FEATURES: dict[str, str] = {
 }
 
 
-def normalise(t: Any, m: EventMapping) -> Any:
-    """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…"""
+def normalise(t: Any, m: EventMapping, *, row_hash: bool = False) -> Any:
+    """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…
+
+    ``row_hash`` adds ``h``, a hash of every column of the line as read (identical lines,
+    and only they barring a 1-in-2⁶⁴ chance, share it and their second).
+    """
     import ibis
     import ibis.expr.datatypes as dt_
 
@@ -81,108 +85,163 @@ def normalise(t: Any, m: EventMapping) -> Any:
     cols["qty"] = t[m.quantity].cast("float64") if m.quantity else ibis.null("float64")
     cols["unit_price"] = t[m.price].cast("float64") if m.price else ibis.null("float64")
     cols["order_id"] = t[m.order_id].cast("string") if m.order_id else ibis.null("string")
-    etype = t[m.event_type].cast("string").lower().strip() if m.event_type else None
-    cols["etype"] = etype if etype is not None else ibis.null("string")
+    # Event types stay as written; EventKinds maps their few distinct values to meanings,
+    # so no line is lower-cased or stripped.
+    cols["etype"] = t[m.event_type].cast("string") if m.event_type else ibis.null("string")
     cols["session"] = t[m.session_id].cast("string") if m.session_id else ibis.null("string")
     cols["duration"] = t[m.duration].cast("float64") if m.duration else ibis.null("float64")
     cols["plan"] = t[m.plan].cast("string") if m.plan else ibis.null("string")
     for key in ("category", "channel", "device", "product"):
         col = getattr(m, key)
         cols[key] = t[col].cast("string") if col else ibis.null("string")
+    if row_hash:
+        cols["h"] = ibis.struct({c: t[c] for c in t.columns}).hash()
     return t.select(**cols)
 
 
-def flags(e: Any, m: EventMapping) -> Any:
+class EventKinds:
+    """Which of the log's event-type values (as written) mean a purchase, a return…
+
+    Built from the column's distinct values, matched case- and space-insensitively
+    against ``PURCHASE_TYPES``, ``RETURN_TYPES``, ``CANCEL_TYPES``, ``RENEWAL_TYPES``,
+    ``SUBSCRIPTION_TYPES`` and ``session``.
+    """
+
+    NAMES: dict[str, tuple[str, ...]] = {
+        "purchase": PURCHASE_TYPES,
+        "return": RETURN_TYPES,
+        "cancel": CANCEL_TYPES,
+        "renewal": RENEWAL_TYPES,
+        "subscription": SUBSCRIPTION_TYPES,
+        "session": ("session",),
+    }
+
+    def __init__(self, values: list[str] | None = None):
+        values = [str(v) for v in values or []]
+        self.values = {
+            kind: [v for v in values if v.strip().lower() in names]
+            for kind, names in self.NAMES.items()
+        }
+
+    def test(self, column: Any, kind: str) -> Any:
+        """A boolean expression: the line's event type means ``kind`` (never null)."""
+        return any_of(column, self.values[kind])
+
+
+def any_of(column: Any, values: list[str]) -> Any:
+    """``column`` equals one of ``values``: equalities, not null, no per-line join."""
+    import ibis
+
+    test = ibis.literal(False)
+    for v in values:
+        test = test | (column == v)
+    return test.fill_null(False)
+
+
+def flags(e: Any, m: EventMapping, kinds: EventKinds) -> Any:
     """is_purchase / is_return per row, by event type or, in a transaction log, by sign."""
     import ibis
 
-    cancelled_invoice = (
-        e.order_id.upper().startswith("C") if m.order_id else ibis.literal(False)
-    ).fill_null(False)
+    if m.order_id:  # invoice numbers starting with C are cancellations (Online Retail)
+        cancelled_invoice = (e.order_id.startswith("C") | e.order_id.startswith("c")).fill_null(
+            False
+        )
+    else:
+        cancelled_invoice = ibis.literal(False)
     negative = ((e.qty < 0) | (e.amount < 0)).fill_null(False)
     if m.event_type:
-        is_purchase = e.etype.isin(PURCHASE_TYPES).fill_null(False)
-        is_return = (e.etype.isin(RETURN_TYPES) | (is_purchase & negative)).fill_null(False)
+        is_purchase = kinds.test(e.etype, "purchase")
+        is_return = kinds.test(e.etype, "return") | (is_purchase & negative)
         is_purchase = is_purchase & ~negative & ~cancelled_invoice
     else:  # every line of a transaction log is a purchase line, unless it is a return
         is_return = negative | cancelled_invoice
         is_purchase = ~is_return & e.amount.notnull()
-    return e.mutate(is_purchase=is_purchase, is_return=is_return)
+    return e.mutate(is_purchase=is_purchase, is_return=is_return, cancelled=cancelled_invoice)
 
 
 def build_features(
-    e: Any, m: EventMapping, as_of: dt.datetime, *, levels: dict[str, list[str]]
+    e: Any,
+    m: EventMapping,
+    as_of: dt.datetime,
+    *,
+    kinds: EventKinds,
+    levels: dict[str, dict[str, list[str]]],
 ) -> Any:
-    """One row per user (an Ibis expression); ``levels`` are the top levels to share."""
+    """One row per user (an Ibis expression).
+
+    ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
+    share columns to make and the values (as written) each one counts.
+    """
     import ibis
+
+    def count(where=None):
+        return e.count(where=where)
 
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
     buy = e.is_purchase & (e.amount.fill_null(0) > 0)
     order_key = e.order_id if m.order_id else e.ts.cast("string")
-    n = e.count()
     agg: dict[str, Any] = {
-        "n_events": n,
+        "n_events": count(),
         "first_seen": sec.min(),
         "last_seen": sec.max(),
-        "active_days": e.ts.date().nunique(),
-        "active_weeks": e.ts.truncate("W").nunique(),
     }
     for w in WINDOWS:
-        agg[f"events_{w}d"] = e.count(where=e.sec >= as_of_s - w * DAY)
-    for w in (30, 90):
-        last = e.sec >= as_of_s - w * DAY
-        before = (e.sec >= as_of_s - 2 * w * DAY) & ~last
-        agg[f"_now_{w}"] = e.count(where=last)
-        agg[f"_before_{w}"] = e.count(where=before)
+        agg[f"events_{w}d"] = count(e.sec >= as_of_s - w * DAY)
+    for w in (30, 90):  # the trends compare events_{w}d with the w days before them
+        before = (e.sec >= as_of_s - 2 * w * DAY) & (e.sec < as_of_s - w * DAY)
+        agg[f"_before_{w}"] = count(before)
     if m.session_id:
         agg["sessions"] = e.session.nunique()
     elif m.event_type:
-        agg["sessions"] = e.count(where=e.etype == "session")
+        agg["sessions"] = count(kinds.test(e.etype, "session"))
     if m.duration:
-        is_session = (e.etype == "session") if m.event_type and not m.session_id else None
-        agg["avg_session_minutes"] = (
-            e.duration.mean(where=is_session) if is_session is not None else e.duration.mean()
-        )
+        timed = e.duration.notnull()
+        if m.event_type and not m.session_id:
+            timed = timed & kinds.test(e.etype, "session")
+        agg["avg_session_minutes"] = e.duration.mean(where=timed)
     if m.event_type:
-        agg["renewals"] = e.count(where=e.etype.isin(RENEWAL_TYPES))
-        agg["cancellations"] = e.count(where=e.etype.isin(CANCEL_TYPES))
-        subscription = e.etype.isin(SUBSCRIPTION_TYPES)
-        agg["_last_sub"] = e.etype.argmax(e.ts, where=subscription)
+        agg["renewals"] = count(kinds.test(e.etype, "renewal"))
+        agg["cancellations"] = count(kinds.test(e.etype, "cancel"))
+        if kinds.values["subscription"]:
+            subscription = kinds.test(e.etype, "subscription")
+            agg["_last_sub"] = e.etype.argmax(e.sec, where=subscription)
     if m.plan:
-        agg["plan"] = e.plan.argmax(e.ts, where=e.plan.notnull())
-    for key, values in levels.items():
+        agg["plan"] = e.plan.argmax(e.sec, where=e.plan.notnull())
+    for key, named in levels.items():
         col = e[key]
-        for v in values:
-            agg[_share_name(key, v)] = e.count(where=col == v)
-        agg[_share_name(key, "_other")] = e.count(where=col.notnull() & ~col.isin(values))
+        for name, values in named.items():
+            agg[name] = count(any_of(col, values))
+        listed = [v for values in named.values() for v in values]
+        agg[_share_name(key, "_other")] = count(col.notnull() & ~any_of(col, listed))
     g = e.group_by("uid").aggregate(**agg)
-    # Orders (and returns) first: the lines of one order become one row, so that counting
-    # orders per window is a count, not a distinct count over every line.
-    keyed = e.mutate(order_key=order_key)
-    lines = keyed.filter(buy)
-    orders = lines.group_by(["uid", "order_key"]).aggregate(
-        osec=lines.sec.min(), value=lines.amount.sum()
+    # Order lines first become one row per order (purchases and returns together, keyed
+    # by order id), so that counting orders per window is a count, not a distinct count
+    # over every line.
+    lines = e.mutate(buy=buy, order_key=order_key, value=e.amount).filter(
+        lambda t: t.buy | t.is_return
     )
+    per_order = lines.group_by(["uid", "order_key"]).aggregate(
+        osec=lines.sec.min(where=lines.buy),
+        value=lines.value.sum(where=lines.buy),
+        returned=lines.value.abs().sum(where=lines.is_return),
+    )
+    bought = per_order.osec.notnull()
     per: dict[str, Any] = {
-        "frequency": orders.count(),
-        "monetary": orders.value.sum(),
-        "first_order": orders.osec.min(),
-        "last_order": orders.osec.max(),
+        "frequency": per_order.count(where=bought),
+        "monetary": per_order.value.sum(),
+        "first_order": per_order.osec.min(),
+        "last_order": per_order.osec.max(),
+        "returns": per_order.count(where=per_order.returned.notnull()),
+        "returns_value": per_order.returned.sum(),
     }
     for w in WINDOWS:
-        recent = orders.osec >= as_of_s - w * DAY
-        per[f"orders_{w}d"] = orders.count(where=recent)
-        per[f"spend_{w}d"] = orders.value.sum(where=recent)
-    bought = orders.group_by("uid").aggregate(**per)
-    returned_lines = keyed.filter(e.is_return)
-    returned = (
-        returned_lines.group_by(["uid", "order_key"])
-        .aggregate(value=returned_lines.amount.abs().sum())
-        .group_by("uid")
-        .aggregate(returns=lambda t: t.count(), returns_value=lambda t: t.value.sum())
-    )
-    g = g.left_join(bought, "uid").drop("uid_right").left_join(returned, "uid").drop("uid_right")
+        recent = per_order.osec >= as_of_s - w * DAY
+        per[f"orders_{w}d"] = per_order.count(where=recent)
+        per[f"spend_{w}d"] = per_order.value.sum(where=recent)
+    orders = per_order.group_by("uid").aggregate(**per)
+    g = g.left_join(_active_days(e), "uid").drop("uid_right")
+    g = g.left_join(orders, "uid").drop("uid_right")
     g = g.mutate(
         frequency=g.frequency.fill_null(0),
         returns=g.returns.fill_null(0),
@@ -201,15 +260,14 @@ def build_features(
     for w in WINDOWS:
         out[f"spend_{w}d"] = g[f"spend_{w}d"].fill_null(0.0)
     for w in (30, 90):
-        now, before = g[f"_now_{w}"], g[f"_before_{w}"]
+        now, before = g[f"events_{w}d"], g[f"_before_{w}"]
         out[f"trend_{w}d"] = ((now - before) / (now + before).nullif(0)).fill_null(0.0)
     if "sessions" in agg:
         out["visits_per_active_week"] = g.sessions / g.active_weeks.nullif(0)
     if "_last_sub" in agg:
-        out["churned"] = g._last_sub.isin(CANCEL_TYPES).fill_null(False)
-    for key, values in levels.items():
-        for v in [*values, "_other"]:
-            name = _share_name(key, v)
+        out["churned"] = any_of(g._last_sub, kinds.values["cancel"])
+    for key, named in levels.items():
+        for name in [*named, _share_name(key, "_other")]:
             out[name] = g[name] / g.n_events
     g = g.mutate(**out)
     drop = [
@@ -218,6 +276,58 @@ def build_features(
         if c.startswith("_") or c in ("first_order", "last_order", "first_seen", "last_seen")
     ]
     return g.drop(*drop)
+
+
+def cleaning_counts(e: Any, m: EventMapping) -> Any:
+    """One pass over the cleaned lines: what the purchase/return rules found."""
+    return e.aggregate(
+        purchase_lines=e.count(where=e.is_purchase),
+        return_lines=e.count(where=e.is_return),
+        zero_prices=e.count(where=(e.amount == 0).fill_null(False) & ~e.is_return),
+        cancelled_invoices=e.count(where=e.cancelled),
+        negative_quantities=e.count(where=(e.qty < 0).fill_null(False)),
+        rows_used=e.count(),
+    )
+
+
+def _active_days(e: Any) -> Any:
+    """Active days and weeks per user without a distinct count over every line.
+
+    Lines become one row per user × week holding a bit per weekday seen (days are UTC
+    days, weeks start on Monday: day 0, 1970-01-01, was a Thursday); active weeks are those
+    rows, active days the bits set.
+    """
+    import ibis
+
+    day = (e.sec / DAY).floor().cast("int64")
+    week = ((day + 3) / 7).floor().cast("int64")
+    bit = ibis.literal(1, "int64") << (day + 3 - week * 7)
+    weeks = (
+        e.select("uid", week=week, bit=bit)
+        .group_by(["uid", "week"])
+        .aggregate(mask=lambda t: t.bit.bit_or())
+    )
+    days = sum(((weeks.mask >> i) & 1) for i in range(7))
+    return weeks.group_by("uid").aggregate(active_days=days.sum(), active_weeks=weeks.count())
+
+
+def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> dict[str, list[str]]:
+    """The top ``n`` levels of a share column: column name → the values it counts.
+
+    ``counts`` are (value as written, lines) pairs. Values that give the same column name
+    are pooled (event types also across case and spaces: "Purchase" and "purchase ").
+    """
+    pooled: dict[str, list[str]] = {}
+    totals: dict[str, int] = {}
+    for value, lines in counts:
+        if value is None or (isinstance(value, float) and value != value):
+            continue
+        text = str(value)
+        name = _share_name(key, text.strip().lower() if key == "etype" else text)
+        pooled.setdefault(name, []).append(text)
+        totals[name] = totals.get(name, 0) + int(lines)
+    top = sorted(totals, key=lambda name: -totals[name])[:n]  # stable: ties keep order
+    return {name: pooled[name] for name in top} if len(totals) > 1 else {}
 
 
 def _share_name(column: str, level: str) -> str:

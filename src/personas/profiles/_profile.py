@@ -22,7 +22,15 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.errors import DataError, EmptyDataError, InputFileError
-from personas.profiles._features import FEATURES, build_features, flags, normalise
+from personas.profiles._features import (
+    FEATURES,
+    EventKinds,
+    build_features,
+    cleaning_counts,
+    flags,
+    normalise,
+    share_levels,
+)
 from personas.profiles._mapping import EventMapping, describe, infer_mapping
 from personas.profiles._rfm import rfm_scores
 
@@ -148,6 +156,7 @@ def profile(
     *,
     as_of: Any = None,
     query: str | None = None,
+    table: str | None = None,
     top_levels: int = 5,
     drop_duplicates: bool = True,
     clv: bool = False,
@@ -163,8 +172,14 @@ def profile(
     ----------
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
-        ``"events/*.parquet"`` or a folder reads them all — or a DataFrame. ``None`` with
-        ``query``: SQL run by DuckDB (e.g. over files).
+        ``"events/*.parquet"`` or a folder reads them all —, a DuckDB database file
+        (``.duckdb``, ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
+        ``None`` with ``query``: SQL run by DuckDB (e.g. over files).
+    query : str, optional
+        SQL giving the events (over files, or over the tables of the DuckDB database).
+    table : str, optional
+        The table of the DuckDB database that holds the events (needed when it holds
+        several). The database is attached read-only and never copied.
     users : path or DataFrame, optional
         A users table: every user in it appears, with zero activity when they have no
         events; its columns are kept.
@@ -208,64 +223,84 @@ def profile(
                 "annual_discount": annual_discount,
             }
         return _profile(
-            events, users, as_of, query, top_levels, drop_duplicates, columns, clv_options
+            events,
+            users,
+            as_of,
+            query,
+            top_levels,
+            drop_duplicates,
+            columns,
+            clv_options,
+            table_name=table,
         )
 
 
 def _profile(
-    events, users, as_of, query, top_levels, drop_duplicates, columns, clv_options=None
+    events,
+    users,
+    as_of,
+    query,
+    top_levels,
+    drop_duplicates,
+    columns,
+    clv_options=None,
+    *,
+    table_name=None,
 ) -> Profiles:
+    import ibis
+
     start = time.perf_counter()
     con = _connect()
-    table, source = _read(con, events, query)
+    table, source = _read(con, events, query, table_name)
     kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
     mapping = infer_mapping(kinds, columns, source_name=source)
-    e = normalise(table, mapping)
     if source.lower().endswith((".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst")):
-        # Text is parsed once: the typed columns go to a DuckDB table read by every query.
-        e = con.create_table("personas_raw", e)
+        # Text is parsed once: its typed columns go to a DuckDB table read by every query.
+        table = con.create_table("personas_raw", table)
+    e = normalise(table, mapping, row_hash=drop_duplicates)
+    values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
-    counts: dict[str, int] = {}
+    # A blank id is empty or whitespace: only ids sorting before "!" (which begin with a
+    # space or a control character) are stripped, as stripping every id is slow.
+    # (A CASE, as DuckDB evaluates both sides of an AND outside a WHERE.)
+    blank = ibis.cases((e.uid < "!", e.uid.strip() == ""), else_=False)
+    no_user = e.uid.isnull() | blank
+    usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
     checks = e.aggregate(
         rows_read=e.count(),
-        missing_user_id=e.count(where=e.uid.isnull() | (e.uid.strip() == "")),
+        missing_user_id=e.count(where=no_user),
         missing_timestamp=e.count(where=e.ts.isnull()),
         at_or_after_as_of=e.count(where=e.sec >= cutoff),
+        usable=e.count(where=usable),
     ).execute()
-    counts.update({k: int(v) for k, v in checks.iloc[0].items()})
-    usable = e.uid.notnull() & (e.uid.strip() != "") & e.ts.notnull() & (e.sec < cutoff)
-    counts["_usable"] = _scalar(e.count(where=usable))
-    e = e.filter(usable)
-    if drop_duplicates:
-        e = e.distinct()
-    # The cleaned events are read from the source once, into a DuckDB table (which spills
-    # to disk when it must); every later aggregate reads that table.
-    e = con.create_table("personas_events", flags(e, mapping))
-    usable_rows = counts.pop("_usable")
-    if drop_duplicates:
-        counts["duplicate_lines"] = usable_rows - _scalar(e.count())
-    more = e.aggregate(
-        cancelled_invoices=e.count(where=e.order_id.upper().startswith("C").fill_null(False)),
-        negative_quantities=e.count(where=(e.qty < 0).fill_null(False)),
-        zero_prices=e.count(where=(e.amount == 0).fill_null(False) & ~e.is_return),
-        purchase_lines=e.count(where=e.is_purchase),
-        return_lines=e.count(where=e.is_return),
-    ).execute()
-    counts.update({k: int(v) for k, v in more.iloc[0].items()})
-    counts["rows_used"] = _scalar(e.count())
+    counts: dict[str, int] = {k: int(v) for k, v in checks.iloc[0].items()}
+    usable_rows = counts.pop("usable")
     if counts["rows_read"] == 0:
         raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
-    if counts["rows_used"] == 0:
+    if usable_rows == 0:
         raise DataError(
             f"No event of {source} is usable: {counts['missing_user_id']} lack a user id, "
             f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
             "Check the user-id and time columns, or choose a later --as-of."
         )
-    levels = _top_levels(e, mapping, top_levels)
+    e = e.filter(usable)
+    if drop_duplicates:
+        e, counts["duplicate_lines"] = _without_duplicates(con, e, usable_rows)
+    kinds = EventKinds([v for v, _ in values.get("etype", [])])
+    levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
+    e = flags(e, mapping, kinds)
+    features = build_features(
+        e,
+        mapping,
+        as_of_ts,
+        kinds=kinds,
+        levels={k: v for k, v in levels.items() if v},
+    )
+    counts.update({k: int(v) for k, v in cleaning_counts(e, mapping).execute().iloc[0].items()})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        data = build_features(e, mapping, as_of_ts, levels=levels).execute()
+        data = _fetch(features)
     clv_doc = None
     if clv_options is not None:
         data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
@@ -314,13 +349,64 @@ def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_
     return data.merge(per_user, on="uid", how="left"), doc
 
 
+def _without_duplicates(con, e, rows: int):
+    """``e`` with each set of identical lines replaced by one, and the lines removed.
+
+    Identical lines share the 64-bit hash of every column (``h``). The hashes of the
+    ``rows`` usable lines are streamed into one array and sorted (8 bytes a line; a
+    DuckDB grouping of 100M lines needed 4 GB and twice the time); only the lines whose
+    hash repeats are then grouped, exactly, by every column. Every later query reads the
+    log without those lines plus one copy of each (a small table): nothing rewrites the
+    log.
+    """
+    import ibis
+    import numpy as np
+
+    hashes = np.empty(rows, dtype=np.int64)
+    filled = 0
+    for batch in e.select("h").to_pyarrow_batches(chunk_size=1_000_000):
+        part = batch.column(0).to_numpy()
+        hashes[filled : filled + len(part)] = part
+        filled += len(part)
+    hashes = hashes[:filled]
+    hashes.sort()
+    repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
+    del hashes
+    if len(repeated) == 0:
+        return e.drop("h"), 0
+    candidates = e.semi_join(ibis.memtable({"h": repeated}), "h")
+    copies = candidates.group_by(candidates.columns).aggregate(n=candidates.count())
+    copies = con.create_table("personas_duplicates", copies.filter(copies.n > 1))
+    extra = int(copies.aggregate(extra=(copies.n - 1).sum()).execute().iloc[0, 0] or 0)
+    if extra == 0:
+        return e.drop("h"), 0
+    keys = copies.select("h", "sec")
+    one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
+    once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
+    return once.drop("h"), extra
+
+
+def _fetch(expr) -> pd.DataFrame:
+    """The result as pandas, Arrow buffers freed as columns are converted."""
+    return expr.to_pyarrow().to_pandas(self_destruct=True, split_blocks=True)
+
+
 def _connect():
     import duckdb
     import ibis
 
-    if not hasattr(duckdb.DuckDBPyConnection, "fetch_arrow_table"):
-        # Ibis 12 still calls the pre-2.0 DuckDB name of this method.
-        duckdb.DuckDBPyConnection.fetch_arrow_table = duckdb.DuckDBPyConnection.to_arrow_table
+    cls = duckdb.DuckDBPyConnection
+    if not hasattr(cls, "fetch_arrow_table"):
+        # Ibis 12 still calls the pre-2.0 DuckDB names of these methods.
+        cls.fetch_arrow_table = cls.to_arrow_table
+    if not hasattr(cls, "fetch_record_batch"):
+
+        def fetch_record_batch(self, rows_per_batch=1_000_000):
+            with warnings.catch_warnings():  # "an extra copy": one batch at a time
+                warnings.simplefilter("ignore", UserWarning)
+                return self.to_arrow_reader(batch_size=rows_per_batch)
+
+        cls.fetch_record_batch = fetch_record_batch
     # In memory, with a temporary folder DuckDB spills to when a log does not fit.
     folder = tempfile.mkdtemp(prefix="personas-profile-")
     con = ibis.duckdb.connect()
@@ -334,15 +420,20 @@ def _connect():
     return con
 
 
-def _read(con, events: Any, query: str | None):
+DUCKDB_FILES = (".duckdb", ".ddb", ".db")
+
+
+def _read(con, events: Any, query: str | None, table: str | None = None):
     import ibis
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         if events is None:
+            if table:
+                raise InputFileError(f"--table {table!r} needs the DuckDB file that holds it.")
             if not query:
                 raise InputFileError("Nothing to profile: give an events file or a --query.")
-            return con.sql(query), "the query"
+            return _query(con, query, "the query"), "the query"
         if isinstance(events, pd.DataFrame):
             return ibis.memtable(events), "DataFrame"
         text = str(events)
@@ -352,10 +443,18 @@ def _read(con, events: Any, query: str | None):
         elif not any(ch in text for ch in "*?[") and not path.exists():
             raise InputFileError(
                 f"Events file {text!r} does not exist. Give the path of a CSV or Parquet "
-                "file, a folder of Parquet files, or a glob like 'events/*.parquet'."
+                "file, a folder of Parquet files, a DuckDB database, or a glob like "
+                "'events/*.parquet'."
             )
         name = path.name
         lower = text.lower()
+        if lower.endswith(DUCKDB_FILES):
+            return _read_database(con, path, table, query), name
+        if table or query:
+            raise InputFileError(
+                f"--table and --query go with a DuckDB database (.duckdb), not {name}; "
+                "leave them out, or give the query alone (it can read files itself)."
+            )
         try:
             if lower.endswith(".parquet") or lower.endswith(".parq"):
                 return con.read_parquet(text), name
@@ -366,6 +465,55 @@ def _read(con, events: Any, query: str | None):
                 "(optionally compressed) "
                 "or a Parquet file named .parquet, or read it yourself with --query."
             ) from None
+
+
+def _query(con, query: str, name: str):
+    try:
+        return con.sql(query)
+    except Exception as exc:
+        raise InputFileError(
+            f"DuckDB could not run the query on {name}: {str(exc).splitlines()[0]}. "
+            "Check the SQL, the table and column names."
+        ) from None
+
+
+def _read_database(con, path: Path, table: str | None, query: str | None):
+    """A table (or a query) of a DuckDB database file, attached read-only: not copied."""
+    if table and query:
+        raise InputFileError("Give either --table or --query, not both.")
+    quoted = str(path).replace("'", "''")
+    try:
+        con.raw_sql(f"ATTACH '{quoted}' AS personas_source (READ_ONLY)")
+    except Exception as exc:
+        raise InputFileError(
+            f"{path.name} could not be opened as a DuckDB database: {str(exc).splitlines()[0]}."
+        ) from None
+    # Names in a query are found in the database (personas' own tables stay in memory).
+    con.raw_sql("SET search_path = 'memory.main,personas_source.main'")
+    if query:
+        return _query(con, query, path.name)
+    tables = [
+        row[0]
+        for row in con.raw_sql(
+            "SELECT table_name FROM information_schema.tables "
+            "WHERE table_catalog = 'personas_source' AND table_schema = 'main' "
+            "ORDER BY table_name"
+        ).fetchall()
+    ]
+    listed = ", ".join(repr(t) for t in tables[:10]) or "none"
+    if table is None:
+        if len(tables) != 1:
+            raise InputFileError(
+                f"{path.name} holds {len(tables)} tables ({listed}). Name the one with the "
+                "events with --table (table= in Python)."
+            )
+        table = tables[0]
+    elif table not in tables:
+        raise InputFileError(
+            f"{path.name} has no table {table!r}; its tables are {listed}. "
+            "Pass one of those with --table."
+        )
+    return con.table(table, database=("personas_source", "main"))
 
 
 def _kind(dtype) -> str:
@@ -403,16 +551,16 @@ def _as_of(e, as_of: Any, source: str) -> dt.datetime:
     )
 
 
-def _top_levels(e, mapping: EventMapping, n: int) -> dict[str, list[str]]:
-    levels: dict[str, list[str]] = {}
+def _level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:
+    """Lines per value of each share column (and event type), most frequent first."""
+    out: dict[str, list[tuple[Any, int]]] = {}
     for key in SHARE_COLUMNS:
         if getattr(mapping, "event_type" if key == "etype" else key) is None:
             continue
         counts = e[key].value_counts().execute()
-        counts = counts.dropna().sort_values(counts.columns[1], ascending=False, kind="stable")
-        if len(counts) > 1:
-            levels[key] = [str(v) for v in counts.iloc[:n, 0]]
-    return levels
+        counts = counts.sort_values(counts.columns[1], ascending=False, kind="stable")
+        out[key] = list(zip(counts.iloc[:, 0], counts.iloc[:, 1].astype(int), strict=True))
+    return out
 
 
 def _join_users(data: pd.DataFrame, users: Any) -> tuple[pd.DataFrame, int]:
