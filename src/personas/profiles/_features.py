@@ -123,19 +123,27 @@ class EventKinds:
             for kind, names in self.NAMES.items()
         }
 
-    def test(self, column: Any, kind: str) -> Any:
-        """A boolean expression: the line's event type means ``kind`` (never null)."""
-        return any_of(column, self.values[kind])
+    def test(self, column: Any, kind: str, *, in_filter: bool = False) -> Any:
+        """A boolean expression: the line's event type means ``kind``.
+
+        Never null, unless ``in_filter`` (an aggregate's filter, where null is false).
+        """
+        return any_of(column, self.values[kind], in_filter=in_filter)
 
 
-def any_of(column: Any, values: list[str]) -> Any:
-    """``column`` equals one of ``values``: equalities, not null, no per-line join."""
+def any_of(column: Any, values: list[str], *, in_filter: bool = False) -> Any:
+    """``column`` equals one of ``values``: equalities, no per-line join or string copy.
+
+    Never null unless ``in_filter``; there the plain comparisons are cheaper.
+    """
     import ibis
 
-    test = ibis.literal(False)
-    for v in values:
+    if not values:
+        return ibis.literal(False)
+    test = column == values[0]
+    for v in values[1:]:
         test = test | (column == v)
-    return test.fill_null(False)
+    return test if in_filter else test.fill_null(False)
 
 
 def flags(e: Any, m: EventMapping, kinds: EventKinds) -> Any:
@@ -194,26 +202,25 @@ def build_features(
     if m.session_id:
         agg["sessions"] = e.session.nunique()
     elif m.event_type:
-        agg["sessions"] = count(kinds.test(e.etype, "session"))
+        agg["sessions"] = count(kinds.test(e.etype, "session", in_filter=True))
     if m.duration:
         timed = e.duration.notnull()
         if m.event_type and not m.session_id:
             timed = timed & kinds.test(e.etype, "session")
         agg["avg_session_minutes"] = e.duration.mean(where=timed)
     if m.event_type:
-        agg["renewals"] = count(kinds.test(e.etype, "renewal"))
-        agg["cancellations"] = count(kinds.test(e.etype, "cancel"))
+        agg["renewals"] = count(kinds.test(e.etype, "renewal", in_filter=True))
+        agg["cancellations"] = count(kinds.test(e.etype, "cancel", in_filter=True))
         if kinds.values["subscription"]:
-            subscription = kinds.test(e.etype, "subscription")
+            subscription = kinds.test(e.etype, "subscription", in_filter=True)
             agg["_last_sub"] = e.etype.argmax(e.sec, where=subscription)
     if m.plan:
         agg["plan"] = e.plan.argmax(e.sec, where=e.plan.notnull())
     for key, named in levels.items():
         col = e[key]
         for name, values in named.items():
-            agg[name] = count(any_of(col, values))
-        listed = [v for values in named.values() for v in values]
-        agg[_share_name(key, "_other")] = count(col.notnull() & ~any_of(col, listed))
+            agg[name] = count(any_of(col, values, in_filter=True))
+        agg[f"_known_{key}"] = count(col.notnull())  # the rest: _other
     g = e.group_by("uid").aggregate(**agg)
     # Order lines first become one row per order (purchases and returns together, keyed
     # by order id), so that counting orders per window is a count, not a distinct count
@@ -267,8 +274,11 @@ def build_features(
     if "_last_sub" in agg:
         out["churned"] = any_of(g._last_sub, kinds.values["cancel"])
     for key, named in levels.items():
-        for name in [*named, _share_name(key, "_other")]:
+        other = g[f"_known_{key}"]
+        for name in named:
             out[name] = g[name] / g.n_events
+            other = other - g[name]
+        out[_share_name(key, "_other")] = other / g.n_events
     g = g.mutate(**out)
     drop = [
         c
