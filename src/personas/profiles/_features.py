@@ -50,7 +50,7 @@ FEATURES: dict[str, str] = {
     "plan": "the last plan seen",
     "churned": "the last subscription event is a cancellation",
     "share_{column}_{level}": "share of the user's events with that category / channel / "
-    "device / event type (top levels; the rest in _other)",
+    "device / event type (the levels most frequent in the log; the rest in _other)",
 }
 
 
@@ -188,7 +188,7 @@ def build_features(
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
     buy = e.is_purchase & (e.amount.fill_null(0) > 0)
-    order_key = e.order_id if m.order_id else e.ts.cast("string")
+    order_key = e.order_id if m.order_id else e.ts  # without ids, an order per instant
     agg: dict[str, Any] = {
         "n_events": count(),
         "first_seen": sec.min(),

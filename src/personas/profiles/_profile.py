@@ -55,6 +55,9 @@ class Profiles:
         What each cleaning rule did (row counts).
     features : dict
         The definition of every feature column present.
+    timings : dict
+        Seconds per step (reading and checks, duplicates, cleaning counts, features, CLV,
+        users and RFM).
     """
 
     def __init__(self, *, data, as_of, mapping, cleaning, features, source, seconds):
@@ -92,6 +95,7 @@ class Profiles:
             "clv": getattr(self, "clv", None),
             "basis": self.basis(),
             "seconds": round(self.seconds, 3),
+            "timings": {k: round(v, 3) for k, v in getattr(self, "timings", {}).items()},
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -250,6 +254,14 @@ def _profile(
     import ibis
 
     start = time.perf_counter()
+    timings: dict[str, float] = {}
+    lap = [start]
+
+    def done(step: str) -> None:
+        now = time.perf_counter()
+        timings[step] = now - lap[0]
+        lap[0] = now
+
     con = _connect()
     table, source = _read(con, events, query, table_name)
     kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
@@ -284,9 +296,11 @@ def _profile(
             f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
             "Check the user-id and time columns, or choose a later --as-of."
         )
+    done("read_and_checks")
     e = e.filter(usable)
     if drop_duplicates:
         e, counts["duplicate_lines"] = _without_duplicates(con, e, usable_rows)
+        done("duplicates")
     kinds = EventKinds([v for v, _ in values.get("etype", [])])
     levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
     e = flags(e, mapping, kinds)
@@ -298,17 +312,20 @@ def _profile(
         levels={k: v for k, v in levels.items() if v},
     )
     counts.update({k: int(v) for k, v in cleaning_counts(e, mapping).execute().iloc[0].items()})
+    done("cleaning_counts")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        data = _fetch(features)
+        data = _fetch(features.order_by("uid"))
+    done("features")
     clv_doc = None
     if clv_options is not None:
         data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
-    data = data.rename(columns={"uid": "user_id"}).sort_values("user_id", kind="stable")
-    data = data.reset_index(drop=True)
+        done("clv")
+    data = data.rename(columns={"uid": "user_id"})  # sorted by DuckDB
     if users is not None:
         data, counts["users_without_events"] = _join_users(data, users)
     data = rfm_scores(data)
+    done("users_and_rfm")
     present = _definitions(data.columns)
     result = Profiles(
         data=data,
@@ -320,6 +337,7 @@ def _profile(
         seconds=time.perf_counter() - start,
     )
     result.clv = clv_doc
+    result.timings = timings
     return result
 
 

@@ -58,7 +58,7 @@ def _quintile(values: pd.Series, higher_is_better: bool) -> pd.Series:
 
 def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
     """Add ``r_score``, ``f_score``, ``m_score``, ``rfm`` ("545") and ``rfm_segment``."""
-    out = profiles.copy()
+    out = profiles.copy(deep=False)  # new columns only: the features are not copied
     buyers = out["frequency"].fillna(0) > 0
     for col, src, better in (
         ("r_score", "recency_days", False),
