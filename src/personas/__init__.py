@@ -12,14 +12,55 @@ Examples
 True
 """
 
-from personas import datasets, errors
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from personas import errors
 from personas._version import __version__
-from personas.cluster import Segmenter
-from personas.io import EDA, ROLES, Schema, ValidationReport, eda, read_table, validate
-from personas.model import Model, load
-from personas.pipeline import Segmentation, segment
-from personas.preprocess import BasisBuilder
-from personas.profiles import Profiles, profile
+
+# Names are imported on first use, so that `import personas` (and every CLI command) does
+# not pay for scikit-learn, SciPy and the rest before it needs them.
+_LAZY = {
+    "datasets": "personas.datasets",
+    "Segmenter": "personas.cluster",
+    "EDA": "personas.io",
+    "ROLES": "personas.io",
+    "Schema": "personas.io",
+    "ValidationReport": "personas.io",
+    "eda": "personas.io",
+    "read_table": "personas.io",
+    "validate": "personas.io",
+    "Model": "personas.model",
+    "load": "personas.model",
+    "Segmentation": "personas.pipeline",
+    "segment": "personas.pipeline",
+    "BasisBuilder": "personas.preprocess",
+    "Profiles": "personas.profiles",
+    "profile": "personas.profiles",
+}
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
+    from personas import datasets
+    from personas.cluster import Segmenter
+    from personas.io import EDA, ROLES, Schema, ValidationReport, eda, read_table, validate
+    from personas.model import Model, load
+    from personas.pipeline import Segmentation, segment
+    from personas.preprocess import BasisBuilder
+    from personas.profiles import Profiles, profile
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'personas' has no attribute {name!r}")
+    module = import_module(_LAZY[name])
+    value = module if module.__name__ == f"personas.{name}" else getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ROLES",

@@ -1,7 +1,9 @@
-"""What each chart shows, computed once from a segmentation (renderer-independent).
+"""What each chart shows, taken once from a segmentation (renderer-independent).
 
-Every function here returns plain data (pandas / NumPy / dicts); ``_static`` draws it
-with matplotlib and ``_interactive`` with plotly, so both forms show the same numbers.
+Every function here returns plain data (pandas / NumPy / dicts) gathered from the result
+(statistics such as silhouettes and the 2-D map come from ``personas.cluster``);
+``_static`` draws it with matplotlib and ``_interactive`` with plotly, so both forms show
+the same numbers.
 """
 
 from __future__ import annotations
@@ -10,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-
-from personas._optional import import_optional
 
 if TYPE_CHECKING:
     from personas.pipeline import Segmentation
@@ -36,39 +36,18 @@ def _basis_sample(run: Segmentation) -> tuple[np.ndarray, np.ndarray]:
 
 def silhouette(run: Segmentation, max_points: int = 2000) -> dict[str, Any]:
     """Per segment, the sorted silhouette values of a sample of its users."""
-    from sklearn.metrics import silhouette_samples
+    from personas.cluster._geometry import silhouette_by_segment
 
     X, labels = _basis_sample(run)
-    rows = np.random.default_rng(0).permutation(len(X))[:max_points]
-    X, labels = X[rows], labels[rows]
-    if len(np.unique(labels)) < 2:
-        return {"values": {}, "mean": float("nan")}
-    values = silhouette_samples(X, labels)
-    per = {int(s): np.sort(values[labels == s])[::-1] for s in np.unique(labels)}
-    return {"values": per, "mean": float(values.mean()), "n": len(values)}
+    return silhouette_by_segment(X, labels, max_points=max_points)
 
 
 def segment_map(run: Segmentation, method: str = "pca") -> dict[str, Any]:
     """2-D coordinates of a sample of users (PCA, or UMAP with the ``umap`` extra)."""
-    X, labels = _basis_sample(run)
-    rows = np.random.default_rng(0).permutation(len(X))[:MAX_POINTS]
-    X, labels = X[rows], labels[rows]
-    if method == "umap":
-        umap = import_optional("umap", purpose="for the UMAP map of users")
-        xy = umap.UMAP(n_components=2, random_state=0).fit_transform(X)
-        axes = ("UMAP 1", "UMAP 2")
-    elif method == "pca":
-        from sklearn.decomposition import PCA
+    from personas.cluster._geometry import embed_2d
 
-        pca = PCA(n_components=min(2, X.shape[1]), random_state=0).fit(X)
-        xy = pca.transform(X)
-        if xy.shape[1] == 1:
-            xy = np.column_stack([xy[:, 0], np.zeros(len(xy))])
-        ev = list(pca.explained_variance_ratio_) + [0.0]
-        axes = (f"PC1 ({ev[0]:.0%} of variance)", f"PC2 ({ev[1]:.0%})")
-    else:
-        raise ValueError(f"method must be 'pca' or 'umap', not {method!r}.")
-    return {"xy": xy, "labels": labels, "axes": axes, "method": method}
+    X, labels = _basis_sample(run)
+    return embed_2d(X, labels, method=method, max_points=MAX_POINTS)
 
 
 def sizes(run: Segmentation) -> pd.DataFrame:
