@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 import typer
 
 from personas.cli._common import console, err_console, escape, handle_errors
 from personas.errors import InputFileError
 
 
-def write_table(df: pd.DataFrame, path: Path) -> Path:
+def write_table(df: Any, path: Path) -> Path:
     """Write a DataFrame as Parquet or CSV according to the file's suffix."""
     if path.suffix == ".parquet":
         df.to_parquet(path, index=False)
@@ -78,6 +78,8 @@ def generate_command(
     Files: OUT/users.FORMAT, OUT/events.FORMAT, OUT/truth.FORMAT (user_id, segment,
     segment_name: kept apart so no tool uses them by accident).
     """
+    import pandas as pd
+
     try:
         pd.Timestamp(as_of)
     except ValueError:

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.table import Table
 
 from personas.cli._common import console, err_console, escape, handle_errors
-from personas.io import ValidationReport, validate
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
+
+if TYPE_CHECKING:
+    from personas.io import ValidationReport
 
 
 @handle_errors
@@ -57,6 +60,8 @@ def validate_command(
     Exit codes: 0 usable, 1 warnings with --strict, 2 unusable input (the message says
     where, what was expected and how to fix it).
     """
+    from personas.io import validate
+
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
     if as_json:
         report = validate(
