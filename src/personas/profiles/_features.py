@@ -8,6 +8,7 @@ strictly before ``as_of`` count.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 from personas.profiles._mapping import EventMapping
@@ -174,11 +175,15 @@ def build_features(
     *,
     kinds: EventKinds,
     levels: dict[str, dict[str, list[str]]],
+    materialise: Callable[[str, Any], Any] | None = None,
 ) -> Any:
     """One row per user (an Ibis expression).
 
     ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
-    share columns to make and the values (as written) each one counts.
+    share columns to make and the values (as written) each one counts. The three per-user
+    aggregates (events, active days, orders) are passed through ``materialise(name,
+    expr)`` when given — e.g. to store each as a table, so that one aggregation at a
+    time holds memory — before they are joined.
     """
     import ibis
 
@@ -247,7 +252,13 @@ def build_features(
         per[f"orders_{w}d"] = per_order.count(where=recent)
         per[f"spend_{w}d"] = per_order.value.sum(where=recent)
     orders = per_order.group_by("uid").aggregate(**per)
-    g = g.left_join(_active_days(e), "uid").drop("uid_right")
+    active = _active_days(e)
+    if materialise is not None:
+        g, active, orders = (
+            materialise(name, part)
+            for name, part in (("events", g), ("active", active), ("orders", orders))
+        )
+    g = g.left_join(active, "uid").drop("uid_right")
     g = g.left_join(orders, "uid").drop("uid_right")
     g = g.mutate(
         frequency=g.frequency.fill_null(0),
@@ -288,16 +299,15 @@ def build_features(
     return g.drop(*drop)
 
 
-def cleaning_counts(e: Any, m: EventMapping) -> Any:
-    """One pass over the cleaned lines: what the purchase/return rules found."""
-    return e.aggregate(
-        purchase_lines=e.count(where=e.is_purchase),
-        return_lines=e.count(where=e.is_return),
-        zero_prices=e.count(where=(e.amount == 0).fill_null(False) & ~e.is_return),
-        cancelled_invoices=e.count(where=e.cancelled),
-        negative_quantities=e.count(where=(e.qty < 0).fill_null(False)),
-        rows_used=e.count(),
-    )
+def rule_tests(e: Any) -> dict[str, Any]:
+    """Per line (of a table with ``flags``): which purchase/return rule applies to it."""
+    return {
+        "purchase_lines": e.is_purchase,
+        "return_lines": e.is_return,
+        "zero_prices": (e.amount == 0).fill_null(False) & ~e.is_return,
+        "cancelled_invoices": e.cancelled,
+        "negative_quantities": (e.qty < 0).fill_null(False),
+    }
 
 
 def _active_days(e: Any) -> Any:

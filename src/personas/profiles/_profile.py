@@ -26,9 +26,9 @@ from personas.profiles._features import (
     FEATURES,
     EventKinds,
     build_features,
-    cleaning_counts,
     flags,
     normalise,
+    rule_tests,
     share_levels,
 )
 from personas.profiles._mapping import EventMapping, describe, infer_mapping
@@ -271,6 +271,9 @@ def _profile(
         table = con.create_table("personas_raw", table)
     e = normalise(table, mapping, row_hash=drop_duplicates)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
+    kinds = EventKinds([v for v, _ in values.get("etype", [])])
+    levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
+    e = flags(e, mapping, kinds)
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
     # A blank id is empty or whitespace: only ids sorting before "!" (which begin with a
@@ -285,6 +288,8 @@ def _profile(
         missing_timestamp=e.count(where=e.ts.isnull()),
         at_or_after_as_of=e.count(where=e.sec >= cutoff),
         usable=e.count(where=usable),
+        # What the purchase/return rules find, in the same pass (duplicates taken off below)
+        **{rule: e.count(where=usable & test) for rule, test in rule_tests(e).items()},
     ).execute()
     counts: dict[str, int] = {k: int(v) for k, v in checks.iloc[0].items()}
     usable_rows = counts.pop("usable")
@@ -299,23 +304,27 @@ def _profile(
     done("read_and_checks")
     e = e.filter(usable)
     if drop_duplicates:
-        e, counts["duplicate_lines"] = _without_duplicates(con, e, usable_rows)
+        e, counts["duplicate_lines"], repeats = _without_duplicates(con, e, usable_rows)
+        for rule, extra in repeats.items():
+            counts[rule] -= extra
         done("duplicates")
-    kinds = EventKinds([v for v, _ in values.get("etype", [])])
-    levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
-    e = flags(e, mapping, kinds)
+    counts["rows_used"] = usable_rows - counts.get("duplicate_lines", 0)
+    first = ("rows_read", "missing_user_id", "missing_timestamp", "at_or_after_as_of")
+    counts = {k: counts[k] for k in first} | {k: v for k, v in counts.items() if k not in first}
     features = build_features(
         e,
         mapping,
         as_of_ts,
         kinds=kinds,
         levels={k: v for k, v in levels.items() if v},
+        # One aggregation at a time, each stored (≤ one row per user) before the join:
+        # run as one query, the three held memory together and spilled at 100M events.
+        materialise=lambda name, part: con.create_table(f"personas_{name}", part),
     )
-    counts.update({k: int(v) for k, v in cleaning_counts(e, mapping).execute().iloc[0].items()})
-    done("cleaning_counts")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        data = _fetch(features.order_by("uid"))
+        parts = ("personas_events", "personas_active", "personas_orders")
+        data = _fetch(features.order_by("uid"), con, drop=parts)
     done("features")
     clv_doc = None
     if clv_options is not None:
@@ -368,7 +377,8 @@ def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_
 
 
 def _without_duplicates(con, e, rows: int):
-    """``e`` with each set of identical lines replaced by one, and the lines removed.
+    """``e`` with each set of identical lines replaced by one; the lines removed, in all
+    and per purchase/return rule.
 
     Identical lines share the 64-bit hash of every column (``h``). The hashes of the
     ``rows`` usable lines are streamed into one array and sorted (8 bytes a line; a
@@ -391,22 +401,33 @@ def _without_duplicates(con, e, rows: int):
     repeated = np.unique(hashes[1:][hashes[1:] == hashes[:-1]])
     del hashes
     if len(repeated) == 0:
-        return e.drop("h"), 0
+        return e.drop("h"), 0, {}
     candidates = e.semi_join(ibis.memtable({"h": repeated}), "h")
     copies = candidates.group_by(candidates.columns).aggregate(n=candidates.count())
     copies = con.create_table("personas_duplicates", copies.filter(copies.n > 1))
-    extra = int(copies.aggregate(extra=(copies.n - 1).sum()).execute().iloc[0, 0] or 0)
-    if extra == 0:
-        return e.drop("h"), 0
+    extra = copies.aggregate(
+        extra=(copies.n - 1).sum(),
+        **{rule: (copies.n - 1).sum(where=test) for rule, test in rule_tests(copies).items()},
+    ).execute()
+    extra = {k: int(v) if pd.notna(v) else 0 for k, v in extra.iloc[0].items()}
+    if extra["extra"] == 0:
+        return e.drop("h"), 0, {}
     keys = copies.select("h", "sec")
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
-    return once.drop("h"), extra
+    return once.drop("h"), extra.pop("extra"), extra
 
 
-def _fetch(expr) -> pd.DataFrame:
-    """The result as pandas, Arrow buffers freed as columns are converted."""
-    return expr.to_pyarrow().to_pandas(self_destruct=True, split_blocks=True)
+def _fetch(expr, con=None, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+    """The result as pandas, Arrow buffers freed as columns are converted.
+
+    The DuckDB tables named in ``drop`` are dropped once the result is in Arrow, before
+    the conversion, so that both do not hold memory at once.
+    """
+    table = expr.to_pyarrow()
+    for name in drop:
+        con.raw_sql(f'DROP TABLE IF EXISTS "{name}"')  # (Ibis 12 writes invalid SQL)
+    return table.to_pandas(self_destruct=True, split_blocks=True)
 
 
 def _connect():
