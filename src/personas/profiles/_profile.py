@@ -330,6 +330,7 @@ def _profile(
     if clv_options is not None:
         data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
         done("clv")
+    con.disconnect()  # DuckDB's memory goes back before the pandas steps
     data = data.rename(columns={"uid": "user_id"})  # sorted by DuckDB
     if users is not None:
         data, counts["users_without_events"] = _join_users(data, users)
