@@ -345,3 +345,27 @@ def test_profile_command(tmp_path):
     result = run("profile", tmp_path / "events.parquet", "--user-id", "buyer")
     assert result.exit_code == 2 and "'buyer' is not in" in result.output
     _no_traceback(result)
+    import duckdb
+
+    con = duckdb.connect(str(tmp_path / "shop.duckdb"))
+    con.execute(f"CREATE TABLE events AS SELECT * FROM '{tmp_path / 'events.parquet'}'")
+    con.execute("CREATE TABLE stores AS SELECT 1 AS store_id")
+    con.close()
+    db_out = tmp_path / "prof_db"
+    result = run(
+        "profile",
+        tmp_path / "shop.duckdb",
+        "--table",
+        "events",
+        "-o",
+        db_out,
+        "--as-of",
+        "2025-06-30",
+    )
+    assert result.exit_code == 0, result.output
+    from_db = pd.read_parquet(db_out / "profiles.parquet")
+    pd.testing.assert_frame_equal(from_db, data, check_exact=False, rtol=1e-9)
+    assert "timings" in json.loads((db_out / "summary.json").read_text())
+    result = run("profile", tmp_path / "shop.duckdb", "-o", db_out)
+    assert result.exit_code == 2 and "holds 2 tables" in " ".join(result.output.split())
+    _no_traceback(result)
