@@ -227,29 +227,12 @@ def profile(
                 "annual_discount": annual_discount,
             }
         return _profile(
-            events,
-            users,
-            as_of,
-            query,
-            top_levels,
-            drop_duplicates,
-            columns,
-            clv_options,
-            table_name=table,
+            events, users, as_of, query, table, top_levels, drop_duplicates, columns, clv_options
         )
 
 
 def _profile(
-    events,
-    users,
-    as_of,
-    query,
-    top_levels,
-    drop_duplicates,
-    columns,
-    clv_options=None,
-    *,
-    table_name=None,
+    events, users, as_of, query, table_name, top_levels, drop_duplicates, columns, clv_options
 ) -> Profiles:
     import ibis
 
