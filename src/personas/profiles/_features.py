@@ -346,7 +346,7 @@ def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> dict[str, l
         name = _share_name(key, text.strip().lower() if key == "etype" else text)
         pooled.setdefault(name, []).append(text)
         totals[name] = totals.get(name, 0) + int(lines)
-    top = sorted(totals, key=lambda name: -totals[name])[:n]  # stable: ties keep order
+    top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
     return {name: pooled[name] for name in top} if len(totals) > 1 else {}
 
 

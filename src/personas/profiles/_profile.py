@@ -56,8 +56,8 @@ class Profiles:
     features : dict
         The definition of every feature column present.
     timings : dict
-        Seconds per step (reading and checks, duplicates, cleaning counts, features, CLV,
-        users and RFM).
+        Seconds per step: reading and checks, duplicates, each per-user aggregate (events,
+        active days, orders), their join, CLV, users and RFM.
     """
 
     def __init__(self, *, data, as_of, mapping, cleaning, features, source, seconds):
@@ -245,6 +245,11 @@ def _profile(
         timings[step] = now - lap[0]
         lap[0] = now
 
+    def store(step: str, expr):  # a stored aggregate, timed as its own step
+        stored = con.create_table(f"personas_{step}", expr)
+        done(step)
+        return stored
+
     con = _connect()
     table, source = _read(con, events, query, table_name)
     kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
@@ -302,13 +307,13 @@ def _profile(
         levels={k: v for k, v in levels.items() if v},
         # One aggregation at a time, each stored (≤ one row per user) before the join:
         # run as one query, the three held memory together and spilled at 100M events.
-        materialise=lambda name, part: con.create_table(f"personas_{name}", part),
+        materialise=lambda name, part: store(f"features_{name}", part),
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        parts = ("personas_events", "personas_active", "personas_orders")
-        data = _fetch(features.order_by("uid"), con, drop=parts)
-    done("features")
+        parts = ("features_events", "features_active", "features_orders")
+        data = _fetch(features.order_by("uid"), con, drop=tuple(f"personas_{p}" for p in parts))
+    done("features_join")
     clv_doc = None
     if clv_options is not None:
         data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
