@@ -151,6 +151,14 @@ def test_duplicate_lines_count_once_in_every_feature():
     pd.testing.assert_frame_equal(
         dirty.data[clean.data.columns], clean.data, check_exact=False, rtol=1e-9
     )
+    # Active days and weeks (bit masks over eight-week blocks) against pandas.
+    before = events[events["timestamp"] < "2025-06-30"]
+    by_user = before.groupby("user_id")["timestamp"]
+    expected_days = by_user.agg(lambda t: t.dt.floor("D").nunique())
+    expected_weeks = by_user.agg(lambda t: t.dt.to_period("W-SUN").nunique())
+    got = clean.data.set_index("user_id")
+    assert (got["active_days"] == expected_days.reindex(got.index)).all()
+    assert (got["active_weeks"] == expected_weeks.reindex(got.index)).all()
     kept = personas.profile(noisy, as_of="2025-06-30", drop_duplicates=False)
     assert kept.data["n_events"].sum() == len(noisy)
 

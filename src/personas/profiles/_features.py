@@ -310,25 +310,44 @@ def rule_tests(e: Any) -> dict[str, Any]:
     }
 
 
+BLOCK_WEEKS = 8  # weeks per block of _active_days: 56 day bits in one int64
+
+
 def _active_days(e: Any) -> Any:
     """Active days and weeks per user without a distinct count over every line.
 
-    Lines become one row per user × week holding a bit per weekday seen (days are UTC
-    days, weeks start on Monday: day 0, 1970-01-01, was a Thursday); active weeks are those
-    rows, active days the bits set.
+    Lines become one row per user × block of eight weeks holding a bit per day seen
+    (days are UTC days; weeks start on Monday — day 0, 1970-01-01, was a Thursday — and
+    blocks on a Monday, so no week straddles two blocks). Active days are the bits set,
+    active weeks the blocks' non-empty 7-bit groups. (One row per user × week instead
+    made twice the groups: 64M at 100M events.)
     """
     import ibis
 
-    day = (e.sec / DAY).floor().cast("int64")
-    week = ((day + 3) / 7).floor().cast("int64")
-    bit = ibis.literal(1, "int64") << (day + 3 - week * 7)
-    weeks = (
-        e.select("uid", week=week, bit=bit)
-        .group_by(["uid", "week"])
+    span = 7 * BLOCK_WEEKS
+    day = (e.sec / DAY).floor().cast("int64") + 3  # days since Monday 1969-12-29
+    block = (day / span).floor().cast("int64")
+    bit = ibis.literal(1, "int64") << (day - block * span)
+    blocks = (
+        e.select("uid", block=block, bit=bit)
+        .group_by(["uid", "block"])
         .aggregate(mask=lambda t: t.bit.bit_or())
     )
-    days = sum(((weeks.mask >> i) & 1) for i in range(7))
-    return weeks.group_by("uid").aggregate(active_days=days.sum(), active_weeks=weeks.count())
+    weeks = sum(((blocks.mask >> (7 * i)) & 127 != 0).cast("int64") for i in range(BLOCK_WEEKS))
+    return blocks.group_by("uid").aggregate(
+        active_days=_popcount(blocks.mask).sum(), active_weeks=weeks.sum()
+    )
+
+
+def _popcount(x: Any) -> Any:
+    """Bits set in a non-negative int64 below 2⁶³ (SWAR, without overflowing products)."""
+    x = x - ((x >> 1) & 0x5555555555555555)
+    x = (x & 0x3333333333333333) + ((x >> 2) & 0x3333333333333333)
+    x = (x + (x >> 4)) & 0x0F0F0F0F0F0F0F0F
+    x = x + (x >> 8)
+    x = x + (x >> 16)
+    x = x + (x >> 32)
+    return x & 127
 
 
 def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> dict[str, list[str]]:

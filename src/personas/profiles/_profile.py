@@ -383,6 +383,8 @@ def _without_duplicates(con, e, rows: int):
     filled = 0
     for batch in e.select("h").to_pyarrow_batches(chunk_size=1_000_000):
         part = batch.column(0).to_numpy()
+        if filled + len(part) > len(hashes):  # more lines than counted: grow, never drop
+            hashes = np.concatenate([hashes[:filled], np.empty(len(part), dtype=np.int64)])
         hashes[filled : filled + len(part)] = part
         filled += len(part)
     hashes = hashes[:filled]
