@@ -185,6 +185,42 @@ def test_a_duckdb_database_table_or_query(log, prof, tmp_path):
         personas.profile(path, table="orders", as_of=AS_OF)
     with pytest.raises(InputFileError, match="could not run the query on shop.duckdb"):
         personas.profile(path, query="SELECT * FROM nowhere", as_of=AS_OF)
+    log.to_csv(tmp_path / "events.csv", index=False)
+    with pytest.raises(InputFileError, match="--table and --query go with a DuckDB database"):
+        personas.profile(tmp_path / "events.csv", table="events")
+    with pytest.raises(InputFileError, match="needs the DuckDB file that holds it"):
+        personas.profile(None, table="events")
+
+
+def test_share_levels_pool_spellings_and_break_ties_by_name():
+    from personas.profiles._features import share_levels
+
+    counts = [("Purchase", 5), ("purchase ", 3), ("view", 8), ("cart", 8), (None, 9), ("x", 1)]
+    levels = share_levels("etype", counts, 2)
+    assert levels == {
+        "share_event_type_cart": ["cart"],
+        "share_event_type_purchase": ["Purchase", "purchase "],
+    }
+    assert share_levels("device", [("web", 4)], 5) == {}  # one level: nothing to share
+
+
+@pytest.mark.filterwarnings("ignore::Warning:ibis")  # Ibis 12 on pandas 3 / DuckDB 2
+def test_duplicate_search_grows_past_the_counted_lines(log):
+    """The hash array is sized from the checks' count; more lines must not be lost."""
+    import ibis
+
+    from personas.profiles._features import EventKinds, flags, normalise
+    from personas.profiles._mapping import infer_mapping
+    from personas.profiles._profile import _connect, _kind, _without_duplicates
+
+    con = _connect()
+    table = ibis.memtable(log)
+    kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
+    mapping = infer_mapping(kinds, {}, source_name="log")
+    e = normalise(table, mapping, row_hash=True)
+    e = flags(e, mapping, EventKinds(["purchase", "session", "refund"]))
+    _, extra, by_rule = _without_duplicates(con, e, rows=2)  # 13 lines stream in
+    assert extra == 1 and by_rule["purchase_lines"] == 1  # user d's repeated purchase
 
 
 def test_users_without_events_appear_with_zero_activity(log):

@@ -58,8 +58,8 @@ FEATURES: dict[str, str] = {
 def normalise(t: Any, m: EventMapping, *, row_hash: bool = False) -> Any:
     """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…
 
-    ``row_hash`` adds ``h``, a hash of every column of the line as read (identical lines,
-    and only they barring a 1-in-2⁶⁴ chance, share it and their second).
+    ``row_hash`` adds ``h``, a 64-bit hash of every column of the line as read: identical
+    lines share it (lines sharing it are then compared on every column).
     """
     import ibis
     import ibis.expr.datatypes as dt_

@@ -1,7 +1,8 @@
 """`profile()`: an event log (and optionally a users table) → one row per user.
 
 The log is read and aggregated by DuckDB through Ibis (CSV, Parquet, globs of files, a
-DataFrame, or a SQL query over files); only the per-user result comes back to pandas.
+table of a DuckDB database, a DataFrame, or a SQL query); only the per-user result comes
+back to pandas.
 Cleaning rules are explicit options, and what each one did is counted in ``cleaning``.
 """
 
@@ -60,7 +61,9 @@ class Profiles:
         active days, orders), their join, CLV, users and RFM.
     """
 
-    def __init__(self, *, data, as_of, mapping, cleaning, features, source, seconds):
+    def __init__(
+        self, *, data, as_of, mapping, cleaning, features, source, seconds, clv=None, timings=None
+    ):
         self.data = data
         self.as_of = as_of
         self.mapping = mapping
@@ -68,6 +71,8 @@ class Profiles:
         self.features = features
         self.source = source
         self.seconds = seconds
+        self.clv = clv
+        self.timings = timings or {}
 
     def __repr__(self) -> str:
         return (
@@ -92,10 +97,10 @@ class Profiles:
             "cleaning": self.cleaning,
             "features": self.features,
             "rfm_segments": {str(k): int(v) for k, v in rfm.items()},
-            "clv": getattr(self, "clv", None),
+            "clv": self.clv,
             "basis": self.basis(),
             "seconds": round(self.seconds, 3),
-            "timings": {k: round(v, 3) for k, v in getattr(self, "timings", {}).items()},
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
@@ -245,15 +250,18 @@ def _profile(
         timings[step] = now - lap[0]
         lap[0] = now
 
+    stored: list[str] = []
+
     def store(step: str, expr):  # a stored aggregate, timed as its own step
-        stored = con.create_table(f"personas_{step}", expr)
+        stored.append(f"personas_{step}")
+        table = con.create_table(stored[-1], expr)
         done(step)
-        return stored
+        return table
 
     con = _connect()
     table, source = _read(con, events, query, table_name)
-    kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
-    mapping = infer_mapping(kinds, columns, source_name=source)
+    column_kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
+    mapping = infer_mapping(column_kinds, columns, source_name=source)
     if source.lower().endswith((".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst")):
         # Text is parsed once: its typed columns go to a DuckDB table read by every query.
         table = con.create_table("personas_raw", table)
@@ -311,8 +319,7 @@ def _profile(
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        parts = ("features_events", "features_active", "features_orders")
-        data = _fetch(features.order_by("uid"), con, drop=tuple(f"personas_{p}" for p in parts))
+        data = _fetch(features.order_by("uid"), con, drop=stored)
     done("features_join")
     clv_doc = None
     if clv_options is not None:
@@ -325,7 +332,7 @@ def _profile(
     data = rfm_scores(data)
     done("users_and_rfm")
     present = _definitions(data.columns)
-    result = Profiles(
+    return Profiles(
         data=data,
         as_of=as_of_ts.isoformat(),
         mapping=describe(mapping),
@@ -333,10 +340,9 @@ def _profile(
         features=present,
         source=source,
         seconds=time.perf_counter() - start,
+        clv=clv_doc,
+        timings=timings,
     )
-    result.clv = clv_doc
-    result.timings = timings
-    return result
 
 
 def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_discount):
@@ -409,7 +415,7 @@ def _without_duplicates(con, e, rows: int):
     return once.drop("h"), extra.pop("extra"), extra
 
 
-def _fetch(expr, con=None, drop: tuple[str, ...] = ()) -> pd.DataFrame:
+def _fetch(expr, con=None, drop: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
     """The result as pandas, Arrow buffers freed as columns are converted.
 
     The DuckDB tables named in ``drop`` are dropped once the result is in Arrow, before
