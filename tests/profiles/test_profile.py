@@ -205,13 +205,13 @@ def test_share_levels_pool_spellings_and_break_ties_by_name():
 
 
 @pytest.mark.filterwarnings("ignore::Warning:ibis")  # Ibis 12 on pandas 3 / DuckDB 2
-def test_duplicate_search_grows_past_the_counted_lines(log):
-    """The hash array is sized from the checks' count; more lines must not be lost."""
+def test_one_pass_counts_and_hashes_across_batches(log):
+    """Tests counted, and usable lines' hashes kept, as the log streams in small batches."""
     import ibis
 
     from personas.profiles._features import EventKinds, flags, normalise
     from personas.profiles._mapping import infer_mapping
-    from personas.profiles._profile import _connect, _kind, _without_duplicates
+    from personas.profiles._profile import _connect, _kind, _scan, _without_duplicates
 
     con = _connect()
     table = ibis.memtable(log)
@@ -219,8 +219,63 @@ def test_duplicate_search_grows_past_the_counted_lines(log):
     mapping = infer_mapping(kinds, {}, source_name="log")
     e = normalise(table, mapping, row_hash=True)
     e = flags(e, mapping, EventKinds(["purchase", "session", "refund"]))
-    _, extra, by_rule = _without_duplicates(con, e, rows=2)  # 13 lines stream in
+    cutoff = pd.Timestamp(AS_OF, tz="UTC").timestamp()
+    tests = {
+        "no_user": e.uid.isnull(),
+        "no_time": e.ts.isnull(),
+        "late": e.sec >= cutoff,
+        "purchase": e.is_purchase & e.uid.notnull() & (e.sec < cutoff),
+    }
+    counts, hashes = _scan(e, tests, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
+    assert counts == {
+        "rows_read": 13,
+        "no_user": 1,
+        "no_time": 0,
+        "late": 2,
+        "purchase": 6,  # a (3 lines), b, d (twice)
+        "usable": 10,
+    }
+    assert len(hashes) == 10
+    _, extra, by_rule = _without_duplicates(con, e, hashes)
     assert extra == 1 and by_rule["purchase_lines"] == 1  # user d's repeated purchase
+    counts, hashes = _scan(e, tests, with_hash=False, chunk_size=5)
+    assert counts["usable"] == 10 and hashes is None
+
+
+SUBSCRIPTIONS = [
+    # user, time, event, plan
+    ("x", "2024-01-01 00:00:00", "signup", "basic"),
+    ("x", "2024-01-10 00:00:00", "Renewal", "premium"),  # spellings are matched loosely
+    ("x", "2024-01-20 00:00:00", "cancellation", "premium"),
+    ("x", "2024-01-25 00:00:00", "session", None),  # not a subscription event
+    ("y", "2024-01-01 00:00:00", "signup", "premium"),
+    ("y", "2024-01-05 00:00:00", "cancellation", "premium"),
+    ("y", "2024-01-10 00:00:00", "signup", "basic"),  # came back: not churned
+    ("y", "2024-02-10 00:00:00", "cancellation", "basic"),  # after as_of: not counted
+    ("z", "2024-01-03 00:00:00", "renewal", "gold"),  # the same instant: the cancellation
+    ("z", "2024-01-03 00:00:00", "cancellation", "basic"),  # and the plan sorting last
+    ("w", "1969-12-30 00:00:00", "signup", "gold"),  # before 1970: negative epochs
+    ("w", "1969-12-31 06:00:00", "cancellation", "basic"),
+    ("v", "2024-01-02 00:00:00", "session", None),  # no subscription at all
+]
+
+
+@pytest.mark.parametrize("coded", [True, False])
+def test_subscription_state_by_hand(coded, monkeypatch):
+    import personas.profiles._features as features
+
+    if not coded:  # more plans than are coded as integers: the ordered aggregate
+        monkeypatch.setattr(features, "MAX_CODED", 1)
+    log = pd.DataFrame(SUBSCRIPTIONS, columns=["user_id", "timestamp", "event_type", "plan"])
+    d = personas.profile(log, as_of=AS_OF).data.set_index("user_id")
+    assert d["churned"].to_dict() == {"v": False, "w": True, "x": True, "y": False, "z": True}
+    assert (d.loc["x", "renewals"], d.loc["x", "cancellations"]) == (1, 1)
+    assert (d.loc["y", "renewals"], d.loc["y", "cancellations"]) == (0, 1)
+    plans = d["plan"].to_dict()
+    assert plans["x"] == "premium" and plans["y"] == "basic" and plans["w"] == "basic"
+    assert pd.isna(plans["v"])
+    if coded:  # ties in time: the plan sorting last
+        assert plans["z"] == "gold"
 
 
 def test_users_without_events_appear_with_zero_activity(log):
