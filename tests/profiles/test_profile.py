@@ -96,6 +96,17 @@ def test_sessions_and_engagement(prof):
     assert a["visits_per_active_week"] == pytest.approx(2 / 3)
     assert a["share_event_type_purchase"] == pytest.approx(3 / 6)
     assert a["share_event_type_session"] == pytest.approx(2 / 6)
+    assert "share_event_type_other" not in d  # every type has its column: no rest
+
+
+def test_share_of_the_rest(log):
+    d = personas.profile(log, as_of=AS_OF, top_levels=1).data.set_index("user_id")
+    assert [c for c in d if c.startswith("share_")] == [
+        "share_event_type_purchase",  # the most frequent type (9 of the 13 lines read)
+        "share_event_type_other",
+    ]
+    assert d.loc["a", "share_event_type_other"] == pytest.approx(3 / 6)  # sessions, refund
+    assert d.loc["b", "share_event_type_other"] == 0.0
 
 
 def test_single_event_users_edges_and_time_zones(prof):
@@ -196,12 +207,14 @@ def test_share_levels_pool_spellings_and_break_ties_by_name():
     from personas.profiles._features import share_levels
 
     counts = [("Purchase", 5), ("purchase ", 3), ("view", 8), ("cart", 8), (None, 9), ("x", 1)]
-    levels = share_levels("etype", counts, 2)
+    levels, rest = share_levels("etype", counts, 2)
     assert levels == {
         "share_event_type_cart": ["cart"],
         "share_event_type_purchase": ["Purchase", "purchase "],
     }
-    assert share_levels("device", [("web", 4)], 5) == {}  # one level: nothing to share
+    assert rest  # view and x: pooled in share_event_type_other
+    assert share_levels("etype", counts, 4)[1] is False  # every level has its column
+    assert share_levels("device", [("web", 4)], 5) == ({}, False)  # one level: no shares
 
 
 @pytest.mark.filterwarnings("ignore::Warning:ibis")  # Ibis 12 on pandas 3 / DuckDB 2

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import operator
 from collections.abc import Callable
 from typing import Any
 
@@ -52,7 +53,7 @@ FEATURES: dict[str, str] = {
     "plan": "the last plan seen",
     "churned": "the last subscription event is a cancellation",
     "share_{column}_{level}": "share of the user's events with that category / channel / "
-    "device / event type (the levels most frequent in the log; the rest in _other)",
+    "device / event type (the levels most frequent in the log; the rest, if any, in _other)",
 }
 
 
@@ -176,13 +177,15 @@ def build_features(
     *,
     kinds: EventKinds,
     levels: dict[str, dict[str, list[str]]],
+    rest: frozenset[str] = frozenset(),
     plans: list[str] | None = None,
     materialise: Callable[[str, Any], Any] | None = None,
 ) -> Any:
     """One row per user (an Ibis expression).
 
     ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
-    share columns to make and the values (as written) each one counts; ``plans`` the
+    share columns to make and the values (as written) each one counts; ``rest`` the
+    share columns with more levels than those (they get a ``_other`` share); ``plans`` the
     distinct values of the plan column, when known (the latest is found by code). The three per-user
     aggregates (events, active days, orders) are passed through ``materialise(name,
     expr)`` when given — e.g. to store each as a table, so that one aggregation at a
@@ -234,7 +237,8 @@ def build_features(
         col = e[key]
         for name, values in named.items():
             agg[name] = count(any_of(col, values, in_filter=True))
-        agg[f"_known_{key}"] = count(col.notnull())  # the rest: _other
+        if key in rest:
+            agg[f"_known_{key}"] = count(col.notnull())  # the rest: _other
     g = e.group_by("uid").aggregate(**agg)
     # Order lines first become one row per order (purchases and returns together, keyed
     # by order id), so that counting orders per window is a count, not a distinct count
@@ -297,11 +301,11 @@ def build_features(
         code = _code(g._last_plan, len(plans) + 1)
         out["plan"] = ibis.cases(*((code == i + 1, v) for i, v in enumerate(plans)), else_=None)
     for key, named in levels.items():
-        other = g[f"_known_{key}"]
         for name in named:
             out[name] = g[name] / g.n_events
-            other = other - g[name]
-        out[_share_name(key, "_other")] = other / g.n_events
+        if key in rest:
+            other = g[f"_known_{key}"] - functools.reduce(operator.add, (g[n] for n in named))
+            out[_share_name(key, "_other")] = other / g.n_events
     g = g.mutate(**out)
     drop = [
         c
@@ -404,8 +408,11 @@ def _popcount(x: Any) -> Any:
     return _bit_count_udf()(x)
 
 
-def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> dict[str, list[str]]:
-    """The top ``n`` levels of a share column: column name → the values it counts.
+def share_levels(
+    key: str, counts: list[tuple[Any, int]], n: int
+) -> tuple[dict[str, list[str]], bool]:
+    """The top ``n`` levels of a share column: column name → the values it counts, and
+    whether other levels remain (then a ``_other`` share pools them).
 
     ``counts`` are (value as written, lines) pairs. Values that give the same column name
     are pooled (event types also across case and spaces: "Purchase" and "purchase ").
@@ -420,7 +427,9 @@ def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> dict[str, l
         pooled.setdefault(name, []).append(text)
         totals[name] = totals.get(name, 0) + int(lines)
     top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
-    return {name: pooled[name] for name in top} if len(totals) > 1 else {}
+    if len(totals) < 2:  # one level: nothing to share
+        return {}, False
+    return {name: pooled[name] for name in top}, len(totals) > n
 
 
 def _share_name(column: str, level: str) -> str:

@@ -271,7 +271,11 @@ def _profile(
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", [])]
     kinds = EventKinds([v for v, _ in values.get("etype", [])])
-    levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
+    levels, rest = {}, set()
+    for key, pairs in values.items():
+        levels[key], more = share_levels(key, pairs, top_levels)
+        if more:
+            rest.add(key)
     e = flags(e, mapping, kinds)
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
@@ -315,6 +319,7 @@ def _profile(
         as_of_ts,
         kinds=kinds,
         levels={k: v for k, v in levels.items() if v},
+        rest=frozenset(rest),
         plans=sorted(plans),
         # One aggregation at a time, each stored (≤ one row per user) before the join:
         # run as one query, the three held memory together and spilled at 100M events.
