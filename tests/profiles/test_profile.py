@@ -324,6 +324,30 @@ def test_transaction_logs_price_times_quantity_and_cancelled_invoices():
     assert p.cleaning["cancelled_invoices"] == 1 and p.cleaning["zero_prices"] == 1
 
 
+def test_order_ids_starting_with_c_are_cancellations_only_when_few():
+    lines = pd.DataFrame(
+        {
+            "Invoice": ["C100", "C101", "C102", "c103", "ch_9", "C104"],
+            "Quantity": [1, 2, 1, 1, 3, -1],
+            "InvoiceDate": pd.date_range("2024-01-02", periods=6, freq="D"),
+            "Price": [10.0, 5.0, 2.0, 1.0, 4.0, 10.0],
+            "Customer ID": [1, 1, 2, 2, 2, 1],
+        }
+    )
+    p = personas.profile(lines, as_of="2024-02-01")  # a shop numbering its orders C…
+    assert p.cleaning["cancelled_invoices"] == 0
+    assert p.notes and "5 of 6 order ids start with C" in p.notes[0]
+    d = p.data.set_index("user_id")
+    assert (d.loc["1", "frequency"], d.loc["1", "returns"]) == (2, 1)  # C104: quantity < 0
+    assert d.loc["2", "frequency"] == 3  # ch_9 never was a cancellation
+    assert p.summary()["notes"] == p.notes
+    retail = pd.concat([lines.assign(Invoice=[f"{i}" for i in range(100, 106)])] * 3)
+    retail["Invoice"] = [f"{i}" for i in range(len(retail))]
+    retail.iloc[0, 0] = "C5000"  # one cancelled invoice among 18
+    q = personas.profile(retail, as_of="2024-02-01")
+    assert q.cleaning["cancelled_invoices"] == 1 and q.notes == []
+
+
 def test_clear_errors(log, tmp_path):
     with pytest.raises(InputFileError, match="does not exist"):
         personas.profile(tmp_path / "nope.parquet")

@@ -104,6 +104,8 @@ def profile_command(
         if k not in ("rows_read", "rows_used"):
             t.add_row(k.replace("_", " "), f"{v:,}")
     console.print(t)
+    for note in result.notes:
+        console.print(f"[yellow]Note:[/yellow] {escape(note)}")
     r = Table(title="RFM segments", show_lines=False)
     r.add_column("segment")
     r.add_column("users", justify="right")

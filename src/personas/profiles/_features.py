@@ -42,7 +42,7 @@ FEATURES: dict[str, str] = {
     "trend_30d": "(events in the last 30 days − in the 30 before) / (their sum); −1…1",
     "trend_90d": "the same over 90-day periods",
     "returns": "returned or refunded orders (refund events, negative quantities or amounts, "
-    "invoices starting with C)",
+    "invoice numbers of C and digits)",
     "returns_value": "value of those returns (positive)",
     "return_share": "returns / frequency",
     "sessions": "distinct session ids (or session events)",
@@ -149,14 +149,16 @@ def any_of(column: Any, values: list[str], *, in_filter: bool = False) -> Any:
     return test if in_filter else test.fill_null(False)
 
 
-def flags(e: Any, m: EventMapping, kinds: EventKinds) -> Any:
-    """is_purchase / is_return per row, by event type or, in a transaction log, by sign."""
+def flags(e: Any, m: EventMapping, kinds: EventKinds, *, cancel_prefix: bool = True) -> Any:
+    """is_purchase / is_return per row, by event type or, in a transaction log, by sign.
+
+    With ``cancel_prefix``, order ids made of "C" and digits ("C489449", the Online
+    Retail convention) are cancelled invoices.
+    """
     import ibis
 
-    if m.order_id:  # invoice numbers starting with C are cancellations (Online Retail)
-        cancelled_invoice = (e.order_id.startswith("C") | e.order_id.startswith("c")).fill_null(
-            False
-        )
+    if m.order_id and cancel_prefix:
+        cancelled_invoice = cancel_prefixed(e.order_id).fill_null(False)
     else:
         cancelled_invoice = ibis.literal(False)
     negative = ((e.qty < 0) | (e.amount < 0)).fill_null(False)
@@ -168,6 +170,12 @@ def flags(e: Any, m: EventMapping, kinds: EventKinds) -> Any:
         is_return = negative | cancelled_invoice
         is_purchase = ~is_return & e.amount.notnull()
     return e.mutate(is_purchase=is_purchase, is_return=is_return, cancelled=cancelled_invoice)
+
+
+def cancel_prefixed(order_id: Any) -> Any:
+    """The id starts with "C" or "c" and a digit ("C489449"; not "ch_3N…" or "cart-12")."""
+    second = order_id.substr(1, 1)
+    return (order_id.startswith("C") | order_id.startswith("c")) & (second >= "0") & (second <= "9")
 
 
 def build_features(

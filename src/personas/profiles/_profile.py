@@ -58,13 +58,26 @@ class Profiles:
         What each cleaning rule did (row counts).
     features : dict
         The definition of every feature column present.
+    notes : list of str
+        Rules that were switched off for this log, and why.
     timings : dict
         Seconds per step: reading, checks and line hashes (one pass), duplicates, each
         per-user aggregate (events, active days, orders), their join, CLV, users and RFM.
     """
 
     def __init__(
-        self, *, data, as_of, mapping, cleaning, features, source, seconds, clv=None, timings=None
+        self,
+        *,
+        data,
+        as_of,
+        mapping,
+        cleaning,
+        features,
+        source,
+        seconds,
+        clv=None,
+        timings=None,
+        notes=None,
     ):
         self.data = data
         self.as_of = as_of
@@ -75,6 +88,7 @@ class Profiles:
         self.seconds = seconds
         self.clv = clv
         self.timings = timings or {}
+        self.notes = list(notes or [])
 
     def __repr__(self) -> str:
         return (
@@ -97,6 +111,7 @@ class Profiles:
             "n_users": len(self.data),
             "mapping": self.mapping,
             "cleaning": self.cleaning,
+            "notes": self.notes,
             "features": self.features,
             "rfm_segments": {str(k): int(v) for k, v in rfm.items()},
             "clv": self.clv,
@@ -276,7 +291,6 @@ def _profile(
         levels[key], more = share_levels(key, pairs, top_levels)
         if more:
             rest.add(key)
-    e = flags(e, mapping, kinds)
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
     # A blank id is empty or whitespace: only ids sorting before "!" (which begin with a
@@ -285,14 +299,32 @@ def _profile(
     blank = ibis.cases((e.uid < "!", e.uid.strip() == ""), else_=False)
     no_user = e.uid.isnull() | blank
     usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
-    tests = {
-        "missing_user_id": no_user,
-        "missing_timestamp": e.ts.isnull(),
-        "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
-        # What the purchase/return rules find in usable lines (duplicates taken off below)
-        **{rule: test.fill_null(False) for rule, test in rule_tests(e).items()},
-    }
-    counts, hashes = _scan(e, tests, with_hash=drop_duplicates)
+    raw, notes = e, []
+
+    def scan(cancel_prefix: bool):
+        flagged = flags(raw, mapping, kinds, cancel_prefix=cancel_prefix)
+        tests = {
+            "missing_user_id": no_user,
+            "missing_timestamp": raw.ts.isnull(),
+            "at_or_after_as_of": (raw.sec >= cutoff).fill_null(False),
+            # What the purchase/return rules find in usable lines (less duplicates, below)
+            **{rule: test.fill_null(False) for rule, test in rule_tests(flagged).items()},
+        }
+        if mapping.order_id:
+            tests["order_lines"] = raw.order_id.notnull()
+        return flagged, *_scan(flagged, tests, with_hash=drop_duplicates)
+
+    e, counts, hashes = scan(cancel_prefix=True)
+    order_lines = counts.pop("order_lines", 0)
+    if counts["cancelled_invoices"] * 2 > order_lines > 0:
+        # Most order ids look like "C123": the shop's numbering, not cancelled invoices.
+        notes.append(
+            f"{counts['cancelled_invoices']:,} of {order_lines:,} order ids start with C "
+            "and a digit: taken as the shop's numbering, not as cancelled invoices."
+        )
+        del hashes
+        e, counts, hashes = scan(cancel_prefix=False)
+        counts.pop("order_lines")
     usable_rows = counts.pop("usable")
     if counts["rows_read"] == 0:
         raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
@@ -350,6 +382,7 @@ def _profile(
         seconds=time.perf_counter() - start,
         clv=clv_doc,
         timings=timings,
+        notes=notes,
     )
 
 
