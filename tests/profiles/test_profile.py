@@ -348,6 +348,17 @@ def test_order_ids_starting_with_c_are_cancellations_only_when_few():
     assert q.cleaning["cancelled_invoices"] == 1 and q.notes == []
 
 
+def test_purchases_in_a_log_without_money_are_orders(log):
+    clicks = log.drop(columns=["amount"])
+    d = personas.profile(clicks, as_of=AS_OF).data.set_index("user_id")
+    assert d.loc["a", "frequency"] == 2  # o1 (two lines) and o2
+    assert d.loc["b", "frequency"] == 1 and d.loc["b", "monetary"] == 0.0
+    assert d.loc["a", "recency_days"] == pytest.approx(21.0)
+    assert d.loc["b", "rfm_segment"] != "No purchase"
+    ids = clicks.drop(columns=["order_id"])  # no order ids either: each purchase event
+    assert personas.profile(ids, as_of=AS_OF).data.set_index("user_id").loc["a", "frequency"] == 2
+
+
 def test_clear_errors(log, tmp_path):
     with pytest.raises(InputFileError, match="does not exist"):
         personas.profile(tmp_path / "nope.parquet")

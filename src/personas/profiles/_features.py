@@ -206,7 +206,10 @@ def build_features(
 
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
-    buy = e.is_purchase & (e.amount.fill_null(0) > 0)
+    if m.amount or (m.price and m.quantity):  # zero-value lines are not orders
+        buy = e.is_purchase & (e.amount.fill_null(0) > 0)
+    else:  # a log without money (a clickstream): every purchase event is an order
+        buy = e.is_purchase
     order_key = e.order_id if m.order_id else e.ts  # without ids, an order per instant
     agg: dict[str, Any] = {
         "n_events": count(),
