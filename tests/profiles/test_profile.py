@@ -174,6 +174,52 @@ def test_duplicate_lines_count_once_in_every_feature():
     assert kept.data["n_events"].sum() == len(noisy)
 
 
+@pytest.mark.parametrize("top", [2, 20])
+def test_counts_by_subtraction_match_pandas(top):
+    """Shares (some derived as the rest), windows, trends and event kinds against pandas."""
+    from personas.profiles._features import _share_name
+
+    users, _ = personas.datasets.make_users(200, random_state=5)
+    events = personas.datasets.make_events(users, random_state=5)
+    as_of = pd.Timestamp("2025-06-30")
+    d = personas.profile(events, as_of=str(as_of.date()), top_levels=top).data
+    d = d.set_index("user_id")
+    ev = events[events["timestamp"] < as_of].drop_duplicates()
+    n = ev.groupby("user_id").size().reindex(d.index)
+    assert (d["n_events"] == n).all()
+    for column, key in [
+        ("category", "category"),
+        ("platform", "channel"),
+        ("device", "device"),
+        ("event_type", "etype"),
+    ]:
+        per_level = pd.crosstab(ev["user_id"], ev[column]).reindex(d.index, fill_value=0)
+        names = {level: _share_name(key, level) for level in per_level.columns}
+        named = [level for level, name in names.items() if name in d]
+        assert 0 < len(named) <= top
+        for level in named:
+            expected = per_level[level] / n
+            assert np.allclose(d[names[level]], expected), (column, level)
+        other = _share_name(key, "_other")
+        rest = [level for level in per_level.columns if level not in named]
+        if rest:
+            assert np.allclose(d[other], per_level[rest].sum(axis=1) / n), column
+        else:
+            assert other not in d
+    days_ago = (as_of - ev["timestamp"]).dt.total_seconds() / 86_400
+    for w in (7, 30, 90, 365):
+        expected = ev[days_ago <= w].groupby("user_id").size().reindex(d.index, fill_value=0)
+        assert (d[f"events_{w}d"] == expected).all(), w
+    before = ev[(days_ago > 30) & (days_ago <= 60)].groupby("user_id").size()
+    before = before.reindex(d.index, fill_value=0)
+    now = d["events_30d"]
+    trend = ((now - before) / (now + before).replace(0, np.nan)).fillna(0.0)
+    assert np.allclose(d["trend_30d"], trend)
+    for kind, column in (("session", "sessions"), ("renewal", "renewals")):
+        expected = ev[ev["event_type"] == kind].groupby("user_id").size()
+        assert (d[column] == expected.reindex(d.index, fill_value=0)).all(), kind
+
+
 def test_a_duckdb_database_table_or_query(log, prof, tmp_path):
     import duckdb
 
@@ -207,14 +253,16 @@ def test_share_levels_pool_spellings_and_break_ties_by_name():
     from personas.profiles._features import share_levels
 
     counts = [("Purchase", 5), ("purchase ", 3), ("view", 8), ("cart", 8), (None, 9), ("x", 1)]
-    levels, rest = share_levels("etype", counts, 2)
-    assert levels == {
+    levels = share_levels("etype", counts, 2)
+    assert levels.named == {
         "share_event_type_cart": ["cart"],
         "share_event_type_purchase": ["Purchase", "purchase "],
     }
-    assert rest  # view and x: pooled in share_event_type_other
-    assert share_levels("etype", counts, 4)[1] is False  # every level has its column
-    assert share_levels("device", [("web", 4)], 5) == ({}, False)  # one level: no shares
+    assert levels.lines == {"share_event_type_cart": 8, "share_event_type_purchase": 8}
+    assert (levels.rest, levels.missing) == (9, 9)  # view and x; None
+    assert levels.more  # view and x: pooled in share_event_type_other
+    assert share_levels("etype", counts, 4).more is False  # every level has its column
+    assert share_levels("device", [("web", 4)], 5) is None  # one level: no shares
 
 
 @pytest.mark.filterwarnings("ignore::Warning:ibis")  # Ibis 12 on pandas 3 / DuckDB 2

@@ -11,6 +11,7 @@ import datetime as dt
 import functools
 import operator
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from personas.profiles._mapping import EventMapping
@@ -184,16 +185,14 @@ def build_features(
     as_of: dt.datetime,
     *,
     kinds: EventKinds,
-    levels: dict[str, dict[str, list[str]]],
-    rest: frozenset[str] = frozenset(),
+    levels: dict[str, ShareLevels],
     plans: list[str] | None = None,
     materialise: Callable[[str, Any], Any] | None = None,
 ) -> Any:
     """One row per user (an Ibis expression).
 
     ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
-    share columns to make and the values (as written) each one counts; ``rest`` the
-    share columns with more levels than those (they get a ``_other`` share); ``plans`` the
+    share columns to make (see :class:`ShareLevels`); ``plans`` the
     distinct values of the plan column, when known (the latest is found by code). The three per-user
     aggregates (events, active days, orders) are passed through ``materialise(name,
     expr)`` when given — e.g. to store each as a table, so that one aggregation at a
@@ -216,23 +215,50 @@ def build_features(
         "first_seen": sec.min(),
         "last_seen": sec.max(),
     }
+    # Counts by subtraction, once the aggregates are joined: name → expression over them.
+    # (Each counted line costs DuckDB a random write per count; a derived count none.)
+    derived: dict[str, Callable[[Any], Any]] = {}
+    # Events per age band, each line in one band at most; windows and the periods the
+    # trends compare with are sums of bands.
+    edges = sorted({0, *WINDOWS, *(2 * w for w in (30, 90))})
+    bands = [(lo, hi) for lo, hi in zip(edges, edges[1:], strict=False) if hi <= max(WINDOWS)]
+    for lo, hi in bands:
+        recent = e.sec >= as_of_s - hi * DAY
+        agg[f"_age_{lo}_{hi}"] = count(recent if lo == 0 else recent & (e.sec < as_of_s - lo * DAY))
+
+    def band_sum(lo: int, hi: int) -> Callable[[Any], Any]:
+        names = [f"_age_{a}_{b}" for a, b in bands if lo <= a and b <= hi]
+        return lambda g: functools.reduce(operator.add, (g[n] for n in names))
+
     for w in WINDOWS:
-        agg[f"events_{w}d"] = count(e.sec >= as_of_s - w * DAY)
+        derived[f"events_{w}d"] = band_sum(0, w)
     for w in (30, 90):  # the trends compare events_{w}d with the w days before them
-        before = (e.sec >= as_of_s - 2 * w * DAY) & (e.sec < as_of_s - w * DAY)
-        agg[f"_before_{w}"] = count(before)
+        derived[f"_before_{w}"] = band_sum(w, 2 * w)
+    for key, share in levels.items():
+        _share_counts(e, key, share, agg, derived)
+    etype_counts = {}
+    if "etype" in levels:  # an event kind that is a share level is counted once
+        etype_counts = {frozenset(v): name for name, v in levels["etype"].named.items()}
+
+    def kind_count(out_name: str, kind: str) -> None:
+        shared = etype_counts.get(frozenset(kinds.values[kind]))
+        if shared is not None:
+            derived[out_name] = lambda g: g[shared]
+        else:
+            agg[out_name] = count(kinds.test(e.etype, kind, in_filter=True))
+
     if m.session_id:
         agg["sessions"] = e.session.nunique()
     elif m.event_type:
-        agg["sessions"] = count(kinds.test(e.etype, "session", in_filter=True))
+        kind_count("sessions", "session")
     if m.duration:
         timed = e.duration.notnull()
         if m.event_type and not m.session_id:
             timed = timed & kinds.test(e.etype, "session")
         agg["avg_session_minutes"] = e.duration.mean(where=timed)
     if m.event_type:
-        agg["renewals"] = count(kinds.test(e.etype, "renewal", in_filter=True))
-        agg["cancellations"] = count(kinds.test(e.etype, "cancel", in_filter=True))
+        kind_count("renewals", "renewal")
+        kind_count("cancellations", "cancel")
         if kinds.values["subscription"]:
             subscription = kinds.test(e.etype, "subscription", in_filter=True)
             # Only "was the last one a cancellation" is kept (code 2; ties go to it)
@@ -244,12 +270,6 @@ def build_features(
             agg["_last_plan"] = _stamped(e.sec, code, len(plans) + 1).max(where=e.plan.notnull())
         else:  # many plans: an ordered aggregate (slower: it keeps every value)
             agg["plan"] = e.plan.argmax(e.sec, where=e.plan.notnull())
-    for key, named in levels.items():
-        col = e[key]
-        for name, values in named.items():
-            agg[name] = count(any_of(col, values, in_filter=True))
-        if key in rest:
-            agg[f"_known_{key}"] = count(col.notnull())  # the rest: _other
     g = e.group_by("uid").aggregate(**agg)
     # Order lines first become one row per order (purchases and returns together, keyed
     # by order id), so that counting orders per window is a count, not a distinct count
@@ -284,6 +304,8 @@ def build_features(
         )
     g = g.left_join(active, "uid").drop("uid_right")
     g = g.left_join(orders, "uid").drop("uid_right")
+    for name, make in derived.items():  # in order: a derived count may use an earlier one
+        g = g.mutate(**{name: make(g)})
     g = g.mutate(
         frequency=g.frequency.fill_null(0),
         returns=g.returns.fill_null(0),
@@ -304,19 +326,18 @@ def build_features(
     for w in (30, 90):
         now, before = g[f"events_{w}d"], g[f"_before_{w}"]
         out[f"trend_{w}d"] = ((now - before) / (now + before).nullif(0)).fill_null(0.0)
-    if "sessions" in agg:
+    if "sessions" in g.columns:
         out["visits_per_active_week"] = g.sessions / g.active_weeks.nullif(0)
     if "_last_sub" in agg:
         out["churned"] = (_code(g._last_sub, 3) == 2).fill_null(False)
     if "_last_plan" in agg:
         code = _code(g._last_plan, len(plans) + 1)
         out["plan"] = ibis.cases(*((code == i + 1, v) for i, v in enumerate(plans)), else_=None)
-    for key, named in levels.items():
-        for name in named:
+    for key, share in levels.items():
+        for name in share.named:
             out[name] = g[name] / g.n_events
-        if key in rest:
-            other = g[f"_known_{key}"] - functools.reduce(operator.add, (g[n] for n in named))
-            out[_share_name(key, "_other")] = other / g.n_events
+        if share.more:
+            out[_share_name(key, "_other")] = g[f"_rest_{key}"] / g.n_events
     g = g.mutate(**out)
     drop = [
         c
@@ -324,6 +345,40 @@ def build_features(
         if c.startswith("_") or c in ("first_order", "last_order", "first_seen", "last_seen")
     ]
     return g.drop(*drop)
+
+
+def _share_counts(e: Any, key: str, share: ShareLevels, agg: dict, derived: dict) -> None:
+    """Lines per named level (and ``_rest_{key}``) of one column, counting the fewest lines.
+
+    The lines with a value are all lines less the missing ones (or counted, when most
+    are missing); the largest group — a level or the rest — is then those less the other
+    groups. So the most frequent event type, say, is never counted line by line.
+    """
+    col = e[key]
+    known = f"_known_{key}"
+    if share.missing == 0:
+        derived[known] = lambda g: g.n_events
+    elif 2 * share.missing < sum(share.lines.values()) + share.rest + share.missing:
+        agg[f"_missing_{key}"] = e.count(where=col.isnull())
+        derived[known] = lambda g: g.n_events - g[f"_missing_{key}"]
+    else:
+        agg[known] = e.count(where=col.notnull())
+    groups = dict(share.lines)
+    if share.more:
+        groups[f"_rest_{key}"] = share.rest
+    largest = max(groups, key=lambda name: (groups[name], name))
+    values = [v for vs in share.named.values() for v in vs]
+    for name in groups:
+        if name == largest:
+            continue
+        if name in share.named:
+            agg[name] = e.count(where=any_of(col, share.named[name], in_filter=True))
+        else:
+            agg[name] = e.count(where=col.notnull() & ~any_of(col, values))
+    others = [name for name in groups if name != largest]
+    derived[largest] = lambda g: functools.reduce(
+        operator.sub, (g[name] for name in others), g[known]
+    )
 
 
 MAX_CODED = 64  # plans coded as small integers in _stamped; more: an ordered aggregate
@@ -419,28 +474,51 @@ def _popcount(x: Any) -> Any:
     return _bit_count_udf()(x)
 
 
-def share_levels(
-    key: str, counts: list[tuple[Any, int]], n: int
-) -> tuple[dict[str, list[str]], bool]:
-    """The top ``n`` levels of a share column: column name → the values it counts, and
-    whether other levels remain (then a ``_other`` share pools them).
+@dataclass
+class ShareLevels:
+    """The share columns made of one column of the log, with what the level counts say.
+
+    ``named``: share column → the values (as written) it counts, most frequent first;
+    ``lines``: share column → lines with those values; ``rest``: lines with any other
+    value (pooled in ``_other`` when there are such levels); ``missing``: lines without a
+    value. Counts are of the lines read; they choose which count is the cheapest to
+    derive by subtraction.
+    """
+
+    named: dict[str, list[str]]
+    lines: dict[str, int]
+    rest: int
+    missing: int
+    more: bool  # levels beyond the named ones exist (an _other share)
+
+
+def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> ShareLevels | None:
+    """The top ``n`` levels of a share column (``None`` when it has fewer than two).
 
     ``counts`` are (value as written, lines) pairs. Values that give the same column name
     are pooled (event types also across case and spaces: "Purchase" and "purchase ").
     """
     pooled: dict[str, list[str]] = {}
     totals: dict[str, int] = {}
+    missing = 0
     for value, lines in counts:
         if value is None or (isinstance(value, float) and value != value):
+            missing += int(lines)
             continue
         text = str(value)
         name = _share_name(key, text.strip().lower() if key == "etype" else text)
         pooled.setdefault(name, []).append(text)
         totals[name] = totals.get(name, 0) + int(lines)
-    top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
     if len(totals) < 2:  # one level: nothing to share
-        return {}, False
-    return {name: pooled[name] for name in top}, len(totals) > n
+        return None
+    top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
+    return ShareLevels(
+        named={name: pooled[name] for name in top},
+        lines={name: totals[name] for name in top},
+        rest=sum(totals.values()) - sum(totals[name] for name in top),
+        missing=missing,
+        more=len(totals) > n,
+    )
 
 
 def _share_name(column: str, level: str) -> str:

@@ -284,13 +284,9 @@ def _profile(
         table = con.create_table("personas_raw", table)
     e = normalise(table, mapping, row_hash=drop_duplicates)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
-    plans = [str(v) for v, _ in values.pop("plan", [])]
+    plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
     kinds = EventKinds([v for v, _ in values.get("etype", [])])
-    levels, rest = {}, set()
-    for key, pairs in values.items():
-        levels[key], more = share_levels(key, pairs, top_levels)
-        if more:
-            rest.add(key)
+    levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
     as_of_ts = _as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
     # A blank id is empty or whitespace: only ids sorting before "!" (which begin with a
@@ -350,8 +346,7 @@ def _profile(
         mapping,
         as_of_ts,
         kinds=kinds,
-        levels={k: v for k, v in levels.items() if v},
-        rest=frozenset(rest),
+        levels={k: v for k, v in levels.items() if v is not None},
         plans=sorted(plans),
         # One aggregation at a time, each stored (≤ one row per user) before the join:
         # run as one query, the three held memory together and spilled at 100M events.
@@ -664,8 +659,7 @@ def _level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:
     for key in (*SHARE_COLUMNS, "plan"):
         if getattr(mapping, "event_type" if key == "etype" else key) is None:
             continue
-        counts = e[key].value_counts().execute()
-        counts = counts[counts.iloc[:, 0].notna()]
+        counts = e[key].value_counts().execute()  # (missing values too)
         counts = counts.sort_values(counts.columns[1], ascending=False, kind="stable")
         out[key] = list(zip(counts.iloc[:, 0], counts.iloc[:, 1].astype(int), strict=True))
     return out
