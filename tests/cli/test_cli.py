@@ -345,6 +345,33 @@ def test_profile_command(tmp_path):
     result = run("profile", tmp_path / "events.parquet", "--user-id", "buyer")
     assert result.exit_code == 2 and "'buyer' is not in" in result.output
     _no_traceback(result)
+    # The columns used come back as events.toml: renamed columns, the edited file passed back
+    written = (out / "events.toml").read_text()
+    assert '[events]\nuser_id = "user_id"' in written
+    renamed = events.rename(columns={"user_id": "who", "platform": "via", "device": "gadget"})
+    renamed.to_parquet(tmp_path / "renamed.parquet")
+    edited = written.replace('user_id = "user_id"', 'user_id = "who"')
+    edited = edited.replace('channel = "platform"', 'channel = "via"')
+    (tmp_path / "edited.toml").write_text(edited.replace('device = "device"', 'device = "gadget"'))
+    again = tmp_path / "prof_renamed"
+    result = run(
+        "profile",
+        tmp_path / "renamed.parquet",
+        "-o",
+        again,
+        "--as-of",
+        "2025-06-30",
+        "--schema",
+        tmp_path / "edited.toml",
+    )
+    assert result.exit_code == 0, result.output
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(again / "profiles.parquet"), data, check_exact=False, rtol=1e-9
+    )
+    (tmp_path / "bad.toml").write_text('[events]\nbuyer = "who"\n')
+    result = run("profile", tmp_path / "renamed.parquet", "--schema", tmp_path / "bad.toml")
+    assert result.exit_code == 2 and "unknown meaning 'buyer'" in result.output
+    _no_traceback(result)
     import duckdb
 
     con = duckdb.connect(str(tmp_path / "shop.duckdb"))

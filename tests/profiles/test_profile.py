@@ -407,6 +407,33 @@ def test_purchases_in_a_log_without_money_are_orders(log):
     assert personas.profile(ids, as_of=AS_OF).data.set_index("user_id").loc["a", "frequency"] == 2
 
 
+def test_a_mapping_file_or_dict_names_the_columns(log, prof, tmp_path):
+    renamed = log.rename(columns={"user_id": "who", "timestamp": "when", "minutes": "length"})
+    path = tmp_path / "events.toml"
+    path.write_text('[events]\nuser_id = "who"\ntimestamp = "when"\nduration = "length"\n')
+    d = personas.profile(renamed, as_of=AS_OF, mapping=path).data.set_index("user_id")
+    _, expected = prof
+    assert d.loc["a", "avg_session_minutes"] == expected.loc["a", "avg_session_minutes"]
+    # keyword arguments win over the file
+    p = personas.profile(renamed, as_of=AS_OF, mapping={"user_id": "who"}, timestamp="when")
+    assert p.mapping["timestamp"] == "when" and "duration" not in p.mapping
+    p.write_mapping(tmp_path / "used.toml")
+    assert personas.profile(renamed, as_of=AS_OF, mapping=tmp_path / "used.toml").mapping == (
+        p.mapping
+    )
+    for text, message in [
+        ("user_id = 'who'", "has no \\[events\\] table"),
+        ("[events]\nuser = 'who'", "unknown meaning 'user'"),
+        ("[events]\nuser_id = 3", "user_id must be a column name in quotes"),
+        ("[events\n", "not valid TOML"),
+    ]:
+        path.write_text(text)
+        with pytest.raises(SchemaError, match=message):
+            personas.profile(renamed, as_of=AS_OF, mapping=path)
+    with pytest.raises(SchemaError, match="does not exist"):
+        personas.profile(renamed, as_of=AS_OF, mapping=tmp_path / "nope.toml")
+
+
 def test_clear_errors(log, tmp_path):
     with pytest.raises(InputFileError, match="does not exist"):
         personas.profile(tmp_path / "nope.parquet")

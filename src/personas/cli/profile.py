@@ -56,8 +56,16 @@ def profile_command(
     category: str | None = typer.Option(None, "--category", help="Product category column."),
     channel: str | None = typer.Option(None, "--channel", help="Channel column."),
     device: str | None = typer.Option(None, "--device", help="Device column."),
+    product: str | None = typer.Option(None, "--product", help="Product / item column."),
+    duration: str | None = typer.Option(None, "--duration", help="Session duration column."),
+    plan: str | None = typer.Option(None, "--plan", help="Subscription plan column."),
+    schema: Path | None = typer.Option(
+        None,
+        "--schema",
+        help="TOML file with an [events] table naming the columns (as OUT/events.toml).",
+    ),
 ) -> None:
-    """Profile users from events: OUT/profiles.parquet and OUT/summary.json."""
+    """Profile users from events: OUT/profiles.parquet, OUT/summary.json, OUT/events.toml."""
     import personas
 
     if out.exists() and not out.is_dir():
@@ -87,10 +95,15 @@ def profile_command(
             category=category,
             channel=channel,
             device=device,
+            product=product,
+            duration=duration,
+            plan=plan,
+            mapping=schema,
         )
         out.mkdir(parents=True, exist_ok=True)
         result.to_parquet(out / "profiles.parquet")
         result.to_json(out / "summary.json")
+        result.write_mapping(out / "events.toml")
     console.print(
         f"[bold]{len(result.data):,} users[/bold] profiled from {escape(result.source)} as of "
         f"{result.as_of} ({result.cleaning['rows_used']:,} of "
@@ -130,3 +143,4 @@ def profile_command(
         console.print(t)
     console.print(f"  profiles.parquet  {escape(str(out / 'profiles.parquet'))}")
     console.print(f"  summary.json      {escape(str(out / 'summary.json'))}")
+    console.print(f"  events.toml       {escape(str(out / 'events.toml'))}")

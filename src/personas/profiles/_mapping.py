@@ -3,13 +3,15 @@ names and types, overridable by the caller (flags, keyword arguments)."""
 
 from __future__ import annotations
 
+import tomllib
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from personas.errors import SchemaError
 from personas.io._names import tokens
 
-__all__ = ["EventMapping", "infer_mapping"]
+__all__ = ["EventMapping", "infer_mapping", "mapping_toml", "read_mapping"]
 
 
 @dataclass
@@ -126,3 +128,56 @@ def _kind_ok(kind: str, wanted: str, meaning: str, name: str) -> bool:
 
 def describe(mapping: EventMapping) -> dict[str, Any]:
     return {k: v for k, v in mapping.to_dict().items() if v is not None}
+
+
+def read_mapping(source: str | Path | dict[str, Any]) -> dict[str, str]:
+    """Meaning → column from the ``[events]`` table of a TOML file (or such a dict).
+
+    ``personas profile`` writes one (``events.toml``, the columns it used); edit it and
+    pass it back with ``--schema``. Flags and keyword arguments win over it.
+    """
+    name = "The mapping"
+    if isinstance(source, dict):
+        doc: Any = source
+    else:
+        path = Path(source)
+        name = path.name
+        if not path.is_file():
+            raise SchemaError(
+                f"Schema file {str(path)!r} does not exist. A profile run writes one "
+                "(OUT/events.toml) to edit."
+            )
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SchemaError(f"Schema file {name} is not valid TOML: {exc}.") from None
+        if "events" not in doc:
+            raise SchemaError(
+                f"{name} has no [events] table; write one line per column meaning, e.g. "
+                '[events] then user_id = "customer" and timestamp = "date".'
+            )
+        doc = doc["events"]
+    if not isinstance(doc, dict):
+        raise SchemaError(f'{name}: [events] must be a table of meaning = "column" lines.')
+    known = [f.name for f in fields(EventMapping)]
+    out = {}
+    for meaning, column in doc.items():
+        if meaning not in known:
+            raise SchemaError(f"{name}, [events]: unknown meaning {meaning!r}. Use one of {known}.")
+        if not isinstance(column, str) or not column:
+            raise SchemaError(
+                f"{name}, [events]: {meaning} must be a column name in quotes, not {column!r}."
+            )
+        out[meaning] = column
+    return out
+
+
+def mapping_toml(mapping: dict[str, str], source: str) -> str:
+    """The ``[events]`` table of a mapping (meaning → column), for :func:`read_mapping`."""
+    import tomli_w
+
+    header = (
+        f"# Which column of {source} is which, as personas profile used them. Edit and\n"
+        "# pass back with --schema; meanings left out are inferred.\n"
+    )
+    return header + tomli_w.dumps({"events": dict(mapping)})

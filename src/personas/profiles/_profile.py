@@ -34,7 +34,13 @@ from personas.profiles._features import (
     rule_tests,
     share_levels,
 )
-from personas.profiles._mapping import EventMapping, describe, infer_mapping
+from personas.profiles._mapping import (
+    EventMapping,
+    describe,
+    infer_mapping,
+    mapping_toml,
+    read_mapping,
+)
 from personas.profiles._rfm import rfm_scores
 
 __all__ = ["Profiles", "profile"]
@@ -161,6 +167,13 @@ class Profiles:
             wanted = ["last_seen_days", "n_events", "active_weeks", "tenure_days", "sessions"]
         return [c for c in wanted if c in cols]
 
+    def write_mapping(self, path: str | Path) -> Path:
+        """Write the columns used (an ``[events]`` TOML table) to edit and pass back as
+        ``mapping=`` (``--schema`` on the command line)."""
+        path = Path(path)
+        path.write_text(mapping_toml(self.mapping, self.source), encoding="utf-8")
+        return path
+
     def to_parquet(self, path: str | Path) -> Path:
         """Write the profiles, with their schema (roles and basis) in the file's metadata."""
         import pyarrow as pa
@@ -183,6 +196,7 @@ def profile(
     as_of: Any = None,
     query: str | None = None,
     table: str | None = None,
+    mapping: str | Path | dict[str, str] | None = None,
     top_levels: int = 5,
     drop_duplicates: bool = True,
     clv: bool = False,
@@ -212,6 +226,10 @@ def profile(
     as_of : date-like, optional
         Only events strictly before this instant count (default: midnight after the last
         event). Time-zone-aware times are converted to UTC.
+    mapping : path or dict, optional
+        Which column is which: a TOML file with an ``[events]`` table (``user_id =
+        "customer"``…, as :meth:`Profiles.write_mapping` writes) or such a dict. Meanings
+        it leaves out are inferred; ``**columns`` win over it.
     top_levels : int, default 5
         Category / channel / device / event-type levels given their own share column.
     drop_duplicates : bool, default True
@@ -248,6 +266,9 @@ def profile(
                 "horizon_days": horizon_days,
                 "annual_discount": annual_discount,
             }
+        if mapping is not None:
+            named = {k: v for k, v in columns.items() if v is not None}
+            columns = read_mapping(mapping) | named
         return _profile(
             events, users, as_of, query, table, top_levels, drop_duplicates, columns, clv_options
         )
