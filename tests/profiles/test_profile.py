@@ -287,20 +287,17 @@ def test_one_pass_counts_and_hashes_across_batches(log):
         "late": e.sec >= cutoff,
         "purchase": e.is_purchase & e.uid.notnull() & (e.sec < cutoff),
     }
-    counts, hashes = _scan(e, tests, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
-    assert counts == {
-        "rows_read": 13,
-        "no_user": 1,
-        "no_time": 0,
-        "late": 2,
-        "purchase": 6,  # a (3 lines), b, d (twice)
-        "usable": 10,
-    }
+    tally, hashes = _scan(e, tests, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
+    assert tally.total == 13
+    assert [tally.count(tally.bits[name]) for name in tests] == [1, 0, 2, 6]
+    assert tally.count(tally.usable) == 10
+    assert tally.count(tally.bits["purchase"] & ~tally.bits["late"]) == 6  # a 3, b, d 2
+    assert tally.count(tally.bits["late"] | tally.bits["no_user"]) == 3
     assert len(hashes) == 10
     _, extra, by_rule = _without_duplicates(con, e, hashes)
     assert extra == 1 and by_rule["purchase_lines"] == 1  # user d's repeated purchase
-    counts, hashes = _scan(e, tests, with_hash=False, chunk_size=5)
-    assert counts["usable"] == 10 and hashes is None
+    tally, hashes = _scan(e, tests, with_hash=False, chunk_size=5)
+    assert tally.count(tally.usable) == 10 and hashes is None
 
 
 SUBSCRIPTIONS = [

@@ -27,11 +27,14 @@ from personas._version import __version__
 from personas.errors import DataError, EmptyDataError, InputFileError
 from personas.profiles._features import (
     FEATURES,
+    RULES,
     EventKinds,
     build_features,
     flags,
     normalise,
+    primitives,
     rule_tests,
+    rules,
     share_levels,
 )
 from personas.profiles._mapping import (
@@ -316,32 +319,39 @@ def _profile(
     blank = ibis.cases((e.uid < "!", e.uid.strip() == ""), else_=False)
     no_user = e.uid.isnull() | blank
     usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
-    raw, notes = e, []
-
-    def scan(cancel_prefix: bool):
-        flagged = flags(raw, mapping, kinds, cancel_prefix=cancel_prefix)
-        tests = {
-            "missing_user_id": no_user,
-            "missing_timestamp": raw.ts.isnull(),
-            "at_or_after_as_of": (raw.sec >= cutoff).fill_null(False),
-            # What the purchase/return rules find in usable lines (less duplicates, below)
-            **{rule: test.fill_null(False) for rule, test in rule_tests(flagged).items()},
-        }
-        if mapping.order_id:
-            tests["order_lines"] = raw.order_id.notnull()
-        return flagged, *_scan(flagged, tests, with_hash=drop_duplicates)
-
-    e, counts, hashes = scan(cancel_prefix=True)
-    order_lines = counts.pop("order_lines", 0)
-    if counts["cancelled_invoices"] * 2 > order_lines > 0:
-        # Most order ids look like "C123": the shop's numbering, not cancelled invoices.
-        notes.append(
-            f"{counts['cancelled_invoices']:,} of {order_lines:,} order ids start with C "
-            "and a digit: taken as the shop's numbering, not as cancelled invoices."
-        )
-        del hashes
-        e, counts, hashes = scan(cancel_prefix=False)
-        counts.pop("order_lines")
+    notes: list[str] = []
+    facts = primitives(e, mapping, kinds)
+    tests = {
+        "missing_user_id": no_user,
+        "missing_timestamp": e.ts.isnull(),
+        "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
+        **facts,  # the purchase/return rules are counted from these (in usable lines)
+        **({"order_lines": e.order_id.notnull()} if mapping.order_id else {}),
+    }
+    tally, hashes = _scan(e, tests, with_hash=drop_duplicates)
+    counts = {"rows_read": tally.total}
+    counts |= {name: tally.count(tally.bits[name]) for name in list(tests)[:CHECK_BITS]}
+    counts["usable"] = tally.count(tally.usable)
+    cancel_prefix = True
+    if mapping.order_id:
+        prefixed = tally.count(tally.bits["c_prefix"] & tally.usable)
+        order_lines = tally.count(tally.bits["order_lines"] & tally.usable)
+        if prefixed * 2 > order_lines > 0:
+            # Most order ids look like "C123": the shop's numbering, not cancelled invoices.
+            cancel_prefix = False
+            notes.append(
+                f"{prefixed:,} of {order_lines:,} order ids start with C and a digit: "
+                "taken as the shop's numbering, not as cancelled invoices."
+            )
+    found = rules(
+        {name: tally.bits[name] for name in facts},
+        event_type=bool(mapping.event_type),
+        cancel_prefix=cancel_prefix,
+        false=tally.false,
+    )
+    # What the purchase/return rules find in usable lines (less duplicates, below)
+    counts |= {rule: tally.count(found[rule] & tally.usable) for rule in RULES}
+    e = flags(e, mapping, kinds, cancel_prefix=cancel_prefix)
     usable_rows = counts.pop("usable")
     if counts["rows_read"] == 0:
         raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
@@ -431,15 +441,39 @@ def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_
 CHECK_BITS = 3  # the tests that make a line unusable come first in _scan's code
 
 
+class _Tally:
+    """Lines per combination of test bits (from :func:`_scan`).
+
+    ``bits[name]`` says, for every combination, whether that test is set in it: any
+    boolean combination of tests (``&``, ``|``, ``~`` on these arrays) is then counted by
+    :meth:`count`. ``usable``: the combinations where none of the first ``CHECK_BITS``
+    tests is set.
+    """
+
+    def __init__(self, tally, names: list[str]):
+        import numpy as np
+
+        index = np.arange(len(tally))
+        self.tally = tally
+        self.bits = {name: (index >> i) & 1 == 1 for i, name in enumerate(names)}
+        self.usable = (index & ((1 << CHECK_BITS) - 1)) == 0
+        self.false = np.zeros(len(tally), dtype=bool)
+        self.total = int(tally.sum())
+
+    def count(self, mask) -> int:
+        return int(self.tally[mask].sum())
+
+
 def _scan(e, tests: dict[str, Any], *, with_hash: bool, chunk_size: int = 1_000_000):
-    """One pass over the log: how many lines each test finds, and the usable lines' hashes.
+    """One pass over the log: lines per combination of ``tests``, and the usable lines'
+    hashes.
 
     Each line becomes a small integer whose bits are its tests and, with ``with_hash``,
-    its hash (``h``). The first ``CHECK_BITS`` tests make a line unusable; they are
-    counted over every line, the others over the usable lines (and ``usable`` counts
-    those). Codes are counted by NumPy as they stream in; the hashes of usable lines are
+    its hash (``h``). The first ``CHECK_BITS`` tests make a line unusable. Codes are
+    counted by NumPy as they stream in (a :class:`_Tally`); the hashes of usable lines are
     kept for :func:`_without_duplicates` (8 bytes a line). One pass instead of an
-    aggregate followed by a second pass for the hashes.
+    aggregate followed by a second pass for the hashes, and every rule counted from a few
+    plain facts per line rather than from the rules written out per line.
     """
     import ibis
     import numpy as np
@@ -457,15 +491,8 @@ def _scan(e, tests: dict[str, Any], *, with_hash: bool, chunk_size: int = 1_000_
         tally += np.bincount(codes, minlength=len(tally))
         if with_hash:
             parts.append(batch.column(1).to_numpy()[(codes & unusable) == 0])
-    index = np.arange(len(tally))
-    counts = {"rows_read": int(tally.sum())}
-    usable = (index & unusable) == 0
-    for i, name in enumerate(names):
-        found = (index >> i) & 1 == 1
-        counts[name] = int(tally[found if i < CHECK_BITS else found & usable].sum())
-    counts["usable"] = int(tally[usable].sum())
     hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    return counts, (hashes if with_hash else None)
+    return _Tally(tally, names), (hashes if with_hash else None)
 
 
 def _without_duplicates(con, e, hashes):
