@@ -242,11 +242,11 @@ def build_features(
     """One row per user (an Ibis expression).
 
     ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
-    share columns to make (see :class:`ShareLevels`); ``plans`` the
-    distinct values of the plan column, when known (the latest is found by code). The three per-user
-    aggregates (events, active days, orders) are passed through ``materialise(name,
-    expr)`` when given — e.g. to store each as a table, so that one aggregation at a
-    time holds memory — before they are joined.
+    share columns to make (see :class:`ShareLevels`); ``plans`` the distinct values of
+    the plan column, when known (the latest plan is then found by its code). The three
+    per-user aggregates (events, active days, orders) are passed through
+    ``materialise(name, expr)`` when given — e.g. to store each as a table, so that one
+    aggregation at a time holds memory — before they are joined.
     """
     import ibis
 
