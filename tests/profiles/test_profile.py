@@ -272,11 +272,12 @@ def test_one_pass_counts_and_hashes_across_batches(log):
 
     from personas.profiles._features import EventKinds, flags, normalise
     from personas.profiles._mapping import infer_mapping
-    from personas.profiles._profile import _connect, _kind, _scan, _without_duplicates
+    from personas.profiles._profile import _scan, _without_duplicates
+    from personas.profiles._source import connect, kind
 
-    con = _connect()
+    con = connect()
     table = ibis.memtable(log)
-    kinds = {name: _kind(dtype) for name, dtype in table.schema().items()}
+    kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
     mapping = infer_mapping(kinds, {}, source_name="log")
     e = normalise(table, mapping, row_hash=True)
     e = flags(e, mapping, EventKinds(["purchase", "session", "refund"]))
