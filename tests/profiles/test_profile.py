@@ -282,22 +282,18 @@ def test_one_pass_counts_and_hashes_across_batches(log):
     e = normalise(table, mapping, row_hash=True)
     e = flags(e, mapping, EventKinds(["purchase", "session", "refund"]))
     cutoff = pd.Timestamp(AS_OF, tz="UTC").timestamp()
-    tests = {
-        "no_user": e.uid.isnull(),
-        "no_time": e.ts.isnull(),
-        "late": e.sec >= cutoff,
-        "purchase": e.is_purchase & e.uid.notnull() & (e.sec < cutoff),
-    }
-    tally, hashes = _scan(e, tests, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
+    checks = {"no_user": e.uid.isnull(), "no_time": e.ts.isnull(), "late": e.sec >= cutoff}
+    facts = {"purchase": e.is_purchase & e.uid.notnull() & (e.sec < cutoff)}
+    tally, hashes = _scan(e, checks, facts, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
     assert tally.total == 13
-    assert [tally.count(tally.bits[name]) for name in tests] == [1, 0, 2, 6]
+    assert [tally.count(tally.bits[name]) for name in checks | facts] == [1, 0, 2, 6]
     assert tally.count(tally.usable) == 10
     assert tally.count(tally.bits["purchase"] & ~tally.bits["late"]) == 6  # a 3, b, d 2
     assert tally.count(tally.bits["late"] | tally.bits["no_user"]) == 3
     assert len(hashes) == 10
     _, extra, by_rule = _without_duplicates(con, e, hashes)
     assert extra == 1 and by_rule["purchase_lines"] == 1  # user d's repeated purchase
-    tally, hashes = _scan(e, tests, with_hash=False, chunk_size=5)
+    tally, hashes = _scan(e, checks, facts, with_hash=False, chunk_size=5)
     assert tally.count(tally.usable) == 10 and hashes is None
 
 
@@ -390,8 +386,11 @@ def test_order_ids_starting_with_c_are_cancellations_only_when_few():
     retail = pd.concat([lines.assign(Invoice=[f"{i}" for i in range(100, 106)])] * 3)
     retail["Invoice"] = [f"{i}" for i in range(len(retail))]
     retail.iloc[0, 0] = "C5000"  # one cancelled invoice among 18
+    retail.iloc[1, 0] = "ch_7"  # C and no digit: an order, even while the rule is on
+    retail.iloc[2, 0] = "CA-9"
     q = personas.profile(retail, as_of="2024-02-01")
     assert q.cleaning["cancelled_invoices"] == 1 and q.notes == []
+    assert q.cleaning["purchase_lines"] == 14  # 18 less C5000 and 3 negative quantities
 
 
 def test_purchases_in_a_log_without_money_are_orders(log):

@@ -211,15 +211,9 @@ class Schema:
     def read(cls, path: str | Path) -> Schema:
         """Load a schema from a TOML file written by :meth:`write` (and maybe edited)."""
         path = Path(path)
-        if not path.is_file():
-            raise SchemaError(
-                f"Schema file {str(path)!r} does not exist. Write one with "
-                "`personas validate DATA --write-schema schema.toml` and edit it."
-            )
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"Schema file {path.name} is not valid TOML: {exc}.") from exc
+        doc = read_toml(
+            path, "Write one with `personas validate DATA --write-schema schema.toml` and edit it."
+        )
         return cls.from_dict(doc, source_name=path.name)
 
     @classmethod
@@ -448,6 +442,17 @@ def _listing(names, n: int = 12) -> str:
     names = [str(x) for x in names]
     shown = ", ".join(repr(x) for x in names[:n])
     return shown + (f", … ({len(names) - n} more)" if len(names) > n else "")
+
+
+def read_toml(path: Path, how_to_get_one: str) -> dict[str, Any]:
+    """A schema file's TOML document; a missing or malformed file is a :class:`SchemaError`
+    naming the file (``how_to_get_one`` says how to write one)."""
+    if not path.is_file():
+        raise SchemaError(f"Schema file {str(path)!r} does not exist. {how_to_get_one}")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise SchemaError(f"Schema file {path.name} is not valid TOML: {exc}.") from None
 
 
 def _toml_key(name: str) -> str:

@@ -3,7 +3,6 @@ names and types, overridable by the caller (flags, keyword arguments)."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -78,7 +77,8 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
         if col not in schema:
             raise SchemaError(
                 f"The {meaning} column {col!r} is not in {source_name}; its columns are "
-                f"{list(schema)}. Fix the name (e.g. --{meaning.replace('_', '-')} COLUMN)."
+                f"{list(schema)}. Fix the name (--{meaning.replace('_', '-')} COLUMN, or "
+                f"{meaning} in the [events] table of --schema)."
             )
     found: dict[str, str] = dict(overrides)
     used = set(found.values())
@@ -140,17 +140,11 @@ def read_mapping(source: str | Path | dict[str, Any]) -> dict[str, str]:
     if isinstance(source, dict):
         doc: Any = source
     else:
+        from personas.io._schema import read_toml
+
         path = Path(source)
         name = path.name
-        if not path.is_file():
-            raise SchemaError(
-                f"Schema file {str(path)!r} does not exist. A profile run writes one "
-                "(OUT/events.toml) to edit."
-            )
-        try:
-            doc = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise SchemaError(f"Schema file {name} is not valid TOML: {exc}.") from None
+        doc = read_toml(path, "A profile run writes one (OUT/events.toml) to edit.")
         if "events" not in doc:
             raise SchemaError(
                 f"{name} has no [events] table; write one line per column meaning, e.g. "

@@ -317,16 +317,16 @@ def _profile(
     usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
     notes: list[str] = []
     facts = primitives(e, mapping, kinds)
-    tests = {
+    checks = {  # a line failing one of these is left out
         "missing_user_id": no_user,
         "missing_timestamp": e.ts.isnull(),
         "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
-        **facts,  # the purchase/return rules are counted from these (in usable lines)
-        **({"order_lines": e.order_id.notnull()} if mapping.order_id else {}),
     }
-    tally, hashes = _scan(e, tests, with_hash=drop_duplicates)
+    # The purchase/return rules are counted (in usable lines) from these facts
+    known = facts | ({"order_lines": e.order_id.notnull()} if mapping.order_id else {})
+    tally, hashes = _scan(e, checks, known, with_hash=drop_duplicates)
     counts = {"rows_read": tally.total}
-    counts |= {name: tally.count(tally.bits[name]) for name in list(tests)[:CHECK_BITS]}
+    counts |= {name: tally.count(tally.bits[name]) for name in checks}
     counts["usable"] = tally.count(tally.usable)
     cancel_prefix = True
     if mapping.order_id:
@@ -434,25 +434,22 @@ def _with_clv(e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_
     return data.merge(per_user, on="uid", how="left"), doc
 
 
-CHECK_BITS = 3  # the tests that make a line unusable come first in _scan's code
-
-
 class _Tally:
     """Lines per combination of test bits (from :func:`_scan`).
 
     ``bits[name]`` says, for every combination, whether that test is set in it: any
     boolean combination of tests (``&``, ``|``, ``~`` on these arrays) is then counted by
-    :meth:`count`. ``usable``: the combinations where none of the first ``CHECK_BITS``
-    tests is set.
+    :meth:`count`. ``usable``: the combinations where none of the first ``n_checks``
+    tests (the checks that leave a line out) is set.
     """
 
-    def __init__(self, tally, names: list[str]):
+    def __init__(self, tally, names: list[str], n_checks: int):
         import numpy as np
 
         index = np.arange(len(tally))
         self.tally = tally
         self.bits = {name: (index >> i) & 1 == 1 for i, name in enumerate(names)}
-        self.usable = (index & ((1 << CHECK_BITS) - 1)) == 0
+        self.usable = (index & ((1 << n_checks) - 1)) == 0
         self.false = np.zeros(len(tally), dtype=bool)
         self.total = int(tally.sum())
 
@@ -460,12 +457,19 @@ class _Tally:
         return int(self.tally[mask].sum())
 
 
-def _scan(e, tests: dict[str, Any], *, with_hash: bool, chunk_size: int = 1_000_000):
-    """One pass over the log: lines per combination of ``tests``, and the usable lines'
-    hashes.
+def _scan(
+    e,
+    checks: dict[str, Any],
+    facts: dict[str, Any],
+    *,
+    with_hash: bool,
+    chunk_size: int = 1_000_000,
+):
+    """One pass over the log: lines per combination of ``checks`` and ``facts``, and the
+    usable lines' hashes.
 
     Each line becomes a small integer whose bits are its tests and, with ``with_hash``,
-    its hash (``h``). The first ``CHECK_BITS`` tests make a line unusable. Codes are
+    its hash (``h``). A line failing one of the ``checks`` is not usable. Codes are
     counted by NumPy as they stream in (a :class:`_Tally`); the hashes of usable lines are
     kept for :func:`_without_duplicates` (8 bytes a line). One pass instead of an
     aggregate followed by a second pass for the hashes, and every rule counted from a few
@@ -474,6 +478,7 @@ def _scan(e, tests: dict[str, Any], *, with_hash: bool, chunk_size: int = 1_000_
     import ibis
     import numpy as np
 
+    tests = checks | facts
     names = list(tests)
     # A CASE per test (casts to integer times powers of two took 1.6 times as long)
     bits = [ibis.ifelse(test, 1 << i, 0) for i, test in enumerate(tests.values())]
@@ -481,14 +486,14 @@ def _scan(e, tests: dict[str, Any], *, with_hash: bool, chunk_size: int = 1_000_
     columns = {"code": code, **({"h": e.h} if with_hash else {})}
     tally = np.zeros(1 << len(names), dtype=np.int64)
     parts = []
-    unusable = (1 << CHECK_BITS) - 1
+    unusable = (1 << len(checks)) - 1
     for batch in e.select(**columns).to_pyarrow_batches(chunk_size=chunk_size):
         codes = batch.column(0).to_numpy()
         tally += np.bincount(codes, minlength=len(tally))
         if with_hash:
             parts.append(batch.column(1).to_numpy()[(codes & unusable) == 0])
     hashes = np.concatenate(parts) if parts else np.empty(0, dtype=np.uint64)
-    return _Tally(tally, names), (hashes if with_hash else None)
+    return _Tally(tally, names, len(checks)), (hashes if with_hash else None)
 
 
 def _without_duplicates(con, e, hashes):
