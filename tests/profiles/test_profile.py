@@ -135,6 +135,52 @@ def test_rfm_scores_and_segments(prof):
     assert d.loc["b", "rfm"] == "535"
 
 
+def test_rfm_quintiles_are_those_of_average_ranks():
+    """Scores are quintiles of pandas' average ranks, ties and missing values included."""
+    from personas.profiles._rfm import rfm_scores
+
+    rng = np.random.default_rng(3)
+    n = 2_000
+    df = pd.DataFrame(
+        {
+            "frequency": rng.poisson(1.2, n),  # many zeros (no score) and many ties
+            "recency_days": np.round(rng.random(n) * 90),
+            "monetary": np.round(rng.random(n) * 40),
+        }
+    )
+    df.loc[df["frequency"] == 0, "recency_days"] = np.nan
+    df.loc[rng.random(n) < 0.02, "monetary"] = np.nan  # a buyer without a value: no M
+    out = rfm_scores(df)
+    buyers = df["frequency"] > 0
+    for col, src, higher in (
+        ("r_score", "recency_days", False),
+        ("f_score", "frequency", True),
+        ("m_score", "monetary", True),
+    ):
+        ranks = df.loc[buyers, src].rank(method="average", ascending=higher)
+        expected = np.ceil(5 * ranks / ranks.notna().sum()).clip(1, 5)
+        got = out.loc[buyers, col].astype("Float64").to_numpy(dtype=float, na_value=np.nan)
+        np.testing.assert_array_equal(got, expected.to_numpy())
+        assert out.loc[~buyers, col].isna().all()
+    scored = out[["r_score", "f_score", "m_score"]].notna().all(axis=1)
+    assert out.loc[~scored, "rfm"].isna().all()
+    first = out.loc[scored].iloc[0]
+    assert first["rfm"] == f"{first['r_score']}{first['f_score']}{first['m_score']}"
+    assert (out.loc[~buyers, "rfm_segment"] == "No purchase").all()
+    # By hand: ten buyers, recency 1..10 days (recent is better), spend 10, 20, 20, 40…
+    small = pd.DataFrame(
+        {
+            "frequency": [1] * 10,
+            "recency_days": np.arange(1.0, 11.0),
+            "monetary": [10.0, 20, 20, 40, 50, 60, 70, 80, 90, 100],
+        }
+    )
+    out = rfm_scores(small)
+    assert out["r_score"].tolist() == [5, 5, 4, 4, 3, 3, 2, 2, 1, 1]
+    assert out["m_score"].tolist() == [1, 2, 2, 2, 3, 3, 4, 4, 5, 5]  # 20s: rank 2.5
+    assert out["f_score"].tolist() == [3] * 10  # all tied: rank 5.5 of 10
+
+
 def test_keeping_duplicates_and_a_csv_file(log, tmp_path):
     path = tmp_path / "events.csv"
     log.to_csv(path, index=False)

@@ -252,7 +252,7 @@ def build_features(
     import ibis
 
     def count(where=None):
-        return e.count(where=where)
+        return e.count() if where is None else count_where(e, where)
 
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
@@ -307,7 +307,7 @@ def build_features(
         timed = e.duration.notnull()
         if m.event_type and not m.session_id:
             timed = timed & kinds.test(e.etype, "session")
-        agg["avg_session_minutes"] = e.duration.mean(where=timed)
+        agg["avg_session_minutes"] = when(timed, e.duration).mean()
     if m.event_type:
         kind_count("renewals", "renewal")
         kind_count("cancellations", "cancel")
@@ -315,11 +315,12 @@ def build_features(
             subscription = kinds.test(e.etype, "subscription", in_filter=True)
             # Only "was the last one a cancellation" is kept (code 2; ties go to it)
             cancel = ibis.cases((kinds.test(e.etype, "cancel"), 2), else_=1)
-            agg["_last_sub"] = _stamped(e.sec, cancel, 3).max(where=subscription)
+            agg["_last_sub"] = when(subscription, _stamped(e.sec, cancel, 3)).max()
     if m.plan:
         if plans and len(plans) <= MAX_CODED:
             code = ibis.cases(*((e.plan == v, i + 1) for i, v in enumerate(plans)), else_=0)
-            agg["_last_plan"] = _stamped(e.sec, code, len(plans) + 1).max(where=e.plan.notnull())
+            stamped = _stamped(e.sec, code, len(plans) + 1)
+            agg["_last_plan"] = when(e.plan.notnull(), stamped).max()
         else:  # many plans: an ordered aggregate (slower: it keeps every value)
             agg["plan"] = e.plan.argmax(e.sec, where=e.plan.notnull())
     g = e.group_by("uid").aggregate(**agg)
@@ -330,23 +331,22 @@ def build_features(
         lambda t: t.buy | t.is_return
     )
     per_order = lines.group_by(["uid", "order_key"]).aggregate(
-        osec=lines.sec.min(where=lines.buy),
-        value=lines.value.sum(where=lines.buy),
-        returned=lines.value.abs().sum(where=lines.is_return),
+        osec=when(lines.buy, lines.sec).min(),
+        value=when(lines.buy, lines.value).sum(),
+        returned=when(lines.is_return, lines.value.abs()).sum(),
     )
-    bought = per_order.osec.notnull()
     per: dict[str, Any] = {
-        "frequency": per_order.count(where=bought),
+        "frequency": per_order.osec.count(),
         "monetary": per_order.value.sum(),
         "first_order": per_order.osec.min(),
         "last_order": per_order.osec.max(),
-        "returns": per_order.count(where=per_order.returned.notnull()),
+        "returns": per_order.returned.count(),
         "returns_value": per_order.returned.sum(),
     }
     for w in WINDOWS:
         recent = per_order.osec >= as_of_s - w * DAY
-        per[f"orders_{w}d"] = per_order.count(where=recent)
-        per[f"spend_{w}d"] = per_order.value.sum(where=recent)
+        per[f"orders_{w}d"] = count_where(per_order, recent)
+        per[f"spend_{w}d"] = when(recent, per_order.value).sum()
     orders = per_order.group_by("uid").aggregate(**per)
     active = _active_days(e)
     if materialise is not None:
@@ -356,8 +356,13 @@ def build_features(
         )
     g = g.left_join(active, "uid").drop("uid_right")
     g = g.left_join(orders, "uid").drop("uid_right")
-    for name, make in derived.items():  # in order: a derived count may use an earlier one
-        g = g.mutate(**{name: make(g)})
+    # In order: a derived count may use an earlier one, inlined (one projection: Ibis
+    # compiled a projection per count in twice the time).
+    made: dict[str, Any] = {}
+    view = _Columns(g, made)
+    for name, make in derived.items():
+        made[name] = make(view)
+    g = g.mutate(**made)
     g = g.mutate(
         frequency=g.frequency.fill_null(0),
         returns=g.returns.fill_null(0),
@@ -399,6 +404,19 @@ def build_features(
     return g.drop(*drop)
 
 
+class _Columns:
+    """The columns of ``table``, and the expressions of ``made`` under their names."""
+
+    def __init__(self, table: Any, made: dict[str, Any]):
+        self._table, self._made = table, made
+
+    def __getitem__(self, name: str) -> Any:
+        return self._made[name] if name in self._made else self._table[name]
+
+    def __getattr__(self, name: str) -> Any:
+        return self[name]
+
+
 def _share_counts(e: Any, key: str, share: ShareLevels, agg: dict, derived: dict) -> None:
     """Lines per named level (and ``_rest_{key}``) of one column, counting the fewest lines.
 
@@ -411,10 +429,10 @@ def _share_counts(e: Any, key: str, share: ShareLevels, agg: dict, derived: dict
     if share.missing == 0:
         derived[known] = lambda g: g.n_events
     elif 2 * share.missing < sum(share.lines.values()) + share.rest + share.missing:
-        agg[f"_missing_{key}"] = e.count(where=col.isnull())
+        agg[f"_missing_{key}"] = count_where(e, col.isnull())
         derived[known] = lambda g: g.n_events - g[f"_missing_{key}"]
     else:
-        agg[known] = e.count(where=col.notnull())
+        agg[known] = col.count()
     groups = dict(share.lines)
     if share.more:
         groups[f"_rest_{key}"] = share.rest
@@ -424,13 +442,34 @@ def _share_counts(e: Any, key: str, share: ShareLevels, agg: dict, derived: dict
         if name == largest:
             continue
         if name in share.named:
-            agg[name] = e.count(where=any_of(col, share.named[name], in_filter=True))
+            agg[name] = count_where(e, any_of(col, share.named[name], in_filter=True))
         else:
-            agg[name] = e.count(where=col.notnull() & ~any_of(col, values))
+            agg[name] = count_where(e, col.notnull() & ~any_of(col, values))
     others = [name for name in groups if name != largest]
     derived[largest] = lambda g: functools.reduce(
         operator.sub, (g[name] for name in others), g[known]
     )
+
+
+def when(test: Any, value: Any) -> Any:
+    """``value`` where ``test`` holds, else null: aggregated, the same as the aggregate
+    with ``where=test``, and cheaper in DuckDB (see :func:`count_where`).
+    """
+    import ibis
+
+    return ibis.cases((test, value))
+
+
+def count_where(t: Any, test: Any) -> Any:
+    """The rows of ``t`` where ``test`` holds, as ``COUNT(CASE WHEN test THEN 1 END)``:
+    DuckDB runs ``COUNT(*) FILTER (WHERE test)`` as a filter per aggregate (10 counts of
+    lines in time windows over 10M events cost 0.1 s more than one count as CASEs, 1.0 s
+    more as FILTERs)."""
+    import ibis.expr.types as ir
+
+    if isinstance(test, ir.Scalar):  # a constant test (e.g. no value to compare with)
+        return t.count(where=test)
+    return when(test, 1).count()
 
 
 MAX_CODED = 64  # plans coded as small integers in _stamped; more: an ordered aggregate
