@@ -220,6 +220,53 @@ def test_duplicate_lines_count_once_in_every_feature():
     assert kept.data["n_events"].sum() == len(noisy)
 
 
+@pytest.mark.parametrize("inline", [16, 0], ids=["with-the-events", "grouped-by-block"])
+def test_active_days_and_weeks_both_ways(inline, monkeypatch):
+    """Active days and weeks, counted with the events (few blocks of days) or by their own
+    grouping by user × block, against pandas; times before 1970 too."""
+    import personas.profiles._features as F
+
+    monkeypatch.setattr(F, "MAX_INLINE_BLOCKS", inline)
+    users, _ = personas.datasets.make_users(120, random_state=5)
+    events = personas.datasets.make_events(users, random_state=5)
+    old = pd.DataFrame(
+        {
+            "user_id": "x",
+            "timestamp": pd.to_datetime(
+                ["1969-12-25 10:00", "1969-12-31 23:59", "1970-01-05 00:00", "1970-03-01 12:00"]
+            ),
+            "event_type": "session",
+        }
+    )
+    before = events[events["timestamp"] < "2025-06-30"]
+    by_user = before.groupby("user_id")["timestamp"]
+    days = by_user.agg(lambda t: t.dt.floor("D").nunique())
+    weeks = by_user.agg(lambda t: t.dt.to_period("W-SUN").nunique())
+    grouped = inline == 0
+    # The first line on the last day of a block (Sunday 1970-02-22: days 0-55 from Monday
+    # 1969-12-29), then the first day of the next
+    edge = pd.DataFrame(
+        {
+            "user_id": "x",
+            "timestamp": pd.to_datetime(["1970-02-22 23:00", "1970-02-23 01:00"]),
+            "event_type": "session",
+        }
+    )
+    cases = ((old, False), (edge, False), (events, False), (pd.concat([events, old]), True))
+    for log, long_span in cases:
+        p = personas.profile(log, as_of="2025-06-30")
+        # 56 years of days are too many blocks to count with the events
+        assert ("features_active" in p.timings) == (grouped or long_span)
+        got = p.data.set_index("user_id")
+        if "x" in got.index:
+            n = 2 if log is edge else 4  # weeks: Mondays Dec 22, 29, Jan 5, Feb 23
+            assert got.loc["x", ["active_days", "active_weeks"]].tolist() == [n, n]
+            got = got.drop("x")
+        if len(got):
+            assert (got["active_days"] == days.reindex(got.index)).all()
+            assert (got["active_weeks"] == weeks.reindex(got.index)).all()
+
+
 @pytest.mark.parametrize("top", [2, 20])
 def test_counts_by_subtraction_match_pandas(top):
     """Shares (some derived as the rest), windows, trends and event kinds against pandas."""

@@ -357,6 +357,10 @@ def _profile(
             f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
             "Check the user-id and time columns, or choose a later --as-of."
         )
+    # The earliest and latest times of lines before as_of (of usable ones and maybe more):
+    # reading the time column only, they bound the blocks of days of the active days.
+    before = e.filter(e.sec < cutoff)
+    span = before.aggregate(first=before.sec.min(), last=before.sec.max()).execute()
     done("read_and_checks")
     e = e.filter(usable)
     if drop_duplicates:
@@ -375,6 +379,7 @@ def _profile(
         kinds=kinds,
         levels={k: v for k, v in levels.items() if v is not None},
         plans=sorted(plans),
+        span=(float(span["first"].iloc[0]), float(span["last"].iloc[0])),
         # One aggregation at a time, each stored (≤ one row per user) before the join:
         # run as one query, the three held memory together and spilled at 100M events.
         materialise=lambda name, part: store(f"features_{name}", part),
