@@ -612,3 +612,24 @@ def test_segments_of_event_profiles_get_value_and_risk(tmp_path):
     page = run.html()
     assert "mean CLV" in page and "P(alive)" in page
     assert "mean CLV" in run.to_markdown()
+
+
+def test_duckdb_memory_limit(monkeypatch):
+    """Half the machine's memory by default; PERSONAS_DUCKDB_MEMORY wins."""
+    import os
+
+    from personas.profiles._source import connect
+
+    def limit() -> float:
+        con = connect()
+        text = con.raw_sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+        number, unit = text.split()
+        return float(number) * {"MiB": 2**20, "GiB": 2**30, "TiB": 2**40}[unit]
+
+    monkeypatch.setenv("PERSONAS_DUCKDB_MEMORY", "1GB")
+    assert limit() == pytest.approx(1e9, rel=0.01)
+    monkeypatch.delenv("PERSONAS_DUCKDB_MEMORY")
+    if not hasattr(os, "sysconf"):
+        pytest.skip("no os.sysconf here to read the machine's memory")
+    total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    assert limit() == pytest.approx(total / 2, rel=0.01)
