@@ -258,6 +258,8 @@ def test_active_days_and_weeks_both_ways(inline, monkeypatch):
         # 56 years of days are too many blocks to count with the events
         assert ("features_active" in p.timings) == (grouped or long_span)
         got = p.data.set_index("user_id")
+        cols = list(got.columns)  # in the same place either way
+        assert cols.index("active_days") + 2 == cols.index("frequency")
         if "x" in got.index:
             n = 2 if log is edge else 4  # weeks: Mondays Dec 22, 29, Jan 5, Feb 23
             assert got.loc["x", ["active_days", "active_weeks"]].tolist() == [n, n]

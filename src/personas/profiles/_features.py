@@ -411,12 +411,13 @@ def build_features(
         if share.more:
             out[_share_name(key, "_other")] = g[f"_rest_{key}"] / g.n_events
     g = g.mutate(**out)
-    drop = [
-        c
-        for c in g.columns
-        if c.startswith("_") or c in ("first_order", "last_order", "first_seen", "last_seen")
-    ]
-    return g.drop(*drop)
+    hidden = ("first_order", "last_order", "first_seen", "last_seen")
+    keep = [c for c in g.columns if not c.startswith("_") and c not in hidden]
+    # Active days and weeks after the events' columns, however they were counted
+    active_cols = ["active_days", "active_weeks"]
+    keep = [c for c in keep if c not in active_cols]
+    at = keep.index("frequency")
+    return g.select(*keep[:at], *active_cols, *keep[at:])
 
 
 class _Columns:
