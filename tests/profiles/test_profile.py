@@ -620,6 +620,7 @@ def test_duckdb_memory_limit(monkeypatch):
     """Half the machine's memory by default; PERSONAS_DUCKDB_MEMORY wins."""
     import os
 
+    from personas.errors import PersonasError
     from personas.profiles._source import connect
 
     def limit() -> float:
@@ -630,6 +631,9 @@ def test_duckdb_memory_limit(monkeypatch):
 
     monkeypatch.setenv("PERSONAS_DUCKDB_MEMORY", "1GB")
     assert limit() == pytest.approx(1e9, rel=0.01)
+    monkeypatch.setenv("PERSONAS_DUCKDB_MEMORY", "lots")
+    with pytest.raises(PersonasError, match=r"PERSONAS_DUCKDB_MEMORY is 'lots'.*like 4GB"):
+        connect()
     monkeypatch.delenv("PERSONAS_DUCKDB_MEMORY")
     if not hasattr(os, "sysconf"):
         pytest.skip("no os.sysconf here to read the machine's memory")

@@ -67,7 +67,8 @@ class Profiles:
         Rules that were switched off for this log, and why.
     timings : dict
         Seconds per step: reading, checks and line hashes (one pass), duplicates, each
-        per-user aggregate (events, active days, orders), their join, CLV, users and RFM.
+        per-user aggregate (events; active days, unless the log spans few enough weeks
+        to count them with the events; orders), their join, CLV, users and RFM.
     """
 
     def __init__(

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from personas.errors import DataError, InputFileError
+from personas.errors import DataError, InputFileError, PersonasError
 
 __all__ = ["DUCKDB_FILES", "resolve_as_of", "connect", "fetch", "join_users", "kind", "read_events"]
 
@@ -51,6 +51,7 @@ def connect():
     # In memory, with a temporary folder DuckDB spills to when a log does not fit.
     folder = tempfile.mkdtemp(prefix="personas-profile-")
     con = ibis.duckdb.connect()
+    weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     con.raw_sql("SET TimeZone = 'UTC'")
     con.raw_sql("SET enable_progress_bar = false")
     # A bounded working set: beyond it DuckDB pages to the temporary folder (10M events:
@@ -58,9 +59,15 @@ def connect():
     # the machine's memory: at 100M events a 4 GB limit made the events aggregate spill
     # (52 s, 4,005 MB peak) where 6, 8 or 12 GB did not (42–48 s, 2,870–3,054 MB).
     limit = os.environ.get("PERSONAS_DUCKDB_MEMORY") or _half_the_memory()
-    con.raw_sql(f"SET memory_limit = '{limit}'")
+    try:
+        con.raw_sql(f"SET memory_limit = '{limit}'")
+    except Exception as exc:  # only the variable can hold something DuckDB rejects
+        raise PersonasError(
+            f"PERSONAS_DUCKDB_MEMORY is {limit!r}, which DuckDB does not take as a memory "
+            f"size ({str(exc).splitlines()[0]}). Set it like 4GB or 8000MB, or unset it "
+            "to use half of this machine's memory."
+        ) from None
     con.raw_sql(f"SET temp_directory = '{folder}'")
-    weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     return con
 
 
