@@ -79,11 +79,10 @@ def test_fits_match_the_published_cdnow_parameters(lifetimes_wheel):
 
 @pytest.mark.realdata
 def test_profile_command_reproduces_the_fit_from_the_transactions(lifetimes_wheel, tmp_path):
-    text = lifetimes_wheel.read("lifetimes/datasets/CDNOW_sample.txt").decode()
-    rows = [line.split() for line in text.splitlines() if line.strip()]
-    log = pd.DataFrame(rows, columns=["master_id", "customer", "date", "cds", "amount"])
-    path = tmp_path / "cdnow.csv"
-    log.to_csv(path, index=False)
+    # The file as published: columns separated by runs of spaces, no header (master id,
+    # sample id, yyyymmdd date, CDs, amount); personas reads it as it is.
+    path = tmp_path / "CDNOW_sample.txt"
+    path.write_bytes(lifetimes_wheel.read("lifetimes/datasets/CDNOW_sample.txt"))
     out = tmp_path / "out"
     from typer.testing import CliRunner
 
@@ -96,12 +95,6 @@ def test_profile_command_reproduces_the_fit_from_the_transactions(lifetimes_whee
             str(path),
             "-o",
             str(out),
-            "--user-id",
-            "customer",
-            "--timestamp",
-            "date",
-            "--amount",
-            "amount",
             "--as-of",
             "1998-07-01",
             "--clv",
@@ -120,6 +113,8 @@ def test_profile_command_reproduces_the_fit_from_the_transactions(lifetimes_whee
         for k, v in published.items():
             assert clv[name]["params"][k] == pytest.approx(v, rel=0.005), (name, k)
     assert clv["bgnbd"]["n_customers"] == 2357
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mapping"] == {"user_id": "column0", "timestamp": "column2", "amount": "column4"}
     data = pd.read_parquet(out / "profiles.parquet")
     assert data["p_alive"].between(0, 1).all() and (data["clv"] >= 0).all()
 

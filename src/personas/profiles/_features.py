@@ -59,37 +59,40 @@ FEATURES: dict[str, str] = {
 }
 
 
-def normalise(t: Any, m: EventMapping, *, row_hash: bool = False) -> Any:
+def normalise(t: Any, m: EventMapping, *, row_hash: bool = False, time: Any = None) -> Any:
     """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…
 
+    ``time`` (a :class:`~personas.profiles._times.TimeReader`) says how the time column
+    is read (by default, as :func:`~personas.profiles._times.time_reader` chooses);
+    ``ts_unread`` is then true where a time is present but could not be read.
     ``row_hash`` adds ``h``, a 64-bit hash (unsigned) of every column of the line as
     read: identical lines share it (lines sharing it are then compared on every column).
     """
     import ibis
-    import ibis.expr.datatypes as dt_
 
-    cols: dict[str, Any] = {"uid": t[m.user_id].cast("string")}
-    ts = t[m.timestamp]
-    if ts.type().is_integer():  # dates written as numbers: 19970101 (yyyymmdd)
-        ts = ts.cast("string").as_timestamp("%Y%m%d")
-    elif ts.type().is_date():
-        ts = ts.cast("timestamp")
-    elif not ts.type().is_timestamp():  # text: offsets such as +02:00 are honoured
-        ts = ts.cast(dt_.Timestamp(timezone="UTC"))
+    from personas.profiles._times import time_reader
+
+    cols: dict[str, Any] = {"uid": _as_id(t[m.user_id])}
+    raw = t[m.timestamp]
+    time = time or time_reader(t, m.timestamp, "the events")
     # Aware times stay aware (the session time zone is UTC, so days and weeks are UTC
     # days); every comparison with as_of is on epoch seconds. (Casting them to naive
     # timestamps instead hit a DuckDB 2.0 bug that ignored offsets inside filters.)
+    ts = time(raw)
     cols["ts"] = ts
     cols["sec"] = ts.epoch_seconds()
+    cols["ts_unread"] = (ts.isnull() & raw.notnull()) if time.may_fail else ibis.literal(False)
     if m.amount is not None:
         cols["amount"] = t[m.amount].cast("float64")
     elif m.price is not None and m.quantity is not None:
         cols["amount"] = t[m.price].cast("float64") * t[m.quantity].cast("float64")
+    elif m.price is not None:  # a price and no quantity: each line is one unit
+        cols["amount"] = t[m.price].cast("float64")
     else:
         cols["amount"] = ibis.null("float64")
     cols["qty"] = t[m.quantity].cast("float64") if m.quantity else ibis.null("float64")
     cols["unit_price"] = t[m.price].cast("float64") if m.price else ibis.null("float64")
-    cols["order_id"] = t[m.order_id].cast("string") if m.order_id else ibis.null("string")
+    cols["order_id"] = _as_id(t[m.order_id]) if m.order_id else ibis.null("string")
     # Event types stay as written; EventKinds maps their few distinct values to meanings,
     # so no line is lower-cased or stripped.
     cols["etype"] = t[m.event_type].cast("string") if m.event_type else ibis.null("string")
@@ -102,6 +105,17 @@ def normalise(t: Any, m: EventMapping, *, row_hash: bool = False) -> Any:
     if row_hash:
         cols["h"] = _hash_udf(tuple(t.schema().values()))(*(t[c] for c in t.columns))
     return t.select(**cols)
+
+
+def _as_id(col: Any) -> Any:
+    """An id column as text; whole numbers stored as floats (a column with missing
+    values read by pandas: 17850.0) are written without the ".0"."""
+    import ibis
+
+    if not col.type().is_floating():
+        return col.cast("string")
+    whole = (col == col.floor()) & (col.abs() < 2**53)
+    return ibis.cases((whole, col.cast("int64").cast("string")), else_=col.cast("string"))
 
 
 class EventKinds:
@@ -267,10 +281,8 @@ def build_features(
 
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
-    if m.amount or (m.price and m.quantity):  # zero-value lines are not orders
-        buy = e.is_purchase & (e.amount.fill_null(0) > 0)
-    else:  # a log without money (a clickstream): every purchase event is an order
-        buy = e.is_purchase
+    # zero-value lines are not orders; without money (a clickstream) every purchase event is
+    buy = e.is_purchase & (e.amount.fill_null(0) > 0) if m.has_money else e.is_purchase
     order_key = e.order_id if m.order_id else e.ts  # without ids, an order per instant
     agg: dict[str, Any] = {
         "n_events": count(),

@@ -10,6 +10,8 @@ from typing import Any
 from personas.errors import SchemaError
 from personas.io._names import tokens
 
+TIME_NAMES = {"timestamp", "datetime", "ts"}
+
 __all__ = ["EventMapping", "infer_mapping", "mapping_toml", "read_mapping"]
 
 
@@ -37,27 +39,44 @@ class EventMapping:
 
     @property
     def has_money(self) -> bool:
-        return self.amount is not None or (self.price is not None and self.quantity is not None)
+        """An amount, or a price (times the quantity where there is one)."""
+        return self.amount is not None or self.price is not None
 
 
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
-    ("session_id", [{"session"}], "any"),
-    ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "any"),
-    ("user_id", [{"user", "customer", "client", "member", "account", "visitor", "cust"}], "any"),
-    ("timestamp", [{"timestamp", "datetime", "ts"}, {"time", "date", "created", "occurred"}],
+    ("session_id", [{"session"}], "id"),
+    ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "id"),
+    ("user_id", [{"user", "customer", "client", "member", "account", "visitor", "cust",
+                  "household", "shopper", "buyer", "subscriber", "player", "patron"}], "id"),
+    ("timestamp", [TIME_NAMES, {"time", "date", "created", "occurred", "dt", "when"}],
      "time"),
     ("amount", [{"amount", "revenue", "spend", "sales", "total", "value", "gmv"}], "number"),
     ("price", [{"price", "unitprice"}], "number"),
     ("quantity", [{"quantity", "qty", "units"}], "number"),
     ("duration", [{"duration", "minutes", "seconds", "secs", "mins"}], "number"),
     ("event_type", [{"event", "action", "activity"}, {"type", "kind", "name"}], "text"),
-    ("product", [{"product", "sku", "stockcode", "item"}, {"stock"}], "any"),
+    ("product", [{"product", "sku", "stockcode", "item"}, {"stock"}], "id"),
     ("category", [{"category", "department", "genre"}], "text"),
     ("channel", [{"channel", "source", "medium", "acquisition", "utm"}, {"platform"}], "text"),
     ("device", [{"device", "os", "browser"}, {"platform"}], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
 ]  # fmt: skip
+# Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
+_ID_WORDS = {"id", "key", "no", "nr", "number", "code", "uuid", "guid"}
+_TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
+# Word endings split off a name written in one piece: "visitorid", "eventtype"
+_GLUED = ("id", "key", "no", "nr", "date", "time", "ts", "dt", "type", "name", "code")
+
+
+def words(name: str) -> set[str]:
+    """The lower-case words of a column name, pieces glued together included."""
+    out = set(tokens(name))
+    for tok in list(out):
+        for end in _GLUED:
+            if tok.endswith(end) and len(tok) >= len(end) + 2:
+                out |= {tok[: -len(end)], end}
+    return out
 
 
 def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | None = None,
@@ -66,6 +85,10 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
 
     ``schema`` maps column name → kind (``"number"``, ``"time"``, ``"text"``, ``"other"``).
     ``overrides`` (meaning → column) win; naming a column the log lacks is an error.
+    An id (user, order, session) is a column named for it, one whose name also says
+    "id" (or key, no…) first; never a time, nor a name saying date or time. The time is
+    a time column named for it (or text), else any time column, else a number named for
+    it (dates written as numbers, Unix times: :mod:`personas.profiles._times` checks).
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     known = {f.name for f in fields(EventMapping)}
@@ -82,28 +105,32 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
             )
     found: dict[str, str] = dict(overrides)
     used = set(found.values())
+
+    def first(tier: set[str], ok) -> str | None:
+        return next(
+            (c for c in schema if c not in used and words(c) & tier and ok(schema[c], c)), None
+        )
+
     for meaning, tiers, kind in _RULES:
         if meaning in found:
             continue
-        for tier in tiers:
-            hit = next(
-                (
-                    c
-                    for c in schema
-                    if c not in used
-                    and set(tokens(c)) & tier
-                    and _kind_ok(schema[c], kind, meaning, c)
-                ),
-                None,
-            )
+        # ids: a name that also says "id" (or key, no…) first, then any name for it
+        passes = [(t, True) for t in tiers] if kind == "id" else []
+        passes += [(t, False) for t in tiers]
+        for tier, need_id in passes:
+            hit = first(tier, lambda k, c, m=meaning, n=need_id: _kind_ok(k, c, m, n))
             if hit is not None:
                 found[meaning] = hit
                 used.add(hit)
                 break
-    if "timestamp" not in found:  # any time column
-        hit = next((c for c, k in schema.items() if k == "time" and c not in used), None)
-        if hit:
-            found["timestamp"] = hit
+        if meaning == "timestamp" and "timestamp" not in found:
+            # any time column, else a number named for a time (yyyymmdd, Unix times)
+            hit = next((c for c, k in schema.items() if k == "time" and c not in used), None)
+            for tier in tiers:
+                hit = hit or first(tier, lambda k, c: k == "number")
+            if hit:
+                found["timestamp"] = hit
+                used.add(hit)
     mapping = EventMapping(**found)
     missing = [m for m in ("user_id", "timestamp") if getattr(mapping, m) is None]
     if missing:
@@ -116,9 +143,17 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     return mapping
 
 
-def _kind_ok(kind: str, wanted: str, meaning: str, name: str) -> bool:
+def _kind_ok(kind: str, name: str, meaning: str, need_id: bool = False) -> bool:
+    wanted = next(k for m, _, k in _RULES if m == meaning)
+    if wanted == "id":
+        w = words(name)
+        if kind == "time" or w & _TIME_WORDS:
+            return False
+        if meaning == "user_id" and {"name", "email"} & w:
+            return False
+        return not need_id or bool(w & _ID_WORDS)
     if wanted == "any":
-        return meaning != "user_id" or not ({"name", "email"} & set(tokens(name)))
+        return True
     if wanted == "time":
         return kind in ("time", "text")
     if wanted == "number":

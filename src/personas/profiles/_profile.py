@@ -41,6 +41,7 @@ from personas.profiles._mapping import (
 )
 from personas.profiles._rfm import rfm_scores
 from personas.profiles._source import connect, fetch, join_users, kind, read_events, resolve_as_of
+from personas.profiles._times import time_reader
 
 __all__ = ["Profiles", "profile"]
 
@@ -212,8 +213,10 @@ def profile(
     ----------
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
-        ``"events/*.parquet"`` or a folder reads them all —, a DuckDB database file
-        (``.duckdb``, ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
+        ``"events/*.parquet"`` or a folder reads them all —, a text file of columns
+        separated by spaces (with or without a header), an Excel workbook (``.xlsx``;
+        every sheet with the first one's columns), a DuckDB database file (``.duckdb``,
+        ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
         ``None`` with ``query``: SQL run by DuckDB (e.g. over files).
     query : str, optional
         SQL giving the events (over files, or over the tables of the DuckDB database).
@@ -297,13 +300,21 @@ def _profile(
         return table
 
     con = connect()
-    table, source = read_events(con, events, query, table_name)
-    column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
-    mapping = infer_mapping(column_kinds, columns, source_name=source)
-    if source.lower().endswith((".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst")):
+    log = read_events(con, events, query, table_name)
+    table, source, notes = log.table, log.source, list(log.notes)
+    if log.parse_once:
         # Text is parsed once: its typed columns go to a DuckDB table read by every query.
         table = con.create_table("personas_raw", table)
-    e = normalise(table, mapping, row_hash=drop_duplicates)
+    column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
+    if log.headerless:  # no names to go by: the columns' contents say what they are
+        given = {k: v for k, v in columns.items() if v is not None}
+        columns = _headerless(table, column_kinds, given, source, notes) | given
+    mapping = infer_mapping(column_kinds, columns, source_name=source)
+    if mapping.price and not (mapping.amount or mapping.quantity):
+        notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
+    reader = time_reader(table, mapping.timestamp, source)
+    notes += [reader.note] if reader.note else []
+    e = normalise(table, mapping, row_hash=drop_duplicates, time=reader)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
     kinds = EventKinds([v for v, _ in values.get("etype", [])])
@@ -316,11 +327,11 @@ def _profile(
     blank = ibis.cases((e.uid < "!", e.uid.strip() == ""), else_=False)
     no_user = e.uid.isnull() | blank
     usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
-    notes: list[str] = []
     facts = primitives(e, mapping, kinds)
     checks = {  # a line failing one of these is left out
         "missing_user_id": no_user,
-        "missing_timestamp": e.ts.isnull(),
+        "missing_timestamp": e.ts.isnull() & ~e.ts_unread,
+        "unreadable_timestamp": e.ts_unread,
         "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
     }
     # The purchase/return rules are counted (in usable lines) from these facts
@@ -355,6 +366,7 @@ def _profile(
     if usable_rows == 0:
         raise DataError(
             f"No event of {source} is usable: {counts['missing_user_id']} lack a user id, "
+            f"{counts['missing_timestamp'] + counts['unreadable_timestamp']} a readable time, "
             f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
             "Check the user-id and time columns, or choose a later --as-of."
         )
@@ -371,7 +383,8 @@ def _profile(
             counts[rule] -= extra
         done("duplicates")
     counts["rows_used"] = usable_rows - counts.get("duplicate_lines", 0)
-    first = ("rows_read", "missing_user_id", "missing_timestamp", "at_or_after_as_of")
+    first = ("rows_read", "missing_user_id", "missing_timestamp", "unreadable_timestamp")
+    first += ("at_or_after_as_of",)
     counts = {k: counts[k] for k in first} | {k: v for k, v in counts.items() if k not in first}
     features = build_features(
         e,
@@ -534,6 +547,41 @@ def _without_duplicates(con, e, hashes):
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
     return once.drop("h"), extra.pop("extra"), extra
+
+
+def _headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
+    """The user id, time and amount of a file without a header, from the contents: the
+    user id is the first column (that is not a time); the time the first other column
+    read as times (dates written as yyyymmdd, Unix times…); the amount the one column of
+    numbers with decimals. The caller's choices win."""
+    names = list(column_kinds)
+    given = {k: v for k, v in columns.items() if v}
+    found: dict[str, str] = {}
+    if "user_id" not in given:
+        found["user_id"] = next((n for n in names if column_kinds[n] != "time"), names[0])
+    user = given.get("user_id") or found["user_id"]
+    if "timestamp" not in given:
+        for name in names:
+            if name == user or column_kinds[name] not in ("time", "number", "text"):
+                continue
+            try:
+                time_reader(table, name, source)
+            except DataError:
+                continue
+            found["timestamp"] = name
+            break
+    if "amount" not in given and "price" not in given:
+        taken = {user, *found.values(), *given.values()}
+        decimals = [n for n, t in table.schema().items() if t.is_floating() and n not in taken]
+        if len(decimals) == 1:
+            found["amount"] = decimals[0]
+    if found:
+        said = ", ".join(f"{v} as the {k.replace('_', ' ')}" for k, v in found.items())
+        notes.append(
+            f"{source} has no header: took {said}, from their contents. Name columns "
+            "(--user-id, --timestamp, --amount…) to choose others."
+        )
+    return found
 
 
 def _level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:

@@ -10,6 +10,7 @@ import shutil
 import tempfile
 import warnings
 import weakref
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,16 @@ import pandas as pd
 
 from personas.errors import DataError, InputFileError, PersonasError
 
-__all__ = ["DUCKDB_FILES", "resolve_as_of", "connect", "fetch", "join_users", "kind", "read_events"]
+__all__ = [
+    "DUCKDB_FILES",
+    "Events",
+    "resolve_as_of",
+    "connect",
+    "fetch",
+    "join_users",
+    "kind",
+    "read_events",
+]
 
 
 def fetch(expr, con=None, drop: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
@@ -81,9 +91,26 @@ def _half_the_memory() -> str:
 
 
 DUCKDB_FILES = (".duckdb", ".ddb", ".db")
+EXCEL_FILES = (".xlsx", ".xlsm", ".xls")
+TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
 
 
-def read_events(con, events: Any, query: str | None, table: str | None = None):
+@dataclass
+class Events:
+    """The log as an Ibis table, with where it came from and what reading it found.
+
+    ``parse_once``: text still to be parsed (a CSV), worth storing as a DuckDB table;
+    ``headerless``: the file has no header (its columns are column0, column1…).
+    """
+
+    table: Any
+    source: str
+    notes: list[str] = field(default_factory=list)
+    parse_once: bool = False
+    headerless: bool = False
+
+
+def read_events(con, events: Any, query: str | None, table: str | None = None) -> Events:
     import ibis
 
     with warnings.catch_warnings():
@@ -93,9 +120,9 @@ def read_events(con, events: Any, query: str | None, table: str | None = None):
                 raise InputFileError(f"--table {table!r} needs the DuckDB file that holds it.")
             if not query:
                 raise InputFileError("Nothing to profile: give an events file or a --query.")
-            return _query(con, query, "the query"), "the query"
+            return Events(_query(con, query, "the query"), "the query")
         if isinstance(events, pd.DataFrame):
-            return ibis.memtable(events), "DataFrame"
+            return Events(ibis.memtable(events), "DataFrame")
         text = str(events)
         path = Path(text)
         if path.is_dir():
@@ -109,22 +136,158 @@ def read_events(con, events: Any, query: str | None, table: str | None = None):
         name = path.name
         lower = text.lower()
         if lower.endswith(DUCKDB_FILES):
-            return _read_database(con, path, table, query), name
+            return Events(_read_database(con, path, table, query), name)
         if table or query:
             raise InputFileError(
                 f"--table and --query go with a DuckDB database (.duckdb), not {name}; "
                 "leave them out, or give the query alone (it can read files itself)."
             )
+        if lower.endswith(EXCEL_FILES):
+            table, notes = _read_workbook(path)
+            return Events(table, name, notes)
         try:
             if lower.endswith(".parquet") or lower.endswith(".parq"):
-                return con.read_parquet(text), name
-            return con.read_csv(text), name
+                return Events(con.read_parquet(text), name)
+            if path.is_file() and (fields_ := _whitespace_columns(path)):
+                return _read_whitespace(con, path, *fields_)
+            return Events(con.read_csv(text), name, parse_once=lower.endswith(TEXT_FILES))
+        except (DataError, InputFileError):
+            raise
         except Exception as exc:  # DuckDB's own message says what it could not parse
             raise InputFileError(
                 f"Cannot read events from {name}: {str(exc).splitlines()[0]}. Give a CSV "
-                "(optionally compressed) "
-                "or a Parquet file named .parquet, or read it yourself with --query."
+                "(optionally compressed), a Parquet file named .parquet, an Excel workbook, "
+                "or read it yourself with --query."
             ) from None
+
+
+def _read_workbook(path: Path) -> tuple[Any, list[str]]:
+    """An Excel log: its first sheet, and every other sheet with the same columns (a log
+    split by year over sheets, as UCI's Online Retail II workbook is)."""
+    import ibis
+
+    from personas.io._readers import _read_excel
+
+    first, _ = _read_excel(path, sheet=None)
+    book = pd.ExcelFile(path, engine="openpyxl")
+    with book:
+        names = book.sheet_names
+        same = [
+            n
+            for n in names[1:]
+            if [str(c) for c in pd.read_excel(book, sheet_name=n, nrows=0).columns]
+            == list(first.columns)
+        ]
+        parts = [first] + [pd.read_excel(book, sheet_name=n) for n in same]
+    notes = []
+    if same:
+        notes.append(
+            f"Read {len(same) + 1} sheets of {path.name} with the same columns: "
+            + ", ".join(repr(n) for n in [names[0], *same])
+            + "."
+        )
+    other = [n for n in names[1:] if n not in same]
+    if other:
+        notes.append(
+            f"Sheets of {path.name} with other columns were left out: "
+            + ", ".join(repr(n) for n in other)
+            + "."
+        )
+    data = pd.concat(parts, ignore_index=True) if same else first
+    for col in data.columns:  # mixed cells (invoice 489434 beside C489449) become text
+        if data[col].dtype == object:
+            data[col] = data[col].map(lambda v: v if v is None or v != v else str(v))
+    return ibis.memtable(data), notes
+
+
+_DELIMITERS = ",;\t|"
+
+
+def _whitespace_columns(path: Path) -> tuple[int, bool] | None:
+    """(fields per line, has a header) when the file is columns separated by runs of
+    spaces (CDNOW's ``CDNOW_master.txt``); None for anything else."""
+    try:
+        with _open_text(path) as fh:
+            lines = [line for line, _ in zip(fh, range(200), strict=False) if line.strip()]
+    except OSError:
+        return None
+    if len(lines) < 2 or any(ch in line for line in lines for ch in _DELIMITERS + '"'):
+        return None
+    widths = [len(line.split()) for line in lines]
+    n = max(set(widths), key=widths.count)  # (other widths: an error once read)
+    if n < 2 or widths[0] != n or widths.count(n) < 0.8 * len(widths):
+        return None
+    return n, not any(_is_number(v) for v in lines[0].split())
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _read_whitespace(con, path: Path, n: int, header: bool) -> Events:
+    """A file of columns separated by spaces: split, then each column typed as integer,
+    number or text by all its values (not a sample). Lines with another number of
+    fields are an error, not dropped."""
+    quoted = str(path).replace("'", "''")
+    lines = (
+        f"SELECT string_split_regex(trim(line), '\\s+') AS f FROM read_csv('{quoted}', "
+        "columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', "
+        "escape = '', auto_detect = false) WHERE trim(line) <> ''"
+    )
+    if header:
+        with _open_text(path) as fh:
+            names = next(line for line in fh if line.strip()).split()
+        lines += " OFFSET 1"  # (the header is the first non-empty line)
+    else:
+        names = [f"column{i}" for i in range(n)]
+    select = ", ".join(f'f[{i + 1}] AS "{c}"' for i, c in enumerate(names))
+    con.raw_sql(
+        f"CREATE TABLE personas_raw AS SELECT {select}, len(f) AS personas_width FROM ({lines})"
+    )
+    checks = ", ".join(
+        f'count("{c}"), count(CASE WHEN "{c}" SIMILAR TO \'[-+]?[0-9]{{1,18}}\' THEN 1 END), '
+        f'count(TRY_CAST("{c}" AS DOUBLE)), '
+        f"count(CASE WHEN \"{c}\" SIMILAR TO '0[0-9]+' THEN 1 END)"
+        for c in names
+    )
+    row = con.raw_sql(
+        f"SELECT count(*), count(CASE WHEN personas_width <> {n} THEN 1 END), {checks} "
+        "FROM personas_raw"
+    ).fetchone()
+    if row[1]:
+        example = con.raw_sql(f"SELECT f FROM ({lines}) WHERE len(f) <> {n} LIMIT 1").fetchone()[0]
+        raise DataError(
+            f"{path.name} reads as {n} columns separated by spaces, but {row[1]:,} of its "
+            f"{row[0]:,} lines have another number of fields (e.g. {' '.join(example)!r}). "
+            "Fix those lines, or convert the file to CSV."
+        )
+    types = []
+    for i, c in enumerate(names):
+        present, whole, number, padded = row[2 + 4 * i : 6 + 4 * i]
+        if present and whole == present and not padded:
+            types.append(f'CAST("{c}" AS BIGINT) AS "{c}"')
+        elif present and number == present and not padded:
+            types.append(f'CAST("{c}" AS DOUBLE) AS "{c}"')
+        else:  # text (ids such as 00012 keep their zeros)
+            types.append(f'"{c}"')
+    con.raw_sql(f"CREATE TABLE personas_typed AS SELECT {', '.join(types)} FROM personas_raw")
+    con.raw_sql("DROP TABLE personas_raw")
+    note = f"{path.name}: {n} columns separated by spaces" + (
+        "." if header else f", no header (named {names[0]} to {names[-1]})."
+    )
+    return Events(con.table("personas_typed"), path.name, [note], headerless=not header)
+
+
+def _open_text(path: Path):
+    import gzip
+
+    if path.name.lower().endswith(".gz"):
+        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+    return open(path, encoding="utf-8", errors="replace")
 
 
 def _query(con, query: str, name: str):

@@ -1,0 +1,240 @@
+"""How the log's time column is read: real timestamps and dates as they are, text in
+ISO form or in one of the usual day/month orders, dates written as numbers (20240131) and
+Unix times (seconds, milliseconds, microseconds or nanoseconds since 1970).
+
+The way is chosen once, from the column's type and values (:func:`time_reader`); every
+line is then converted the same way. A value that cannot be read becomes a missing time,
+and such lines are counted apart ("unreadable_timestamp") rather than stopping the run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from personas.errors import DataError
+
+__all__ = ["TEXT_FORMATS", "TimeReader", "time_reader"]
+
+# Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
+# fails; the first that reads every sampled value wins, month-first before day-first
+# where both do (a note then says so).
+TEXT_FORMATS = (
+    "%m/%d/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M",
+    "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%d/%m/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%d-%m-%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y",
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%m/%d/%y",
+    "%d/%m/%y",
+)
+SAMPLE = 5_000  # non-missing values looked at to choose a text format
+# Unix times: the largest value says the unit (each range starts in 1973 and ends past
+# the year 5000 in its unit).
+EPOCH_UNITS = ((1e8, 1e11, 1.0, "seconds"), (1e11, 1e14, 1e3, "milliseconds"),
+               (1e14, 1e17, 1e6, "microseconds"), (1e17, 1e20, 1e9, "nanoseconds"))  # fmt: skip
+
+
+@dataclass
+class TimeReader:
+    """How to turn the time column into a UTC timestamp, and what to tell the user."""
+
+    how: str  # "as_is", "date", "cast", "format", "yyyymmdd", "epoch"
+    format: str | None = None
+    scale: float = 1.0
+    note: str | None = None
+
+    @property
+    def may_fail(self) -> bool:
+        """Whether a present value can turn out unreadable (and be counted as such)."""
+        return self.how in ("cast", "format", "yyyymmdd", "epoch")
+
+    def __call__(self, col: Any) -> Any:
+        import ibis
+        import ibis.expr.datatypes as dt_
+
+        if self.how == "as_is":
+            return col
+        if self.how == "date":
+            return col.cast("timestamp")
+        if self.how == "cast":  # ISO text: offsets such as +02:00 are honoured
+            return col.try_cast(dt_.Timestamp(timezone="UTC"))
+        if self.how == "format":
+            return _try_strptime(col.cast("string"), ibis.literal(self.format))
+        if self.how == "yyyymmdd":
+            whole = col.cast("int64").cast("string")
+            return _try_strptime(whole, ibis.literal("%Y%m%d"))
+        return _to_timestamp(col.cast("float64") / self.scale)
+
+
+def time_reader(t: Any, column: str, source: str) -> TimeReader:
+    """Choose how ``column`` of ``t`` (an Ibis table) is read as times (see the module).
+
+    Raises a :class:`DataError` naming the column, what it holds and how to fix it when
+    its values are not times in any of these ways.
+    """
+    col = t[column]
+    typ = col.type()
+    if typ.is_timestamp():
+        return TimeReader("as_is")
+    if typ.is_date():
+        return TimeReader("date")
+    if typ.is_numeric():
+        return _numeric_reader(t, column, source)
+    if typ.is_string():
+        return _text_reader(t, column, source)
+    raise DataError(
+        f"The time column {column!r} of {source} holds {typ} values, not times. Name the "
+        "time column with --timestamp (timestamp= in Python)."
+    )
+
+
+def _numeric_reader(t: Any, column: str, source: str) -> TimeReader:
+    import ibis
+
+    col = t[column]
+    x = col.cast("float64")
+    month = (x / 100).floor() % 100
+    day = x % 100
+    calendar = (x == x.floor()) & x.between(18_000_101, 21_991_231)
+    calendar &= month.between(1, 12) & day.between(1, 31)
+    facts = t.aggregate(
+        n=col.count(),
+        lo=x.min(),
+        hi=x.max(),
+        ymd=ibis.cases((calendar, 1), else_=0).sum(),
+    ).execute()
+    n, lo, hi, ymd = (facts[k].iloc[0] for k in ("n", "lo", "hi", "ymd"))
+    if not n:
+        raise DataError(f"The time column {column!r} of {source} is empty.")
+    if int(ymd) == int(n):
+        return TimeReader(
+            "yyyymmdd", note=f"{column} holds dates written as numbers (yyyymmdd, e.g. {int(hi)})."
+        )
+    for low, high, scale, unit in EPOCH_UNITS:
+        if low <= hi < high:
+            when = dt.datetime.fromtimestamp(float(hi) / scale, dt.UTC)
+            return TimeReader(
+                "epoch",
+                scale=scale,
+                note=f"{column} holds Unix times in {unit} (the latest, {hi:.0f}, is "
+                f"{when:%Y-%m-%d %H:%M} UTC).",
+            )
+    raise DataError(
+        f"The time column {column!r} of {source} holds numbers from {lo:g} to {hi:g}: "
+        "neither dates written as yyyymmdd (like 20240131) nor Unix times (seconds, "
+        "milliseconds… since 1970). Name the column that holds the events' times with "
+        "--timestamp, or build one with --query (e.g. DATE '2024-01-01' + day_number)."
+    )
+
+
+def _text_reader(t: Any, column: str, source: str) -> TimeReader:
+    import ibis
+    import ibis.expr.datatypes as dt_
+
+    col = t[column]
+    values = t.filter(col.notnull() & (col.strip() != "")).select(v=col.strip()).limit(SAMPLE)
+    values = values.execute()
+    if len(values) == 0:
+        raise DataError(f"The time column {column!r} of {source} has no values.")
+    sample = ibis.memtable(values)
+    v = sample.v
+    tries = {"cast": v.try_cast(dt_.Timestamp(timezone="UTC")).count()}
+    tries |= {f: _try_strptime(v, ibis.literal(f)).count() for f in TEXT_FORMATS}
+    counts = sample.aggregate(n=v.count(), **{f"c{i}": e for i, e in enumerate(tries.values())})
+    row = counts.execute().iloc[0]
+    n = int(row["n"])
+    read = {way: int(row[f"c{i}"]) for i, way in enumerate(tries)}
+    if read["cast"] == n:
+        return TimeReader("cast")
+    best = max(read.values())
+    if best < 0.9 * n:
+        examples = _unread_examples(sample, v)
+        raise DataError(
+            f"The time column {column!r} of {source} holds text that is not a date or time "
+            f"in a form personas reads (e.g. {examples}). Write times like 2024-01-31 or "
+            "2024-01-31 13:45:00 (or 01/31/2024, 31.01.2024), or name the time column "
+            "with --timestamp."
+        )
+    if read["cast"] == best:
+        return TimeReader("cast", note=_partly(column, n, best))
+    formats = [f for f in TEXT_FORMATS if read[f] == best]
+    chosen = formats[0]
+    note = f"{column} holds times written like {_shape(chosen)}"
+    twin = _other_order(chosen)
+    if twin in formats:
+        note += f" (the sample fits both {_shape(chosen)} and {_shape(twin)}: read month first)"
+    note += "." + (" " + _partly(column, n, best) if best < n else "")
+    return TimeReader("format", format=chosen, note=note)
+
+
+def _partly(column: str, n: int, read: int) -> str:
+    return f"{n - read} of {n} sampled values of {column} are not times: those lines are left out."
+
+
+def _unread_examples(sample: Any, v: Any) -> str:
+    import ibis.expr.datatypes as dt_
+
+    bad = sample.filter(v.try_cast(dt_.Timestamp(timezone="UTC")).isnull()).v.execute()
+    return ", ".join(repr(s) for s in list(dict.fromkeys(bad))[:3])
+
+
+def _shape(fmt: str) -> str:
+    return dt.datetime(2024, 1, 31, 13, 45, 0).strftime(fmt)
+
+
+def _other_order(fmt: str) -> str:
+    if fmt.startswith("%m/%d"):
+        return "%d/%m" + fmt[5:]
+    if fmt.startswith("%d/%m"):
+        return "%m/%d" + fmt[5:]
+    return fmt
+
+
+def _try_strptime(text: Any, fmt: Any) -> Any:
+    return _udfs()["try_strptime"](text, fmt)
+
+
+def _to_timestamp(seconds: Any) -> Any:
+    return _udfs()["to_timestamp"](seconds)
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _udfs() -> dict[str, Any]:
+    """DuckDB's own functions, declared to Ibis (``try_strptime`` gives null for a value
+    it cannot read; ``to_timestamp`` turns seconds since 1970 into a UTC timestamp)."""
+    if not _CACHE:
+        import ibis
+        import ibis.expr.datatypes as dt_
+
+        utc = dt_.Timestamp(timezone="UTC")
+        _CACHE["try_strptime"] = ibis.udf.scalar.builtin(
+            lambda text, fmt: None,
+            name="try_strptime",
+            signature=(("string", "string"), "timestamp"),
+        )
+        _CACHE["to_timestamp"] = ibis.udf.scalar.builtin(
+            lambda seconds: None, name="to_timestamp", signature=(("float64",), utc)
+        )
+    return _CACHE

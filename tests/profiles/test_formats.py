@@ -1,0 +1,223 @@
+"""Logs as real publishers write them: times as numbers or in local forms, ids glued to
+their words, spaces between columns and no header, Excel workbooks, float ids."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import personas
+from personas.errors import DataError
+from personas.profiles._mapping import infer_mapping, words
+
+AS_OF = "2024-03-01"
+TIMES = pd.to_datetime(
+    [
+        "2024-01-02 10:00:00",
+        "2024-01-13 08:30:00",
+        "2024-01-13 09:00:00",
+        "2024-02-20 23:15:00",
+        "2024-02-28 12:00:00",
+        "2024-01-25 07:00:00",
+    ]
+)
+SECONDS = ((TIMES - pd.Timestamp(0)) // pd.Timedelta("1s")).to_numpy()
+USERS = ["a", "a", "b", "b", "b", "c"]
+AMOUNTS = [10.0, 5.5, 20.0, 7.25, 3.0, 12.0]
+FEATURES = ["n_events", "frequency", "monetary", "recency_days", "tenure_days", "active_days"]
+
+
+def _log(times) -> pd.DataFrame:
+    return pd.DataFrame({"user_id": USERS, "timestamp": times, "amount": AMOUNTS})
+
+
+@pytest.fixture(scope="module")
+def expected():
+    return personas.profile(_log(TIMES), as_of=AS_OF).data.set_index("user_id")[FEATURES]
+
+
+def _same(p, expected):
+    got = p.data.set_index("user_id")[FEATURES]
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+
+
+@pytest.mark.parametrize(
+    ("values", "note"),
+    [
+        (TIMES.strftime("%Y%m%d").astype(int), "yyyymmdd"),
+        (SECONDS, "Unix times in seconds"),
+        (SECONDS * 1000, "Unix times in milliseconds"),
+        (SECONDS * 1_000_000, "Unix times in microseconds"),
+        (SECONDS.astype(float) + 0.25, "Unix times in seconds"),
+    ],
+    ids=["yyyymmdd", "seconds", "ms", "us", "float-seconds"],
+)
+def test_times_written_as_numbers(values, note, expected):
+    p = personas.profile(_log(values), as_of=AS_OF)
+    assert any(note in n for n in p.notes), p.notes
+    if note == "yyyymmdd":  # whole days: the features that depend on days only
+        got = p.data.set_index("user_id")
+        assert got["active_days"].tolist() == expected["active_days"].tolist()
+        assert got["monetary"].tolist() == expected["monetary"].tolist()
+        assert got["recency_days"].tolist() == [48.0, 2.0, 36.0]
+    else:
+        if note.endswith("seconds") and values.dtype == float:
+            expected = expected.assign(
+                recency_days=expected["recency_days"] - 0.25 / 86_400,
+                tenure_days=expected["tenure_days"] - 0.25 / 86_400,
+            )
+        _same(p, expected)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "note"),
+    [
+        ("%m/%d/%Y %H:%M", "01/31/2024 13:45"),
+        ("%d/%m/%Y %H:%M:%S", "31/01/2024 13:45:00"),
+        ("%d.%m.%Y %H:%M", "31.01.2024 13:45"),
+        ("%Y-%m-%d %H:%M:%S UTC", None),
+    ],
+)
+def test_times_written_as_text_in_local_forms(fmt, note, expected, tmp_path):
+    log = _log(TIMES.strftime(fmt))
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    for source in (log, path):  # text in a DataFrame, and a CSV (DuckDB may type it)
+        p = personas.profile(source, as_of=AS_OF)
+        _same(p, expected)
+    p = personas.profile(log, as_of=AS_OF)
+    if note:
+        assert any(note in n for n in p.notes), p.notes
+
+
+def test_ambiguous_day_month_order_is_read_month_first_and_said():
+    times = pd.to_datetime(["2024-01-02", "2024-02-03", "2024-03-04"])
+    log = pd.DataFrame({"user": ["a", "b", "c"], "date": times.strftime("%d/%m/%Y")})
+    p = personas.profile(log, as_of="2024-12-31")
+    assert any("read month first" in n for n in p.notes)
+    # 02/01/2024 read as February 1st: 334 days before December 31st
+    assert p.data.set_index("user_id").loc["a", "tenure_days"] == 334
+
+
+def test_unreadable_times_are_counted_not_fatal():
+    times = list(TIMES.strftime("%Y-%m-%d %H:%M:%S")) * 20 + ["n/a"]
+    log = pd.DataFrame({"user_id": USERS * 20 + ["z"], "timestamp": times, "amount": 1.0})
+    p = personas.profile(log, as_of=AS_OF)
+    assert p.cleaning["unreadable_timestamp"] == 1
+    assert p.cleaning["missing_timestamp"] == 0
+    assert "z" not in set(p.data["user_id"])
+    assert any("not times" in n for n in p.notes)
+
+
+def test_columns_that_are_not_times_get_a_clear_error():
+    log = pd.DataFrame({"user_id": ["a", "b"], "day": [1, 710], "amount": [1.0, 2.0]})
+    with pytest.raises(DataError, match=r"'day'.*from 1 to 710.*yyyymmdd.*--timestamp"):
+        personas.profile(log, timestamp="day")
+    log = pd.DataFrame({"user_id": ["a", "b"], "when": ["soon", "later"]})
+    with pytest.raises(DataError, match=r"'when'.*not a date or time.*'soon'"):
+        personas.profile(log)
+
+
+def test_names_glued_or_shared_between_meanings():
+    kinds = {
+        "timestamp": "number",
+        "visitorid": "number",
+        "event": "text",
+        "itemid": "number",
+        "transactionid": "text",
+    }
+    m = infer_mapping(kinds)
+    assert (m.user_id, m.timestamp, m.event_type, m.product, m.order_id) == (
+        "visitorid",
+        "timestamp",
+        "event",
+        "itemid",
+        "transactionid",
+    )
+    assert {"visitor", "id"} <= words("visitorid") and "eventtype" in words("eventtype")
+    # a name that says "id" wins over an earlier one that does not; a date is no id
+    m = infer_mapping(
+        {
+            "customer_type": "text",
+            "order_date": "time",
+            "customer_id": "number",
+            "order_id": "text",
+        }
+    )
+    assert (m.user_id, m.order_id, m.timestamp) == ("customer_id", "order_id", "order_date")
+    m = infer_mapping({"TRANSACTION_DT": "time", "CUSTOMER_ID": "number", "household": "text"})
+    assert (m.user_id, m.timestamp, m.order_id) == ("CUSTOMER_ID", "TRANSACTION_DT", None)
+    assert infer_mapping({"household_key": "number", "DAY": "number", "ts": "time"}).user_id == (
+        "household_key"
+    )
+    # numbers named for a time come last: a real time column wins
+    m = infer_mapping({"user": "text", "event_time": "number", "created": "time"})
+    assert m.timestamp == "created"
+
+
+def test_float_ids_lose_their_point_zero_and_a_lone_price_is_the_amount():
+    log = pd.DataFrame(
+        {
+            "CustomerID": [17850.0, 17850.0, None, 12.5],
+            "InvoiceDate": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"]),
+            "price": [3.0, 4.0, 5.0, 6.0],
+        }
+    )
+    p = personas.profile(log, as_of=AS_OF)
+    assert sorted(p.data["user_id"]) == ["12.5", "17850"]
+    assert p.data.set_index("user_id").loc["17850", "monetary"] == 7.0
+    assert p.cleaning["missing_user_id"] == 1
+
+
+def test_columns_separated_by_spaces_with_or_without_a_header(tmp_path, expected):
+    ids = {"a": "00017", "b": "00018", "c": "00020"}
+    lines = [
+        f"{ids[u]:>6} {t:%Y%m%d} {i % 3 + 1:>2} {a:>8.2f}"
+        for i, (u, t, a) in enumerate(zip(USERS, TIMES, AMOUNTS, strict=True))
+    ]
+    path = tmp_path / "CDNOW_like.txt"
+    path.write_text("\n".join(lines) + "\n\n")
+    p = personas.profile(path, as_of=AS_OF)
+    assert p.mapping == {"user_id": "column0", "timestamp": "column1", "amount": "column3"}
+    assert sorted(p.data["user_id"]) == sorted(ids.values())  # zeros kept: ids are text
+    monetary = p.data.set_index("user_id")["monetary"]
+    assert monetary.to_dict() == {ids[u]: v for u, v in expected["monetary"].items()}
+    assert any("no header" in n for n in p.notes)
+    # a header names the columns; the caller's names win over the contents
+    named = tmp_path / "named.txt"
+    named.write_text("cust day cds spent\n" + "\n".join(lines) + "\n")
+    p = personas.profile(named, as_of=AS_OF, timestamp="day", amount="spent")
+    assert p.mapping["user_id"] == "cust" and p.mapping["amount"] == "spent"
+    p = personas.profile(path, as_of=AS_OF, amount="column2")
+    assert p.mapping["amount"] == "column2"
+    ragged = tmp_path / "ragged.txt"
+    ragged.write_text("\n".join(lines) + "\n   1 20240105 2\n")
+    with pytest.raises(DataError, match=r"ragged.txt reads as 4 columns.*1 of its 7 lines"):
+        personas.profile(ragged, as_of=AS_OF)
+
+
+def test_excel_workbooks_with_a_log_split_over_sheets(tmp_path):
+    pytest.importorskip("openpyxl")
+    log = pd.DataFrame(
+        {
+            "Invoice": ["489434", "C489449", "489435", "489436"],
+            "InvoiceDate": pd.to_datetime(
+                ["2024-01-02 10:00", "2024-01-03 11:00", "2024-02-01 09:00", "2024-02-02 09:00"]
+            ),
+            "Quantity": [2, -1, 3, 1],
+            "Price": [2.5, 2.5, 1.0, 4.0],
+            "Customer ID": [13085.0, 13085.0, 13078.0, None],
+        }
+    )
+    path = tmp_path / "online_retail.xlsx"
+    with pd.ExcelWriter(path) as book:
+        log.iloc[:2].assign(Invoice=[489434, "C489449"]).to_excel(
+            book, sheet_name="Year 1", index=False
+        )
+        log.iloc[2:].to_excel(book, sheet_name="Year 2", index=False)
+        pd.DataFrame({"note": ["x"]}).to_excel(book, sheet_name="About", index=False)
+    p = personas.profile(path, as_of=AS_OF)
+    assert p.cleaning["rows_read"] == 4 and p.cleaning["cancelled_invoices"] == 1
+    assert sorted(p.data["user_id"]) == ["13078", "13085"]
+    assert any("'Year 1', 'Year 2'" in n for n in p.notes)
+    assert any("left out: 'About'" in n for n in p.notes)
