@@ -221,3 +221,71 @@ def test_excel_workbooks_with_a_log_split_over_sheets(tmp_path):
     assert sorted(p.data["user_id"]) == ["13078", "13085"]
     assert any("'Year 1', 'Year 2'" in n for n in p.notes)
     assert any("left out: 'About'" in n for n in p.notes)
+
+
+def test_tracker_exports_in_json_lines_with_nested_properties(tmp_path):
+    import json
+
+    lines = [
+        {"type": "track", "event": "Order Completed", "userId": "u1", "timestamp":
+         "2024-01-02T10:00:00.000Z", "properties": {"order_id": "o1", "revenue": 12.5},
+         "context": {"device": {"type": "ios"}, "campaign": {"source": "google"}}},
+        {"type": "track", "event": "Order Completed", "userId": "u1", "timestamp":
+         "2024-02-02T10:00:00.000Z", "properties": {"order_id": "o2", "revenue": 7.5},
+         "context": {"device": {"type": "ios"}}},
+        {"type": "track", "event": "order_refunded", "userId": "u1", "timestamp":
+         "2024-02-03T10:00:00.000Z", "properties": {"order_id": "o2", "revenue": 7.5}},
+        {"type": "page", "userId": None, "anonymousId": "a2", "timestamp":
+         "2024-01-03T10:00:00.000Z", "properties": {"path": "/"}},
+        {"type": "page", "userId": "u2", "timestamp": "2024-01-04T10:00:00+01:00",
+         "properties": {"path": "/shop"}},
+    ]  # fmt: skip
+    path = tmp_path / "segment.jsonl"
+    path.write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    p = personas.profile(path, as_of=AS_OF)
+    assert p.mapping["amount"] == "properties_revenue"
+    assert p.mapping["order_id"] == "properties_order_id"
+    assert p.mapping["device"] == "context_device_type"
+    assert p.mapping["channel"] == "context_campaign_source"
+    assert p.cleaning["missing_user_id"] == 1
+    u1 = p.data.set_index("user_id").loc["u1"]
+    assert (u1["frequency"], u1["monetary"], u1["returns"]) == (2, 20.0, 1)
+    assert any("properties.*, context.*" in n for n in p.notes)
+
+
+def test_amounts_written_as_text_are_read_as_numbers(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "customer_id,order_date,order_total,order_status\n"
+        '1,2024-01-01,"$1,234.50",shipped\n2,2024-01-02,$12.00,shipped\n'
+        "1,2024-01-05,($3.10),returned\n"
+    )
+    p = personas.profile(path, as_of=AS_OF)
+    assert p.mapping["amount"] == "order_total" and "order_id" not in p.mapping
+    got = p.data.set_index("user_id")
+    assert got.loc["1", "monetary"] == 1234.5 and got.loc["1", "returns_value"] == 3.1
+    assert any("points as decimal marks" in n for n in p.notes)
+    de = tmp_path / "de.csv"
+    de.write_text('kunde;datum;betrag\n1;01.02.2024;"12,50 €"\n2;02.02.2024;"1.234,00 €"\n')
+    p = personas.profile(de, user_id="kunde", amount="betrag", as_of=AS_OF)
+    assert p.data.set_index("user_id")["monetary"].to_dict() == {"1": 12.5, "2": 1234.0}
+    assert any("commas as decimal marks" in n for n in p.notes)
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer_id,order_date,order_total\n1,2024-01-01,high\n2,2024-01-02,low\n")
+    assert "amount" not in personas.profile(bad, as_of=AS_OF).mapping  # not taken
+    with pytest.raises(DataError, match=r"'order_total'.*should hold numbers.*'high'"):
+        personas.profile(bad, amount="order_total", as_of=AS_OF)
+
+
+def test_float_ids_match_between_the_log_and_the_users_table():
+    log = pd.DataFrame(
+        {
+            "customer_id": [17850, 17850, 13047],
+            "date": pd.to_datetime(["2024-01-01", "2024-01-02"] * 2)[:3],
+        }
+    )
+    users = pd.DataFrame({"customer_id": [17850.0, 13047.0, 99.0, None], "age": [30, 40, 50, 60]})
+    p = personas.profile(log, users, as_of=AS_OF)
+    d = p.data.set_index("user_id")
+    assert d.loc["17850", "n_events"] == 2 and d.loc["99", "n_events"] == 0
+    assert p.cleaning["users_without_events"] == 2

@@ -16,8 +16,8 @@ def profile_command(
     events: str | None = typer.Argument(
         None,
         help="Event log: CSV (optionally .gz) or Parquet file, a folder of Parquet files, "
-        "a glob like 'events/*.parquet', a text file of columns separated by spaces, an "
-        "Excel workbook, or a DuckDB database (with --table or --query). "
+        "a glob like 'events/*.parquet', JSON lines, a text file of columns separated by "
+        "spaces, an Excel workbook, or a DuckDB database (with --table or --query). "
         "Leave out with --query.",
     ),
     out: Path = typer.Option(Path("profiles-output"), "--out", "-o", help="Output folder."),

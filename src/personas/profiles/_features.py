@@ -19,11 +19,56 @@ from personas.profiles._mapping import EventMapping
 
 __all__ = ["FEATURES", "PURCHASE_TYPES", "build_features", "normalise"]
 
-PURCHASE_TYPES = ("purchase", "order", "buy", "checkout", "transaction", "payment", "sale")
-RETURN_TYPES = ("refund", "return", "chargeback")
-CANCEL_TYPES = ("cancellation", "cancel", "unsubscribe", "churn")
-RENEWAL_TYPES = ("renewal", "renew", "subscription_renewal")
-SUBSCRIPTION_TYPES = RENEWAL_TYPES + CANCEL_TYPES + ("signup", "subscribe", "subscription")
+# Event names, compared lower-case with "_" and "-" read as spaces: plain verbs and the
+# tracking plans' names (Segment/RudderStack "Order Completed", GA4 "purchase"/"refund")
+PURCHASE_TYPES = (
+    "purchase",
+    "order",
+    "buy",
+    "checkout",
+    "transaction",
+    "payment",
+    "sale",
+    "order completed",
+    "order placed",
+    "purchase completed",
+    "checkout completed",
+    "transaction completed",
+    "payment completed",
+)
+RETURN_TYPES = (
+    "refund",
+    "return",
+    "chargeback",
+    "order refunded",
+    "order returned",
+    "refund completed",
+    "return completed",
+)
+CANCEL_TYPES = (
+    "cancellation",
+    "cancel",
+    "unsubscribe",
+    "churn",
+    "subscription cancelled",
+    "subscription canceled",
+    "subscription ended",
+    "unsubscribed",
+)
+RENEWAL_TYPES = ("renewal", "renew", "subscription renewal", "subscription renewed", "renewed")
+SUBSCRIPTION_TYPES = (
+    RENEWAL_TYPES
+    + CANCEL_TYPES
+    + (
+        "signup",
+        "subscribe",
+        "subscription",
+        "subscribed",
+        "subscription started",
+        "sign up",
+        "trial started",
+    )
+)
 WINDOWS = (7, 30, 90, 365)
 DAY = 86_400.0
 
@@ -59,12 +104,16 @@ FEATURES: dict[str, str] = {
 }
 
 
-def normalise(t: Any, m: EventMapping, *, row_hash: bool = False, time: Any = None) -> Any:
+def normalise(
+    t: Any, m: EventMapping, *, row_hash: bool = False, time: Any = None, numbers: Any = None
+) -> Any:
     """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…
 
     ``time`` (a :class:`~personas.profiles._times.TimeReader`) says how the time column
     is read (by default, as :func:`~personas.profiles._times.time_reader` chooses);
     ``ts_unread`` is then true where a time is present but could not be read.
+    ``numbers`` maps amount, price, quantity, duration to how their column is read
+    (:class:`~personas.profiles._numbers.NumberReader`; default: a cast).
     ``row_hash`` adds ``h``, a 64-bit hash (unsigned) of every column of the line as
     read: identical lines share it (lines sharing it are then compared on every column).
     """
@@ -82,22 +131,28 @@ def normalise(t: Any, m: EventMapping, *, row_hash: bool = False, time: Any = No
     cols["ts"] = ts
     cols["sec"] = ts.epoch_seconds()
     cols["ts_unread"] = (ts.isnull() & raw.notnull()) if time.may_fail else ibis.literal(False)
+    numbers = numbers or {}
+
+    def number(meaning: str) -> Any:
+        col = t[getattr(m, meaning)]
+        return numbers[meaning](col) if meaning in numbers else col.cast("float64")
+
     if m.amount is not None:
-        cols["amount"] = t[m.amount].cast("float64")
+        cols["amount"] = number("amount")
     elif m.price is not None and m.quantity is not None:
-        cols["amount"] = t[m.price].cast("float64") * t[m.quantity].cast("float64")
+        cols["amount"] = number("price") * number("quantity")
     elif m.price is not None:  # a price and no quantity: each line is one unit
-        cols["amount"] = t[m.price].cast("float64")
+        cols["amount"] = number("price")
     else:
         cols["amount"] = ibis.null("float64")
-    cols["qty"] = t[m.quantity].cast("float64") if m.quantity else ibis.null("float64")
-    cols["unit_price"] = t[m.price].cast("float64") if m.price else ibis.null("float64")
+    cols["qty"] = number("quantity") if m.quantity else ibis.null("float64")
+    cols["unit_price"] = number("price") if m.price else ibis.null("float64")
     cols["order_id"] = _as_id(t[m.order_id]) if m.order_id else ibis.null("string")
     # Event types stay as written; EventKinds maps their few distinct values to meanings,
     # so no line is lower-cased or stripped.
     cols["etype"] = t[m.event_type].cast("string") if m.event_type else ibis.null("string")
     cols["session"] = t[m.session_id].cast("string") if m.session_id else ibis.null("string")
-    cols["duration"] = t[m.duration].cast("float64") if m.duration else ibis.null("float64")
+    cols["duration"] = number("duration") if m.duration else ibis.null("float64")
     cols["plan"] = t[m.plan].cast("string") if m.plan else ibis.null("string")
     for key in ("category", "channel", "device", "product"):
         col = getattr(m, key)
@@ -123,7 +178,7 @@ class EventKinds:
 
     Built from the column's distinct values, matched case- and space-insensitively
     against ``PURCHASE_TYPES``, ``RETURN_TYPES``, ``CANCEL_TYPES``, ``RENEWAL_TYPES``,
-    ``SUBSCRIPTION_TYPES`` and ``session``.
+    ``SUBSCRIPTION_TYPES`` and ``session`` (case, spaces, ``_`` and ``-`` aside).
     """
 
     NAMES: dict[str, tuple[str, ...]] = {
@@ -138,7 +193,7 @@ class EventKinds:
     def __init__(self, values: list[str] | None = None):
         values = [str(v) for v in values or []]
         self.values = {
-            kind: [v for v in values if v.strip().lower() in names]
+            kind: [v for v in values if _event_name(v) in names]
             for kind, names in self.NAMES.items()
         }
 
@@ -148,6 +203,11 @@ class EventKinds:
         Never null, unless ``in_filter`` (an aggregate's filter, where null is false).
         """
         return any_of(column, self.values[kind], in_filter=in_filter)
+
+
+def _event_name(value: str) -> str:
+    """An event type as the name lists write it: "Order_Completed " -> "order completed"."""
+    return " ".join(value.replace("_", " ").replace("-", " ").lower().split())
 
 
 def any_of(column: Any, values: list[str], *, in_filter: bool = False) -> Any:

@@ -3,6 +3,7 @@ names and types, overridable by the caller (flags, keyword arguments)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,8 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "number", "code", "uuid", "guid"}
+_ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
+_ID_VOCABULARY |= _ID_WORDS
 _TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
 _GLUED = ("id", "key", "no", "nr", "date", "time", "ts", "dt", "type", "name", "code")
@@ -80,7 +83,8 @@ def words(name: str) -> set[str]:
 
 
 def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | None = None,
-                  *, source_name: str = "the events") -> EventMapping:  # fmt: skip
+                  *, source_name: str = "the events",
+                  numeric_text: Callable[[str], bool] | None = None) -> EventMapping:  # fmt: skip
     """Map columns to meanings from their names and types.
 
     ``schema`` maps column name → kind (``"number"``, ``"time"``, ``"text"``, ``"other"``).
@@ -89,6 +93,8 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     "id" (or key, no…) first; never a time, nor a name saying date or time. The time is
     a time column named for it (or text), else any time column, else a number named for
     it (dates written as numbers, Unix times: :mod:`personas.profiles._times` checks).
+    Amounts, prices, quantities and durations are numbers, or text for which
+    ``numeric_text(column)`` says its values read as numbers ("$1,234.50").
     """
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     known = {f.name for f in fields(EventMapping)}
@@ -118,7 +124,7 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
         passes = [(t, True) for t in tiers] if kind == "id" else []
         passes += [(t, False) for t in tiers]
         for tier, need_id in passes:
-            hit = first(tier, lambda k, c, m=meaning, n=need_id: _kind_ok(k, c, m, n))
+            hit = first(tier, lambda k, c, m=meaning, n=need_id: _kind_ok(k, c, m, n, numeric_text))
             if hit is not None:
                 found[meaning] = hit
                 used.add(hit)
@@ -143,7 +149,9 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     return mapping
 
 
-def _kind_ok(kind: str, name: str, meaning: str, need_id: bool = False) -> bool:
+def _kind_ok(
+    kind: str, name: str, meaning: str, need_id: bool = False, numeric_text: Any = None
+) -> bool:
     wanted = next(k for m, _, k in _RULES if m == meaning)
     if wanted == "id":
         w = words(name)
@@ -151,13 +159,18 @@ def _kind_ok(kind: str, name: str, meaning: str, need_id: bool = False) -> bool:
             return False
         if meaning == "user_id" and {"name", "email"} & w:
             return False
-        return not need_id or bool(w & _ID_WORDS)
+        if need_id:
+            return bool(w & _ID_WORDS)
+        # without an id word, only a name made of id words ("Invoice", "user_session"):
+        # not "order_total", "customer_segment", "visitor_type"
+        return w <= _ID_VOCABULARY
     if wanted == "any":
         return True
     if wanted == "time":
         return kind in ("time", "text")
     if wanted == "number":
-        return kind == "number"
+        return kind == "number" or (kind == "text" and numeric_text is not None
+                                    and numeric_text(name))  # fmt: skip
     return kind in ("text", "other")
 
 

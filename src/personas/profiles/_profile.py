@@ -39,8 +39,17 @@ from personas.profiles._mapping import (
     mapping_toml,
     read_mapping,
 )
+from personas.profiles._numbers import number_reader
 from personas.profiles._rfm import rfm_scores
-from personas.profiles._source import connect, fetch, join_users, kind, read_events, resolve_as_of
+from personas.profiles._source import (
+    connect,
+    fetch,
+    flatten,
+    join_users,
+    kind,
+    read_events,
+    resolve_as_of,
+)
 from personas.profiles._times import time_reader
 
 __all__ = ["Profiles", "profile"]
@@ -214,7 +223,8 @@ def profile(
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
         ``"events/*.parquet"`` or a folder reads them all —, a text file of columns
-        separated by spaces (with or without a header), an Excel workbook (``.xlsx``;
+        separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
+        nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
         every sheet with the first one's columns), a DuckDB database file (``.duckdb``,
         ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
         ``None`` with ``query``: SQL run by DuckDB (e.g. over files).
@@ -305,16 +315,31 @@ def _profile(
     if log.parse_once:
         # Text is parsed once: its typed columns go to a DuckDB table read by every query.
         table = con.create_table("personas_raw", table)
+    table, found = flatten(table)
+    notes += found
     column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
     if log.headerless:  # no names to go by: the columns' contents say what they are
         given = {k: v for k, v in columns.items() if v is not None}
         columns = _headerless(table, column_kinds, given, source, notes) | given
-    mapping = infer_mapping(column_kinds, columns, source_name=source)
+    readable: dict[str, bool] = {}  # text columns that read as numbers, by name
+
+    def numeric_text(name: str) -> bool:
+        if name not in readable:
+            readable[name] = number_reader(table, name, source, strict=False).decimal != ""
+        return readable[name]
+
+    mapping = infer_mapping(column_kinds, columns, source_name=source, numeric_text=numeric_text)
+    numbers = {
+        meaning: number_reader(table, getattr(mapping, meaning), source)
+        for meaning in ("amount", "price", "quantity", "duration")
+        if getattr(mapping, meaning)
+    }
+    notes += [r.note for r in numbers.values() if r.note]
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
     reader = time_reader(table, mapping.timestamp, source)
     notes += [reader.note] if reader.note else []
-    e = normalise(table, mapping, row_hash=drop_duplicates, time=reader)
+    e = normalise(table, mapping, row_hash=drop_duplicates, time=reader, numbers=numbers)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
     kinds = EventKinds([v for v, _ in values.get("etype", [])])

@@ -92,6 +92,7 @@ def _half_the_memory() -> str:
 
 DUCKDB_FILES = (".duckdb", ".ddb", ".db")
 EXCEL_FILES = (".xlsx", ".xlsm", ".xls")
+JSON_FILES = tuple(f".{x}{z}" for x in ("json", "jsonl", "ndjson") for z in ("", ".gz"))
 TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
 
 
@@ -148,6 +149,8 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
         try:
             if lower.endswith(".parquet") or lower.endswith(".parq"):
                 return Events(con.read_parquet(text), name)
+            if lower.endswith(JSON_FILES):  # objects, one per line or in an array
+                return Events(con.read_json(text), name, parse_once=True)
             if path.is_file() and (fields_ := _whitespace_columns(path)):
                 return _read_whitespace(con, path, *fields_)
             return Events(con.read_csv(text), name, parse_once=lower.endswith(TEXT_FILES))
@@ -159,6 +162,38 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 "(optionally compressed), a Parquet file named .parquet, an Excel workbook, "
                 "or read it yourself with --query."
             ) from None
+
+
+def flatten(table: Any) -> tuple[Any, list[str]]:
+    """Fields of struct columns as columns of their own, named by their path
+    (``properties.revenue`` -> ``properties_revenue``), as trackers' exports nest them;
+    and a note naming the structs unpacked."""
+    if not any(t.is_struct() for t in table.schema().values()):
+        return table, []
+    taken = set(table.columns)
+    cols: dict[str, Any] = {}
+    nested: list[str] = []
+
+    def add(name: str, expr: Any) -> None:
+        typ = expr.type()
+        if typ.is_struct():
+            nested.append(name)
+            for field_name in typ.names:
+                add(f"{name}_{field_name}", expr[field_name])
+            return
+        while name in cols or (name in taken and name not in table.columns):
+            name += "_"
+        cols[name] = expr
+
+    for name in table.columns:
+        add(name, table[name])
+    roots = [n for n in nested if n in table.columns]
+    note = (
+        "Nested fields read as columns of their own: "
+        + ", ".join(f"{n}.*" for n in roots)
+        + f" ({len(cols) - (len(table.columns) - len(roots))} columns)."
+    )
+    return table.select(**cols), [note]
 
 
 def _read_workbook(path: Path) -> tuple[Any, list[str]]:
@@ -381,7 +416,10 @@ def join_users(data: pd.DataFrame, users: Any) -> tuple[pd.DataFrame, int]:
             "The users table has no user-id column that could be recognised; name it like "
             "user_id or customer_id (its values must match the events' user ids)."
         )
-    ids = table[schema.id_column].astype("string")
+    ids = table[schema.id_column]
+    if ids.dtype.kind == "f" and ((ids.dropna() % 1) == 0).all():
+        ids = ids.astype("Int64")  # 17850.0 (a column with missing values) is 17850
+    ids = ids.astype("string")
     merged = pd.DataFrame({"user_id": ids}).merge(data, on="user_id", how="left")
     no_events = int(merged["n_events"].isna().sum())
     count_like = [
