@@ -289,3 +289,20 @@ def test_float_ids_match_between_the_log_and_the_users_table():
     d = p.data.set_index("user_id")
     assert d.loc["17850", "n_events"] == 2 and d.loc["99", "n_events"] == 0
     assert p.cleaning["users_without_events"] == 2
+
+
+def test_no_columns_of_zeros_for_what_the_log_does_not_have(tmp_path):
+    times = pd.date_range("2024-01-01", periods=12, freq="5D")
+    log = pd.DataFrame(
+        {
+            "visitorid": ["a", "a", "b", "c", "a", "b", "c", "a", "c", "c", "b", "a"],
+            "timestamp": times,
+            "event": ["view", "addtocart", "view", "view", "transaction", "view"] * 2,
+        }
+    )
+    p = personas.profile(log, as_of="2024-03-01")
+    assert not {"sessions", "renewals", "cancellations"} & set(p.data.columns)
+    assert p.basis() == ["last_seen_days", "n_events", "active_weeks", "tenure_days"]
+    # a column with a single value is no basis column, even where it exists
+    p.data["sessions"] = 0
+    assert "sessions" not in p.basis()

@@ -382,9 +382,10 @@ def build_features(
         else:
             agg[out_name] = count(kinds.test(e.etype, kind, in_filter=True))
 
+    # Sessions, renewals and cancellations only where the log has them (not columns of 0)
     if m.session_id:
         agg["sessions"] = e.session.nunique()
-    elif m.event_type:
+    elif m.event_type and kinds.values["session"]:
         kind_count("sessions", "session")
     if m.duration:
         timed = e.duration.notnull()
@@ -392,8 +393,9 @@ def build_features(
             timed = timed & kinds.test(e.etype, "session")
         agg["avg_session_minutes"] = when(timed, e.duration).mean()
     if m.event_type:
-        kind_count("renewals", "renewal")
-        kind_count("cancellations", "cancel")
+        for name, kind in (("renewals", "renewal"), ("cancellations", "cancel")):
+            if kinds.values[kind]:
+                kind_count(name, kind)
         if kinds.values["subscription"]:
             subscription = kinds.test(e.etype, "subscription", in_filter=True)
             # Only "was the last one a cancellation" is kept (code 2; ties go to it)

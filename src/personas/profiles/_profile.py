@@ -175,7 +175,8 @@ class Profiles:
             wanted = ["recency_days", "frequency", "monetary", "tenure_days"]
         else:
             wanted = ["last_seen_days", "n_events", "active_weeks", "tenure_days", "sessions"]
-        return [c for c in wanted if c in cols]
+        # (a column with one value, as sessions of a log without any, separates nobody)
+        return [c for c in wanted if c in cols and self.data[c].nunique() > 1]
 
     def write_mapping(self, path: str | Path) -> Path:
         """Write the columns used (an ``[events]`` TOML table) to edit and pass back as
