@@ -306,3 +306,14 @@ def test_no_columns_of_zeros_for_what_the_log_does_not_have(tmp_path):
     # a column with a single value is no basis column, even where it exists
     p.data["sessions"] = 0
     assert "sessions" not in p.basis()
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "utf-16"])
+def test_csv_files_that_are_not_utf8(encoding, tmp_path, expected):
+    log = _log(TIMES.strftime("%m/%d/%Y %H:%M")).assign(Description="CAFÉ POSTER £5")
+    path = tmp_path / "data.csv"
+    log.to_csv(path, index=False, encoding=encoding, sep="," if encoding == "latin-1" else "\t")
+    p = personas.profile(path, as_of=AS_OF)
+    _same(p, expected)
+    if encoding == "latin-1":
+        assert any("not UTF-8: read as Latin-1" in n for n in p.notes)

@@ -100,7 +100,7 @@ TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
 class Events:
     """The log as an Ibis table, with where it came from and what reading it found.
 
-    ``parse_once``: text still to be parsed (a CSV), worth storing as a DuckDB table;
+    ``parse_once``: text still to be parsed (JSON), worth storing as a DuckDB table;
     ``headerless``: the file has no header (its columns are column0, column1…).
     """
 
@@ -153,7 +153,7 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 return Events(con.read_json(text), name, parse_once=True)
             if path.is_file() and (fields_ := _whitespace_columns(path)):
                 return _read_whitespace(con, path, *fields_)
-            return Events(con.read_csv(text), name, parse_once=lower.endswith(TEXT_FILES))
+            return _read_csv(con, text, path, parse_once=lower.endswith(TEXT_FILES))
         except (DataError, InputFileError):
             raise
         except Exception as exc:  # DuckDB's own message says what it could not parse
@@ -194,6 +194,41 @@ def flatten(table: Any) -> tuple[Any, list[str]]:
         + f" ({len(cols) - (len(table.columns) - len(roots))} columns)."
     )
     return table.select(**cols), [note]
+
+
+def _read_csv(con, text: str, path: Path, *, parse_once: bool) -> Events:
+    """A CSV (or a glob of them), read by DuckDB; with ``parse_once`` parsed into a
+    DuckDB table here. UTF-16 (a byte-order mark) is read as such; a file that is not
+    UTF-8 (Windows and Excel exports of Western European text) as Latin-1, with a note.
+    """
+    head = b""
+    if path.is_file():
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 20)
+    encoding = None
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif head and not path.name.lower().endswith((".gz", ".bz2", ".zst")):
+        try:
+            __import__("codecs").getincrementaldecoder("utf-8")().decode(head, final=False)
+        except UnicodeDecodeError:
+            encoding = "latin-1"
+    for attempt in (encoding, "latin-1"):
+        options = {"encoding": attempt} if attempt else {}
+        try:
+            table = con.read_csv(text, **options)
+            if parse_once:
+                # Text is parsed once: its typed columns go to a table every query reads.
+                con.raw_sql('DROP TABLE IF EXISTS "personas_raw"')
+                table = con.create_table("personas_raw", table)
+            break
+        except Exception as exc:
+            if attempt == "latin-1" or "not utf-8 encoded" not in str(exc):
+                raise
+    notes = []
+    if attempt == "latin-1":
+        notes.append(f"{path.name} is not UTF-8: read as Latin-1 (ISO 8859-1).")
+    return Events(table, path.name, notes)
 
 
 def _read_workbook(path: Path) -> tuple[Any, list[str]]:
