@@ -159,8 +159,8 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
         except Exception as exc:  # DuckDB's own message says what it could not parse
             raise InputFileError(
                 f"Cannot read events from {name}: {str(exc).splitlines()[0]}. Give a CSV "
-                "(optionally compressed), a Parquet file named .parquet, an Excel workbook, "
-                "or read it yourself with --query."
+                "(optionally compressed), a Parquet file named .parquet, JSON lines, an "
+                "Excel workbook, or read it yourself with --query."
             ) from None
 
 
@@ -170,18 +170,17 @@ def flatten(table: Any) -> tuple[Any, list[str]]:
     and a note naming the structs unpacked."""
     if not any(t.is_struct() for t in table.schema().values()):
         return table, []
-    taken = set(table.columns)
+    top = set(table.columns)  # their names stay; a field named like one gets a "_"
     cols: dict[str, Any] = {}
     nested: list[str] = []
 
-    def add(name: str, expr: Any) -> None:
-        typ = expr.type()
-        if typ.is_struct():
+    def add(name: str, expr: Any, field_of: str | None = None) -> None:
+        if expr.type().is_struct():
             nested.append(name)
-            for field_name in typ.names:
-                add(f"{name}_{field_name}", expr[field_name])
+            for field_name in expr.type().names:
+                add(f"{name}_{field_name}", expr[field_name], name)
             return
-        while name in cols or (name in taken and name not in table.columns):
+        while field_of and (name in cols or name in top):
             name += "_"
         cols[name] = expr
 
