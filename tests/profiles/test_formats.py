@@ -317,3 +317,40 @@ def test_csv_files_that_are_not_utf8(encoding, tmp_path, expected):
     _same(p, expected)
     if encoding == "latin-1":
         assert any("not UTF-8: read as Latin-1" in n for n in p.notes)
+
+
+def test_a_folder_of_csv_files(tmp_path, expected):
+    from personas.errors import InputFileError
+
+    log = _log(TIMES)
+    (tmp_path / "2024" / "02").mkdir(parents=True)
+    log.iloc[:3].to_csv(tmp_path / "2024" / "jan.csv", index=False)
+    log.iloc[3:].to_csv(tmp_path / "2024" / "02" / "feb.csv", index=False)
+    _same(personas.profile(tmp_path, as_of=AS_OF), expected)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("nothing")
+    with pytest.raises(InputFileError, match=r"folder empty holds no Parquet, CSV or JSON.*\.txt"):
+        personas.profile(empty)
+
+
+def test_a_date_and_a_time_of_day_in_two_columns(tmp_path):
+    log = pd.DataFrame(
+        {
+            "Customer_ID": [1, 1, 2, 2],
+            "Date": ["2024-01-01", "2024-01-01", "01/02/2024", "2024-01-03"],
+            "Time": ["08:26", "17:05:33", "09:00", "10:00"],
+            "Total": [5.0, 6.0, 7.0, 8.0],
+        }
+    )
+    log["Date"] = pd.to_datetime(log["Date"], format="mixed").dt.date
+    for source in (log, tmp_path / "pos.csv"):
+        if not isinstance(source, pd.DataFrame):
+            log.to_csv(source, index=False)
+        p = personas.profile(source, as_of="2024-01-05")
+        assert any("Date and Time are read together" in n for n in p.notes)
+        d = p.data.set_index("user_id")
+        assert d.loc["1", "frequency"] == 2  # two orders on one day, told apart by the time
+        assert d.loc["1", "recency_days"] == pytest.approx(3 + (6 * 3600 + 54 * 60 + 27) / 86400)
+    timed = log.assign(Date=pd.to_datetime(log["Date"]) + pd.Timedelta(hours=1))
+    assert not personas.profile(timed, as_of="2024-01-05").notes  # times already: no clock

@@ -15,7 +15,7 @@ from personas.errors import InputFileError
 def profile_command(
     events: str | None = typer.Argument(
         None,
-        help="Event log: CSV (optionally .gz) or Parquet file, a folder of Parquet files, "
+        help="Event log: CSV (optionally .gz) or Parquet file, a folder of such files, "
         "a glob like 'events/*.parquet', JSON lines, a text file of columns separated by "
         "spaces, an Excel workbook, or a DuckDB database (with --table or --query). "
         "Leave out with --query.",

@@ -127,7 +127,7 @@ def normalise(
     # Aware times stay aware (the session time zone is UTC, so days and weeks are UTC
     # days); every comparison with as_of is on epoch seconds. (Casting them to naive
     # timestamps instead hit a DuckDB 2.0 bug that ignored offsets inside filters.)
-    ts = time(raw)
+    ts = time(raw, t)
     cols["ts"] = ts
     cols["sec"] = ts.epoch_seconds()
     cols["ts_unread"] = (ts.isnull() & raw.notnull()) if time.may_fail else ibis.literal(False)

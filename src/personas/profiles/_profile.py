@@ -50,7 +50,7 @@ from personas.profiles._source import (
     read_events,
     resolve_as_of,
 )
-from personas.profiles._times import time_reader
+from personas.profiles._times import time_reader, with_clock
 
 __all__ = ["Profiles", "profile"]
 
@@ -223,7 +223,8 @@ def profile(
     ----------
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
-        ``"events/*.parquet"`` or a folder reads them all —, a text file of columns
+        ``"events/*.parquet"`` or a folder (its Parquet files, else its CSV or JSON
+        files, subfolders too) reads them all —, a text file of columns
         separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
         nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
         every sheet with the first one's columns), a DuckDB database file (``.duckdb``,
@@ -339,6 +340,8 @@ def _profile(
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
     reader = time_reader(table, mapping.timestamp, source)
+    used = {c for c in mapping.to_dict().values() if c}
+    reader = with_clock(reader, table, mapping.timestamp, used)
     notes += [reader.note] if reader.note else []
     e = normalise(table, mapping, row_hash=drop_duplicates, time=reader, numbers=numbers)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column

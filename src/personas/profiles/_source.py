@@ -127,7 +127,7 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
         text = str(events)
         path = Path(text)
         if path.is_dir():
-            text = str(path / "**" / "*.parquet")
+            text = _folder_glob(path)
         elif not any(ch in text for ch in "*?[") and not path.exists():
             raise InputFileError(
                 f"Events file {text!r} does not exist. Give the path of a CSV or Parquet "
@@ -162,6 +162,20 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 "(optionally compressed), a Parquet file named .parquet, JSON lines, an "
                 "Excel workbook, or read it yourself with --query."
             ) from None
+
+
+def _folder_glob(path: Path) -> str:
+    """A glob of the folder's Parquet files (in subfolders too), else of its CSV or JSON
+    files (one kind, which must then share their columns)."""
+    for ends in ((".parquet",), (".csv", ".csv.gz"), (".jsonl", ".json", ".ndjson")):
+        for end in ends:
+            if next(path.rglob(f"*{end}"), None) is not None:
+                return str(path / "**" / f"*{end}")
+    found = sorted({p.suffix for p in path.rglob("*") if p.is_file()})
+    raise InputFileError(
+        f"The folder {path.name} holds no Parquet, CSV or JSON files (it holds "
+        f"{', '.join(found[:8]) or 'no files'}). Give a folder of event files, or a glob."
+    )
 
 
 def flatten(table: Any) -> tuple[Any, list[str]]:

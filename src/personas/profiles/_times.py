@@ -15,7 +15,7 @@ from typing import Any
 
 from personas.errors import DataError
 
-__all__ = ["TEXT_FORMATS", "TimeReader", "time_reader"]
+__all__ = ["TEXT_FORMATS", "TimeReader", "time_reader", "with_clock"]
 
 # Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
 # fails; the first that reads every sampled value wins, month-first before day-first
@@ -62,13 +62,31 @@ class TimeReader:
     format: str | None = None
     scale: float = 1.0
     note: str | None = None
+    clock: str | None = None  # a column with the time of day, added to dates
+
+    @property
+    def dates_only(self) -> bool:
+        """Whether the times read are whole days (a date, yyyymmdd, a form without hours)."""
+        return self.how in ("date", "yyyymmdd") or (
+            self.how == "format" and "%H" not in (self.format or "") and "%I" not in self.format
+        )
 
     @property
     def may_fail(self) -> bool:
         """Whether a present value can turn out unreadable (and be counted as such)."""
         return self.how in ("cast", "format", "yyyymmdd", "epoch")
 
-    def __call__(self, col: Any) -> Any:
+    def __call__(self, col: Any, table: Any = None) -> Any:
+        ts = self._read(col)
+        if self.clock is None or table is None:
+            return ts
+        clock = table[self.clock]
+        if not clock.type().is_time():
+            clock = clock.try_cast("time")
+        seconds = clock.hour() * 3600 + clock.minute() * 60 + clock.second()
+        return _to_timestamp(ts.epoch_seconds() + seconds.fill_null(0))
+
+    def _read(self, col: Any) -> Any:
         import ibis
         import ibis.expr.datatypes as dt_
 
@@ -106,6 +124,43 @@ def time_reader(t: Any, column: str, source: str) -> TimeReader:
         f"The time column {column!r} of {source} holds {typ} values, not times. Name the "
         "time column with --timestamp (timestamp= in Python)."
     )
+
+
+def with_clock(reader: TimeReader, t: Any, date: str, used: set[str]) -> TimeReader:
+    """``reader`` with the time of day of another column added to its dates, when the
+    times it reads are whole days and the log has a time-of-day column (of type TIME, or
+    text such as 08:26 or 14:05:33 named for a time or an hour) that no meaning took."""
+    import ibis
+
+    if not reader.dates_only:
+        return reader
+    for name, typ in t.schema().items():
+        if name == date or name in used:
+            continue
+        if typ.is_time():
+            found = name
+        elif typ.is_string() and _words(name) & {"time", "hour"}:
+            values = t.filter(t[name].notnull()).select(v=t[name]).limit(SAMPLE).execute()
+            sample = ibis.memtable(values)
+            if len(values) == 0 or (
+                sample.v.try_cast("time").count().execute() < 0.9 * len(values)
+            ):
+                continue
+            found = name
+        else:
+            continue
+        reader.clock = found
+        reader.note = (reader.note + " " if reader.note else "") + (
+            f"{date} and {found} are read together as each event's time."
+        )
+        return reader
+    return reader
+
+
+def _words(name: str) -> set[str]:
+    from personas.profiles._mapping import words
+
+    return words(name)
 
 
 def _numeric_reader(t: Any, column: str, source: str) -> TimeReader:
