@@ -354,3 +354,31 @@ def test_a_date_and_a_time_of_day_in_two_columns(tmp_path):
         assert d.loc["1", "recency_days"] == pytest.approx(3 + (6 * 3600 + 54 * 60 + 27) / 86400)
     timed = log.assign(Date=pd.to_datetime(log["Date"]) + pd.Timedelta(hours=1))
     assert not personas.profile(timed, as_of="2024-01-05").notes  # times already: no clock
+
+
+def test_a_shop_export_keyed_by_email_with_offsets_without_a_colon():
+    log = pd.DataFrame(
+        {
+            "Name": ["#1001", "#1001", "#1002"],
+            "Email": ["a@x.com", "a@x.com", "b@y.com"],
+            "Paid at": ["2024-01-05 10:00:00 -0500"] * 3,
+            "Total": [22.0, None, 6.0],
+            "Created at": ["2024-01-05 10:00:00 -0500"] * 2 + ["2024-01-07 23:00:00 -0500"],
+            "Lineitem quantity": [1, 2, 1],
+            "Lineitem price": [10.0, 5.0, 5.0],
+            "Accepts Marketing": ["yes", "yes", "no"],
+        }
+    )
+    p = personas.profile(log, as_of="2024-02-01")
+    assert p.mapping["user_id"] == "Email" and p.mapping["timestamp"] == "Created at"
+    assert "event_type" not in p.mapping  # "Name" holds order numbers, not event names
+    assert any("Email (e-mail addresses) is the user id" in n for n in p.notes)
+    d = p.data.set_index("user_id")
+    assert (d.loc["a@x.com", "frequency"], d.loc["a@x.com", "monetary"]) == (1, 22.0)
+    # 23:00 at -05:00 is 04:00 UTC on the 8th: 23 days and 20 hours before as_of
+    assert d.loc["b@y.com", "last_seen_days"] == pytest.approx(23 + 20 / 24)
+    # look-alike endings are not words: "accepts" holds no "ts", "paid" no "id"
+    assert "ts" not in words("accepts") and "id" not in words("paid")
+    assert infer_mapping({"customer": "text", "email": "text", "ts": "time"}).user_id == (
+        "customer"
+    )

@@ -56,28 +56,48 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("price", [{"price", "unitprice"}], "number"),
     ("quantity", [{"quantity", "qty", "units"}], "number"),
     ("duration", [{"duration", "minutes", "seconds", "secs", "mins"}], "number"),
-    ("event_type", [{"event", "action", "activity"}, {"type", "kind", "name"}], "text"),
+    ("event_type", [{"event", "action", "activity"}, {"type", "kind"}], "text"),
     ("product", [{"product", "sku", "stockcode", "item"}, {"stock"}], "id"),
     ("category", [{"category", "department", "genre"}], "text"),
     ("channel", [{"channel", "source", "medium", "acquisition", "utm"}, {"platform"}], "text"),
     ("device", [{"device", "os", "browser"}, {"platform"}], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
 ]  # fmt: skip
+EMAIL_WORDS = {"email", "mail"}
+
+
+def is_email_name(name: str) -> bool:
+    """ "Email", "e-mail", "customer_email", "EmailAddress"; not "email_opt_in"."""
+    w = words(name)
+    return bool(w & EMAIL_WORDS) and w <= EMAIL_WORDS | {
+        "e",
+        "address",
+        "customer",
+        "user",
+        "client",
+        "buyer",
+        "contact",
+    }
+
+
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "number", "code", "uuid", "guid"}
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
 _TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
+_KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
 _GLUED = ("id", "key", "no", "nr", "date", "time", "ts", "dt", "type", "name", "code")
 
 
 def words(name: str) -> set[str]:
-    """The lower-case words of a column name, pieces glued together included."""
+    """The lower-case words of a column name, pieces glued together included: a word that
+    is a known word followed by an ending ("visitorid", "eventtype", "invoicedate"),
+    never a mere look-alike ("paid", "accepts", "lifetime")."""
     out = set(tokens(name))
     for tok in list(out):
         for end in _GLUED:
-            if tok.endswith(end) and len(tok) >= len(end) + 2:
+            if tok.endswith(end) and tok[: -len(end)] in _KNOWN_WORDS:
                 out |= {tok[: -len(end)], end}
     return out
 
@@ -136,6 +156,12 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
                 hit = hit or first(tier, lambda k, c: k == "number")
             if hit:
                 found["timestamp"] = hit
+                used.add(hit)
+        if meaning == "user_id" and "user_id" not in found:
+            # no column named for a user: an e-mail address is one (shop exports)
+            hit = first(EMAIL_WORDS, lambda k, c: k == "text" and is_email_name(c))
+            if hit:
+                found["user_id"] = hit
                 used.add(hit)
     mapping = EventMapping(**found)
     missing = [m for m in ("user_id", "timestamp") if getattr(mapping, m) is None]

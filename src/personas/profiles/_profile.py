@@ -36,6 +36,7 @@ from personas.profiles._mapping import (
     EventMapping,
     describe,
     infer_mapping,
+    is_email_name,
     mapping_toml,
     read_mapping,
 )
@@ -331,6 +332,11 @@ def _profile(
         return readable[name]
 
     mapping = infer_mapping(column_kinds, columns, source_name=source, numeric_text=numeric_text)
+    if not columns.get("user_id") and is_email_name(mapping.user_id):
+        notes.append(
+            f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
+            "user id, and profiles.parquet holds them. Name another with --user-id."
+        )
     numbers = {
         meaning: number_reader(table, getattr(mapping, meaning), source)
         for meaning in ("amount", "price", "quantity", "duration")

@@ -46,6 +46,8 @@ TEXT_FORMATS = (
     "%m/%d/%y %H:%M",
     "%m/%d/%y",
     "%d/%m/%y",
+    "%Y-%m-%d %H:%M:%S %z",  # an offset without a colon (Shopify's exports: -0500)
+    "%Y-%m-%d %H:%M %z",
 )
 SAMPLE = 5_000  # non-missing values looked at to choose a text format
 # Unix times: the largest value says the unit (each range starts in 1973 and ends past
@@ -236,7 +238,7 @@ def _text_reader(t: Any, column: str, source: str) -> TimeReader:
     chosen = formats[0]
     note = f"{column} holds times written like {_shape(chosen)}"
     twin = _other_order(chosen)
-    if twin in formats:
+    if twin != chosen and twin in formats:
         note += f" (the sample fits both {_shape(chosen)} and {_shape(twin)}: read month first)"
     note += "." + (" " + _partly(column, n, best) if best < n else "")
     return TimeReader("format", format=chosen, note=note)
@@ -254,7 +256,7 @@ def _unread_examples(sample: Any, v: Any) -> str:
 
 
 def _shape(fmt: str) -> str:
-    return dt.datetime(2024, 1, 31, 13, 45, 0).strftime(fmt)
+    return dt.datetime(2024, 1, 31, 13, 45, 0, tzinfo=dt.UTC).strftime(fmt)
 
 
 def _other_order(fmt: str) -> str:
