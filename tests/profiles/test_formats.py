@@ -382,3 +382,23 @@ def test_a_shop_export_keyed_by_email_with_offsets_without_a_colon():
     assert infer_mapping({"customer": "text", "email": "text", "ts": "time"}).user_id == (
         "customer"
     )
+
+
+def test_a_type_column_that_names_no_event_is_not_the_event_type():
+    times = pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-07"])
+    log = pd.DataFrame(
+        {"customer_id": [1, 1, 2], "date": times, "amount": [5.0, 6.0, 7.0],
+         "customer_type": ["B2B", "B2B", "B2C"]}
+    )  # fmt: skip
+    p = personas.profile(log, as_of="2024-02-01")
+    assert "event_type" not in p.mapping
+    assert any("customer_type ('B2B', 'B2C'…) names no event" in n for n in p.notes)
+    assert p.data.set_index("user_id")["frequency"].to_dict() == {"1": 2, "2": 1}
+    # one that does name events is taken; a column named by the caller always is
+    typed = log.rename(columns={"customer_type": "type"}).assign(
+        type=["purchase", "refund"] * 1 + ["purchase"]
+    )
+    p = personas.profile(typed, as_of="2024-02-01")
+    assert p.mapping["event_type"] == "type" and p.data["returns"].sum() == 1
+    p = personas.profile(log, as_of="2024-02-01", event_type="customer_type")
+    assert p.mapping["event_type"] == "customer_type" and p.data["frequency"].sum() == 0

@@ -337,6 +337,8 @@ def _profile(
             f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
             "user id, and profiles.parquet holds them. Name another with --user-id."
         )
+    if mapping.event_type and not columns.get("event_type"):
+        _check_event_type(table, mapping, notes)
     numbers = {
         meaning: number_reader(table, getattr(mapping, meaning), source)
         for meaning in ("amount", "price", "quantity", "duration")
@@ -582,6 +584,28 @@ def _without_duplicates(con, e, hashes):
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
     return once.drop("h"), extra.pop("extra"), extra
+
+
+def _check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
+    """A column taken as the event type for its name saying type or kind only
+    (``customer_type``) is left out when none of its values names an event personas
+    knows (purchase, refund, session…): it is a label of the user, not of the event, and
+    taking it would leave the log without purchases."""
+    from personas.profiles._mapping import words
+
+    name = mapping.event_type
+    if words(name) & {"event", "action", "activity"}:
+        return
+    col = table[name].cast("string")
+    values = table.select(v=col).distinct().limit(10_000).execute()["v"].dropna()
+    if any(EventKinds([str(v) for v in values]).values.values()):
+        return
+    mapping.event_type = None
+    shown = ", ".join(repr(v) for v in sorted(map(str, values))[:4])
+    notes.append(
+        f"{name} ({shown}…) names no event personas knows (purchase, refund, session…): "
+        "not taken as the event type. Name it with --event-type if it is one."
+    )
 
 
 def _headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
