@@ -428,6 +428,29 @@ def test_subscription_state_by_hand(coded, monkeypatch):
         assert plans["z"] == "gold"
 
 
+def test_days_to_renewal_by_hand():
+    rows = [
+        ("x", "2024-01-01", "signup"),  # billed every 10 days: due Jan 31, one day overdue
+        ("x", "2024-01-11", "renewal"),
+        ("x", "2024-01-21", "Renewal"),
+        ("q", "2024-01-01", "signup"),  # every 30 days: due March 1st, 29 days ahead
+        ("q", "2024-01-31", "renewal"),
+        ("y", "2024-01-20", "signup"),  # one billing: the median period, 20 days: Feb 9
+        ("z", "2024-01-05", "signup"),  # churned: none due
+        ("z", "2024-01-06", "cancellation"),
+        ("v", "2024-01-02", "session"),  # never billed
+    ]
+    log = pd.DataFrame(rows, columns=["user_id", "timestamp", "event_type"])
+    p = personas.profile(log.assign(timestamp=pd.to_datetime(log["timestamp"])), as_of=AS_OF)
+    due = p.data.set_index("user_id")["days_to_renewal"]
+    assert due[["x", "q", "y"]].tolist() == [-1.0, 29.0, 8.0]
+    assert due[["z", "v"]].isna().all()
+    assert "days_to_renewal" in p.features
+    # without renewals there is no period to go by: no column
+    no_renewals = log[~log["event_type"].str.lower().eq("renewal")]
+    assert "days_to_renewal" not in personas.profile(no_renewals, as_of=AS_OF).data
+
+
 def test_users_without_events_appear_with_zero_activity(log):
     users = pd.DataFrame({"user_id": ["a", "b", "c", "d", "e"], "age": [30, 40, 50, 60, 70]})
     p = personas.profile(log, users, as_of=AS_OF)

@@ -99,6 +99,11 @@ FEATURES: dict[str, str] = {
     "cancellations": "subscription cancellation events",
     "plan": "the last plan seen",
     "churned": "the last subscription event is a cancellation",
+    "days_to_renewal": (
+        "days from as_of to the next renewal: the last signup or renewal plus the user's "
+        "mean period between them (with one, the median period of the log); negative when "
+        "overdue, empty when churned or never billed"
+    ),
     "share_{column}_{level}": "share of the user's events with that category / channel / "
     "device / event type (the levels most frequent in the log; the rest, if any, in _other)",
 }
@@ -401,6 +406,12 @@ def build_features(
             # Only "was the last one a cancellation" is kept (code 2; ties go to it)
             cancel = ibis.cases((kinds.test(e.etype, "cancel"), 2), else_=1)
             agg["_last_sub"] = when(subscription, _stamped(e.sec, cancel, 3)).max()
+        billed = [v for v in kinds.values["subscription"] if v not in kinds.values["cancel"]]
+        if kinds.values["renewal"]:  # renewals give the billing period (days_to_renewal)
+            billing = any_of(e.etype, billed, in_filter=True)
+            agg["_bill_n"] = count(billing)
+            agg["_bill_first"] = when(billing, e.sec).min()
+            agg["_bill_last"] = when(billing, e.sec).max()
     if m.plan:
         if plans and len(plans) <= MAX_CODED:
             code = ibis.cases(*((e.plan == v, i + 1) for i, v in enumerate(plans)), else_=0)
@@ -443,6 +454,11 @@ def build_features(
     if materialise is not None:
         parts = {name: materialise(name, part) for name, part in parts.items()}
     g = parts.pop("events")
+    typical = None
+    if "_bill_n" in agg:  # the median period of the users with two billing events or more
+        multi = g.filter(g._bill_n >= 2)
+        gap = (multi._bill_last - multi._bill_first) / (multi._bill_n - 1)
+        typical = multi.aggregate(p=gap.median()).p.as_scalar()
     for part in parts.values():
         g = g.left_join(part, "uid").drop("uid_right")
     # In order: a derived count may use an earlier one, inlined (one projection: Ibis
@@ -476,6 +492,13 @@ def build_features(
         out["visits_per_active_week"] = g.sessions / g.active_weeks.nullif(0)
     if "_last_sub" in agg:
         out["churned"] = (_code(g._last_sub, 3) == 2).fill_null(False)
+    if typical is not None:
+        own = (g._bill_last - g._bill_first) / (g._bill_n - 1).nullif(0)
+        due = g._bill_last + ibis.coalesce(own, typical)
+        lapsed = _code(g._last_sub, 3) == 2
+        out["days_to_renewal"] = ibis.cases(
+            (lapsed.fill_null(False), ibis.null("float64")), else_=(due - as_of_s) / DAY
+        )
     if "_last_plan" in agg:
         code = _code(g._last_plan, len(plans) + 1)
         out["plan"] = ibis.cases(*((code == i + 1, v) for i, v in enumerate(plans)), else_=None)
