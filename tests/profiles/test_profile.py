@@ -484,6 +484,38 @@ def test_transaction_logs_price_times_quantity_and_cancelled_invoices():
     assert p.cleaning["cancelled_invoices"] == 1 and p.cleaning["zero_prices"] == 1
 
 
+def test_cleaning_switches_for_cancelled_invoices_and_zero_value_orders(tmp_path):
+    lines = pd.DataFrame(
+        {
+            "Invoice": ["1", "C3", "4"],
+            "InvoiceDate": pd.to_datetime(["2024-01-02", "2024-01-12", "2024-01-15"]),
+            "Quantity": [2, 1, 3],  # C3 with a positive quantity: only its id says cancelled
+            "Price": [2.5, 2.5, 0.0],
+            "Customer ID": [7, 7, 7],
+        }
+    )
+    row = personas.profile(lines, as_of="2024-02-01").data.iloc[0]
+    assert (row["frequency"], row["returns"]) == (1, 1)  # the defaults
+    p = personas.profile(lines, as_of="2024-02-01", cancelled_invoices=False)
+    row = p.data.iloc[0]
+    assert (row["frequency"], row["returns"], row["monetary"]) == (2, 0, 7.5)
+    assert p.cleaning["cancelled_invoices"] == 0
+    p = personas.profile(lines, as_of="2024-02-01", zero_value_orders=True)
+    assert p.data.iloc[0]["frequency"] == 2 and p.cleaning["zero_prices"] == 1  # 1 and 4
+    # on the command line
+    from typer.testing import CliRunner
+
+    from personas.cli import app
+
+    path = tmp_path / "lines.csv"
+    lines.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["profile", str(path), "-o", str(out), "--as-of", "2024-02-01"]
+    result = CliRunner().invoke(app, [*args, "--no-cancelled-invoices", "--zero-value-orders"])
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(out / "profiles.parquet")["frequency"].tolist() == [3]
+
+
 def test_order_ids_starting_with_c_are_cancellations_only_when_few():
     lines = pd.DataFrame(
         {

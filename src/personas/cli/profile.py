@@ -35,6 +35,15 @@ def profile_command(
     keep_duplicates: bool = typer.Option(
         False, "--keep-duplicates", help="Keep exact duplicate lines (dropped and counted)."
     ),
+    cancelled_invoices: bool | None = typer.Option(
+        None,
+        "--cancelled-invoices/--no-cancelled-invoices",
+        help="Order ids of C and digits (C489449) are cancelled invoices, or never "
+        "(default: unless most ids look like that).",
+    ),
+    zero_value_orders: bool = typer.Option(
+        False, "--zero-value-orders", help="Count purchases of value 0 as orders too."
+    ),
     clv: bool = typer.Option(
         False, "--clv", help="Fit BG/NBD, Pareto/NBD and Gamma-Gamma; add p_alive and clv."
     ),
@@ -80,6 +89,8 @@ def profile_command(
             table=table,
             top_levels=top_levels,
             drop_duplicates=not keep_duplicates,
+            cancelled_invoices=cancelled_invoices,
+            zero_value_orders=zero_value_orders,
             clv=clv,
             calibration_end=calibration_end,
             time_unit=time_unit,

@@ -319,6 +319,7 @@ def build_features(
     levels: dict[str, ShareLevels],
     plans: list[str] | None = None,
     span: tuple[float, float] | None = None,
+    zero_value_orders: bool = False,
     materialise: Callable[[str, Any], Any] | None = None,
 ) -> Any:
     """One row per user (an Ibis expression).
@@ -346,8 +347,10 @@ def build_features(
 
     as_of_s = as_of.replace(tzinfo=dt.UTC).timestamp()
     sec = e.sec
-    # zero-value lines are not orders; without money (a clickstream) every purchase event is
-    buy = e.is_purchase & (e.amount.fill_null(0) > 0) if m.has_money else e.is_purchase
+    # zero-value lines are not orders (unless zero_value_orders); without money (a
+    # clickstream) every purchase event is
+    priced = m.has_money and not zero_value_orders
+    buy = e.is_purchase & (e.amount.fill_null(0) > 0) if priced else e.is_purchase
     order_key = e.order_id if m.order_id else e.ts  # without ids, an order per instant
     agg: dict[str, Any] = {
         "n_events": count(),

@@ -211,6 +211,8 @@ def profile(
     mapping: str | Path | dict[str, str] | None = None,
     top_levels: int = 5,
     drop_duplicates: bool = True,
+    cancelled_invoices: bool | None = None,
+    zero_value_orders: bool = False,
     clv: bool = False,
     calibration_end: Any = None,
     time_unit: str = "week",
@@ -250,6 +252,13 @@ def profile(
         Category / channel / device / event-type levels given their own share column.
     drop_duplicates : bool, default True
         Drop exact duplicate lines (counted).
+    cancelled_invoices : bool, optional
+        Whether order ids of "C" and digits ("C489449") are cancelled invoices (returns).
+        Default: yes, unless most order ids look like that (then it is the shop's
+        numbering, said in ``notes``).
+    zero_value_orders : bool, default False
+        Count purchase lines of value 0 (free items, data errors) as orders; by default
+        they are counted in ``cleaning["zero_prices"]`` but make no order.
     clv : bool, default False
         Fit BG/NBD, Pareto/NBD and Gamma-Gamma on purchases up to ``calibration_end``
         (a date, inclusive; default: the day before as_of) and add ``expected_purchases``
@@ -285,14 +294,17 @@ def profile(
         if mapping is not None:
             named = {k: v for k, v in columns.items() if v is not None}
             columns = read_mapping(mapping) | named
+        rules_ = {"cancelled_invoices": cancelled_invoices, "zero_value_orders": zero_value_orders}
         return _profile(
-            events, users, as_of, query, table, top_levels, drop_duplicates, columns, clv_options
-        )
+            events, users, as_of, query, table, top_levels, drop_duplicates, columns, clv_options,
+            **rules_,
+        )  # fmt: skip
 
 
 def _profile(
-    events, users, as_of, query, table_name, top_levels, drop_duplicates, columns, clv_options
-) -> Profiles:
+    events, users, as_of, query, table_name, top_levels, drop_duplicates, columns, clv_options,
+    *, cancelled_invoices=None, zero_value_orders=False,
+) -> Profiles:  # fmt: skip
     import ibis
 
     start = time.perf_counter()
@@ -377,8 +389,8 @@ def _profile(
     counts = {"rows_read": tally.total}
     counts |= {name: tally.count(tally.bits[name]) for name in checks}
     counts["usable"] = tally.count(tally.usable)
-    cancel_prefix = True
-    if mapping.order_id:
+    cancel_prefix = cancelled_invoices if cancelled_invoices is not None else True
+    if mapping.order_id and cancelled_invoices is None:
         prefixed = tally.count(tally.bits["c_prefix"] & tally.usable)
         order_lines = tally.count(tally.bits["order_lines"] & tally.usable)
         if prefixed * 2 > order_lines > 0:
@@ -431,6 +443,7 @@ def _profile(
         levels={k: v for k, v in levels.items() if v is not None},
         plans=sorted(plans),
         span=(float(span["first"].iloc[0]), float(span["last"].iloc[0])),
+        zero_value_orders=zero_value_orders,
         # One aggregation at a time, each stored (≤ one row per user) before the join:
         # run as one query, the three held memory together and spilled at 100M events.
         materialise=lambda name, part: store(f"features_{name}", part),
