@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import personas
-from personas.errors import DataError
+from personas.errors import DataError, SchemaError
 from personas.profiles._mapping import infer_mapping, words
 
 AS_OF = "2024-03-01"
@@ -273,8 +273,16 @@ def test_amounts_written_as_text_are_read_as_numbers(tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("customer_id,order_date,order_total\n1,2024-01-01,high\n2,2024-01-02,low\n")
     assert "amount" not in personas.profile(bad, as_of=AS_OF).mapping  # not taken
-    with pytest.raises(DataError, match=r"'order_total'.*should hold numbers.*'high'"):
+    with pytest.raises(DataError, match=r"'order_total'.*should hold numbers.*'high'.*--amount"):
         personas.profile(bad, amount="order_total", as_of=AS_OF)
+    with pytest.raises(DataError, match=r"quantity column 'order_total'.*--quantity"):
+        personas.profile(bad, quantity="order_total", as_of=AS_OF)
+    # a few values that are not numbers: read as empty, and the note says how many
+    rows = "".join(f"{i % 3},2024-01-0{i % 9 + 1},${i}.50\n" for i in range(19))
+    some = tmp_path / "some.csv"
+    some.write_text("customer_id,order_date,order_total\n" + rows + "1,2024-01-02,n/a\n")
+    p = personas.profile(some, as_of=AS_OF)
+    assert any("1 of 20 sampled values are not numbers" in n for n in p.notes), p.notes
 
 
 def test_float_ids_match_between_the_log_and_the_users_table():
@@ -382,6 +390,8 @@ def test_a_shop_export_keyed_by_email_with_offsets_without_a_colon():
     assert infer_mapping({"customer": "text", "email": "text", "ts": "time"}).user_id == (
         "customer"
     )
+    with pytest.raises(SchemaError, match="user_id"):  # a flag about e-mails is no user id
+        infer_mapping({"email_opt_in": "text", "ts": "time"})
 
 
 def test_a_type_column_that_names_no_event_is_not_the_event_type():

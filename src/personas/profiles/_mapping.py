@@ -11,9 +11,16 @@ from typing import Any
 from personas.errors import SchemaError
 from personas.io._names import tokens
 
-TIME_NAMES = {"timestamp", "datetime", "ts"}
+__all__ = [
+    "EventMapping",
+    "infer_mapping",
+    "is_email_name",
+    "mapping_toml",
+    "read_mapping",
+    "words",
+]
 
-__all__ = ["EventMapping", "infer_mapping", "mapping_toml", "read_mapping"]
+TIME_NAMES = {"timestamp", "datetime", "ts"}  # names that say "the time" outright
 
 
 @dataclass
@@ -63,23 +70,6 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("device", [{"device", "os", "browser"}, {"platform"}], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
 ]  # fmt: skip
-EMAIL_WORDS = {"email", "mail"}
-
-
-def is_email_name(name: str) -> bool:
-    """ "Email", "e-mail", "customer_email", "EmailAddress"; not "email_opt_in"."""
-    w = words(name)
-    return bool(w & EMAIL_WORDS) and w <= EMAIL_WORDS | {
-        "e",
-        "address",
-        "customer",
-        "user",
-        "client",
-        "buyer",
-        "contact",
-    }
-
-
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "number", "code", "uuid", "guid"}
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
@@ -100,6 +90,16 @@ def words(name: str) -> set[str]:
             if tok.endswith(end) and tok[: -len(end)] in _KNOWN_WORDS:
                 out |= {tok[: -len(end)], end}
     return out
+
+
+EMAIL_WORDS = {"email", "mail"}
+
+
+def is_email_name(name: str | None) -> bool:
+    """ "Email", "e-mail", "customer_email", "EmailAddress"; not "email_opt_in"."""
+    w = words(name or "")
+    whose = {"e", "address", "customer", "user", "client", "buyer", "contact"}
+    return bool(w & EMAIL_WORDS) and w <= EMAIL_WORDS | whose
 
 
 def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | None = None,

@@ -39,6 +39,7 @@ from personas.profiles._mapping import (
     is_email_name,
     mapping_toml,
     read_mapping,
+    words,
 )
 from personas.profiles._numbers import number_reader
 from personas.profiles._rfm import rfm_scores
@@ -336,12 +337,15 @@ def _profile(
     if log.headerless:  # no names to go by: the columns' contents say what they are
         given = {k: v for k, v in columns.items() if v is not None}
         columns = _headerless(table, column_kinds, given, source, notes) | given
-    readable: dict[str, bool] = {}  # text columns that read as numbers, by name
+    readers: dict[str, Any] = {}  # how text columns read as numbers (None: they do not)
 
     def numeric_text(name: str) -> bool:
-        if name not in readable:
-            readable[name] = number_reader(table, name, source, strict=False).decimal != ""
-        return readable[name]
+        if name not in readers:
+            try:
+                readers[name] = number_reader(table, name, source)
+            except DataError:
+                readers[name] = None
+        return readers[name] is not None
 
     mapping = infer_mapping(column_kinds, columns, source_name=source, numeric_text=numeric_text)
     if not columns.get("user_id") and is_email_name(mapping.user_id):
@@ -351,10 +355,10 @@ def _profile(
         )
     if mapping.event_type and not columns.get("event_type"):
         _check_event_type(table, mapping, notes)
-    numbers = {
-        meaning: number_reader(table, getattr(mapping, meaning), source)
+    numbers = {  # (a column the caller named that does not read as numbers: the error)
+        meaning: readers.get(col) or number_reader(table, col, source, meaning)
         for meaning in ("amount", "price", "quantity", "duration")
-        if getattr(mapping, meaning)
+        if (col := getattr(mapping, meaning))
     }
     notes += [r.note for r in numbers.values() if r.note]
     if mapping.price and not (mapping.amount or mapping.quantity):
@@ -604,8 +608,6 @@ def _check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
     (``customer_type``) is left out when none of its values names an event personas
     knows (purchase, refund, session…): it is a label of the user, not of the event, and
     taking it would leave the log without purchases."""
-    from personas.profiles._mapping import words
-
     name = mapping.event_type
     if words(name) & {"event", "action", "activity"}:
         return

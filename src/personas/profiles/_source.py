@@ -154,7 +154,7 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
             if path.is_file() and (fields_ := _whitespace_columns(path)):
                 return _read_whitespace(con, path, *fields_)
             return _read_csv(con, text, path, parse_once=lower.endswith(TEXT_FILES))
-        except (DataError, InputFileError):
+        except PersonasError:  # ours already say what is wrong and how to fix it
             raise
         except Exception as exc:  # DuckDB's own message says what it could not parse
             raise InputFileError(
@@ -214,18 +214,13 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool) -> Events:
     DuckDB table here. UTF-16 (a byte-order mark) is read as such; a file that is not
     UTF-8 (Windows and Excel exports of Western European text) as Latin-1, with a note.
     """
-    head = b""
-    if path.is_file():
+    from personas.io._readers import _compression, _decode_head, _raw_head
+
+    encoding = None  # DuckDB reads UTF-8, UTF-16 and Latin-1 itself (not cp1252)
+    if path.is_file() and _compression(path, _raw_head(path)) is None:
         with open(path, "rb") as fh:
-            head = fh.read(1 << 20)
-    encoding = None
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        encoding = "utf-16"
-    elif head and not path.name.lower().endswith((".gz", ".bz2", ".zst")):
-        try:
-            __import__("codecs").getincrementaldecoder("utf-8")().decode(head, final=False)
-        except UnicodeDecodeError:
-            encoding = "latin-1"
+            _, found = _decode_head(fh.read(1 << 20), path, None)  # (as the table reader)
+        encoding = {"utf-8": None, "utf-16": "utf-16"}.get(found, "latin-1")
     for attempt in (encoding, "latin-1"):
         options = {"encoding": attempt} if attempt else {}
         try:
@@ -289,11 +284,13 @@ _DELIMITERS = ",;\t|"
 def _whitespace_columns(path: Path) -> tuple[int, bool] | None:
     """(fields per line, has a header) when the file is columns separated by runs of
     spaces (CDNOW's ``CDNOW_master.txt``); None for anything else."""
+    from personas.io._readers import _text_head
+
     try:
-        with _open_text(path) as fh:
-            lines = [line for line, _ in zip(fh, range(200), strict=False) if line.strip()]
+        text = _text_head(path)
     except OSError:
         return None
+    lines = [line for line in text.splitlines()[:200] if line.strip()]
     if len(lines) < 2 or any(ch in line for line in lines for ch in _DELIMITERS + '"'):
         return None
     widths = [len(line.split()) for line in lines]
@@ -322,8 +319,9 @@ def _read_whitespace(con, path: Path, n: int, header: bool) -> Events:
         "escape = '', auto_detect = false) WHERE trim(line) <> ''"
     )
     if header:
-        with _open_text(path) as fh:
-            names = next(line for line in fh if line.strip()).split()
+        from personas.io._readers import _text_head
+
+        names = next(line for line in _text_head(path).splitlines() if line.strip()).split()
         lines += " OFFSET 1"  # (the header is the first non-empty line)
     else:
         names = [f"column{i}" for i in range(n)]
@@ -363,14 +361,6 @@ def _read_whitespace(con, path: Path, n: int, header: bool) -> Events:
         "." if header else f", no header (named {names[0]} to {names[-1]})."
     )
     return Events(con.table("personas_typed"), path.name, [note], headerless=not header)
-
-
-def _open_text(path: Path):
-    import gzip
-
-    if path.name.lower().endswith(".gz"):
-        return gzip.open(path, "rt", encoding="utf-8", errors="replace")
-    return open(path, encoding="utf-8", errors="replace")
 
 
 def _query(con, query: str, name: str):
