@@ -90,6 +90,52 @@ def test_times_written_as_text_in_local_forms(fmt, note, expected, tmp_path):
         assert any(note in n for n in p.notes), p.notes
 
 
+@pytest.mark.parametrize(
+    ("fmt", "note"),
+    [
+        ("%d-%b-%y", "31-Jan-24"),  # "Retail Data Transactions": 11-Feb-13
+        ("%d-%b-%Y %H:%M:%S", "31-Jan-2024 13:45:00"),
+        ("%m/%d/%Y %I:%M:%S %p", "01/31/2024 01:45:00 PM"),
+        ("%B %d, %Y", "January 31, 2024"),
+        ("%d/%m/%y", "31/01/24"),
+    ],
+)
+def test_more_local_forms_and_two_digit_years(fmt, note):
+    log = _log(TIMES.strftime(fmt))
+    p = personas.profile(log, as_of=AS_OF)
+    assert any(note in n for n in p.notes), p.notes
+    got = p.data.set_index("user_id")
+    days_only = "%H" not in fmt and "%I" not in fmt
+    if days_only:
+        assert got["recency_days"].tolist() == [48.0, 2.0, 36.0]
+        assert got["monetary"].tolist() == [15.5, 30.25, 12.0]
+    else:
+        _same(
+            p,
+            expected=personas.profile(_log(TIMES), as_of=AS_OF).data.set_index("user_id")[FEATURES],
+        )
+
+
+def test_a_two_digit_year_is_not_read_as_a_year_before_1900():
+    # "2/8/16" fits %m/%d/%Y as the year 16: a reading before 1900 does not count, so
+    # the two-digit form is chosen (2016), not a year-16 timestamp.
+    times = pd.to_datetime(["2016-08-02", "2016-08-25", "2016-09-13"])
+    log = pd.DataFrame(
+        {"user": ["a", "b", "c"], "date": [f"{t.day}/{t.month}/{t:%y}" for t in times]}
+    )
+    p = personas.profile(log, as_of="2016-10-01")
+    got = p.data.set_index("user_id")["tenure_days"]
+    assert got.tolist() == [60.0, 37.0, 18.0], p.notes
+
+
+def test_ambiguous_dashes_are_read_day_first_and_said():
+    times = pd.to_datetime(["2024-01-02", "2024-02-03", "2024-03-04"])
+    log = pd.DataFrame({"user": ["a", "b", "c"], "date": times.strftime("%d-%m-%Y")})
+    p = personas.profile(log, as_of="2024-12-31")
+    assert any("read day first" in n for n in p.notes), p.notes
+    assert p.data.set_index("user_id").loc["a", "tenure_days"] == 364
+
+
 def test_ambiguous_day_month_order_is_read_month_first_and_said():
     times = pd.to_datetime(["2024-01-02", "2024-02-03", "2024-03-04"])
     log = pd.DataFrame({"user": ["a", "b", "c"], "date": times.strftime("%d/%m/%Y")})
@@ -412,3 +458,59 @@ def test_a_type_column_that_names_no_event_is_not_the_event_type():
     assert p.mapping["event_type"] == "type" and p.data["returns"].sum() == 1
     p = personas.profile(log, as_of="2024-02-01", event_type="customer_type")
     assert p.mapping["event_type"] == "customer_type" and p.data["frequency"].sum() == 0
+
+
+def test_a_basket_log_without_amounts_counts_its_lines_as_purchases():
+    # The Groceries data set: member, date, item; no event type, no money
+    log = pd.DataFrame(
+        {
+            "Member_number": [1000, 1000, 1000, 1001, 1002],
+            "Date": ["21-07-2015", "21-07-2015", "05-01-2015", "19-09-2015", "30-12-2015"],
+            "itemDescription": ["whole milk", "pastry", "salty snack", "whole milk", "soda"],
+        }
+    )
+    p = personas.profile(log, as_of="2016-01-01")
+    assert p.mapping["product"] == "itemDescription"
+    assert p.cleaning["purchase_lines"] == 5
+    assert any("taken as a purchase without a value" in n for n in p.notes)
+    d = p.data.set_index("user_id")
+    # an order per member and day (no order id, whole days): 1000 bought on two days
+    assert d["frequency"].to_dict() == {"1000": 2, "1001": 1, "1002": 1}
+    assert d.loc["1000", "recency_days"] == 164 and d["monetary"].eq(0).all()
+    assert d.loc["1000", "rfm_segment"] != "No purchase"
+    # a log of visits only (no product, no order, no money) has no purchases
+    visits = log.drop(columns="itemDescription")
+    p = personas.profile(visits, as_of="2016-01-01")
+    assert p.cleaning["purchase_lines"] == 0 and p.data["frequency"].eq(0).all()
+
+
+def test_a_sales_export_keyed_by_customer_name():
+    # Kaggle's "Sample Sales Data": no customer number; ORDERNUMBER glued
+    log = pd.DataFrame(
+        {
+            "ORDERNUMBER": [10107, 10107, 10121, 10134],
+            "ORDERDATE": ["2/24/2003 0:00", "2/24/2003 0:00", "5/7/2003 0:00", "7/1/2003 0:00"],
+            "SALES": [2871.0, 2765.9, 3884.34, 3746.7],
+            "CUSTOMERNAME": ["Land of Toys Inc.", "Land of Toys Inc.", "Reims Collectables",
+                             "Land of Toys Inc."],
+            "CONTACTLASTNAME": ["Yu", "Yu", "Henriot", "Yu"],
+            "CONTACTFIRSTNAME": ["Kwai", "Kwai", "Paul", "Kwai"],
+        }
+    )  # fmt: skip
+    p = personas.profile(log, as_of="2003-12-31")
+    assert p.mapping["user_id"] == "CUSTOMERNAME" and p.mapping["order_id"] == "ORDERNUMBER"
+    assert any("CUSTOMERNAME (names) is the user id" in n for n in p.notes)
+    d = p.data.set_index("user_id")
+    assert d.loc["Land of Toys Inc.", "frequency"] == 2
+    assert d.loc["Land of Toys Inc.", "monetary"] == pytest.approx(2871.0 + 2765.9 + 3746.7)
+    # an id column wins over a name; a contact's first or last name is never the user
+    kinds = {"Customer ID": "text", "Customer Name": "text", "Order Date": "time"}
+    assert infer_mapping(kinds).user_id == "Customer ID"
+    with pytest.raises(SchemaError, match="user_id"):
+        infer_mapping({"contact_first_name": "text", "date": "time"})
+    # a product's name is the product when no product id is there
+    kinds = {"Product ID": "text", "Product Name": "text", "user": "text", "ts": "time"}
+    assert infer_mapping(kinds).product == "Product ID"
+    assert infer_mapping({"product_name": "text", "user": "text", "ts": "time"}).product == (
+        "product_name"
+    )

@@ -250,10 +250,21 @@ def primitives(e: Any, m: EventMapping, kinds: EventKinds) -> dict[str, Any]:
     return p
 
 
-def rules(p: dict[str, Any], *, event_type: bool, cancel_prefix: bool, false: Any) -> dict:
+def items_bought(m: EventMapping) -> bool:
+    """Whether each line of the log is an item bought though it has no amount: a log of
+    products or orders without event types or money (a basket log such as the Groceries
+    data set's member, date, item; an orders table)."""
+    return not m.event_type and not m.has_money and bool(m.product or m.order_id)
+
+
+def rules(
+    p: dict[str, Any], *, event_type: bool, cancel_prefix: bool, false: Any, unpriced: bool = False
+) -> dict:
     """is_purchase / is_return / cancelled from :func:`primitives`, by event type or, in a
     transaction log, by sign; with ``cancel_prefix``, order ids made of "C" and digits
-    ("C489449", the Online Retail convention) are cancelled invoices.
+    ("C489449", the Online Retail convention) are cancelled invoices. With ``unpriced``
+    (see :func:`items_bought`) a line of a log without event types is a purchase without
+    an amount.
 
     Only ``&``, ``|`` and ``~``: the same rules run on Ibis columns (the lines) and on
     NumPy arrays (the tallies of :func:`personas.profiles._profile._scan`); ``false`` is
@@ -270,7 +281,7 @@ def rules(p: dict[str, Any], *, event_type: bool, cancel_prefix: bool, false: An
         is_return = fact("kind_return") | (fact("kind_purchase") & negative)
     else:  # every line of a transaction log is a purchase line, unless it is a return
         is_return = negative | cancelled
-        is_purchase = ~is_return & fact("has_amount")
+        is_purchase = ~is_return & (~false if unpriced else fact("has_amount"))
     return {
         "is_purchase": is_purchase,
         "is_return": is_return,
@@ -296,6 +307,7 @@ def flags(e: Any, m: EventMapping, kinds: EventKinds, *, cancel_prefix: bool = T
         event_type=bool(m.event_type),
         cancel_prefix=cancel_prefix,
         false=ibis.literal(False),
+        unpriced=items_bought(m),
     )
     return e.mutate(**{k: found[k] for k in ("is_purchase", "is_return", "cancelled")})
 

@@ -14,6 +14,7 @@ from personas.io._names import tokens
 __all__ = [
     "EventMapping",
     "infer_mapping",
+    "is_customer_name",
     "is_email_name",
     "mapping_toml",
     "read_mapping",
@@ -51,12 +52,13 @@ class EventMapping:
         return self.amount is not None or self.price is not None
 
 
+USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cust",
+              "household", "shopper", "buyer", "subscriber", "player", "patron"}  # fmt: skip
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
     ("session_id", [{"session"}], "id"),
     ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "id"),
-    ("user_id", [{"user", "customer", "client", "member", "account", "visitor", "cust",
-                  "household", "shopper", "buyer", "subscriber", "player", "patron"}], "id"),
+    ("user_id", [USER_WORDS], "id"),
     ("timestamp", [TIME_NAMES, {"time", "date", "created", "occurred", "dt", "when"}],
      "time"),
     ("amount", [{"amount", "revenue", "spend", "sales", "total", "value", "gmv"}], "number"),
@@ -77,7 +79,7 @@ _ID_VOCABULARY |= _ID_WORDS
 _TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
 _KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
-_GLUED = ("id", "key", "no", "nr", "date", "time", "ts", "dt", "type", "name", "code")
+_GLUED = ("id", "key", "no", "nr", "number", "date", "time", "ts", "dt", "type", "name", "code")
 
 
 def words(name: str) -> set[str]:
@@ -100,6 +102,13 @@ def is_email_name(name: str | None) -> bool:
     w = words(name or "")
     whose = {"e", "address", "customer", "user", "client", "buyer", "contact"}
     return bool(w & EMAIL_WORDS) and w <= EMAIL_WORDS | whose
+
+
+def is_customer_name(name: str | None) -> bool:
+    """ "CUSTOMERNAME", "Customer Name", "client_full_name"; not "contact_first_name"."""
+    w = words(name or "")
+    w -= {t for t in w if t.endswith("name") and t[:-4] in w}  # ("customername" itself)
+    return "name" in w and bool(w & USER_WORDS) and w <= USER_WORDS | {"name", "full"}
 
 
 def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | None = None,
@@ -160,6 +169,8 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
         if meaning == "user_id" and "user_id" not in found:
             # no column named for a user: an e-mail address is one (shop exports)
             hit = first(EMAIL_WORDS, lambda k, c: k == "text" and is_email_name(c))
+            # else a customer's name (sales exports without customer numbers)
+            hit = hit or first({"name"}, lambda k, c: k == "text" and is_customer_name(c))
             if hit:
                 found["user_id"] = hit
                 used.add(hit)
@@ -185,6 +196,8 @@ def _kind_ok(
             return False
         if meaning == "user_id" and {"name", "email"} & w:
             return False
+        if meaning == "product" and not need_id:  # a product's name is one too
+            return w <= _ID_VOCABULARY | {"name", "description", "desc", "title"}
         if need_id:
             return bool(w & _ID_WORDS)
         # without an id word, only a name made of id words ("Invoice", "user_session"):

@@ -26,6 +26,7 @@ from personas.profiles._features import (
     EventKinds,
     build_features,
     flags,
+    items_bought,
     normalise,
     primitives,
     rule_tests,
@@ -36,6 +37,7 @@ from personas.profiles._mapping import (
     EventMapping,
     describe,
     infer_mapping,
+    is_customer_name,
     is_email_name,
     mapping_toml,
     read_mapping,
@@ -353,6 +355,11 @@ def _profile(
             f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
             "user id, and profiles.parquet holds them. Name another with --user-id."
         )
+    elif not columns.get("user_id") and is_customer_name(mapping.user_id):
+        notes.append(
+            f"No column holds a customer number: {mapping.user_id} (names) is the user id, "
+            "so customers sharing a name are one user. Name another with --user-id."
+        )
     if mapping.event_type and not columns.get("event_type"):
         _check_event_type(table, mapping, notes)
     numbers = {  # (a column the caller named that does not read as numbers: the error)
@@ -361,6 +368,12 @@ def _profile(
         if (col := getattr(mapping, meaning))
     }
     notes += [r.note for r in numbers.values() if r.note]
+    if items_bought(mapping):
+        what = " and ".join(c for c in (mapping.product, mapping.order_id) if c)
+        notes.append(
+            f"{source} has no event type and no amount: each line (of {what}) is taken as "
+            "a purchase without a value (monetary stays 0). Name an amount with --amount."
+        )
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
     reader = time_reader(table, mapping.timestamp, source)
@@ -409,6 +422,7 @@ def _profile(
         event_type=bool(mapping.event_type),
         cancel_prefix=cancel_prefix,
         false=tally.false,
+        unpriced=items_bought(mapping),
     )
     # What the purchase/return rules find in usable lines (less duplicates, below)
     counts |= {rule: tally.count(found[rule] & tally.usable) for rule in RULES}

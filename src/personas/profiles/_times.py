@@ -20,10 +20,15 @@ __all__ = ["TEXT_FORMATS", "TimeReader", "time_reader", "with_clock"]
 
 # Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
 # does not read every sampled value: the one that reads the most wins (at least 90 %),
-# the first listed on a tie — month-first before day-first (a note then says so).
+# the first listed on a tie — with slashes month-first before day-first (US exports),
+# with dashes day-first before month-first (a note then says which). A reading counts
+# only with a year from 1900 on: "2/8/16" read with %Y would be the year 16 (and DuckDB
+# reads "13/01/24" as January 24th of the year 13), so two-digit years (%y) are tried too.
 TEXT_FORMATS = (
     "%m/%d/%Y %H:%M:%S",
     "%m/%d/%Y %H:%M",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M %p",
     "%m/%d/%Y",
     "%d/%m/%Y %H:%M:%S",
     "%d/%m/%Y %H:%M",
@@ -34,22 +39,39 @@ TEXT_FORMATS = (
     "%d-%m-%Y %H:%M:%S",
     "%d-%m-%Y %H:%M",
     "%d-%m-%Y",
+    "%m-%d-%Y %H:%M:%S",
+    "%m-%d-%Y %H:%M",
+    "%m-%d-%Y",
     "%Y/%m/%d %H:%M:%S",
     "%Y/%m/%d %H:%M",
     "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d",
     "%Y%m%d %H:%M:%S",
     "%Y%m%d",
     "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
     "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y %H:%M:%S",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d-%B-%Y",
     "%b %d, %Y %I:%M:%S %p",
     "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
     "%d/%m/%y %H:%M",
     "%m/%d/%y %H:%M",
     "%m/%d/%y",
     "%d/%m/%y",
+    "%d.%m.%y",
+    "%d-%m-%y",
     "%Y-%m-%d %H:%M:%S %z",  # an offset without a colon (Shopify's exports: -0500)
     "%Y-%m-%d %H:%M %z",
 )
+YEAR_1900 = -2_208_988_800  # 1900-01-01 in seconds since 1970
 SAMPLE = 5_000  # non-missing values looked at to choose a text format
 # Unix times: the largest value says the unit (each range starts in 1973 and ends past
 # the year 5000 in its unit).
@@ -210,8 +232,11 @@ def _text_reader(t: Any, column: str, source: str) -> TimeReader:
         raise DataError(f"The time column {column!r} of {source} has no values.")
     sample = ibis.memtable(values)
     v = sample.v
-    tries = {"cast": v.try_cast(dt_.Timestamp(timezone="UTC")).count()}
-    tries |= {f: _try_strptime(v, ibis.literal(f)).count() for f in TEXT_FORMATS}
+    cast = v.try_cast(dt_.Timestamp(timezone="UTC"))  # ("13/01/24" is the year 13 to it)
+    tries = {"cast": cast.count(where=cast.epoch_seconds() >= YEAR_1900)}
+    for f in TEXT_FORMATS:  # (a reading of a year before 1900 does not count)
+        read = _try_strptime(v, ibis.literal(f))
+        tries[f] = read.count(where=read.epoch_seconds() >= YEAR_1900)
     counts = sample.aggregate(n=v.count(), **{f"c{i}": e for i, e in enumerate(tries.values())})
     row = counts.execute().iloc[0]
     n = int(row["n"])
@@ -234,7 +259,8 @@ def _text_reader(t: Any, column: str, source: str) -> TimeReader:
     note = f"{column} holds times written like {_shape(chosen)}"
     twin = _other_order(chosen)
     if twin != chosen and twin in formats:
-        note += f" (the sample fits both {_shape(chosen)} and {_shape(twin)}: read month first)"
+        first = "month" if chosen.startswith("%m") else "day"
+        note += f" (the sample fits both {_shape(chosen)} and {_shape(twin)}: read {first} first)"
     note += "." + (" " + _partly(column, n, best) if best < n else "")
     return TimeReader("format", format=chosen, note=note)
 
@@ -255,10 +281,13 @@ def _shape(fmt: str) -> str:
 
 
 def _other_order(fmt: str) -> str:
-    if fmt.startswith("%m/%d"):
-        return "%d/%m" + fmt[5:]
-    if fmt.startswith("%d/%m"):
-        return "%m/%d" + fmt[5:]
+    """The same form with day and month swapped ("%m/%d/%Y" ↔ "%d/%m/%Y")."""
+    for sep in "/.-":
+        month, day = f"%m{sep}%d", f"%d{sep}%m"
+        if fmt.startswith(month):
+            return day + fmt[5:]
+        if fmt.startswith(day):
+            return month + fmt[5:]
     return fmt
 
 
