@@ -514,3 +514,54 @@ def test_a_sales_export_keyed_by_customer_name():
     assert infer_mapping({"product_name": "text", "user": "text", "ts": "time"}).product == (
         "product_name"
     )
+
+
+def test_a_date_in_year_month_day_columns_with_a_time_of_day():
+    # IBM's card transactions: User, Card, Year, Month, Day, Time, Amount ("$134.09")
+    log = pd.DataFrame(
+        {
+            "User": [0, 0, 1],
+            "Card": [0, 1, 0],
+            "Year": [2019, 2019, 2019],
+            "Month": [12, 12, 11],
+            "Day": [30, 31, 2],
+            "Time": ["06:21", "22:30", "13:00"],
+            "Amount": ["$134.09", "$38.48", "$-5.00"],
+        }
+    )
+    p = personas.profile(log, as_of="2020-01-01")
+    assert p.mapping["timestamp"] == "Year-Month-Day" and p.mapping["user_id"] == "User"
+    assert any("Year, Month, Day are read together" in n for n in p.notes)
+    assert any("Year-Month-Day and Time are read together" in n for n in p.notes)
+    d = p.data.set_index("user_id")
+    assert d.loc["0", "last_seen_days"] == pytest.approx(1.5 / 24)  # 22:30 on the 31st
+    assert d.loc["0", "monetary"] == pytest.approx(134.09 + 38.48)
+    assert d.loc["1", "returns"] == 1
+    # the written mapping, passed back, builds the same date
+    again = personas.profile(log, as_of="2020-01-01", mapping=p.mapping)
+    pd.testing.assert_frame_equal(again.data, p.data)
+    # a log with a column of dates keeps it; year/month columns alone make no date
+    dated = log.assign(date=pd.to_datetime(["2019-12-01", "2019-12-02", "2019-11-03"]))
+    assert personas.profile(dated, as_of="2020-01-01").mapping["timestamp"] == "date"
+    with pytest.raises(DataError, match="Time"):  # "06:21" alone is no date
+        personas.profile(log.drop(columns="Day"), as_of="2020-01-01")
+
+
+def test_card_numbers_are_users_and_ids_hold_no_money():
+    # a fraud-detection log: cc_num, amt; H&M: sales_channel_id is no amount
+    m = infer_mapping({"trans_date_trans_time": "time", "cc_num": "number", "amt": "number"})
+    assert (m.user_id, m.amount) == ("cc_num", "amt")
+    m = infer_mapping({"card_id": "text", "purchase_date": "time", "purchase_amount": "number"})
+    assert (m.user_id, m.amount) == ("card_id", "purchase_amount")
+    kinds = {
+        "t_dat": "time",
+        "customer_id": "text",
+        "price": "number",
+        "sales_channel_id": "number",
+    }
+    m = infer_mapping(kinds)
+    assert (m.user_id, m.amount, m.price) == ("customer_id", None, "price")
+    # a customer beats a card, with or without an id word
+    assert infer_mapping({"Card": "number", "User": "number", "ts": "time"}).user_id == "User"
+    kinds = {"card_id": "text", "customer": "text", "ts": "time"}
+    assert infer_mapping(kinds).user_id == "customer"

@@ -58,10 +58,11 @@ USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cus
 _RULES: list[tuple[str, list[set[str]], str]] = [
     ("session_id", [{"session"}], "id"),
     ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "id"),
-    ("user_id", [USER_WORDS], "id"),
+    ("user_id", [USER_WORDS, {"card", "cc", "cardholder"}], "id"),
     ("timestamp", [TIME_NAMES, {"time", "date", "created", "occurred", "dt", "when"}],
      "time"),
-    ("amount", [{"amount", "revenue", "spend", "sales", "total", "value", "gmv"}], "number"),
+    ("amount", [{"amount", "amt", "revenue", "spend", "sales", "total", "value", "gmv"}],
+     "number"),
     ("price", [{"price", "unitprice"}], "number"),
     ("quantity", [{"quantity", "qty", "units"}], "number"),
     ("duration", [{"duration", "minutes", "seconds", "secs", "mins"}], "number"),
@@ -73,7 +74,8 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
-_ID_WORDS = {"id", "key", "no", "nr", "number", "code", "uuid", "guid"}
+_ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid"}
+_STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid"}  # never in a name of money
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
 _TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
@@ -120,8 +122,9 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     ``overrides`` (meaning → column) win; naming a column the log lacks is an error.
     An id (user, order, session) is a column named for it, one whose name also says
     "id" (or key, no…) first; never a time, nor a name saying date or time. The time is
-    a time column named for it (or text), else any time column, else a number named for
-    it (dates written as numbers, Unix times: :mod:`personas.profiles._times` checks).
+    a time column named for it (else text named for it), else any time column, else a
+    number named for it (dates written as numbers, Unix times: :mod:`~personas.profiles.
+    _times` checks).
     Amounts, prices, quantities and durations are numbers, or text for which
     ``numeric_text(column)`` says its values read as numbers ("$1,234.50").
     """
@@ -149,11 +152,19 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     for meaning, tiers, kind in _RULES:
         if meaning in found:
             continue
-        # ids: a name that also says "id" (or key, no…) first, then any name for it
-        passes = [(t, True) for t in tiers] if kind == "id" else []
-        passes += [(t, False) for t in tiers]
-        for tier, need_id in passes:
-            hit = first(tier, lambda k, c, m=meaning, n=need_id: _kind_ok(k, c, m, n, numeric_text))
+        # ids: per tier, a name that also says "id" (or key, no…) first, then any name
+        # for it ("customer" before "card_id")
+        # times: per tier, a column of dates or times before text ("date" before "Time"
+        # holding 06:21)
+        ways = (True, False) if kind in ("id", "time") else (False,)
+        passes = [(t, strict) for t in tiers for strict in ways]
+        for tier, strict in passes:
+            if kind == "time" and strict:
+                hit = first(tier, lambda k, c: k == "time")
+            else:
+                hit = first(
+                    tier, lambda k, c, m=meaning, n=strict: _kind_ok(k, c, m, n, numeric_text)
+                )
             if hit is not None:
                 found[meaning] = hit
                 used.add(hit)
@@ -208,6 +219,8 @@ def _kind_ok(
     if wanted == "time":
         return kind in ("time", "text")
     if wanted == "number":
+        if words(name) & _STRONG_ID_WORDS:  # "sales_channel_id" holds no money
+            return False
         return kind == "number" or (kind == "text" and numeric_text is not None
                                     and numeric_text(name))  # fmt: skip
     return kind in ("text", "other")

@@ -54,7 +54,7 @@ from personas.profiles._source import (
     read_events,
     resolve_as_of,
 )
-from personas.profiles._times import time_reader, with_clock
+from personas.profiles._times import date_from_parts, time_reader, with_clock
 
 __all__ = ["Profiles", "profile"]
 
@@ -335,6 +335,11 @@ def _profile(
         table = con.create_table("personas_raw", table)
     table, found = flatten(table)
     notes += found
+    parts = date_from_parts(table, columns.get("timestamp"))
+    if parts is not None:  # the date in three columns: Year, Month, Day
+        table = table.mutate(**{parts[0]: parts[1]})
+        columns = columns | {"timestamp": parts[0]}
+        notes.append(f"{parts[0].replace('-', ', ')} are read together as each event's date.")
     column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
     if log.headerless:  # no names to go by: the columns' contents say what they are
         given = {k: v for k, v in columns.items() if v is not None}

@@ -16,7 +16,9 @@ from typing import Any
 from personas.errors import DataError
 from personas.profiles._mapping import words
 
-__all__ = ["TEXT_FORMATS", "TimeReader", "time_reader", "with_clock"]
+__all__ = ["TEXT_FORMATS", "TimeReader", "date_from_parts", "time_reader", "with_clock"]
+
+_TIME_WORDS = {"time", "date", "timestamp", "datetime", "ts", "dt"}
 
 # Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
 # does not read every sampled value: the one that reads the most wins (at least 90 %),
@@ -151,32 +153,65 @@ def time_reader(t: Any, column: str, source: str) -> TimeReader:
     )
 
 
+def date_from_parts(t: Any, named: str | None = None) -> tuple[str, Any] | None:
+    """A date made of three number columns named year, month and day (card transaction
+    exports: ``Year``, ``Month``, ``Day`` and a ``Time`` of day), as (name, expression).
+
+    Only when the log has no column of dates or times and none of its text columns named
+    for a time holds dates (a time of day such as ``06:21`` is added by
+    :func:`with_clock`), or when ``named`` (the time column the caller named) is this
+    date's name, ``Year-Month-Day``. A day that does not exist (31 April) is a missing time.
+    """
+    import ibis
+
+    schema = t.schema()
+    parts: dict[str, str] = {}
+    for name, typ in schema.items():
+        w = words(name)
+        for part in ("year", "month", "day"):
+            if w == {part} and typ.is_integer() and part not in parts:
+                parts[part] = name
+    if len(parts) < 3:
+        return None
+    name = "-".join(parts[p] for p in ("year", "month", "day"))
+    if named is not None and named != name:
+        return None
+    if named is None:
+        if any(typ.is_timestamp() or typ.is_date() for typ in schema.values()):
+            return None
+        for col, typ in schema.items():
+            if typ.is_string() and words(col) & _TIME_WORDS and not _is_clock(t, col):
+                return None
+    y, m, d = (t[parts[p]].cast("int64").cast("string") for p in ("year", "month", "day"))
+    text = y + "-" + m.lpad(2, "0") + "-" + d.lpad(2, "0")
+    return name, _try_strptime(text, ibis.literal("%Y-%m-%d")).cast("date")
+
+
+def _is_clock(t: Any, name: str) -> bool:
+    """Whether at least 90 % of a sample of a text column reads as times of day."""
+    import ibis
+
+    values = t.filter(t[name].notnull()).select(v=t[name]).limit(SAMPLE).execute()
+    if len(values) == 0:
+        return False
+    return ibis.memtable(values).v.try_cast("time").count().execute() >= 0.9 * len(values)
+
+
 def with_clock(reader: TimeReader, t: Any, date: str, used: set[str]) -> TimeReader:
     """``reader`` with the time of day of another column added to its dates, when the
     times it reads are whole days and the log has a time-of-day column (of type TIME, or
     text such as 08:26 or 14:05:33 named for a time or an hour) that no meaning took."""
-    import ibis
-
     if not reader.dates_only:
         return reader
     for name, typ in t.schema().items():
         if name == date or name in used:
             continue
-        if typ.is_time():
-            found = name
-        elif typ.is_string() and words(name) & {"time", "hour"}:
-            values = t.filter(t[name].notnull()).select(v=t[name]).limit(SAMPLE).execute()
-            sample = ibis.memtable(values)
-            if len(values) == 0 or (
-                sample.v.try_cast("time").count().execute() < 0.9 * len(values)
-            ):
-                continue
-            found = name
-        else:
+        clock = typ.is_string() and words(name) & {"time", "hour"} and _is_clock(t, name)
+        if not (typ.is_time() or clock):
             continue
-        reader.clock = found
+        reader.clock = name
         reader.note = (reader.note + " " if reader.note else "") + (
-            f"{date} and {found} are read together as each event's time."
+            f"{date} and {name} are read together as each event's time."
         )
         return reader
     return reader
