@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import personas
-from personas.errors import DataError, InputFileError, SchemaError
+from personas.errors import DataError, InputFileError, PersonasError, SchemaError
 
 AS_OF = "2024-02-01"
 ROWS = [
@@ -514,6 +514,48 @@ def test_cleaning_switches_for_cancelled_invoices_and_zero_value_orders(tmp_path
     result = CliRunner().invoke(app, [*args, "--no-cancelled-invoices", "--zero-value-orders"])
     assert result.exit_code == 0, result.output
     assert pd.read_parquet(out / "profiles.parquet")["frequency"].tolist() == [3]
+
+
+def test_negative_quantities_are_returns_or_left_out(tmp_path):
+    lines = pd.DataFrame(
+        {
+            "Invoice": ["1", "1", "2", "3", "4"],
+            "InvoiceDate": pd.to_datetime(
+                ["2024-01-02", "2024-01-02", "2024-01-10", "2024-01-20", "2024-01-25"]
+            ),
+            "Quantity": [2, 1, -1, 4, -2],
+            "Price": [2.5, 4.0, 2.5, 1.0, 3.0],
+            "Customer ID": [7, 7, 7, 8, 8],
+        }
+    )
+    p = personas.profile(lines, as_of="2024-02-01")  # the default: returns
+    d = p.data.set_index("user_id")
+    assert d["returns"].tolist() == [1, 1] and d["returns_value"].tolist() == [2.5, 6.0]
+    assert d["n_events"].tolist() == [3, 2] and p.cleaning["negative_quantities"] == 2
+    assert "negative_lines_left_out" not in p.cleaning
+    p = personas.profile(lines, as_of="2024-02-01", negative_quantities="drop")
+    d = p.data.set_index("user_id")
+    assert p.cleaning["negative_lines_left_out"] == 2 and p.cleaning["rows_used"] == 3
+    assert d["returns"].tolist() == [0, 0] and d["n_events"].tolist() == [2, 1]
+    assert d["frequency"].tolist() == [1, 1] and d["monetary"].tolist() == [9.0, 4.0]
+    assert d.loc["8", "last_seen_days"] == 12  # the dropped line of the 25th is not seen
+    with pytest.raises(PersonasError, match="'returns' or 'drop', not 'keep'"):
+        personas.profile(lines, as_of="2024-02-01", negative_quantities="keep")
+    # on the command line
+    from typer.testing import CliRunner
+
+    from personas.cli import app
+
+    path = tmp_path / "lines.csv"
+    lines.to_csv(path, index=False)
+    out = tmp_path / "out"
+    args = ["profile", str(path), "-o", str(out), "--as-of", "2024-02-01"]
+    result = CliRunner().invoke(app, [*args, "--negative-quantities", "drop"])
+    assert result.exit_code == 0, result.output
+    assert "negative lines left out" in result.output
+    assert pd.read_parquet(out / "profiles.parquet")["n_events"].tolist() == [2, 1]
+    result = CliRunner().invoke(app, [*args, "--negative-quantities", "maybe"])
+    assert result.exit_code != 0 and "'returns' or 'drop'" in result.output
 
 
 def test_order_ids_starting_with_c_are_cancellations_only_when_few():

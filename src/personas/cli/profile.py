@@ -44,6 +44,11 @@ def profile_command(
     zero_value_orders: bool = typer.Option(
         False, "--zero-value-orders", help="Count purchases of value 0 as orders too."
     ),
+    negative_quantities: str = typer.Option(
+        "returns",
+        "--negative-quantities",
+        help="Lines with a negative quantity or amount: returns, or drop (left out, counted).",
+    ),
     clv: bool = typer.Option(
         False, "--clv", help="Fit BG/NBD, Pareto/NBD and Gamma-Gamma; add p_alive and clv."
     ),
@@ -91,6 +96,7 @@ def profile_command(
             drop_duplicates=not keep_duplicates,
             cancelled_invoices=cancelled_invoices,
             zero_value_orders=zero_value_orders,
+            negative_quantities=negative_quantities,
             clv=clv,
             calibration_end=calibration_end,
             time_unit=time_unit,

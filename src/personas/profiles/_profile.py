@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from personas._version import __version__
-from personas.errors import DataError, EmptyDataError
+from personas.errors import DataError, EmptyDataError, PersonasError
 from personas.profiles._features import (
     FEATURES,
     RULES,
@@ -216,6 +216,7 @@ def profile(
     drop_duplicates: bool = True,
     cancelled_invoices: bool | None = None,
     zero_value_orders: bool = False,
+    negative_quantities: str = "returns",
     clv: bool = False,
     calibration_end: Any = None,
     time_unit: str = "week",
@@ -262,6 +263,10 @@ def profile(
     zero_value_orders : bool, default False
         Count purchase lines of value 0 (free items, data errors) as orders; by default
         they are counted in ``cleaning["zero_prices"]`` but make no order.
+    negative_quantities : "returns" or "drop", default "returns"
+        What a line with a negative quantity or amount is: a return (counted in
+        ``returns``, never an order), or a line to leave out (counted in
+        ``cleaning["negative_lines_left_out"]``), as analyses that drop them do.
     clv : bool, default False
         Fit BG/NBD, Pareto/NBD and Gamma-Gamma on purchases up to ``calibration_end``
         (a date, inclusive; default: the day before as_of) and add ``expected_purchases``
@@ -297,7 +302,15 @@ def profile(
         if mapping is not None:
             named = {k: v for k, v in columns.items() if v is not None}
             columns = read_mapping(mapping) | named
-        rules_ = {"cancelled_invoices": cancelled_invoices, "zero_value_orders": zero_value_orders}
+        if negative_quantities not in ("returns", "drop"):
+            raise PersonasError(
+                f"negative_quantities must be 'returns' or 'drop', not {negative_quantities!r}."
+            )
+        rules_ = {
+            "cancelled_invoices": cancelled_invoices,
+            "zero_value_orders": zero_value_orders,
+            "drop_negative": negative_quantities == "drop",
+        }
         return _profile(
             events, users, as_of, query, table, top_levels, drop_duplicates, columns, clv_options,
             **rules_,
@@ -306,7 +319,7 @@ def profile(
 
 def _profile(
     events, users, as_of, query, table_name, top_levels, drop_duplicates, columns, clv_options,
-    *, cancelled_invoices=None, zero_value_orders=False,
+    *, cancelled_invoices=None, zero_value_orders=False, drop_negative=False,
 ) -> Profiles:  # fmt: skip
     import ibis
 
@@ -405,6 +418,9 @@ def _profile(
         "unreadable_timestamp": e.ts_unread,
         "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
     }
+    if drop_negative and "negative" in facts:  # (--negative-quantities drop)
+        checks["negative_lines_left_out"] = facts["negative"]
+        usable &= ~facts["negative"]
     # The purchase/return rules are counted (in usable lines) from these facts
     known = facts | ({"order_lines": e.order_id.notnull()} if mapping.order_id else {})
     tally, hashes = _scan(e, checks, known, with_hash=drop_duplicates)
@@ -439,7 +455,14 @@ def _profile(
         raise DataError(
             f"No event of {source} is usable: {counts['missing_user_id']} lack a user id, "
             f"{counts['missing_timestamp'] + counts['unreadable_timestamp']} a readable time, "
-            f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}. "
+            f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}"
+            + (
+                f", {counts['negative_lines_left_out']} have a negative quantity or amount "
+                "(--negative-quantities drop)"
+                if "negative_lines_left_out" in counts
+                else ""
+            )
+            + ". "
             "Check the user-id and time columns, or choose a later --as-of."
         )
     # The earliest and latest times of lines before as_of (of usable ones and maybe more):
