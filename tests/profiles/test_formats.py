@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import personas
-from personas.errors import DataError, SchemaError
+from personas.errors import DataError, InputFileError, SchemaError
 from personas.profiles._mapping import infer_mapping, words
 
 AS_OF = "2024-03-01"
@@ -565,3 +565,50 @@ def test_card_numbers_are_users_and_ids_hold_no_money():
     assert infer_mapping({"Card": "number", "User": "number", "ts": "time"}).user_id == "User"
     kinds = {"card_id": "text", "customer": "text", "ts": "time"}
     assert infer_mapping(kinds).user_id == "customer"
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_files_of_a_folder_are_matched_by_column_name(suffix, tmp_path):
+    # monthly exports: a column added in February, and the columns in another order
+    jan = pd.DataFrame(
+        {"user_id": ["a", "b"], "timestamp": pd.to_datetime(["2024-01-02", "2024-01-05"]),
+         "amount": [10.0, 5.0]}
+    )  # fmt: skip
+    feb = pd.DataFrame(
+        {"amount": [3.0, 4.0], "channel": ["web", "app"], "user_id": ["a", "c"],
+         "timestamp": pd.to_datetime(["2024-02-02", "2024-02-05"])}
+    )  # fmt: skip
+    folder = tmp_path / "monthly"
+    folder.mkdir()
+    for name, part in (("2024-01", jan), ("2024-02", feb)):
+        if suffix == ".csv":
+            part.to_csv(folder / f"{name}.csv", index=False)
+        else:
+            part.to_parquet(folder / f"{name}.parquet")
+    for source in (folder, str(folder / f"*{suffix}")):
+        p = personas.profile(source, as_of="2024-03-01")
+        assert p.mapping["channel"] == "channel"
+        d = p.data.set_index("user_id")
+        assert d["monetary"].to_dict() == {"a": 13.0, "b": 5.0, "c": 4.0}
+
+
+def test_a_zip_download_with_one_data_file(tmp_path, expected):
+    import zipfile
+
+    log = _log(TIMES)
+    log.to_csv(tmp_path / "events.csv", index=False)
+    archive = tmp_path / "online-retail.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(tmp_path / "events.csv", "data/events.csv")
+        z.writestr("__MACOSX/data/._events.csv", b"\x00\x05")  # macOS' resource forks
+        z.writestr("LICENSE", "CC BY 4.0")
+    p = personas.profile(archive, as_of=AS_OF)
+    _same(p, expected)
+    assert p.source == "online-retail.zip/data/events.csv"
+    with zipfile.ZipFile(archive, "a") as z:
+        z.write(tmp_path / "events.csv", "data/more.csv")
+    with pytest.raises(InputFileError, match=r"several data files \(data/events.csv, data/more"):
+        personas.profile(archive, as_of=AS_OF)
+    (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
+    with pytest.raises(InputFileError, match="bad.zip is not a readable zip archive"):
+        personas.profile(tmp_path / "bad.zip", as_of=AS_OF)

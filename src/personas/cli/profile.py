@@ -17,7 +17,8 @@ def profile_command(
         None,
         help="Event log: CSV (optionally .gz) or Parquet file, a folder of such files, "
         "a glob like 'events/*.parquet', JSON lines, a text file of columns separated by "
-        "spaces, an Excel workbook, or a DuckDB database (with --table or --query). "
+        "spaces, an Excel workbook, a zip holding one of those, or a DuckDB database (with "
+        "--table or --query). "
         "Leave out with --query.",
     ),
     out: Path = typer.Option(Path("profiles-output"), "--out", "-o", help="Output folder."),

@@ -231,7 +231,8 @@ def profile(
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
         ``"events/*.parquet"`` or a folder (its Parquet files, else its CSV or JSON
-        files, subfolders too) reads them all —, a text file of columns
+        files, subfolders too) reads them all, matching columns by name —, a zip
+        archive holding one data file, a text file of columns
         separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
         nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
         every sheet with the first one's columns), a DuckDB database file (``.duckdb``,

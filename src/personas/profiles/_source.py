@@ -94,6 +94,7 @@ DUCKDB_FILES = (".duckdb", ".ddb", ".db")
 EXCEL_FILES = (".xlsx", ".xlsm", ".xls")
 JSON_FILES = tuple(f".{x}{z}" for x in ("json", "jsonl", "ndjson") for z in ("", ".gz"))
 TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
+DATA_FILES = (*TEXT_FILES, ".parquet", ".parq", *JSON_FILES, *EXCEL_FILES)
 
 
 @dataclass
@@ -143,17 +144,22 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 f"--table and --query go with a DuckDB database (.duckdb), not {name}; "
                 "leave them out, or give the query alone (it can read files itself)."
             )
+        if lower.endswith(".zip") and path.is_file():  # a download, as published
+            return _read_zip(con, path)
         if lower.endswith(EXCEL_FILES):
             table, notes = _read_workbook(path)
             return Events(table, name, notes)
+        # Files of a glob or folder are matched column by name (by position, a file
+        # with another column order was misread, and a column some files lack dropped)
+        union = {"union_by_name": True} if any(ch in text for ch in "*?[") else {}
         try:
             if lower.endswith(".parquet") or lower.endswith(".parq"):
-                return Events(con.read_parquet(text), name)
+                return Events(con.read_parquet(text, **union), name)
             if lower.endswith(JSON_FILES):  # objects, one per line or in an array
-                return Events(con.read_json(text), name, parse_once=True)
+                return Events(con.read_json(text, **union), name, parse_once=True)
             if path.is_file() and (fields_ := _whitespace_columns(path)):
                 return _read_whitespace(con, path, *fields_)
-            return _read_csv(con, text, path, parse_once=lower.endswith(TEXT_FILES))
+            return _read_csv(con, text, path, parse_once=lower.endswith(TEXT_FILES), **union)
         except PersonasError:  # ours already say what is wrong and how to fix it
             raise
         except Exception as exc:  # DuckDB's own message says what it could not parse
@@ -162,6 +168,38 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 "(optionally compressed), a Parquet file named .parquet, JSON lines, an "
                 "Excel workbook, or read it yourself with --query."
             ) from None
+
+
+def _read_zip(con, path: Path) -> Events:
+    """The one data file of a zip archive (Kaggle's and the UCI's downloads), unpacked
+    into a temporary folder that goes with the connection."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = [
+                m
+                for m in archive.infolist()
+                if not m.is_dir()
+                and not m.filename.startswith("__MACOSX/")
+                and not Path(m.filename).name.startswith(".")
+            ]
+            data = [m for m in members if m.filename.lower().endswith(DATA_FILES)]
+            if len(data) != 1:
+                names = ", ".join(m.filename for m in (data or members)[:8]) or "nothing"
+                what = "several data files" if data else "no CSV, Parquet, JSON or Excel file"
+                raise InputFileError(
+                    f"{path.name} holds {what} ({names}). Unzip it and give the file "
+                    "with the events (or a folder of files that share their columns)."
+                )
+            folder = tempfile.mkdtemp(prefix="personas-zip-")
+            weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
+            inner = Path(archive.extract(data[0], folder))
+    except zipfile.BadZipFile as exc:
+        raise InputFileError(f"{path.name} is not a readable zip archive ({exc}).") from None
+    log = read_events(con, inner, None)
+    log.source = f"{path.name}/{data[0].filename}"
+    return log
 
 
 def _folder_glob(path: Path) -> str:
@@ -209,7 +247,7 @@ def flatten(table: Any) -> tuple[Any, list[str]]:
     return table.select(**cols), [note]
 
 
-def _read_csv(con, text: str, path: Path, *, parse_once: bool) -> Events:
+def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) -> Events:
     """A CSV (or a glob of them), read by DuckDB; with ``parse_once`` parsed into a
     DuckDB table here. UTF-16 (a byte-order mark) is read as such; a file that is not
     UTF-8 (Windows and Excel exports of Western European text) as Latin-1, with a note.
@@ -222,7 +260,7 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool) -> Events:
             _, found = _decode_head(fh.read(1 << 20), path, None)  # (as the table reader)
         encoding = {"utf-8": None, "utf-16": "utf-16"}.get(found, "latin-1")
     for attempt in (encoding, "latin-1"):
-        options = {"encoding": attempt} if attempt else {}
+        options = ({"encoding": attempt} if attempt else {}) | union
         try:
             table = con.read_csv(text, **options)
             if parse_once:
