@@ -410,6 +410,36 @@ def test_a_date_and_a_time_of_day_in_two_columns(tmp_path):
     assert not personas.profile(timed, as_of="2024-01-05").notes  # times already: no clock
 
 
+@pytest.mark.parametrize(
+    ("clock", "seconds"),
+    [
+        ([143207, 90000, 235959], [14 * 3600 + 32 * 60 + 7, 9 * 3600, 86399]),  # hhmmss
+        ([1631, 900, 2359], [16 * 3600 + 31 * 60, 9 * 3600, 23 * 3600 + 59 * 60]),  # hhmm
+        ([14, 9, 23], [14 * 3600, 9 * 3600, 23 * 3600]),  # hours
+    ],
+    ids=["hhmmss", "hhmm", "hours"],
+)
+def test_a_time_of_day_written_as_a_number(clock, seconds):
+    # a bank's transactions: TransactionDate 2/8/16, TransactionTime 143207
+    log = pd.DataFrame(
+        {
+            "CustomerID": ["C1", "C2", "C3"],
+            "TransactionDate": pd.to_datetime(["2016-08-02", "2016-08-02", "2016-08-03"]).date,
+            "TransactionTime": clock,
+            "TransactionAmount (INR)": [25.0, 27999.0, 459.0],
+        }
+    )
+    p = personas.profile(log, as_of="2016-08-04")
+    assert any("TransactionDate and TransactionTime are read together" in n for n in p.notes)
+    got = p.data.set_index("user_id")["last_seen_days"]
+    expected = [2 - seconds[0] / 86400, 2 - seconds[1] / 86400, 1 - seconds[2] / 86400]
+    assert got.tolist() == pytest.approx(expected)
+    # numbers that are not all times of day (minute 75) are not a clock
+    odd = log.assign(TransactionTime=[143207, 147500, 10])
+    p = personas.profile(odd, as_of="2016-08-04")
+    assert not p.notes and p.data["last_seen_days"].tolist() == [2.0, 2.0, 1.0]
+
+
 def test_a_shop_export_keyed_by_email_with_offsets_without_a_colon():
     log = pd.DataFrame(
         {

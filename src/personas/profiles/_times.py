@@ -90,6 +90,7 @@ class TimeReader:
     scale: float = 1.0
     note: str | None = None
     clock: str | None = None  # a column with the time of day, added to dates
+    clock_digits: int = 0  # a clock written as a number: 6 (hhmmss), 4 (hhmm), 2 (hours)
 
     @property
     def dates_only(self) -> bool:
@@ -108,9 +109,13 @@ class TimeReader:
         if self.clock is None or table is None:
             return ts
         clock = table[self.clock]
-        if not clock.type().is_time():
-            clock = clock.try_cast("time")
-        seconds = clock.hour() * 3600 + clock.minute() * 60 + clock.second()
+        if self.clock_digits:  # 143207 is 14:32:07, 1631 is 16:31, 9 is 09:00
+            n = clock.cast("int64") * 10 ** (6 - self.clock_digits)
+            seconds = (n // 10_000) * 3600 + (n // 100 % 100) * 60 + n % 100
+        else:
+            if not clock.type().is_time():
+                clock = clock.try_cast("time")
+            seconds = clock.hour() * 3600 + clock.minute() * 60 + clock.second()
         return _to_timestamp(ts.epoch_seconds() + seconds.fill_null(0))
 
     def _read(self, col: Any) -> Any:
@@ -187,6 +192,25 @@ def date_from_parts(t: Any, named: str | None = None) -> tuple[str, Any] | None:
     return name, _try_strptime(text, ibis.literal("%Y-%m-%d")).cast("date")
 
 
+def _clock_digits(t: Any, name: str) -> int:
+    """6, 4 or 2 when every value of a whole-number column is a time of day written
+    hhmmss, hhmm or as an hour (the largest value says which); else 0."""
+    import ibis
+
+    v = t[name].cast("int64")
+    facts = t.aggregate(
+        hi=v.max(),
+        bad=ibis.cases(((v < 0) | (v % 100 >= 60) | (v // 100 % 100 >= 60), 1), else_=0).sum(),
+    ).execute()
+    hi, bad = facts["hi"].iloc[0], facts["bad"].iloc[0]
+    if hi is None or hi != hi:  # (no values)
+        return 0
+    digits = 6 if hi > 2359 else 4 if hi > 23 else 2
+    if hi > 235959 or (digits > 2 and int(bad) > 0):
+        return 0
+    return digits
+
+
 def _is_clock(t: Any, name: str) -> bool:
     """Whether at least 90 % of a sample of a text column reads as times of day."""
     import ibis
@@ -200,16 +224,19 @@ def _is_clock(t: Any, name: str) -> bool:
 def with_clock(reader: TimeReader, t: Any, date: str, used: set[str]) -> TimeReader:
     """``reader`` with the time of day of another column added to its dates, when the
     times it reads are whole days and the log has a time-of-day column (of type TIME, or
-    text such as 08:26 or 14:05:33 named for a time or an hour) that no meaning took."""
+    text such as 08:26 or 14:05:33 named for a time or an hour, or whole numbers so named
+    written hhmmss, hhmm or as hours: 143207, 1631, 9) that no meaning took."""
     if not reader.dates_only:
         return reader
     for name, typ in t.schema().items():
         if name == date or name in used:
             continue
-        clock = typ.is_string() and words(name) & {"time", "hour"} and _is_clock(t, name)
-        if not (typ.is_time() or clock):
+        named = bool(words(name) & {"time", "hour"})
+        clock = named and typ.is_string() and _is_clock(t, name)
+        digits = _clock_digits(t, name) if named and typ.is_integer() else 0
+        if not (typ.is_time() or clock or digits):
             continue
-        reader.clock = name
+        reader.clock, reader.clock_digits = name, digits
         reader.note = (reader.note + " " if reader.note else "") + (
             f"{date} and {name} are read together as each event's time."
         )
