@@ -502,7 +502,9 @@ def test_a_basket_log_without_amounts_counts_its_lines_as_purchases():
     p = personas.profile(log, as_of="2016-01-01")
     assert p.mapping["product"] == "itemDescription"
     assert p.cleaning["purchase_lines"] == 5
-    assert any("taken as a purchase without a value" in n for n in p.notes)
+    assert any(
+        "naming a product (itemDescription), is taken as an item bought" in n for n in p.notes
+    )
     d = p.data.set_index("user_id")
     # an order per member and day (no order id, whole days): 1000 bought on two days
     assert d["frequency"].to_dict() == {"1000": 2, "1001": 1, "1002": 1}

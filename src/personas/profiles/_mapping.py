@@ -78,7 +78,7 @@ _ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid"}
 _STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid"}  # never in a name of money
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
-_TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
+TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
 _KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
 _GLUED = ("id", "key", "no", "nr", "number", "date", "time", "ts", "dt", "type", "name", "code")
@@ -123,8 +123,9 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     An id (user, order, session) is a column named for it, one whose name also says
     "id" (or key, no…) first; never a time, nor a name saying date or time. The time is
     a time column named for it (else text named for it), else any time column, else a
-    number named for it (dates written as numbers, Unix times: :mod:`~personas.profiles.
-    _times` checks).
+    number named for it (dates written as numbers, Unix times, which
+    :mod:`personas.profiles._times` checks). With no column named for a user, an e-mail
+    column is the user id, else a customer's name.
     Amounts, prices, quantities and durations are numbers, or text for which
     ``numeric_text(column)`` says its values read as numbers ("$1,234.50").
     """
@@ -203,7 +204,7 @@ def _kind_ok(
     wanted = next(k for m, _, k in _RULES if m == meaning)
     if wanted == "id":
         w = words(name)
-        if kind == "time" or w & _TIME_WORDS:
+        if kind == "time" or w & TIME_WORDS:
             return False
         if meaning == "user_id" and {"name", "email"} & w:
             return False

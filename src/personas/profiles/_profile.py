@@ -388,10 +388,12 @@ def _profile(
     }
     notes += [r.note for r in numbers.values() if r.note]
     if items_bought(mapping):
-        what = " and ".join(c for c in (mapping.product, mapping.order_id) if c)
+        named = [f"a product ({mapping.product})"] if mapping.product else []
+        named += [f"an order ({mapping.order_id})"] if mapping.order_id else []
         notes.append(
-            f"{source} has no event type and no amount: each line (of {what}) is taken as "
-            "a purchase without a value (monetary stays 0). Name an amount with --amount."
+            f"{source} has no event type and no amount: each line, naming "
+            f"{' and '.join(named)}, is taken as an item bought without a value (monetary "
+            "stays 0). Name an amount with --amount."
         )
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")

@@ -14,11 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from personas.errors import DataError
-from personas.profiles._mapping import words
+from personas.profiles._mapping import TIME_WORDS, words
 
 __all__ = ["TEXT_FORMATS", "TimeReader", "date_from_parts", "time_reader", "with_clock"]
-
-_TIME_WORDS = {"time", "date", "timestamp", "datetime", "ts", "dt"}
 
 # Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
 # does not read every sampled value: the one that reads the most wins (at least 90 %),
@@ -185,7 +183,7 @@ def date_from_parts(t: Any, named: str | None = None) -> tuple[str, Any] | None:
         if any(typ.is_timestamp() or typ.is_date() for typ in schema.values()):
             return None
         for col, typ in schema.items():
-            if typ.is_string() and words(col) & _TIME_WORDS and not _is_clock(t, col):
+            if typ.is_string() and words(col) & TIME_WORDS and not _is_clock(t, col):
                 return None
     y, m, d = (t[parts[p]].cast("int64").cast("string") for p in ("year", "month", "day"))
     text = y + "-" + m.lpad(2, "0") + "-" + d.lpad(2, "0")
@@ -205,10 +203,9 @@ def _clock_digits(t: Any, name: str) -> int:
     hi, bad = facts["hi"].iloc[0], facts["bad"].iloc[0]
     if hi is None or hi != hi:  # (no values)
         return 0
-    digits = 6 if hi > 2359 else 4 if hi > 23 else 2
-    if hi > 235959 or (digits > 2 and int(bad) > 0):
+    if hi > 235959 or int(bad) > 0:
         return 0
-    return digits
+    return 6 if hi > 2359 else 4 if hi > 23 else 2
 
 
 def _is_clock(t: Any, name: str) -> bool:
