@@ -644,3 +644,65 @@ def test_a_zip_download_with_one_data_file(tmp_path, expected):
     (tmp_path / "bad.zip").write_bytes(b"PK\x03\x04 not really")
     with pytest.raises(InputFileError, match="bad.zip is not a readable zip archive"):
         personas.profile(tmp_path / "bad.zip", as_of=AS_OF)
+
+
+def test_a_ga4_export_in_json_lines(tmp_path):
+    # GA4's BigQuery export as JSON lines: user_id empty but for signed-in users,
+    # event_timestamp in microseconds beside a text event_date, nested device and
+    # traffic source, fields that are always null (no type to DuckDB) and arrays
+    import json
+
+    def event(user, when, name, revenue=None, signed_in=None):
+        t = pd.Timestamp(when, tz="UTC")
+        return {
+            "event_date": t.strftime("%Y%m%d"),
+            "event_timestamp": int(t.timestamp() * 1_000_000),
+            "event_name": name,
+            "event_params": [{"key": "page_title", "value": {"string_value": "Home"}}],
+            "event_previous_timestamp": None,
+            "user_id": signed_in,
+            "user_pseudo_id": user,
+            "user_properties": [],
+            "privacy_info": {"analytics_storage": None, "uses_transient_token": "No"},
+            "device": {"category": "mobile" if user == "u1" else "desktop", "language": "en"},
+            "traffic_source": {"medium": "organic", "source": "google"},
+            "ecommerce": {"purchase_revenue": revenue, "transaction_id": "T1" if revenue else None},
+        }
+
+    events = [
+        event("u1", "2021-01-05 10:00", "session_start"),
+        event("u1", "2021-01-05 10:01", "page_view"),
+        event("u1", "2021-01-05 10:07", "purchase", 40.0),
+        event("u1", "2021-01-20 18:30", "session_start"),
+        event("u2", "2021-01-09 08:00", "session_start", signed_in="alice"),
+        event("u2", "2021-01-09 08:02", "page_view"),
+    ]
+    path = tmp_path / "ga4.jsonl"
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    p = personas.profile(path, as_of="2021-02-01")
+    m = p.mapping
+    assert (m["user_id"], m["timestamp"], m["event_type"]) == (
+        "user_pseudo_id",
+        "event_timestamp",
+        "event_name",
+    )
+    assert m["device"] == "device_category" and m["channel"] == "traffic_source_medium"
+    assert "category" not in m and m["amount"] == "ecommerce_purchase_revenue"
+    assert any("user_id is empty in 83% of the first lines" in n for n in p.notes), p.notes
+    d = p.data.set_index("user_id")
+    assert d["sessions"].to_dict() == {"u1": 2, "u2": 1}  # session_start events
+    assert (d.loc["u1", "frequency"], d.loc["u1", "monetary"]) == (1, 40.0)
+    assert d.loc["u1", "last_seen_days"] == pytest.approx(11 + 5.5 / 24)  # 18:30, not 00:00
+    # a user id the caller names is kept, however empty
+    p = personas.profile(path, as_of="2021-02-01", user_id="user_id")
+    assert p.cleaning["missing_user_id"] == 5
+
+
+def test_a_name_belongs_to_the_meaning_it_names_first():
+    kinds = {"user": "text", "ts": "time", "device_type": "text", "channel_type": "text",
+             "product_category": "text", "event_time": "text"}  # fmt: skip
+    m = infer_mapping(kinds)
+    assert (m.device, m.channel, m.category) == ("device_type", "channel_type", "product_category")
+    assert m.event_type is None  # "..._type" of a device or channel, "event_time" a time
+    m = infer_mapping({"user": "text", "ts": "time", "event_category": "text"})
+    assert m.category is None

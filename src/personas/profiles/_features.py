@@ -192,7 +192,7 @@ class EventKinds:
         "cancel": CANCEL_TYPES,
         "renewal": RENEWAL_TYPES,
         "subscription": SUBSCRIPTION_TYPES,
-        "session": ("session",),
+        "session": ("session", "session start", "session started", "visit"),
     }
 
     def __init__(self, values: list[str] | None = None):

@@ -113,9 +113,24 @@ def is_customer_name(name: str | None) -> bool:
     return "name" in w and bool(w & USER_WORDS) and w <= USER_WORDS | {"name", "full"}
 
 
+_TEXT_MEANINGS = {m: set().union(*tiers) for m, tiers, k in _RULES if k == "text"}
+
+
+def _head_meanings(name: str) -> set[str]:
+    """The text meanings (category, channel, device…) of the first word of ``name`` that
+    names one: a name says what it belongs to first ("device_category" is a device's,
+    "channel_type" a channel's, "product_category" a category)."""
+    for tok in tokens(name):
+        found = {m for m, vocabulary in _TEXT_MEANINGS.items() if tok in vocabulary}
+        if found:
+            return found
+    return set()
+
+
 def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | None = None,
                   *, source_name: str = "the events",
-                  numeric_text: Callable[[str], bool] | None = None) -> EventMapping:  # fmt: skip
+                  numeric_text: Callable[[str], bool] | None = None,
+                  numeric_time: Callable[[str], bool] | None = None) -> EventMapping:  # fmt: skip
     """Map columns to meanings from their names and types.
 
     ``schema`` maps column name → kind (``"number"``, ``"time"``, ``"text"``, ``"other"``).
@@ -159,9 +174,15 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
         # holding 06:21)
         ways = (True, False) if kind in ("id", "time") else (False,)
         passes = [(t, strict) for t in tiers for strict in ways]
+        if meaning == "timestamp" and numeric_time is not None:
+            # a number named timestamp that holds times (GA4's event_timestamp, in µs)
+            # before a text date (its event_date)
+            passes.insert(2, (tiers[0], None))
         for tier, strict in passes:
             if kind == "time" and strict:
                 hit = first(tier, lambda k, c: k == "time")
+            elif strict is None:
+                hit = first(tier, lambda k, c: k == "number" and numeric_time(c))
             else:
                 hit = first(
                     tier, lambda k, c, m=meaning, n=strict: _kind_ok(k, c, m, n, numeric_text)
@@ -224,6 +245,11 @@ def _kind_ok(
             return False
         return kind == "number" or (kind == "text" and numeric_text is not None
                                     and numeric_text(name))  # fmt: skip
+    head = _head_meanings(name)
+    if head and meaning not in head:  # "device_category" is no category
+        return False
+    if words(name) & TIME_WORDS:  # "event_date" is no event type
+        return False
     return kind in ("text", "other")
 
 

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from personas._version import __version__
-from personas.errors import DataError, EmptyDataError, PersonasError
+from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
 from personas.profiles._features import (
     FEATURES,
     RULES,
@@ -57,6 +57,8 @@ from personas.profiles._source import (
 from personas.profiles._times import date_from_parts, time_reader, with_clock
 
 __all__ = ["Profiles", "profile"]
+
+FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
 
 SHARE_COLUMNS = ("category", "channel", "device", "etype")
 
@@ -344,11 +346,11 @@ def _profile(
     con = connect()
     log = read_events(con, events, query, table_name)
     table, source, notes = log.table, log.source, list(log.notes)
+    table, found = flatten(table)
+    notes += found
     if log.parse_once:
         # Text is parsed once: its typed columns go to a DuckDB table read by every query.
         table = con.create_table("personas_raw", table)
-    table, found = flatten(table)
-    notes += found
     parts = date_from_parts(table, columns.get("timestamp"))
     if parts is not None:  # the date in three columns: Year, Month, Day
         table = table.mutate(**{parts[0]: parts[1]})
@@ -368,7 +370,24 @@ def _profile(
                 readers[name] = None
         return readers[name] is not None
 
-    mapping = infer_mapping(column_kinds, columns, source_name=source, numeric_text=numeric_text)
+    times: dict[str, Any] = {}  # how number columns read as times (None: they do not)
+
+    def numeric_time(name: str) -> bool:
+        if name not in times:
+            try:
+                times[name] = time_reader(table, name, source)
+            except DataError:
+                times[name] = None
+        return times[name] is not None
+
+    def infer(kinds: dict[str, str]) -> EventMapping:
+        return infer_mapping(
+            kinds, columns, source_name=source, numeric_text=numeric_text, numeric_time=numeric_time
+        )
+
+    mapping = infer(column_kinds)
+    if not columns.get("user_id"):
+        mapping = _user_with_values(table, column_kinds, mapping, infer, notes)
     if not columns.get("user_id") and is_email_name(mapping.user_id):
         notes.append(
             f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
@@ -397,7 +416,7 @@ def _profile(
         )
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
-    reader = time_reader(table, mapping.timestamp, source)
+    reader = times.get(mapping.timestamp) or time_reader(table, mapping.timestamp, source)
     used = {c for c in mapping.to_dict().values() if c}
     reader = with_clock(reader, table, mapping.timestamp, used)
     notes += [reader.note] if reader.note else []
@@ -646,6 +665,37 @@ def _without_duplicates(con, e, hashes):
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
     return once.drop("h"), extra.pop("extra"), extra
+
+
+def _user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):
+    """``mapping``, or one with the next column named for users when the inferred user
+    id is empty in most of the log's first lines — GA4's exports hold ``user_id`` (set
+    for signed-in users only) before ``user_pseudo_id`` (always set)."""
+    head = table.limit(FILL_SAMPLE)
+
+    def filled(column: str) -> float:
+        row = head.aggregate(n=head.count(), k=head[column].count()).execute().iloc[0]
+        return int(row["k"]) / max(int(row["n"]), 1)
+
+    first = filled(mapping.user_id)
+    if first >= 0.5:
+        return mapping
+    best, share, kinds = mapping, first, dict(kinds)
+    kinds.pop(mapping.user_id)
+    while share < 0.5:  # the next candidate, until one is mostly filled (or none is left)
+        try:
+            other = infer(kinds)
+        except SchemaError:
+            break
+        kinds.pop(other.user_id)
+        if (now := filled(other.user_id)) > share:
+            best, share = other, now
+    if best is not mapping:
+        notes.append(
+            f"{mapping.user_id} is empty in {1 - first:.0%} of the first lines: "
+            f"{best.user_id} is the user id. Name another with --user-id."
+        )
+    return best
 
 
 def _check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:

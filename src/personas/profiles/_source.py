@@ -219,8 +219,10 @@ def _folder_glob(path: Path) -> str:
 def flatten(table: Any) -> tuple[Any, list[str]]:
     """Fields of struct columns as columns of their own, named by their path
     (``properties.revenue`` -> ``properties_revenue``), as trackers' exports nest them;
-    and a note naming the structs unpacked."""
-    if not any(t.is_struct() for t in table.schema().values()):
+    and a note naming the structs unpacked. A column (or field) of no type — always
+    empty where DuckDB sampled the JSON — or a list of such values becomes text, which a
+    stored table can hold."""
+    if not any(t.is_struct() or _untyped(t) for t in table.schema().values()):
         return table, []
     top = set(table.columns)  # their names stay; a field named like one gets a "_"
     cols: dict[str, Any] = {}
@@ -234,17 +236,32 @@ def flatten(table: Any) -> tuple[Any, list[str]]:
             return
         while field_of and (name in cols or name in top):
             name += "_"
-        cols[name] = expr
+        cols[name] = expr.cast("string") if _untyped(expr.type()) else expr
 
     for name in table.columns:
         add(name, table[name])
     roots = [n for n in nested if n in table.columns]
+    if not roots:
+        return table.select(**cols), []
     note = (
         "Nested fields read as columns of their own: "
         + ", ".join(f"{n}.*" for n in roots)
         + f" ({len(cols) - (len(table.columns) - len(roots))} columns)."
     )
     return table.select(**cols), [note]
+
+
+def _untyped(dtype: Any) -> bool:
+    """Whether a type is DuckDB's NULL type, or holds it (a list of NULL)."""
+    if dtype.is_null():
+        return True
+    if dtype.is_array():
+        return _untyped(dtype.value_type)
+    if dtype.is_map():
+        return _untyped(dtype.key_type) or _untyped(dtype.value_type)
+    if dtype.is_struct():
+        return any(_untyped(t) for t in dtype.types)
+    return False
 
 
 def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) -> Events:
