@@ -706,3 +706,40 @@ def test_a_name_belongs_to_the_meaning_it_names_first():
     assert m.event_type is None  # "..._type" of a device or channel, "event_time" a time
     m = infer_mapping({"user": "text", "ts": "time", "event_category": "text"})
     assert m.category is None
+
+
+def test_product_analytics_exports_name_their_users_their_own_way():
+    # Mixpanel: properties.distinct_id; Segment: anonymousId beside a mostly empty userId;
+    # Amplitude: amplitude_id beside a mostly empty user_id, device_id is no device
+    m = infer_mapping({"event": "text", "properties_time": "number",
+                       "properties_distinct_id": "text", "properties_$os": "text"})  # fmt: skip
+    assert (m.user_id, m.timestamp, m.device) == (
+        "properties_distinct_id",
+        "properties_time",
+        "properties_$os",
+    )
+    times = pd.date_range("2021-04-01", periods=6, freq="D")
+    log = pd.DataFrame(
+        {
+            "user_id": [None, None, None, None, "alice", None],
+            "device_id": ["d1", "d1", "d2", "d2", "d2", "d3"],
+            "amplitude_id": [11, 11, 12, 12, 12, 13],
+            "event_time": times,
+            "event_type": [
+                "session_start",
+                "purchase",
+                "session_start",
+                "view",
+                "purchase",
+                "view",
+            ],
+            "revenue": [None, 9.99, None, None, 5.0, None],
+        }
+    )
+    p = personas.profile(log, as_of="2021-05-01")
+    assert p.mapping["user_id"] == "amplitude_id" and "device" not in p.mapping
+    assert any("user_id is empty in 83% of the first lines" in n for n in p.notes)
+    assert p.data.set_index("user_id")["monetary"].to_dict() == {"11": 9.99, "12": 5.0, "13": 0}
+    segment = log.rename(columns={"user_id": "userId", "device_id": "anonymousId"})
+    p = personas.profile(segment.drop(columns="amplitude_id"), as_of="2021-05-01")
+    assert p.mapping["user_id"] == "anonymousId" and len(p.data) == 3

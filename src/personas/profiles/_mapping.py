@@ -52,13 +52,15 @@ class EventMapping:
         return self.amount is not None or self.price is not None
 
 
+# Mixpanel's distinct_id and Segment's anonymousId are users too
 USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cust",
-              "household", "shopper", "buyer", "subscriber", "player", "patron"}  # fmt: skip
+              "household", "shopper", "buyer", "subscriber", "player", "patron",
+              "distinct", "anonymous"}  # fmt: skip
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
     ("session_id", [{"session"}], "id"),
     ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "id"),
-    ("user_id", [USER_WORDS, {"card", "cc", "cardholder"}], "id"),
+    ("user_id", [USER_WORDS, {"card", "cc", "cardholder", "amplitude"}], "id"),
     ("timestamp", [TIME_NAMES, {"time", "date", "created", "occurred", "dt", "when"}],
      "time"),
     ("amount", [{"amount", "amt", "revenue", "spend", "sales", "total", "value", "gmv"}],
@@ -248,7 +250,7 @@ def _kind_ok(
     head = _head_meanings(name)
     if head and meaning not in head:  # "device_category" is no category
         return False
-    if words(name) & TIME_WORDS:  # "event_date" is no event type
+    if words(name) & (TIME_WORDS | {"id", "uuid", "guid"}):  # "event_date", "device_id"
         return False
     return kind in ("text", "other")
 
