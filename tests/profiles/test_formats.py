@@ -156,9 +156,10 @@ def test_unreadable_times_are_counted_not_fatal():
 
 
 def test_columns_that_are_not_times_get_a_clear_error():
-    log = pd.DataFrame({"user_id": ["a", "b"], "day": [1, 710], "amount": [1.0, 2.0]})
-    with pytest.raises(DataError, match=r"'day'.*from 1 to 710.*yyyymmdd.*--timestamp"):
-        personas.profile(log, timestamp="day")
+    # (a column named day holds day numbers: test_day_numbers_with_a_time_of_day…)
+    log = pd.DataFrame({"user_id": ["a", "b"], "period": [1, 710], "amount": [1.0, 2.0]})
+    with pytest.raises(DataError, match=r"'period'.*from 1 to 710.*yyyymmdd.*--timestamp"):
+        personas.profile(log, timestamp="period")
     log = pd.DataFrame({"user_id": ["a", "b"], "when": ["soon", "later"]})
     with pytest.raises(DataError, match=r"'when'.*not a date or time.*'soon'"):
         personas.profile(log)
@@ -743,3 +744,34 @@ def test_product_analytics_exports_name_their_users_their_own_way():
     segment = log.rename(columns={"user_id": "userId", "device_id": "anonymousId"})
     p = personas.profile(segment.drop(columns="amplitude_id"), as_of="2021-05-01")
     assert p.mapping["user_id"] == "anonymousId" and len(p.data) == 3
+
+
+def test_day_numbers_with_a_time_of_day_as_dunnhumby_writes_them():
+    # The Complete Journey: DAY 1–711 (no dates), TRANS_TIME hhmm, baskets of lines
+    log = pd.DataFrame(
+        {
+            "household_key": [1, 1, 1, 2],
+            "BASKET_ID": [10, 10, 11, 12],
+            "DAY": [1, 1, 30, 31],
+            "PRODUCT_ID": [5, 6, 5, 7],
+            "QUANTITY": [1, 2, 1, 1],
+            "SALES_VALUE": [2.5, 3.0, 1.0, 4.0],
+            "TRANS_TIME": [1631, 1631, 900, 2345],
+            "WEEK_NO": [1, 1, 5, 5],
+        }
+    )
+    p = personas.profile(log)
+    assert p.mapping["timestamp"] == "DAY" and p.mapping["order_id"] == "BASKET_ID"
+    assert any("DAY holds day numbers (1 to 31)" in n for n in p.notes), p.notes
+    assert any("DAY and TRANS_TIME are read together" in n for n in p.notes), p.notes
+    assert p.as_of.startswith("1970-02-02")  # midnight after day 31 (February 1st)
+    d = p.data.set_index("user_id")
+    assert d.loc["1", "frequency"] == 2 and d.loc["1", "monetary"] == 6.5
+    # household 1's last basket: day 30 at 09:00, 1 day and 15 hours before as_of
+    assert d.loc["1", "recency_days"] == pytest.approx(1 + 15 / 24)
+    assert d.loc["1", "tenure_days"] == pytest.approx(30 + (24 - 16 - 31 / 60) / 24)
+    # numbers named for a time that are no times stay an error that names them
+    with pytest.raises(DataError, match="TRANS_TIME.*holds numbers from 900 to 2345"):
+        personas.profile(log.drop(columns="DAY"))
+    with pytest.raises(SchemaError, match="which column of DataFrame is the timestamp"):
+        personas.profile(log.drop(columns="TRANS_TIME").rename(columns={"DAY": "day_of_week"}))

@@ -194,8 +194,12 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
                 used.add(hit)
                 break
         if meaning == "timestamp" and "timestamp" not in found:
-            # any time column, else a number named for a time (yyyymmdd, Unix times)
+            # any time column, else a number named for a time that reads as times
+            # (yyyymmdd, Unix times, day numbers), else one named for a time (its error)
             hit = next((c for c, k in schema.items() if k == "time" and c not in used), None)
+            if numeric_time is not None:
+                for tier in [*tiers, {"day"}]:
+                    hit = hit or first(tier, lambda k, c: k == "number" and numeric_time(c))
             for tier in tiers:
                 hit = hit or first(tier, lambda k, c: k == "number")
             if hit:

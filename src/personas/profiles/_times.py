@@ -72,6 +72,7 @@ TEXT_FORMATS = (
     "%Y-%m-%d %H:%M %z",
 )
 YEAR_1900 = -2_208_988_800  # 1900-01-01 in seconds since 1970
+DAY_NUMBERS = 100_000  # a column named day of whole numbers below this: day numbers
 SAMPLE = 5_000  # non-missing values looked at to choose a text format
 # Unix times: the largest value says the unit (each range starts in 1973 and ends past
 # the year 5000 in its unit).
@@ -83,7 +84,7 @@ EPOCH_UNITS = ((1e8, 1e11, 1.0, "seconds"), (1e11, 1e14, 1e3, "milliseconds"),
 class TimeReader:
     """How to turn the time column into a UTC timestamp, and what to tell the user."""
 
-    how: str  # "as_is", "date", "cast", "format", "yyyymmdd", "epoch"
+    how: str  # "as_is", "date", "cast", "format", "yyyymmdd", "epoch", "days"
     format: str | None = None
     scale: float = 1.0
     note: str | None = None
@@ -93,7 +94,7 @@ class TimeReader:
     @property
     def dates_only(self) -> bool:
         """Whether the times read are whole days (a date, yyyymmdd, a form without hours)."""
-        return self.how in ("date", "yyyymmdd") or (
+        return self.how in ("date", "yyyymmdd", "days") or (
             self.how == "format" and "%H" not in (self.format or "") and "%I" not in self.format
         )
 
@@ -131,6 +132,8 @@ class TimeReader:
         if self.how == "yyyymmdd":
             whole = col.cast("int64").cast("string")
             return _try_strptime(whole, ibis.literal("%Y%m%d"))
+        if self.how == "days":  # day numbers: days after 1970-01-01
+            return _to_timestamp(col.cast("int64").cast("float64") * 86_400)
         return _to_timestamp(col.cast("float64") / self.scale)
 
 
@@ -255,13 +258,24 @@ def _numeric_reader(t: Any, column: str, source: str) -> TimeReader:
         lo=x.min(),
         hi=x.max(),
         ymd=ibis.cases((calendar, 1), else_=0).sum(),
+        whole=ibis.cases((x == x.floor(), 1), else_=0).sum(),
     ).execute()
     n, lo, hi, ymd = (facts[k].iloc[0] for k in ("n", "lo", "hi", "ymd"))
+    whole = int(facts["whole"].iloc[0]) == int(n)
     if not n:
         raise DataError(f"The time column {column!r} of {source} is empty.")
     if int(ymd) == int(n):
         return TimeReader(
             "yyyymmdd", note=f"{column} holds dates written as numbers (yyyymmdd, e.g. {int(hi)})."
+        )
+    w = words(column)  # "DAY", "day_number"; not "day_of_week"
+    day_numbers = w & {"day", "days"} and w <= {"day", "days", "no", "nr", "num", "number", "index"}
+    if day_numbers and float(lo) >= 0 and hi < DAY_NUMBERS and whole:
+        return TimeReader(
+            "days",
+            note=f"{column} holds day numbers ({lo:g} to {hi:g}), not dates: read as days "
+            "after 1970-01-01, so day 1 is 1970-01-02 (recency, tenure and windows count "
+            "days the same; give --as-of on that scale).",
         )
     for low, high, scale, unit in EPOCH_UNITS:
         if low <= hi < high:
