@@ -409,6 +409,10 @@ def test_a_date_and_a_time_of_day_in_two_columns(tmp_path):
         assert d.loc["1", "recency_days"] == pytest.approx(3 + (6 * 3600 + 54 * 60 + 27) / 86400)
     timed = log.assign(Date=pd.to_datetime(log["Date"]) + pd.Timedelta(hours=1))
     assert not personas.profile(timed, as_of="2024-01-05").notes  # times already: no clock
+    # dates parsed by pandas (timestamps all at midnight) are whole days too
+    parsed = personas.profile(log.assign(Date=pd.to_datetime(log["Date"])), as_of="2024-01-05")
+    assert any("Date and Time are read together" in n for n in parsed.notes)
+    pd.testing.assert_frame_equal(parsed.data, p.data)
 
 
 @pytest.mark.parametrize(

@@ -225,9 +225,19 @@ def with_clock(reader: TimeReader, t: Any, date: str, used: set[str]) -> TimeRea
     """``reader`` with the time of day of another column added to its dates, when the
     times it reads are whole days and the log has a time-of-day column (of type TIME, or
     text such as 08:26 or 14:05:33 named for a time or an hour, or whole numbers so named
-    written hhmmss, hhmm or as hours: 143207, 1631, 9) that no meaning took."""
-    if not reader.dates_only:
+    written hhmmss, hhmm or as hours: 143207, 1631, 9) that no meaning took. Timestamps
+    that are all at midnight (dates parsed by pandas) are whole days too."""
+    if not reader.dates_only and reader.how != "as_is":
         return reader
+    midnight: list[bool] = []  # (checked once, when a clock column is there)
+
+    def whole_days() -> bool:
+        if not midnight:
+            ts = t[date]
+            off = ts.notnull() & (ts != ts.truncate("D"))
+            midnight.append(int(t.aggregate(n=off.sum()).execute()["n"].iloc[0] or 0) == 0)
+        return midnight[0]
+
     for name, typ in t.schema().items():
         if name == date or name in used:
             continue
@@ -236,6 +246,8 @@ def with_clock(reader: TimeReader, t: Any, date: str, used: set[str]) -> TimeRea
         digits = _clock_digits(t, name) if named and typ.is_integer() else 0
         if not (typ.is_time() or clock or digits):
             continue
+        if not reader.dates_only and not whole_days():
+            return reader
         reader.clock, reader.clock_digits = name, digits
         reader.note = (reader.note + " " if reader.note else "") + (
             f"{date} and {name} are read together as each event's time."
