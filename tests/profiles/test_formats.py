@@ -711,6 +711,9 @@ def test_a_name_belongs_to_the_meaning_it_names_first():
     assert m.event_type is None  # "..._type" of a device or channel, "event_time" a time
     m = infer_mapping({"user": "text", "ts": "time", "event_category": "text"})
     assert m.category is None
+    # an id names no device, but a plan's id names the plan
+    m = infer_mapping({"user": "text", "ts": "time", "device_id": "text", "plan_id": "text"})
+    assert (m.device, m.plan) == (None, "plan_id")
 
 
 def test_product_analytics_exports_name_their_users_their_own_way():

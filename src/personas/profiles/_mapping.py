@@ -254,8 +254,10 @@ def _kind_ok(
     head = _head_meanings(name)
     if head and meaning not in head:  # "device_category" is no category
         return False
-    if words(name) & (TIME_WORDS | {"id", "uuid", "guid"}):  # "event_date", "device_id"
+    if words(name) & TIME_WORDS:  # "event_date" is no event type
         return False
+    if meaning != "plan" and words(name) & {"id", "uuid", "guid"}:  # "device_id" (a plan_id
+        return False  # names a plan, though)
     return kind in ("text", "other")
 
 
