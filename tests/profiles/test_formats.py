@@ -782,3 +782,34 @@ def test_day_numbers_with_a_time_of_day_as_dunnhumby_writes_them():
         personas.profile(log.drop(columns="DAY"))
     with pytest.raises(SchemaError, match="which column of DataFrame is the timestamp"):
         personas.profile(log.drop(columns="TRANS_TIME").rename(columns={"DAY": "day_of_week"}))
+
+
+def test_an_order_status_that_cancels_or_refunds_undoes_the_order():
+    # Olist's orders joined with their payments: order_status canceled; a shop's
+    # financial status refunded
+    log = pd.DataFrame(
+        {
+            "order_id": ["o1", "o2", "o3", "o4", "o5"],
+            "customer_unique_id": ["a", "a", "a", "b", "b"],
+            "order_status": ["delivered", "canceled", "shipped", "delivered", "refunded"],
+            "order_purchase_timestamp": pd.to_datetime(
+                ["2018-01-02", "2018-02-03", "2018-03-04", "2018-01-10", "2018-03-01"]
+            ),
+            "payment_value": [10.0, 99.0, 20.0, 5.0, 7.0],
+        }
+    )
+    p = personas.profile(log, as_of="2018-04-01")
+    assert p.mapping["status"] == "order_status"
+    d = p.data.set_index("user_id")
+    assert d["frequency"].to_dict() == {"a": 2, "b": 1}
+    assert d["monetary"].to_dict() == {"a": 30.0, "b": 5.0}
+    assert d["returns"].to_dict() == {"a": 1, "b": 1}  # the canceled and the refunded
+    assert d.loc["b", "returns_value"] == 7.0 and p.cleaning["cancelled_invoices"] == 1
+    # with event types: a purchase whose status is refunded is a return
+    typed = log.assign(event=["purchase"] * 5)
+    d = personas.profile(typed, as_of="2018-04-01").data.set_index("user_id")
+    assert d["frequency"].to_dict() == {"a": 2, "b": 1} and d.loc["b", "returns"] == 1
+    # a status that names no cancellation changes nothing
+    calm = log.assign(order_status="delivered")
+    d = personas.profile(calm, as_of="2018-04-01").data.set_index("user_id")
+    assert d["frequency"].to_dict() == {"a": 3, "b": 2}

@@ -75,6 +75,9 @@ def profile_command(
     product: str | None = typer.Option(None, "--product", help="Product / item column."),
     duration: str | None = typer.Option(None, "--duration", help="Session duration column."),
     plan: str | None = typer.Option(None, "--plan", help="Subscription plan column."),
+    status: str | None = typer.Option(
+        None, "--status", help="Order status column (canceled, refunded… undo an order)."
+    ),
     schema: Path | None = typer.Option(
         None,
         "--schema",
@@ -117,6 +120,7 @@ def profile_command(
             product=product,
             duration=duration,
             plan=plan,
+            status=status,
             mapping=schema,
         )
         out.mkdir(parents=True, exist_ok=True)

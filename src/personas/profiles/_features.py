@@ -55,6 +55,10 @@ CANCEL_TYPES = (
     "subscription ended",
     "unsubscribed",
 )
+# Values of an order's status column that undo it (Olist's order_status, Sample Sales
+# Data's STATUS, a shop's financial status)
+STATUS_CANCELLED = ("cancelled", "canceled", "cancel", "cancellation", "voided", "void")
+STATUS_RETURNED = ("refunded", "returned", "refund", "return", "chargeback")
 RENEWAL_TYPES = ("renewal", "renew", "subscription renewal", "subscription renewed", "renewed")
 SUBSCRIPTION_TYPES = (
     RENEWAL_TYPES
@@ -159,6 +163,7 @@ def normalise(
     cols["session"] = t[m.session_id].cast("string") if m.session_id else ibis.null("string")
     cols["duration"] = number("duration") if m.duration else ibis.null("float64")
     cols["plan"] = t[m.plan].cast("string") if m.plan else ibis.null("string")
+    cols["status"] = t[m.status].cast("string") if m.status else ibis.null("string")
     for key in ("category", "channel", "device", "product"):
         col = getattr(m, key)
         cols[key] = t[col].cast("string") if col else ibis.null("string")
@@ -195,11 +200,16 @@ class EventKinds:
         "session": ("session", "session start", "session started", "visit"),
     }
 
-    def __init__(self, values: list[str] | None = None):
+    def __init__(self, values: list[str] | None = None, statuses: list[str] | None = None):
         values = [str(v) for v in values or []]
         self.values = {
             kind: [v for v in values if _event_name(v) in names]
             for kind, names in self.NAMES.items()
+        }
+        statuses = [str(v) for v in statuses or []]
+        self.status = {  # the status column's values that cancel or return an order
+            kind: [v for v in statuses if _event_name(v) in names]
+            for kind, names in (("cancelled", STATUS_CANCELLED), ("returned", STATUS_RETURNED))
         }
 
     def test(self, column: Any, kind: str, *, in_filter: bool = False) -> Any:
@@ -247,6 +257,10 @@ def primitives(e: Any, m: EventMapping, kinds: EventKinds) -> dict[str, Any]:
         p["negative_qty"] = (e.qty < 0).fill_null(False)
     if m.order_id:
         p["c_prefix"] = cancel_prefixed(e.order_id).fill_null(False)
+    if m.status and kinds.status["cancelled"]:
+        p["status_cancelled"] = any_of(e.status, kinds.status["cancelled"])
+    if m.status and kinds.status["returned"]:
+        p["status_returned"] = any_of(e.status, kinds.status["returned"])
     return p
 
 
@@ -274,8 +288,8 @@ def rules(
     def fact(name: str) -> Any:
         return p.get(name, false)
 
-    cancelled = fact("c_prefix") if cancel_prefix else false
-    negative = fact("negative")
+    cancelled = (fact("c_prefix") if cancel_prefix else false) | fact("status_cancelled")
+    negative = fact("negative") | fact("status_returned")
     if event_type:
         is_purchase = fact("kind_purchase") & ~negative & ~cancelled
         is_return = fact("kind_return") | (fact("kind_purchase") & negative)

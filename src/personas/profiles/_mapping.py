@@ -42,6 +42,7 @@ class EventMapping:
     session_id: str | None = None
     duration: str | None = None
     plan: str | None = None
+    status: str | None = None
 
     def to_dict(self) -> dict[str, str | None]:
         return asdict(self)
@@ -74,6 +75,7 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("channel", [{"channel", "source", "medium", "acquisition", "utm"}, {"platform"}], "text"),
     ("device", [{"device", "os", "browser"}, {"platform"}], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
+    ("status", [{"status"}], "text"),
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid"}

@@ -280,7 +280,8 @@ def profile(
     **columns
         Which column is which, when names do not say it: ``user_id``, ``timestamp``,
         ``amount``, ``price``, ``quantity``, ``event_type``, ``order_id``, ``product``,
-        ``category``, ``channel``, ``device``, ``session_id``, ``duration``, ``plan``.
+        ``category``, ``channel``, ``device``, ``session_id``, ``duration``, ``plan``,
+        ``status`` (an order's status: values such as canceled or refunded undo it).
 
     Examples
     --------
@@ -423,7 +424,8 @@ def _profile(
     e = normalise(table, mapping, row_hash=drop_duplicates, time=reader, numbers=numbers)
     values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
-    kinds = EventKinds([v for v, _ in values.get("etype", [])])
+    statuses = [str(v) for v, _ in values.pop("status", []) if v is not None and v == v]
+    kinds = EventKinds([v for v, _ in values.get("etype", [])], statuses)
     levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
     as_of_ts = resolve_as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
@@ -754,9 +756,10 @@ def _headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
 
 
 def _level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:
-    """Lines per value of each share column, event type and plan, most frequent first."""
+    """Lines per value of each share column, event type, plan and status, most frequent
+    first."""
     out: dict[str, list[tuple[Any, int]]] = {}
-    for key in (*SHARE_COLUMNS, "plan"):
+    for key in (*SHARE_COLUMNS, "plan", "status"):
         if getattr(mapping, "event_type" if key == "etype" else key) is None:
             continue
         counts = e[key].value_counts().execute()  # (missing values too)
