@@ -21,58 +21,21 @@ __all__ = ["FEATURES", "PURCHASE_TYPES", "build_features", "normalise"]
 
 # Event names, compared lower-case with "_" and "-" read as spaces: plain verbs and the
 # tracking plans' names (Segment/RudderStack "Order Completed", GA4 "purchase"/"refund")
-PURCHASE_TYPES = (
-    "purchase",
-    "order",
-    "buy",
-    "checkout",
-    "transaction",
-    "payment",
-    "sale",
-    "order completed",
-    "order placed",
-    "purchase completed",
-    "checkout completed",
-    "transaction completed",
-    "payment completed",
-)
-RETURN_TYPES = (
-    "refund",
-    "return",
-    "chargeback",
-    "order refunded",
-    "order returned",
-    "refund completed",
-    "return completed",
-)
-CANCEL_TYPES = (
-    "cancellation",
-    "cancel",
-    "unsubscribe",
-    "churn",
-    "subscription cancelled",
-    "subscription canceled",
-    "subscription ended",
-    "unsubscribed",
-)
+PURCHASE_TYPES = ("purchase", "order", "buy", "checkout", "transaction", "payment", "sale",
+                  "order completed", "order placed", "purchase completed",
+                  "checkout completed", "transaction completed", "payment completed")  # fmt: skip
+RETURN_TYPES = ("refund", "return", "chargeback", "order refunded", "order returned",
+                "refund completed", "return completed")  # fmt: skip
+CANCEL_TYPES = ("cancellation", "cancel", "unsubscribe", "churn", "subscription cancelled",
+                "subscription canceled", "subscription ended", "unsubscribed")  # fmt: skip
 # Values of an order's status column that undo it (Olist's order_status, Sample Sales
 # Data's STATUS, a shop's financial status)
 STATUS_CANCELLED = ("cancelled", "canceled", "cancel", "cancellation", "voided", "void")
 STATUS_RETURNED = ("refunded", "returned", "refund", "return", "chargeback")
 RENEWAL_TYPES = ("renewal", "renew", "subscription renewal", "subscription renewed", "renewed")
-SUBSCRIPTION_TYPES = (
-    RENEWAL_TYPES
-    + CANCEL_TYPES
-    + (
-        "signup",
-        "subscribe",
-        "subscription",
-        "subscribed",
-        "subscription started",
-        "sign up",
-        "trial started",
-    )
-)
+SUBSCRIPTION_TYPES = RENEWAL_TYPES + CANCEL_TYPES + (
+    "signup", "subscribe", "subscription", "subscribed", "subscription started", "sign up",
+    "trial started")  # fmt: skip
 WINDOWS = (7, 30, 90, 365)
 DAY = 86_400.0
 
