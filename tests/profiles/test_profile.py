@@ -503,6 +503,14 @@ def test_cleaning_switches_for_cancelled_invoices_and_zero_value_orders(tmp_path
     p = personas.profile(lines, as_of="2024-02-01", zero_value_orders=True)
     assert p.data.iloc[0]["frequency"] == 2 and p.cleaning["zero_prices"] == 1  # 1 and 4
     # on the command line
+    result, out = _profile_cli(tmp_path, lines, "--no-cancelled-invoices", "--zero-value-orders")
+    assert result.exit_code == 0, result.output
+    assert pd.read_parquet(out / "profiles.parquet")["frequency"].tolist() == [3]
+
+
+def _profile_cli(tmp_path, lines: pd.DataFrame, *flags: str):
+    """``personas profile`` on ``lines`` (as a CSV, as of 2024-02-01) with ``flags``: the
+    CliRunner's result and the output folder."""
     from typer.testing import CliRunner
 
     from personas.cli import app
@@ -510,10 +518,8 @@ def test_cleaning_switches_for_cancelled_invoices_and_zero_value_orders(tmp_path
     path = tmp_path / "lines.csv"
     lines.to_csv(path, index=False)
     out = tmp_path / "out"
-    args = ["profile", str(path), "-o", str(out), "--as-of", "2024-02-01"]
-    result = CliRunner().invoke(app, [*args, "--no-cancelled-invoices", "--zero-value-orders"])
-    assert result.exit_code == 0, result.output
-    assert pd.read_parquet(out / "profiles.parquet")["frequency"].tolist() == [3]
+    args = ["profile", str(path), "-o", str(out), "--as-of", "2024-02-01", *flags]
+    return CliRunner().invoke(app, args), out
 
 
 def test_negative_quantities_are_returns_or_left_out(tmp_path):
@@ -542,19 +548,11 @@ def test_negative_quantities_are_returns_or_left_out(tmp_path):
     with pytest.raises(PersonasError, match="'returns' or 'drop', not 'keep'"):
         personas.profile(lines, as_of="2024-02-01", negative_quantities="keep")
     # on the command line
-    from typer.testing import CliRunner
-
-    from personas.cli import app
-
-    path = tmp_path / "lines.csv"
-    lines.to_csv(path, index=False)
-    out = tmp_path / "out"
-    args = ["profile", str(path), "-o", str(out), "--as-of", "2024-02-01"]
-    result = CliRunner().invoke(app, [*args, "--negative-quantities", "drop"])
+    result, out = _profile_cli(tmp_path, lines, "--negative-quantities", "drop")
     assert result.exit_code == 0, result.output
     assert "negative lines left out" in result.output
     assert pd.read_parquet(out / "profiles.parquet")["n_events"].tolist() == [2, 1]
-    result = CliRunner().invoke(app, [*args, "--negative-quantities", "maybe"])
+    result, _ = _profile_cli(tmp_path, lines, "--negative-quantities", "maybe")
     assert result.exit_code != 0 and "'returns' or 'drop'" in result.output
 
 

@@ -3,6 +3,7 @@ names and types, overridable by the caller (flags, keyword arguments)."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
@@ -172,25 +173,18 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
     for meaning, tiers, kind in _RULES:
         if meaning in found:
             continue
-        # ids: per tier, a name that also says "id" (or key, no…) first, then any name
-        # for it ("customer" before "card_id")
-        # times: per tier, a column of dates or times before text ("date" before "Time"
-        # holding 06:21)
-        ways = (True, False) if kind in ("id", "time") else (False,)
-        passes = [(t, strict) for t in tiers for strict in ways]
-        if meaning == "timestamp" and numeric_time is not None:
-            # a number named timestamp that holds times (GA4's event_timestamp, in µs)
-            # before a text date (its event_date)
-            passes.insert(2, (tiers[0], None))
-        for tier, strict in passes:
-            if kind == "time" and strict:
-                hit = first(tier, lambda k, c: k == "time")
-            elif strict is None:
-                hit = first(tier, lambda k, c: k == "number" and numeric_time(c))
-            else:
-                hit = first(
-                    tier, lambda k, c, m=meaning, n=strict: _kind_ok(k, c, m, n, numeric_text)
-                )
+        ok = functools.partial(_accepts, meaning, numeric_text=numeric_text)
+        if kind == "id":  # per tier, a name that also says "id" (or key, no…) first
+            passes = [(t, ok(s)) for t in tiers for s in (True, False)]  # customer, card_id
+        elif kind == "time":  # per tier, a column of dates or times before text
+            passes = [(t, test) for t in tiers for test in (_is_time, ok(False))]
+            if numeric_time is not None:  # then a number named timestamp that holds times
+                # (GA4's event_timestamp, in µs, before its text event_date)
+                passes.insert(2, (tiers[0], lambda k, c: k == "number" and numeric_time(c)))
+        else:
+            passes = [(t, ok(False)) for t in tiers]
+        for tier, test in passes:
+            hit = first(tier, test)
             if hit is not None:
                 found[meaning] = hit
                 used.add(hit)
@@ -225,6 +219,15 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
             + "."
         )
     return mapping
+
+
+def _accepts(meaning: str, strict: bool, numeric_text: Any = None):
+    """A test (kind, name) → bool of a column for ``meaning`` (see :func:`_kind_ok`)."""
+    return lambda kind, name: _kind_ok(kind, name, meaning, strict, numeric_text)
+
+
+def _is_time(kind: str, name: str) -> bool:
+    return kind == "time"
 
 
 def _kind_ok(

@@ -361,25 +361,9 @@ def _profile(
     if log.headerless:  # no names to go by: the columns' contents say what they are
         given = {k: v for k, v in columns.items() if v is not None}
         columns = _headerless(table, column_kinds, given, source, notes) | given
-    readers: dict[str, Any] = {}  # how text columns read as numbers (None: they do not)
-
-    def numeric_text(name: str) -> bool:
-        if name not in readers:
-            try:
-                readers[name] = number_reader(table, name, source)
-            except DataError:
-                readers[name] = None
-        return readers[name] is not None
-
-    times: dict[str, Any] = {}  # how number columns read as times (None: they do not)
-
-    def numeric_time(name: str) -> bool:
-        if name not in times:
-            try:
-                times[name] = time_reader(table, name, source)
-            except DataError:
-                times[name] = None
-        return times[name] is not None
+    # Whether a text column reads as numbers ("$1,234.50"), a number column as times
+    numeric_text = _Reads(lambda c, t=table: number_reader(t, c, source))
+    numeric_time = _Reads(lambda c, t=table: time_reader(t, c, source))
 
     def infer(kinds: dict[str, str]) -> EventMapping:
         return infer_mapping(
@@ -402,7 +386,7 @@ def _profile(
     if mapping.event_type and not columns.get("event_type"):
         _check_event_type(table, mapping, notes)
     numbers = {  # (a column the caller named that does not read as numbers: the error)
-        meaning: readers.get(col) or number_reader(table, col, source, meaning)
+        meaning: numeric_text.found.get(col) or number_reader(table, col, source, meaning)
         for meaning in ("amount", "price", "quantity", "duration")
         if (col := getattr(mapping, meaning))
     }
@@ -417,7 +401,9 @@ def _profile(
         )
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
-    reader = times.get(mapping.timestamp) or time_reader(table, mapping.timestamp, source)
+    reader = numeric_time.found.get(mapping.timestamp) or time_reader(
+        table, mapping.timestamp, source
+    )
     used = {c for c in mapping.to_dict().values() if c}
     reader = with_clock(reader, table, mapping.timestamp, used)
     notes += [reader.note] if reader.note else []
@@ -667,6 +653,23 @@ def _without_duplicates(con, e, hashes):
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
     return once.drop("h"), extra.pop("extra"), extra
+
+
+class _Reads:
+    """Whether a column reads in some way (``read(column)`` does not raise a DataError),
+    each column tried once; ``found`` keeps how (None where it does not)."""
+
+    def __init__(self, read):
+        self.read = read
+        self.found: dict[str, Any] = {}
+
+    def __call__(self, column: str) -> bool:
+        if column not in self.found:
+            try:
+                self.found[column] = self.read(column)
+            except DataError:
+                self.found[column] = None
+        return self.found[column] is not None
 
 
 def _user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):
