@@ -545,6 +545,10 @@ def test_negative_quantities_are_returns_or_left_out(tmp_path):
     assert d["returns"].tolist() == [0, 0] and d["n_events"].tolist() == [2, 1]
     assert d["frequency"].tolist() == [1, 1] and d["monetary"].tolist() == [9.0, 4.0]
     assert d.loc["8", "last_seen_days"] == 12  # the dropped line of the 25th is not seen
+    with pytest.raises(
+        DataError, match=r"2 have a negative quantity or amount \(left out\).*quantities returns"
+    ):
+        personas.profile(lines.iloc[[2, 4]], as_of="2024-02-01", negative_quantities="drop")
     with pytest.raises(PersonasError, match="'returns' or 'drop', not 'keep'"):
         personas.profile(lines, as_of="2024-02-01", negative_quantities="keep")
     # on the command line

@@ -365,10 +365,8 @@ def _profile(
     numeric_text = _Reads(lambda c, t=table: number_reader(t, c, source))
     numeric_time = _Reads(lambda c, t=table: time_reader(t, c, source))
 
-    def infer(kinds: dict[str, str]) -> EventMapping:
-        return infer_mapping(
-            kinds, columns, source_name=source, numeric_text=numeric_text, numeric_time=numeric_time
-        )
+    infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
+                              numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
 
     mapping = infer(column_kinds)
     if not columns.get("user_id"):
@@ -401,9 +399,7 @@ def _profile(
         )
     if mapping.price and not (mapping.amount or mapping.quantity):
         notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
-    reader = numeric_time.found.get(mapping.timestamp) or time_reader(
-        table, mapping.timestamp, source
-    )
+    reader = numeric_time.reader(mapping.timestamp)  # (its error names the column)
     used = {c for c in mapping.to_dict().values() if c}
     reader = with_clock(reader, table, mapping.timestamp, used)
     notes += [reader.note] if reader.note else []
@@ -462,18 +458,14 @@ def _profile(
     if counts["rows_read"] == 0:
         raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
     if usable_rows == 0:
+        n = counts.get("negative_lines_left_out")
+        negative = f", {n} have a negative quantity or amount (left out)" if n else ""
         raise DataError(
             f"No event of {source} is usable: {counts['missing_user_id']} lack a user id, "
             f"{counts['missing_timestamp'] + counts['unreadable_timestamp']} a readable time, "
             f"{counts['at_or_after_as_of']} are at or after as_of {as_of_ts.isoformat()}"
-            + (
-                f", {counts['negative_lines_left_out']} have a negative quantity or amount "
-                "(--negative-quantities drop)"
-                if "negative_lines_left_out" in counts
-                else ""
-            )
-            + ". "
-            "Check the user-id and time columns, or choose a later --as-of."
+            f"{negative}. Check the user-id and time columns, choose a later --as-of"
+            f"{', or keep them: --negative-quantities returns' if n else ''}."
         )
     # The earliest and latest times of lines before as_of (of usable ones and maybe more):
     # reading the time column only, they bound the blocks of days of the active days.
@@ -670,6 +662,10 @@ class _Reads:
             except DataError:
                 self.found[column] = None
         return self.found[column] is not None
+
+    def reader(self, column: str) -> Any:
+        """How ``column`` reads (``read``'s error where it does not)."""
+        return self.found.get(column) or self.read(column)
 
 
 def _user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):
