@@ -3,6 +3,7 @@ their words, spaces between columns and no header, Excel workbooks, float ids.""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -813,3 +814,32 @@ def test_an_order_status_that_cancels_or_refunds_undoes_the_order():
     calm = log.assign(order_status="delivered")
     d = personas.profile(calm, as_of="2018-04-01").data.set_index("user_id")
     assert d["frequency"].to_dict() == {"a": 3, "b": 2}
+
+
+def test_the_unique_customer_id_is_the_user_and_one_order_each_is_noted():
+    # Olist's orders merged with its customers: customer_id is one per order, the
+    # person is customer_unique_id (whichever comes first in the file)
+    rng = np.random.default_rng(3)
+    n = 300
+    log = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(n)],
+            "customer_id": [f"c{i}" for i in range(n)],
+            "order_purchase_timestamp": pd.Timestamp("2018-01-01")
+            + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+            "payment_value": rng.uniform(5, 50, n).round(2),
+            "customer_unique_id": [f"u{i % 120}" for i in range(n)],
+        }
+    )
+    p = personas.profile(log, as_of="2019-01-01")
+    assert p.mapping["user_id"] == "customer_unique_id" and len(p.data) == 120
+    assert p.data["frequency"].sum() == n
+    assert not any("more than one order" in note for note in p.notes), p.notes
+    # the orders file alone: every user one order, which the notes point out
+    p = personas.profile(log.drop(columns="customer_unique_id"), as_of="2019-01-01")
+    assert p.mapping["user_id"] == "customer_id" and len(p.data) == n
+    said = [note for note in p.notes if "more than one order" in note]
+    assert said and "300 buyers" in said[0] and "customer_id is one per order" in said[0]
+    # a few buyers with one order each are no sign of it
+    few = personas.profile(log.drop(columns="customer_unique_id").head(50), as_of="2019-01-01")
+    assert not any("more than one order" in note for note in few.notes), few.notes

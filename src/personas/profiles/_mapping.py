@@ -176,6 +176,9 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
         ok = functools.partial(_accepts, meaning, numeric_text=numeric_text)
         if kind == "id":  # per tier, a name that also says "id" (or key, no…) first
             passes = [(t, ok(s)) for t in tiers for s in (True, False)]  # customer, card_id
+            if meaning == "user_id":  # the deduplicated person first: Olist's
+                # customer_unique_id, where its customer_id is one per order
+                passes.insert(0, (tiers[0], functools.partial(_unique, ok(True))))
         elif kind == "time":  # per tier, a column of dates or times before text
             passes = [(t, test) for t in tiers for test in (_is_time, ok(False))]
             if numeric_time is not None:  # then a number named timestamp that holds times
@@ -219,6 +222,11 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
             + "."
         )
     return mapping
+
+
+def _unique(test, kind: str, name: str) -> bool:
+    """``test`` holds and the name says "unique" (``customer_unique_id``)."""
+    return "unique" in words(name) and test(kind, name)
 
 
 def _accepts(meaning: str, strict: bool, numeric_text: Any = None):

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from personas._version import __version__
-from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
+from personas.errors import DataError, EmptyDataError, PersonasError
 from personas.profiles._features import (
     FEATURES,
     RULES,
@@ -33,15 +33,21 @@ from personas.profiles._features import (
     rules,
     share_levels,
 )
+from personas.profiles._inference import (
+    Reads,
+    check_event_type,
+    headerless,
+    level_counts,
+    one_order_each,
+    user_with_values,
+)
 from personas.profiles._mapping import (
-    EventMapping,
     describe,
     infer_mapping,
     is_customer_name,
     is_email_name,
     mapping_toml,
     read_mapping,
-    words,
 )
 from personas.profiles._numbers import number_reader
 from personas.profiles._rfm import rfm_scores
@@ -57,10 +63,6 @@ from personas.profiles._source import (
 from personas.profiles._times import date_from_parts, time_reader, with_clock
 
 __all__ = ["Profiles", "profile"]
-
-FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
-
-SHARE_COLUMNS = ("category", "channel", "device", "etype")
 
 
 class Profiles:
@@ -360,17 +362,17 @@ def _profile(
     column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
     if log.headerless:  # no names to go by: the columns' contents say what they are
         given = {k: v for k, v in columns.items() if v is not None}
-        columns = _headerless(table, column_kinds, given, source, notes) | given
+        columns = headerless(table, column_kinds, given, source, notes) | given
     # Whether a text column reads as numbers ("$1,234.50"), a number column as times
-    numeric_text = _Reads(lambda c, t=table: number_reader(t, c, source))
-    numeric_time = _Reads(lambda c, t=table: time_reader(t, c, source))
+    numeric_text = Reads(lambda c, t=table: number_reader(t, c, source))
+    numeric_time = Reads(lambda c, t=table: time_reader(t, c, source))
 
     infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
                               numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
 
     mapping = infer(column_kinds)
     if not columns.get("user_id"):
-        mapping = _user_with_values(table, column_kinds, mapping, infer, notes)
+        mapping = user_with_values(table, column_kinds, mapping, infer, notes)
     if not columns.get("user_id") and is_email_name(mapping.user_id):
         notes.append(
             f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
@@ -382,7 +384,7 @@ def _profile(
             "so customers sharing a name are one user. Name another with --user-id."
         )
     if mapping.event_type and not columns.get("event_type"):
-        _check_event_type(table, mapping, notes)
+        check_event_type(table, mapping, notes)
     numbers = {  # (a column the caller named that does not read as numbers: the error)
         meaning: numeric_text.found.get(col) or number_reader(table, col, source, meaning)
         for meaning in ("amount", "price", "quantity", "duration")
@@ -404,7 +406,7 @@ def _profile(
     reader = with_clock(reader, table, mapping.timestamp, used)
     notes += [reader.note] if reader.note else []
     e = normalise(table, mapping, row_hash=drop_duplicates, time=reader, numbers=numbers)
-    values = _level_counts(e, mapping)  # over the lines read: a cheap pass per column
+    values = level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
     statuses = [str(v) for v, _ in values.pop("status", []) if v is not None and v == v]
     kinds = EventKinds([v for v, _ in values.get("etype", [])], statuses)
@@ -510,6 +512,7 @@ def _profile(
         data, counts["users_without_events"] = join_users(data, users)
     data = rfm_scores(data)
     done("users_and_rfm")
+    notes += filter(None, [one_order_each(data, mapping)])
     present = _definitions(data.columns)
     return Profiles(
         data=data,
@@ -645,126 +648,6 @@ def _without_duplicates(con, e, hashes):
     one_each = copies.drop("n").cast(e.schema())  # (the stored table's types may differ)
     once = e.anti_join(keys, ["h", "sec"]).union(one_each, distinct=False)
     return once.drop("h"), extra.pop("extra"), extra
-
-
-class _Reads:
-    """Whether a column reads in some way (``read(column)`` does not raise a DataError),
-    each column tried once; ``found`` keeps how (None where it does not)."""
-
-    def __init__(self, read):
-        self.read = read
-        self.found: dict[str, Any] = {}
-
-    def __call__(self, column: str) -> bool:
-        if column not in self.found:
-            try:
-                self.found[column] = self.read(column)
-            except DataError:
-                self.found[column] = None
-        return self.found[column] is not None
-
-    def reader(self, column: str) -> Any:
-        """How ``column`` reads (``read``'s error where it does not)."""
-        return self.found.get(column) or self.read(column)
-
-
-def _user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):
-    """``mapping``, or one with the next column named for users when the inferred user
-    id is empty in most of the log's first lines — GA4's exports hold ``user_id`` (set
-    for signed-in users only) before ``user_pseudo_id`` (always set)."""
-    head = table.limit(FILL_SAMPLE)
-
-    def filled(column: str) -> float:
-        row = head.aggregate(n=head.count(), k=head[column].count()).execute().iloc[0]
-        return int(row["k"]) / max(int(row["n"]), 1)
-
-    first = filled(mapping.user_id)
-    if first >= 0.5:
-        return mapping
-    best, share, kinds = mapping, first, dict(kinds)
-    kinds.pop(mapping.user_id)
-    while share < 0.5:  # the next candidate, until one is mostly filled (or none is left)
-        try:
-            other = infer(kinds)
-        except SchemaError:
-            break
-        kinds.pop(other.user_id)
-        if (now := filled(other.user_id)) > share:
-            best, share = other, now
-    if best is not mapping:
-        notes.append(
-            f"{mapping.user_id} is empty in {1 - first:.0%} of the first lines: "
-            f"{best.user_id} is the user id. Name another with --user-id."
-        )
-    return best
-
-
-def _check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
-    """A column taken as the event type for its name saying type or kind only
-    (``customer_type``) is left out when none of its values names an event personas
-    knows (purchase, refund, session…): it is a label of the user, not of the event, and
-    taking it would leave the log without purchases."""
-    name = mapping.event_type
-    if words(name) & {"event", "action", "activity"}:
-        return
-    col = table[name].cast("string")
-    values = table.select(v=col).distinct().limit(10_000).execute()["v"].dropna()
-    if any(EventKinds([str(v) for v in values]).values.values()):
-        return
-    mapping.event_type = None
-    shown = ", ".join(repr(v) for v in sorted(map(str, values))[:4])
-    notes.append(
-        f"{name} ({shown}…) names no event personas knows (purchase, refund, session…): "
-        "not taken as the event type. Name it with --event-type if it is one."
-    )
-
-
-def _headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
-    """The user id, time and amount of a file without a header, from the contents: the
-    user id is the first column (that is not a time); the time the first other column
-    read as times (dates written as yyyymmdd, Unix times…); the amount the one column of
-    numbers with decimals. The caller's choices win."""
-    names = list(column_kinds)
-    given = {k: v for k, v in columns.items() if v}
-    found: dict[str, str] = {}
-    if "user_id" not in given:
-        found["user_id"] = next((n for n in names if column_kinds[n] != "time"), names[0])
-    user = given.get("user_id") or found["user_id"]
-    if "timestamp" not in given:
-        for name in names:
-            if name == user or column_kinds[name] not in ("time", "number", "text"):
-                continue
-            try:
-                time_reader(table, name, source)
-            except DataError:
-                continue
-            found["timestamp"] = name
-            break
-    if "amount" not in given and "price" not in given:
-        taken = {user, *found.values(), *given.values()}
-        decimals = [n for n, t in table.schema().items() if t.is_floating() and n not in taken]
-        if len(decimals) == 1:
-            found["amount"] = decimals[0]
-    if found:
-        said = ", ".join(f"{v} as the {k.replace('_', ' ')}" for k, v in found.items())
-        notes.append(
-            f"{source} has no header: took {said}, from their contents. Name columns "
-            "(--user-id, --timestamp, --amount…) to choose others."
-        )
-    return found
-
-
-def _level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:
-    """Lines per value of each share column, event type, plan and status, most frequent
-    first."""
-    out: dict[str, list[tuple[Any, int]]] = {}
-    for key in (*SHARE_COLUMNS, "plan", "status"):
-        if getattr(mapping, "event_type" if key == "etype" else key) is None:
-            continue
-        counts = e[key].value_counts().execute()  # (missing values too)
-        counts = counts.sort_values(counts.columns[1], ascending=False, kind="stable")
-        out[key] = list(zip(counts.iloc[:, 0], counts.iloc[:, 1].astype(int), strict=True))
-    return out
 
 
 def _definitions(columns) -> dict[str, str]:

@@ -1,0 +1,161 @@
+"""What a log's columns hold, beyond what their names say: small queries on the contents.
+
+Used by :func:`personas.profiles.profile` after the names have been read
+(:func:`~personas.profiles._mapping.infer_mapping`): whether a column reads as numbers or
+times, whether the inferred user id is filled, whether a "type" column names events, the
+columns of a file without a header, the levels of the share columns, and whether the
+user id looks like one per order.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from personas.errors import DataError, SchemaError
+from personas.profiles._features import EventKinds
+from personas.profiles._mapping import EventMapping, words
+from personas.profiles._times import time_reader
+
+__all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "Reads", "check_event_type", "headerless",
+           "level_counts", "one_order_each", "user_with_values"]  # fmt: skip
+
+FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
+
+SHARE_COLUMNS = ("category", "channel", "device", "etype")
+
+
+class Reads:
+    """Whether a column reads in some way (``read(column)`` does not raise a DataError),
+    each column tried once; ``found`` keeps how (None where it does not)."""
+
+    def __init__(self, read):
+        self.read = read
+        self.found: dict[str, Any] = {}
+
+    def __call__(self, column: str) -> bool:
+        if column not in self.found:
+            try:
+                self.found[column] = self.read(column)
+            except DataError:
+                self.found[column] = None
+        return self.found[column] is not None
+
+    def reader(self, column: str) -> Any:
+        """How ``column`` reads (``read``'s error where it does not)."""
+        return self.found.get(column) or self.read(column)
+
+
+def user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):
+    """``mapping``, or one with the next column named for users when the inferred user
+    id is empty in most of the log's first lines — GA4's exports hold ``user_id`` (set
+    for signed-in users only) before ``user_pseudo_id`` (always set)."""
+    head = table.limit(FILL_SAMPLE)
+
+    def filled(column: str) -> float:
+        row = head.aggregate(n=head.count(), k=head[column].count()).execute().iloc[0]
+        return int(row["k"]) / max(int(row["n"]), 1)
+
+    first = filled(mapping.user_id)
+    if first >= 0.5:
+        return mapping
+    best, share, kinds = mapping, first, dict(kinds)
+    kinds.pop(mapping.user_id)
+    while share < 0.5:  # the next candidate, until one is mostly filled (or none is left)
+        try:
+            other = infer(kinds)
+        except SchemaError:
+            break
+        kinds.pop(other.user_id)
+        if (now := filled(other.user_id)) > share:
+            best, share = other, now
+    if best is not mapping:
+        notes.append(
+            f"{mapping.user_id} is empty in {1 - first:.0%} of the first lines: "
+            f"{best.user_id} is the user id. Name another with --user-id."
+        )
+    return best
+
+
+def check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
+    """A column taken as the event type for its name saying type or kind only
+    (``customer_type``) is left out when none of its values names an event personas
+    knows (purchase, refund, session…): it is a label of the user, not of the event, and
+    taking it would leave the log without purchases."""
+    name = mapping.event_type
+    if words(name) & {"event", "action", "activity"}:
+        return
+    col = table[name].cast("string")
+    values = table.select(v=col).distinct().limit(10_000).execute()["v"].dropna()
+    if any(EventKinds([str(v) for v in values]).values.values()):
+        return
+    mapping.event_type = None
+    shown = ", ".join(repr(v) for v in sorted(map(str, values))[:4])
+    notes.append(
+        f"{name} ({shown}…) names no event personas knows (purchase, refund, session…): "
+        "not taken as the event type. Name it with --event-type if it is one."
+    )
+
+
+def headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
+    """The user id, time and amount of a file without a header, from the contents: the
+    user id is the first column (that is not a time); the time the first other column
+    read as times (dates written as yyyymmdd, Unix times…); the amount the one column of
+    numbers with decimals. The caller's choices win."""
+    names = list(column_kinds)
+    given = {k: v for k, v in columns.items() if v}
+    found: dict[str, str] = {}
+    if "user_id" not in given:
+        found["user_id"] = next((n for n in names if column_kinds[n] != "time"), names[0])
+    user = given.get("user_id") or found["user_id"]
+    if "timestamp" not in given:
+        for name in names:
+            if name == user or column_kinds[name] not in ("time", "number", "text"):
+                continue
+            try:
+                time_reader(table, name, source)
+            except DataError:
+                continue
+            found["timestamp"] = name
+            break
+    if "amount" not in given and "price" not in given:
+        taken = {user, *found.values(), *given.values()}
+        decimals = [n for n, t in table.schema().items() if t.is_floating() and n not in taken]
+        if len(decimals) == 1:
+            found["amount"] = decimals[0]
+    if found:
+        said = ", ".join(f"{v} as the {k.replace('_', ' ')}" for k, v in found.items())
+        notes.append(
+            f"{source} has no header: took {said}, from their contents. Name columns "
+            "(--user-id, --timestamp, --amount…) to choose others."
+        )
+    return found
+
+
+def level_counts(e, mapping: EventMapping) -> dict[str, list[tuple[Any, int]]]:
+    """Lines per value of each share column, event type, plan and status, most frequent
+    first."""
+    out: dict[str, list[tuple[Any, int]]] = {}
+    for key in (*SHARE_COLUMNS, "plan", "status"):
+        if getattr(mapping, "event_type" if key == "etype" else key) is None:
+            continue
+        counts = e[key].value_counts().execute()  # (missing values too)
+        counts = counts.sort_values(counts.columns[1], ascending=False, kind="stable")
+        out[key] = list(zip(counts.iloc[:, 0], counts.iloc[:, 1].astype(int), strict=True))
+    return out
+
+
+def one_order_each(data, mapping: EventMapping, *, least: int = 100) -> str | None:
+    """A note when no user of many buyers (``least`` or more) has a second order: the
+    user id may be one per order (Olist's ``customer_id``; its customer is
+    ``customer_unique_id``, in another table), which leaves frequency and RFM meaningless.
+    """
+    orders = data["frequency"]
+    buyers = int((orders > 0).sum())
+    if buyers < least or int(orders.max()) > 1:
+        return None
+    return (
+        f"No user has more than one order ({buyers:,} buyers, one order each): if "
+        f"{mapping.user_id} is one per order rather than per customer, profile by the "
+        "customer's id instead (--user-id COLUMN, or a --query joining the customers "
+        "table)."
+    )
