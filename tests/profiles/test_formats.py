@@ -203,6 +203,34 @@ def test_names_glued_or_shared_between_meanings():
     assert m.timestamp == "created"
 
 
+def test_a_csv_without_a_header_keeps_its_first_line_and_is_read_by_its_contents(tmp_path):
+    # Taobao's UserBehavior.csv: user, item, category, behaviour, Unix time; no header
+    rows = [
+        (1, 2268318, 2520377, "pv", 1511544070),
+        (1, 2333346, 2520771, "buy", 1511561733),
+        (2, 2576651, 149192, "pv", 1511572885),
+        (2, 3830808, 4181361, "cart", 1511593493),
+        (2, 4365585, 2520377, "buy", 1511596146),
+        (3, 4606018, 2735466, "fav", 1511616481),
+    ]
+    path = tmp_path / "UserBehavior.csv"
+    path.write_text("".join(",".join(map(str, r)) + "\n" for r in rows))
+    p = personas.profile(path)
+    assert p.mapping == {"user_id": "column0", "timestamp": "column4", "event_type": "column3"}
+    assert p.cleaning["rows_read"] == 6 and p.cleaning["purchase_lines"] == 2
+    assert p.data.set_index("user_id")["n_events"].to_dict() == {"1": 2, "2": 3, "3": 1}
+    assert any("no header: took column0 as the user id" in n for n in p.notes), p.notes
+    # a first line of data whose fields DuckDB would take for names: a date is no name
+    dated = tmp_path / "dated.csv"
+    dated.write_text("alice,3.5,2024-01-01\nbob,4.25,2024-01-02\n")
+    p = personas.profile(dated, as_of=AS_OF)
+    assert p.cleaning["rows_read"] == 2 and sorted(p.data["user_id"]) == ["alice", "bob"]
+    # a header stays a header
+    named = tmp_path / "named.csv"
+    named.write_text("user_id,amount,date\nalice,3.5,2024-01-01\nbob,4.25,2024-01-02\n")
+    assert personas.profile(named, as_of=AS_OF).mapping["user_id"] == "user_id"
+
+
 def test_float_ids_lose_their_point_zero_and_a_lone_price_is_the_amount():
     log = pd.DataFrame(
         {

@@ -97,10 +97,11 @@ def check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
 
 
 def headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
-    """The user id, time and amount of a file without a header, from the contents: the
-    user id is the first column (that is not a time); the time the first other column
-    read as times (dates written as yyyymmdd, Unix times…); the amount the one column of
-    numbers with decimals. The caller's choices win."""
+    """The user id, time, amount and event type of a file without a header, from the
+    contents: the user id is the first column (that is not a time); the time the first
+    other column read as times (dates written as yyyymmdd, Unix times…); the amount the
+    one column of numbers with decimals; the event type the first text column naming
+    events personas knows (purchase, buy, refund…). The caller's choices win."""
     names = list(column_kinds)
     given = {k: v for k, v in columns.items() if v}
     found: dict[str, str] = {}
@@ -122,6 +123,16 @@ def headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
         decimals = [n for n, t in table.schema().items() if t.is_floating() and n not in taken]
         if len(decimals) == 1:
             found["amount"] = decimals[0]
+    if "event_type" not in given:  # a column of text naming events personas knows
+        taken = {user, *found.values(), *given.values()}
+        for name in names:
+            if name in taken or column_kinds[name] != "text":
+                continue
+            col = table[name].cast("string")
+            values = table.select(v=col).distinct().limit(1_000).execute()["v"].dropna()
+            if any(EventKinds([str(v) for v in values]).values.values()):
+                found["event_type"] = name
+                break
     if found:
         said = ", ".join(f"{v} as the {k.replace('_', ' ')}" for k, v in found.items())
         notes.append(

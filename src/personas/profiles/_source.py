@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import tempfile
 import warnings
@@ -276,8 +277,11 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) ->
         with open(path, "rb") as fh:
             _, found = _decode_head(fh.read(1 << 20), path, None)  # (as the table reader)
         encoding = {"utf-8": None, "utf-16": "utf-16"}.get(found, "latin-1")
+    # Ibis reads the first line as the header; DuckDB's sniffer tells when it is data
+    header = _has_header(con, text, encoding)
     for attempt in (encoding, "latin-1"):
         options = ({"encoding": attempt} if attempt else {}) | union
+        options |= {} if header else {"header": False}
         try:
             table = con.read_csv(text, **options)
             if parse_once:
@@ -291,7 +295,35 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) ->
     notes = []
     if attempt == "latin-1":
         notes.append(f"{path.name} is not UTF-8: read as Latin-1 (ISO 8859-1).")
-    return Events(table, path.name, notes)
+    return Events(table, path.name, notes, headerless=not header)
+
+
+def _has_header(con, text: str, encoding: str | None) -> bool:
+    """Whether the first line of the CSV ``text`` (its first file, for a glob) names the
+    columns: not when DuckDB's sniffer finds it typed as the lines below it (numbers
+    where they hold numbers), nor when a name it would give reads as a number or a
+    date ("17850", "2011-12-09": data, not a name)."""
+    import glob
+
+    first = sorted(glob.glob(text))[:1] if any(ch in text for ch in "*?[") else [text]
+    if not first:
+        return True
+    quoted = first[0].replace("'", "''")
+    option = f", encoding = '{encoding}'" if encoding else ""
+    try:
+        found, columns = con.raw_sql(
+            f"SELECT HasHeader, Columns FROM sniff_csv('{quoted}'{option})"
+        ).fetchone()
+    except Exception:  # (read_csv says what is wrong with the file)
+        return True
+    return bool(found) and not any(
+        _is_number(c["name"]) or _DATE_LIKE.fullmatch(c["name"].strip()) for c in columns
+    )
+
+
+_DATE_LIKE = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}([ T].*)?|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}( .*)?"
+)
 
 
 def _read_workbook(path: Path) -> tuple[Any, list[str]]:
