@@ -871,3 +871,63 @@ def test_the_unique_customer_id_is_the_user_and_one_order_each_is_noted():
     # a few buyers with one order each are no sign of it
     few = personas.profile(log.drop(columns="customer_unique_id").head(50), as_of="2019-01-01")
     assert not any("more than one order" in note for note in few.notes), few.notes
+
+
+def test_column_names_and_event_names_in_other_languages():
+    # Spanish: a shop's orders with a status; the cancelled order is no purchase
+    es = pd.DataFrame(
+        {
+            "id_cliente": ["a", "a", "b", "b"],
+            "fecha_pedido": ["2024-01-02", "2024-02-03", "2024-01-10", "2024-02-20"],
+            "num_pedido": ["p1", "p2", "p3", "p4"],
+            "importe_total": [10.0, 20.0, 5.0, 7.0],
+            "categoría": ["hogar", "ropa", "hogar", "hogar"],
+            "estado": ["entregado", "entregado", "cancelado", "entregado"],
+        }
+    )
+    p = personas.profile(es, as_of=AS_OF)
+    assert p.mapping == {
+        "user_id": "id_cliente",
+        "timestamp": "fecha_pedido",
+        "amount": "importe_total",
+        "order_id": "num_pedido",
+        "category": "categoría",
+        "status": "estado",
+    }
+    d = p.data.set_index("user_id")
+    assert d["frequency"].to_dict() == {"a": 2, "b": 1} and d.loc["b", "monetary"] == 7.0
+    # German invoice lines: compound names, price × quantity
+    de = pd.DataFrame(
+        {
+            "Kundennummer": [1, 1, 2],
+            "Rechnungsnummer": ["R1", "R1", "R2"],
+            "Bestelldatum": pd.to_datetime(["2024-01-02", "2024-01-02", "2024-01-05"]),
+            "Artikel": ["x", "y", "x"],
+            "Menge": [2, 1, 3],
+            "Einzelpreis": [1.5, 4.0, 1.5],
+        }
+    )
+    p = personas.profile(de, as_of=AS_OF)
+    assert p.mapping == {
+        "user_id": "Kundennummer",
+        "timestamp": "Bestelldatum",
+        "price": "Einzelpreis",
+        "quantity": "Menge",
+        "order_id": "Rechnungsnummer",
+        "product": "Artikel",
+    }
+    assert p.data.set_index("user_id")["monetary"].to_dict() == {"1": 7.0, "2": 4.5}
+    # Portuguese events: purchases, a return and visits named in Portuguese
+    pt = pd.DataFrame(
+        {
+            "usuário": ["u1", "u1", "u1", "u2"],
+            "data_hora": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]),
+            "evento": ["Compra", "Devolução", "visita", "compra"],
+            "valor": [30.0, 30.0, None, 12.0],
+        }
+    )
+    p = personas.profile(pt, as_of=AS_OF)
+    assert p.mapping["event_type"] == "evento" and p.mapping["user_id"] == "usuário"
+    d = p.data.set_index("user_id")
+    assert d["frequency"].to_dict() == {"u1": 1, "u2": 1}
+    assert d.loc["u1", "returns"] == 1 and d.loc["u1", "sessions"] == 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
@@ -88,8 +89,15 @@ _GLUED_ID = re.compile(
 
 def tokens(name: str) -> list[str]:
     """Split a column name into lower-case words: ``"customerID"`` -> ``["customer", "id"]``."""
-    spaced = _CAMEL.sub("_", str(name).strip())
+    spaced = _CAMEL.sub("_", fold_accents(str(name).strip()))
     return [t for t in re.split(r"[^0-9a-zA-Z]+", spaced.lower()) if t]
+
+
+def fold_accents(text: str) -> str:
+    """Letters without their accents ("Menge", "quantité" → "quantite", "Größe" → "Groesse"
+    is not attempted: "ß" becomes "ss"), so that names in other languages split into words."""
+    decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
 
 def snake(name: str) -> str:

@@ -16,26 +16,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from personas.profiles._mapping import EventMapping
+from personas.profiles._vocabulary import (
+    CANCEL_TYPES,
+    PURCHASE_TYPES,
+    RENEWAL_TYPES,
+    RETURN_TYPES,
+    SESSION_TYPES,
+    STATUS_CANCELLED,
+    STATUS_RETURNED,
+    SUBSCRIPTION_TYPES,
+    event_name,
+)
 
 __all__ = ["FEATURES", "PURCHASE_TYPES", "build_features", "normalise"]
 
-# Event names, compared lower-case with "_" and "-" read as spaces: plain verbs and the
-# tracking plans' names (Segment/RudderStack "Order Completed", GA4 "purchase"/"refund")
-PURCHASE_TYPES = ("purchase", "order", "buy", "checkout", "transaction", "payment", "sale",
-                  "order completed", "order placed", "purchase completed",
-                  "checkout completed", "transaction completed", "payment completed")  # fmt: skip
-RETURN_TYPES = ("refund", "return", "chargeback", "order refunded", "order returned",
-                "refund completed", "return completed")  # fmt: skip
-CANCEL_TYPES = ("cancellation", "cancel", "unsubscribe", "churn", "subscription cancelled",
-                "subscription canceled", "subscription ended", "unsubscribed")  # fmt: skip
-# Values of an order's status column that undo it (Olist's order_status, Sample Sales
-# Data's STATUS, a shop's financial status)
-STATUS_CANCELLED = ("cancelled", "canceled", "cancel", "cancellation", "voided", "void")
-STATUS_RETURNED = ("refunded", "returned", "refund", "return", "chargeback")
-RENEWAL_TYPES = ("renewal", "renew", "subscription renewal", "subscription renewed", "renewed")
-SUBSCRIPTION_TYPES = RENEWAL_TYPES + CANCEL_TYPES + (
-    "signup", "subscribe", "subscription", "subscribed", "subscription started", "sign up",
-    "trial started")  # fmt: skip
 WINDOWS = (7, 30, 90, 365)
 DAY = 86_400.0
 
@@ -151,7 +145,7 @@ class EventKinds:
 
     Built from the column's distinct values, matched case- and space-insensitively
     against ``PURCHASE_TYPES``, ``RETURN_TYPES``, ``CANCEL_TYPES``, ``RENEWAL_TYPES``,
-    ``SUBSCRIPTION_TYPES`` and ``session`` (case, spaces, ``_`` and ``-`` aside).
+    ``SUBSCRIPTION_TYPES`` and ``SESSION_TYPES`` (as :func:`event_name` writes them).
     """
 
     NAMES: dict[str, tuple[str, ...]] = {
@@ -160,18 +154,18 @@ class EventKinds:
         "cancel": CANCEL_TYPES,
         "renewal": RENEWAL_TYPES,
         "subscription": SUBSCRIPTION_TYPES,
-        "session": ("session", "session start", "session started", "visit"),
+        "session": SESSION_TYPES,
     }
 
     def __init__(self, values: list[str] | None = None, statuses: list[str] | None = None):
         values = [str(v) for v in values or []]
         self.values = {
-            kind: [v for v in values if _event_name(v) in names]
+            kind: [v for v in values if event_name(v) in names]
             for kind, names in self.NAMES.items()
         }
         statuses = [str(v) for v in statuses or []]
         self.status = {  # the status column's values that cancel or return an order
-            kind: [v for v in statuses if _event_name(v) in names]
+            kind: [v for v in statuses if event_name(v) in names]
             for kind, names in (("cancelled", STATUS_CANCELLED), ("returned", STATUS_RETURNED))
         }
 
@@ -181,11 +175,6 @@ class EventKinds:
         Never null, unless ``in_filter`` (an aggregate's filter, where null is false).
         """
         return any_of(column, self.values[kind], in_filter=in_filter)
-
-
-def _event_name(value: str) -> str:
-    """An event type as the name lists write it: "Order_Completed " -> "order completed"."""
-    return " ".join(value.replace("_", " ").replace("-", " ").lower().split())
 
 
 def any_of(column: Any, values: list[str], *, in_filter: bool = False) -> Any:

@@ -54,39 +54,83 @@ class EventMapping:
         return self.amount is not None or self.price is not None
 
 
-# Mixpanel's distinct_id and Segment's anonymousId are users too
+# Mixpanel's distinct_id and Segment's anonymousId are users too. Each meaning also has
+# its words in Spanish, Portuguese, French, German, Italian and Dutch (accents folded).
 USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cust",
               "household", "shopper", "buyer", "subscriber", "player", "patron",
-              "distinct", "anonymous"}  # fmt: skip
+              "distinct", "anonymous",
+              "cliente", "usuario", "utilisateur", "kunde", "kunden", "klant", "utente",
+              "gebruiker", "comprador", "acheteur", "abonne", "abonnent"}  # fmt: skip
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
-    ("session_id", [{"session"}], "id"),
-    ("order_id", [{"order", "invoice", "transaction", "basket", "receipt"}], "id"),
-    ("user_id", [USER_WORDS, {"card", "cc", "cardholder", "amplitude"}], "id"),
-    ("timestamp", [TIME_NAMES, {"time", "date", "created", "occurred", "dt", "when"}],
+    ("session_id", [{"session", "sesion", "sessao", "sitzung", "sessione", "sessie"}], "id"),
+    ("order_id", [{"order", "invoice", "transaction", "basket", "receipt",
+                   "pedido", "orden", "factura", "fatura", "commande", "facture",
+                   "bestellung", "rechnung", "ordine", "fattura", "bestelling", "factuur",
+                   "transaccion", "transacao", "transaktion", "transazione", "transactie"}],
+     "id"),
+    ("user_id", [USER_WORDS, {"card", "cc", "cardholder", "amplitude", "tarjeta", "cartao",
+                              "carte", "karte"}], "id"),
+    ("timestamp", [TIME_NAMES | {"zeitstempel", "horodatage", "tijdstempel"},
+                   {"time", "date", "created", "occurred", "dt", "when",
+                    "fecha", "datum", "hora", "heure", "zeit", "uhrzeit", "tijd"}],
      "time"),
-    ("amount", [{"amount", "amt", "revenue", "spend", "sales", "total", "value", "gmv"}],
+    ("amount", [{"amount", "amt", "revenue", "spend", "sales", "total", "value", "gmv",
+                 "importe", "monto", "valor", "montant", "betrag", "bedrag", "importo",
+                 "umsatz", "ventas", "vendas", "ventes", "totale"}],
      "number"),
-    ("price", [{"price", "unitprice"}], "number"),
-    ("quantity", [{"quantity", "qty", "units"}], "number"),
-    ("duration", [{"duration", "minutes", "seconds", "secs", "mins"}], "number"),
-    ("event_type", [{"event", "action", "activity"}, {"type", "kind"}], "text"),
-    ("product", [{"product", "sku", "stockcode", "item"}, {"stock"}], "id"),
-    ("category", [{"category", "department", "genre"}], "text"),
-    ("channel", [{"channel", "source", "medium", "acquisition", "utm"}, {"platform"}], "text"),
-    ("device", [{"device", "os", "browser"}, {"platform"}], "text"),
-    ("plan", [{"plan", "tier", "subscription", "membership"}], "text"),
-    ("status", [{"status"}], "text"),
+    ("price", [{"price", "unitprice", "precio", "preco", "prix", "preis", "prijs", "prezzo"}],
+     "number"),
+    ("quantity", [{"quantity", "qty", "units", "cantidad", "quantidade", "quantite", "menge",
+                   "anzahl", "quantita", "aantal", "unidades"}], "number"),
+    ("duration", [{"duration", "minutes", "seconds", "secs", "mins", "duracion", "duracao",
+                   "duree", "dauer", "durata", "duur"}], "number"),
+    ("event_type", [{"event", "action", "activity", "evento", "evenement", "ereignis",
+                     "accion", "acao", "aktion", "azione", "gebeurtenis"},
+                    {"type", "kind", "tipo", "typ"}], "text"),
+    ("product", [{"product", "sku", "stockcode", "item", "producto", "produto", "produit",
+                  "produkt", "artikel", "articulo", "prodotto", "articolo", "artigo"},
+                 {"stock"}], "id"),
+    ("category", [{"category", "department", "genre", "categoria", "categorie", "kategorie"}],
+     "text"),
+    ("channel", [{"channel", "source", "medium", "acquisition", "utm", "canal", "kanal",
+                  "canale", "kanaal"}, {"platform", "plataforma", "plateforme", "plattform",
+                                        "piattaforma"}], "text"),
+    ("device", [{"device", "os", "browser", "dispositivo", "appareil", "geraet", "gerat",
+                 "apparaat"}, {"platform", "plataforma", "plateforme", "plattform",
+                               "piattaforma"}], "text"),
+    ("plan", [{"plan", "tier", "subscription", "membership", "plano", "abonnement",
+               "suscripcion", "assinatura", "abbonamento", "tarif", "tarifa"}], "text"),
+    ("status", [{"status", "estado", "statut", "stato"}], "text"),
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
-_ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid"}
-_STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid"}  # never in a name of money
+_ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid",
+             "numero", "nummer", "codigo", "cod", "codice"}  # fmt: skip
+_STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid", "codigo", "codice"}  # never money
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
-TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime"}
+TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime", "fecha", "datum",
+              "hora", "heure", "zeit", "uhrzeit", "zeitstempel", "horodatage"}  # fmt: skip
 _KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
-_GLUED = ("id", "key", "no", "nr", "number", "date", "time", "ts", "dt", "type", "name", "code")
+_GLUED = (
+    "id",
+    "key",
+    "no",
+    "nr",
+    "number",
+    "date",
+    "time",
+    "ts",
+    "dt",
+    "type",
+    "name",
+    "code",
+    "nummer",
+)  # (also after a German joining s: "Rechnungsnummer")
+# German compounds end in the noun they name, whatever comes before ("Bestelldatum",
+# "Gesamtbetrag", "Einzelpreis", "Verkaufsmenge")
+_HEAD_NOUNS = ("datum", "betrag", "preis", "menge")
 
 
 def words(name: str) -> set[str]:
@@ -96,8 +140,14 @@ def words(name: str) -> set[str]:
     out = set(tokens(name))
     for tok in list(out):
         for end in _GLUED:
-            if tok.endswith(end) and tok[: -len(end)] in _KNOWN_WORDS:
-                out |= {tok[: -len(end)], end}
+            if not tok.endswith(end):
+                continue
+            head = tok[: -len(end)]
+            if head not in _KNOWN_WORDS and head[-1:] == "s" and head[:-1] in _KNOWN_WORDS:
+                head = head[:-1]  # a German joining s: "Rechnungsnummer"
+            if head in _KNOWN_WORDS:
+                out |= {head, end}
+        out |= {end for end in _HEAD_NOUNS if tok.endswith(end) and len(tok) > len(end) + 2}
     return out
 
 
