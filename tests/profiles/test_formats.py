@@ -931,3 +931,32 @@ def test_column_names_and_event_names_in_other_languages():
     d = p.data.set_index("user_id")
     assert d["frequency"].to_dict() == {"u1": 1, "u2": 1}
     assert d.loc["u1", "returns"] == 1 and d.loc["u1", "sessions"] == 1
+
+
+def test_mostly_negative_amounts_are_pointed_out(tmp_path):
+    # Elo's purchase_amount is standardised: most values are below zero
+    log = pd.DataFrame(
+        {
+            "card_id": ["C_1", "C_1", "C_2", "C_2", "C_3"],
+            "purchase_date": pd.to_datetime(
+                ["2018-01-02", "2018-01-05", "2018-01-03", "2018-02-01", "2018-02-02"]
+            ),
+            "purchase_amount": [-0.70, -0.73, 0.15, -0.72, -0.69],
+        }
+    )
+    path = tmp_path / "historical_transactions.csv"
+    log.to_csv(path, index=False)
+    p = personas.profile(path)
+    said = [n for n in p.notes if "are negative, read as returns" in n]
+    assert said and said[0].startswith("4 of the 5 lines of historical_transactions.csv")
+    assert "abs(purchase_amount) AS spent FROM 'historical_transactions.csv'" in said[0]
+    # the query it suggests reads them as spent
+    query = f"SELECT *, abs(purchase_amount) AS spent FROM '{path}'"
+    fixed = personas.profile(None, query=query, amount="spent")
+    assert fixed.data.set_index("user_id")["frequency"].to_dict() == {"C_1": 2, "C_2": 2, "C_3": 1}
+    assert not any("are negative" in n for n in fixed.notes)
+    # a few returns among purchases are no sign of it; neither are dropped lines
+    some = log.assign(purchase_amount=[0.70, 0.73, 0.15, -0.72, 0.69])
+    assert not any("are negative" in n for n in personas.profile(some).notes)
+    dropped = personas.profile(log, negative_quantities="drop")
+    assert not any("are negative" in n for n in dropped.notes)

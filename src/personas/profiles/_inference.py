@@ -17,7 +17,7 @@ from personas.profiles._mapping import EventMapping, words
 from personas.profiles._times import time_reader
 
 __all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "Reads", "check_event_type", "headerless",
-           "level_counts", "one_order_each", "user_with_values"]  # fmt: skip
+           "level_counts", "mostly_negative", "one_order_each", "user_with_values"]  # fmt: skip
 
 FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
 
@@ -169,4 +169,24 @@ def one_order_each(data, mapping: EventMapping, *, least: int = 100) -> str | No
         f"{mapping.user_id} is one per order rather than per customer, profile by the "
         "customer's id instead (--user-id COLUMN, or a --query joining the customers "
         "table)."
+    )
+
+
+def mostly_negative(negative: int, priced: int, mapping: EventMapping, source: str) -> str | None:
+    """A note when most lines with an amount are negative: read as returns, they leave
+    most users without a purchase — the log writes spending negative (a bank account's
+    debits) or its amounts are standardised (Elo's ``purchase_amount``)."""
+    if not negative * 2 > priced > 0:
+        return None
+    column = mapping.amount or mapping.quantity or mapping.price
+    share = f"{negative / priced:.0%}"
+    example = ""
+    if source.lower().endswith((".csv", ".parquet", ".gz", ".tsv", ".txt", ".json")):
+        query = f"SELECT *, abs({column}) AS spent FROM '{source}'"
+        example = f' (e.g. --query "{query}" --amount spent)'
+    return (
+        f"{negative:,} of the {priced:,} lines of {source} with an amount ({share}) are "
+        f"negative, read as returns: most users have no purchase. If {column} writes "
+        f"spending as negative or is standardised, give the amounts as spent{example}, "
+        "or leave those lines out: --negative-quantities drop."
     )

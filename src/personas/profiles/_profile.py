@@ -38,6 +38,7 @@ from personas.profiles._inference import (
     check_event_type,
     headerless,
     level_counts,
+    mostly_negative,
     one_order_each,
     user_with_values,
 )
@@ -446,6 +447,10 @@ def _profile(
                 f"{prefixed:,} of {order_lines:,} order ids start with C and a digit: "
                 "taken as the shop's numbering, not as cancelled invoices."
             )
+    if "negative" in facts and not drop_negative:
+        negative = tally.count(tally.bits["negative"] & tally.usable)
+        priced = tally.count(tally.bits["has_amount"] & tally.usable)
+        notes += filter(None, [mostly_negative(negative, priced, mapping, source)])
     found = rules(
         {name: tally.bits[name] for name in facts},
         event_type=bool(mapping.event_type),
