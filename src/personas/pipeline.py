@@ -16,7 +16,7 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.cluster import Segmenter
-from personas.errors import DataError
+from personas.errors import DataError, PersonasError
 from personas.interpret import (
     KSelection,
     Playbook,
@@ -61,6 +61,9 @@ class Segmentation:
         ``insights`` (suggested actions, each with the numbers it rests on, highest priority
         first), ``not_assessed`` (rules the data cannot support, and why), ``limits``,
         ``signals`` (per segment) and ``columns`` (which column gave value, churn, …).
+    events : Profiles or None
+        When an event log was given: its users' profiles, which were segmented (the CLI
+        writes them to ``profiles.parquet``).
     """
 
     def __init__(
@@ -78,6 +81,7 @@ class Segmentation:
         as_of,
         rules=None,
         insights=None,
+        events=None,
     ):
         self.labels = labels
         self.segments = segments
@@ -91,6 +95,7 @@ class Segmentation:
         self.as_of = as_of
         self.rules = rules
         self.insights = insights
+        self.events = events
 
     def __repr__(self) -> str:
         return (
@@ -294,6 +299,10 @@ def segment(
     data : path, DataFrame, DuckDB connection or ValidationReport
         What :func:`personas.read_table` accepts, or the result of
         :func:`personas.validate` (its typed table and schema are used as they are).
+        An event log (a file or DataFrame whose user ids repeat, two lines per user or
+        more on average, in which :func:`personas.profile` finds a time) is profiled
+        first, with ``as_of``; the segments are those of its users' profiles, which the
+        result's ``events`` holds.
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the README's rule).
     basis : list of str, optional
@@ -336,6 +345,9 @@ def segment(
     say("Reading and checking the table")
     given = isinstance(data, ValidationReport)  # already read and checked
     report = data if given else validate(data, schema=schema, id_column=id_column, **read_options)
+    events = None if given or schema is not None else _profiled_events(data, report, as_of, say)
+    if events is not None:  # segments of the users the log's events describe
+        report = _profiles_report(events, report)
     report.raise_for_errors()
     # Personal data, free text and ignored columns are never used: let go of them now
     # (the caller's own report is left as it is).
@@ -435,6 +447,42 @@ def segment(
         as_of=builder.as_of_,
         rules=rules,
         insights=insights,
+        events=events,
     )
     result.basis_sample = (X[rows], segmenter.labels_[rows])  # for the map in the report
     return result
+
+
+def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say) -> Any:
+    """The per-user profiles of ``data`` when it is an event log rather than a user table
+    (its user ids repeat, twice per id or more on average, and
+    :func:`personas.profile` finds a user id and a time in it); else None, and the
+    validation's errors stand."""
+    if not any(f.code == "duplicate_ids" for f in report.errors):
+        return None
+    ids = report.data[report.schema.id_column]
+    if len(ids) < 2 * max(int(ids.nunique()), 1) or not isinstance(data, (str, Path, pd.DataFrame)):
+        return None
+    from personas.profiles import profile
+
+    say("An event log: profiling its users first")
+    try:
+        return profile(data, as_of=as_of)
+    except PersonasError:
+        return None
+
+
+def _profiles_report(events: Any, log: ValidationReport) -> ValidationReport:
+    """The validated profiles of ``events``, named after the log they come from."""
+    report = validate(events.data, schema=events.schema())
+    per_user = events.cleaning["rows_used"] / max(len(events.data), 1)
+    report.source.name = log.source.name
+    report.source.path = log.source.path
+    report.source.notes.insert(
+        0,
+        f"{log.source.name} is an event log ({events.cleaning['rows_read']:,} lines, "
+        f"{per_user:.1f} per user): its {len(events.data):,} users were profiled first "
+        f"(as personas profile does, as of {events.as_of}), and the segments are found on "
+        f"those profiles ({', '.join(events.basis())}).",
+    )
+    return report

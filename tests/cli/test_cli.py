@@ -396,3 +396,31 @@ def test_profile_command(tmp_path):
     result = run("profile", tmp_path / "shop.duckdb", "-o", db_out)
     assert result.exit_code == 2 and "holds 2 tables" in " ".join(result.output.split())
     _no_traceback(result)
+
+
+def test_segment_an_event_log_profiles_its_users_first(tmp_path):
+    users, _ = personas.datasets.make_users(400, random_state=2)
+    events = personas.datasets.make_events(users, random_state=2)
+    log = tmp_path / "events.csv"
+    events.to_csv(log, index=False)
+    out = tmp_path / "seg"
+    result = run("segment", log, "-o", out, "--k", "3", "--no-report")
+    assert result.exit_code == 0, result.output
+    assert "events.csv is an event log" in result.output and "profiled first" in result.output
+    profiles = pd.read_parquet(out / "profiles.parquet")
+    labels = pd.read_parquet(out / "segments.parquet")
+    assert len(labels) == len(profiles) == events["user_id"].nunique()
+    assert sorted(labels["user_id"]) == sorted(profiles["user_id"])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["source"]["name"] == "events.csv"
+    assert summary["basis"] == ["recency_days", "frequency", "monetary", "tenure_days"]
+    # in Python: the profiles come with the segmentation
+    run_ = personas.segment(events, k=3)
+    assert run_.events is not None and len(run_.labels) == len(run_.events.data)
+    # a user table whose ids repeat now and then is still an error, not a log
+    twice = pd.concat([users, users.head(20)])
+    with pytest.raises(personas.errors.DataError, match="should be unique"):
+        personas.segment(twice)
+    # a log personas cannot profile (no time) keeps the validation's error
+    with pytest.raises(personas.errors.DataError, match="looks like an event log"):
+        personas.segment(events.drop(columns="timestamp"))

@@ -622,11 +622,13 @@ def test_card_numbers_are_users_and_ids_hold_no_money():
     kinds = {
         "t_dat": "time",
         "customer_id": "text",
+        "article_id": "text",
         "price": "number",
         "sales_channel_id": "number",
     }
     m = infer_mapping(kinds)
     assert (m.user_id, m.amount, m.price) == ("customer_id", None, "price")
+    assert m.product == "article_id"  # H&M's articles are its products
     # a customer beats a card, with or without an id word
     assert infer_mapping({"Card": "number", "User": "number", "ts": "time"}).user_id == "User"
     kinds = {"card_id": "text", "customer": "text", "ts": "time"}
@@ -960,3 +962,25 @@ def test_mostly_negative_amounts_are_pointed_out(tmp_path):
     assert not any("are negative" in n for n in personas.profile(some).notes)
     dropped = personas.profile(log, negative_quantities="drop")
     assert not any("are negative" in n for n in dropped.notes)
+
+
+def test_money_that_is_not_the_sale_is_never_the_amount():
+    def amount(kinds: dict[str, str]) -> tuple:
+        m = infer_mapping({"order_id": "text", "customer_id": "text", "ts": "time"} | kinds)
+        return m.amount, m.price
+
+    # Olist's order items: the price, not the freight; a shop's order export
+    assert amount({"freight_value": "number", "price": "number"}) == (None, "price")
+    shop = {"discount_amount": "number", "tax_amount": "number", "total_amount": "number"}
+    assert amount(shop) == ("total_amount", None)
+    assert amount({"refund_amount": "number", "amount": "number"}) == ("amount", None)
+    assert amount({"Cart Discount Amount": "number", "Order Shipping Amount": "number"}) == (
+        None,
+        None,
+    )
+    assert amount({"list_price": "number", "sale_price": "number"}) == (None, "sale_price")
+    # a cost is the amount only when no other money is named
+    assert amount({"total_cost": "number"}) == ("total_cost", None)
+    assert amount({"shipping_cost": "number", "Sales": "number"}) == ("Sales", None)
+    # a list price is the price when nothing else is
+    assert amount({"list_price": "number"}) == (None, "list_price")

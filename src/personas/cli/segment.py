@@ -25,7 +25,9 @@ def parse_k(k: str) -> str | int:
 
 @handle_errors
 def segment_command(
-    data: str = typer.Argument(..., help="The user table (any format `validate` reads)."),
+    data: str = typer.Argument(
+        ..., help="The user table (any format `validate` reads), or an event log to profile."
+    ),
     out: Path = typer.Option(Path("segments-output"), "--out", "-o", help="Output folder."),
     k: str = typer.Option("auto", "--k", "-k", help="'auto' or the number of segments."),
     basis: str | None = typer.Option(
@@ -86,10 +88,16 @@ def write_outputs(run, out: Path, *, report: bool = True, say=lambda message: No
         names += ["report.html", "report.md"]
     run.to_json(out / "summary.json")
     run.model.save(out / "model.personas")
-    return names + ["summary.json", "model.personas"]
+    names += ["summary.json", "model.personas"]
+    if run.events is not None:  # segments of an event log's users
+        run.events.to_parquet(out / "profiles.parquet")
+        names.append("profiles.parquet")
+    return names
 
 
 def print_segmentation(run) -> None:
+    if run.events is not None:
+        console.print(f"[dim]Note: {escape(run.validation.source.notes[0])}[/dim]")
     console.print(
         f"[bold]{run.k} segments[/bold] of {len(run.labels):,} users. {escape(run.k_reason)}"
     )

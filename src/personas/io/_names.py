@@ -94,8 +94,8 @@ def tokens(name: str) -> list[str]:
 
 
 def fold_accents(text: str) -> str:
-    """Letters without their accents ("Menge", "quantité" → "quantite", "Größe" → "Groesse"
-    is not attempted: "ß" becomes "ss"), so that names in other languages split into words."""
+    """Letters without their accents ("quantité" → "quantite", "usuário" → "usuario",
+    "ß" → "ss"), so that names in other languages split into their words."""
     decomposed = unicodedata.normalize("NFKD", text.replace("ß", "ss"))
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 

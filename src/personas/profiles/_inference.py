@@ -84,16 +84,24 @@ def check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:
     name = mapping.event_type
     if words(name) & {"event", "action", "activity"}:
         return
-    col = table[name].cast("string")
-    values = table.select(v=col).distinct().limit(10_000).execute()["v"].dropna()
-    if any(EventKinds([str(v) for v in values]).values.values()):
+    known, values = _names_events(table, name, 10_000)
+    if known:
         return
     mapping.event_type = None
-    shown = ", ".join(repr(v) for v in sorted(map(str, values))[:4])
+    shown = ", ".join(repr(v) for v in sorted(values)[:4])
     notes.append(
         f"{name} ({shown}…) names no event personas knows (purchase, refund, session…): "
         "not taken as the event type. Name it with --event-type if it is one."
     )
+
+
+def _names_events(table, name: str, most: int) -> tuple[bool, list[str]]:
+    """Whether a value of the column ``name`` (among ``most`` of its distinct values) is
+    an event personas knows; the values looked at."""
+    col = table[name].cast("string")
+    values = table.select(v=col).distinct().limit(most).execute()["v"].dropna()
+    values = [str(v) for v in values]
+    return any(EventKinds(values).values.values()), values
 
 
 def headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
@@ -128,9 +136,8 @@ def headerless(table, column_kinds, columns, source, notes) -> dict[str, str]:
         for name in names:
             if name in taken or column_kinds[name] != "text":
                 continue
-            col = table[name].cast("string")
-            values = table.select(v=col).distinct().limit(1_000).execute()["v"].dropna()
-            if any(EventKinds([str(v) for v in values]).values.values()):
+            # (in the first lines: a column of ids has as many values as lines)
+            if _names_events(table.limit(FILL_SAMPLE), name, 1_000)[0]:
                 found["event_type"] = name
                 break
     if found:

@@ -88,8 +88,8 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("event_type", [{"event", "action", "activity", "evento", "evenement", "ereignis",
                      "accion", "acao", "aktion", "azione", "gebeurtenis"},
                     {"type", "kind", "tipo", "typ"}], "text"),
-    ("product", [{"product", "sku", "stockcode", "item", "producto", "produto", "produit",
-                  "produkt", "artikel", "articulo", "prodotto", "articolo", "artigo"},
+    ("product", [{"product", "sku", "stockcode", "item", "article", "producto", "produto",
+                  "produit", "produkt", "artikel", "articulo", "prodotto", "articolo", "artigo"},
                  {"stock"}], "id"),
     ("category", [{"category", "department", "genre", "categoria", "categorie", "kategorie"}],
      "text"),
@@ -107,6 +107,21 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
 _ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid",
              "numero", "nummer", "codigo", "cod", "codice"}  # fmt: skip
 _STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid", "codigo", "codice"}  # never money
+# Money that is not what the customer spent on the sale: never the amount or the price
+# (Olist's freight_value, a shop's discount_amount, tax_amount, refund_amount)
+_NOT_SALE = {"discount", "discounts", "tax", "taxes", "vat", "shipping", "freight", "fee",
+             "fees", "cogs", "profit", "margin", "refund", "refunded", "refunds", "balance",
+             "credit", "limit", "income", "tip", "tips", "deposit", "commission", "coupon",
+             "voucher", "delivery", "postage", "handling", "surcharge", "rebate",
+             "cashback", "points", "budget", "salary",
+             "descuento", "desconto", "remise", "rabatt", "sconto", "korting", "impuesto",
+             "imposto", "taxe", "steuer", "iva", "mwst", "envio", "frete", "versand",
+             "spedizione", "verzending", "reembolso", "remboursement", "erstattung",
+             "rimborso"}  # fmt: skip
+# ... and money that may be it, taken only when no other name is there ("total_cost" may
+# be what was paid; a list price, the price when nothing says what was paid)
+_MAYBE_SALE = {"cost", "costs", "costo", "custo", "coste", "cout", "kosten", "original",
+               "list", "msrp", "rrp", "compare"}  # fmt: skip
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
 TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime", "fecha", "datum",
@@ -234,6 +249,8 @@ def infer_mapping(schema: dict[str, str], overrides: dict[str, str | None] | Non
             if numeric_time is not None:  # then a number named timestamp that holds times
                 # (GA4's event_timestamp, in µs, before its text event_date)
                 passes.insert(2, (tiers[0], lambda k, c: k == "number" and numeric_time(c)))
+        elif meaning in ("amount", "price"):  # no word of other money first ("cost" next)
+            passes = [(t, ok(s)) for s in (True, False) for t in tiers]
         else:
             passes = [(t, ok(False)) for t in tiers]
         for tier, test in passes:
@@ -289,9 +306,13 @@ def _is_time(kind: str, name: str) -> bool:
 
 
 def _kind_ok(
-    kind: str, name: str, meaning: str, need_id: bool = False, numeric_text: Any = None
+    kind: str, name: str, meaning: str, strict: bool = False, numeric_text: Any = None
 ) -> bool:
+    """Whether a column of ``kind`` named ``name`` can hold ``meaning``. ``strict``: an id
+    needs an id word in its name; an amount or price no word of other money (not strict:
+    no word of money that is never the sale, ``_NOT_SALE``)."""
     wanted = next(k for m, _, k in _RULES if m == meaning)
+    need_id = strict
     if wanted == "id":
         w = words(name)
         if kind == "time" or w & TIME_WORDS:
@@ -311,6 +332,9 @@ def _kind_ok(
         return kind in ("time", "text")
     if wanted == "number":
         if words(name) & _STRONG_ID_WORDS:  # "sales_channel_id" holds no money
+            return False
+        other = _NOT_SALE | _MAYBE_SALE if strict else _NOT_SALE
+        if meaning in ("amount", "price") and words(name) & other:
             return False
         return kind == "number" or (kind == "text" and numeric_text is not None
                                     and numeric_text(name))  # fmt: skip
