@@ -251,7 +251,9 @@ def _id_findings(
         per_id = len(ids) / max(ids.nunique(), 1)
         hint = (
             f" With {per_id:.1f} rows per id on average this looks like an event log (one row "
-            "per event): aggregate it to one row per user first."
+            "per event): aggregate it to one row per user first — `personas profile FILE -o "
+            "profiles/` does (it needs each event's time: name that column with --timestamp), "
+            "then segment profiles/profiles.parquet."
             if per_id >= 2
             else " Remove the duplicate rows, or give the column another role in the schema file"
             " if it does not identify users."
