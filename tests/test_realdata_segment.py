@@ -31,3 +31,16 @@ def test_sensible_segments_at_defaults(datasets_dir, name):
         assert list(run.labels.columns)[0] == "customerID"
     else:
         assert list(run.labels.columns)[0] == "row"
+
+
+def test_an_event_log_is_profiled_then_segmented(datasets_dir):
+    # UCI's Online Retail II (2009-2010 sheet): invoice lines, not users
+    path = datasets_dir / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz"
+    run = personas.segment(path, random_state=0)
+    assert run.events is not None and run.events.mapping["user_id"] == "Customer ID"
+    assert len(run.labels) == len(run.events.data) == 4383  # the customers with an id
+    assert run.model.basis == ["recency_days", "frequency", "monetary", "tenure_days"]
+    assert run.validation.source.name == "online_retail_ii_2009_2010.csv.gz"
+    assert "is an event log (525,461 lines" in run.validation.source.notes[0]
+    top = max(run.segments, key=lambda s: s["value"].get("revenue_share", 0))
+    assert top["value"]["revenue_share"] > 0.5  # the few customers that bring most revenue

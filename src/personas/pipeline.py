@@ -345,7 +345,10 @@ def segment(
     say("Reading and checking the table")
     given = isinstance(data, ValidationReport)  # already read and checked
     report = data if given else validate(data, schema=schema, id_column=id_column, **read_options)
-    events = None if given or schema is not None else _profiled_events(data, report, as_of, say)
+    events = None
+    if not given and schema is None:
+        named = {"user_id": id_column, "table": read_options.get("table")}
+        events = _profiled_events(data, report, as_of, say, **named)
     if events is not None:  # segments of the users the log's events describe
         report = _profiles_report(events, report)
     report.raise_for_errors()
@@ -453,11 +456,11 @@ def segment(
     return result
 
 
-def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say) -> Any:
+def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say, **named) -> Any:
     """The per-user profiles of ``data`` when it is an event log rather than a user table
     (its user ids repeat, twice per id or more on average, and
     :func:`personas.profile` finds a user id and a time in it); else None, and the
-    validation's errors stand."""
+    validation's errors stand. ``named``: the user id column and DuckDB table, if given."""
     if not any(f.code == "duplicate_ids" for f in report.errors):
         return None
     ids = report.data[report.schema.id_column]
@@ -467,7 +470,7 @@ def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say) -> An
 
     say("An event log: profiling its users first")
     try:
-        return profile(data, as_of=as_of)
+        return profile(data, as_of=as_of, **{k: v for k, v in named.items() if v})
     except PersonasError:
         return None
 

@@ -417,6 +417,10 @@ def test_segment_an_event_log_profiles_its_users_first(tmp_path):
     # in Python: the profiles come with the segmentation
     run_ = personas.segment(events, k=3)
     assert run_.events is not None and len(run_.labels) == len(run_.events.data)
+    # a user id named for the table is the log's user id too
+    renamed = events.rename(columns={"user_id": "who"})
+    run_ = personas.segment(renamed, k=3, id_column="who")
+    assert run_.events.mapping["user_id"] == "who" and len(run_.labels) == len(run_.events.data)
     # a user table whose ids repeat now and then is still an error, not a log
     twice = pd.concat([users, users.head(20)])
     with pytest.raises(personas.errors.DataError, match="should be unique"):
