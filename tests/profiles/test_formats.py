@@ -984,3 +984,32 @@ def test_money_that_is_not_the_sale_is_never_the_amount():
     assert amount({"shipping_cost": "number", "Sales": "number"}) == ("Sales", None)
     # a list price is the price when nothing else is
     assert amount({"list_price": "number"}) == (None, "list_price")
+
+
+def test_a_flag_column_marks_cancelled_or_returned_lines():
+    # KKBox's transactions: is_cancel 0/1; a shop's lines: is_returned true/false
+    log = pd.DataFrame(
+        {
+            "member_id": ["a", "a", "a", "b"],
+            "transaction_date": [20240102, 20240202, 20240210, 20240105],
+            "amount_paid": [149.0, 149.0, 149.0, 99.0],
+            "is_cancel": [0, 0, 1, 0],
+            "return_reason": [None, None, "too dear", None],
+        }
+    )
+    p = personas.profile(log, as_of=AS_OF)
+    assert p.mapping["status"] == "is_cancel" and p.cleaning["cancelled_invoices"] == 1
+    assert p.data.set_index("user_id")["frequency"].to_dict() == {"a": 2, "b": 1}
+    shop = log.drop(columns="is_cancel").assign(is_returned=[False, True, False, False])
+    p = personas.profile(shop, as_of=AS_OF)
+    assert p.mapping["status"] == "is_returned"
+    d = p.data.set_index("user_id")
+    assert d.loc["a", "frequency"] == 2 and d.loc["a", "returns"] == 1
+    # Y/N in a column named Cancelled; a column of other values changes nothing
+    yn = log.drop(columns="is_cancel").assign(Cancelled=["N", "Y", "N", "N"])
+    assert personas.profile(yn, as_of=AS_OF).cleaning["cancelled_invoices"] == 1
+    other = log.drop(columns="is_cancel").assign(Cancelled=["x", "y", "z", "w"])
+    assert personas.profile(other, as_of=AS_OF).cleaning["cancelled_invoices"] == 0
+    # names that say more than a flag are none: the reason of a return, its amount
+    m = infer_mapping({"user_id": "text", "ts": "time", "refund_amount": "number"})
+    assert m.status is None

@@ -28,6 +28,9 @@ from personas.profiles._vocabulary import (
     event_name,
 )
 
+FLAG_TRUE = {"1", "1.0", "true", "t", "yes", "y"}  # a flag's values, as event_name writes them
+FLAG_FALSE = {"0", "0.0", "false", "f", "no", "n"}
+
 __all__ = ["FEATURES", "PURCHASE_TYPES", "build_features", "normalise"]
 
 WINDOWS = (7, 30, 90, 365)
@@ -157,7 +160,12 @@ class EventKinds:
         "session": SESSION_TYPES,
     }
 
-    def __init__(self, values: list[str] | None = None, statuses: list[str] | None = None):
+    def __init__(
+        self,
+        values: list[str] | None = None,
+        statuses: list[str] | None = None,
+        flag: str | None = None,
+    ):
         values = [str(v) for v in values or []]
         self.values = {
             kind: [v for v in values if event_name(v) in names]
@@ -168,6 +176,11 @@ class EventKinds:
             kind: [v for v in statuses if event_name(v) in names]
             for kind, names in (("cancelled", STATUS_CANCELLED), ("returned", STATUS_RETURNED))
         }
+        said = {event_name(v) for v in statuses}
+        if flag and said and said <= FLAG_TRUE | FLAG_FALSE:
+            # a flag column (is_cancel, is_returned): its true values mark the lines
+            self.status = {"cancelled": [], "returned": []}
+            self.status[flag] = [v for v in statuses if event_name(v) in FLAG_TRUE]
 
     def test(self, column: Any, kind: str, *, in_filter: bool = False) -> Any:
         """A boolean expression: the line's event type means ``kind``.

@@ -14,6 +14,7 @@ from personas.io._names import tokens
 
 __all__ = [
     "EventMapping",
+    "flag_kind",
     "infer_mapping",
     "is_customer_name",
     "is_email_name",
@@ -61,6 +62,10 @@ USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cus
               "distinct", "anonymous",
               "cliente", "usuario", "utilisateur", "kunde", "kunden", "klant", "utente",
               "gebruiker", "comprador", "acheteur", "abonne", "abonnent"}  # fmt: skip
+# A flag of a line undone: "is_cancel" (KKBox), "Cancelled", "is_returned", "return_flag"
+FLAG_WORDS = {"cancel", "cancelled", "canceled", "cancellation", "void", "voided",
+              "return", "returned", "refund", "refunded"}  # fmt: skip
+_FLAG_CONTEXT = {"is", "was", "has", "flag", "order", "line", "item", "transaction", "y", "n"}
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
     ("session_id", [{"session", "sesion", "sessao", "sitzung", "sessione", "sessie"}], "id"),
@@ -101,7 +106,7 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
                                "piattaforma"}], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership", "plano", "abonnement",
                "suscripcion", "assinatura", "abbonamento", "tarif", "tarifa"}], "text"),
-    ("status", [{"status", "estado", "statut", "stato"}], "text"),
+    ("status", [{"status", "estado", "statut", "stato"}, FLAG_WORDS], "text"),
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid",
@@ -174,6 +179,17 @@ def is_email_name(name: str | None) -> bool:
     w = words(name or "")
     whose = {"e", "address", "customer", "user", "client", "buyer", "contact"}
     return bool(w & EMAIL_WORDS) and w <= EMAIL_WORDS | whose
+
+
+def flag_kind(name: str | None) -> str | None:
+    """What a flag column marks, by its name: "cancelled" (``is_cancel``, ``Cancelled``)
+    or "returned" (``is_returned``, ``return_flag``, ``refunded``); None for any other
+    name (``return_reason``, ``refund_amount``, ``order_status``)."""
+    w = words(name or "")
+    if not w & FLAG_WORDS or not w <= FLAG_WORDS | _FLAG_CONTEXT:
+        return None
+    return "cancelled" if w & {"cancel", "cancelled", "canceled", "cancellation", "void",
+                               "voided"} else "returned"  # fmt: skip
 
 
 def is_customer_name(name: str | None) -> bool:
@@ -338,6 +354,9 @@ def _kind_ok(
             return False
         return kind == "number" or (kind == "text" and numeric_text is not None
                                     and numeric_text(name))  # fmt: skip
+    if meaning == "status" and not words(name) & {"status", "estado", "statut", "stato"}:
+        # a flag (is_cancel: 0/1, true/false, Y/N) by a name saying only that
+        return flag_kind(name) is not None and kind in ("text", "number", "other")
     head = _head_meanings(name)
     if head and meaning not in head:  # "device_category" is no category
         return False

@@ -44,6 +44,7 @@ from personas.profiles._inference import (
 )
 from personas.profiles._mapping import (
     describe,
+    flag_kind,
     infer_mapping,
     is_customer_name,
     is_email_name,
@@ -410,7 +411,7 @@ def _profile(
     values = level_counts(e, mapping)  # over the lines read: a cheap pass per column
     plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
     statuses = [str(v) for v, _ in values.pop("status", []) if v is not None and v == v]
-    kinds = EventKinds([v for v, _ in values.get("etype", [])], statuses)
+    kinds = EventKinds([v for v, _ in values.get("etype", [])], statuses, flag_kind(mapping.status))
     levels = {key: share_levels(key, pairs, top_levels) for key, pairs in values.items()}
     as_of_ts = resolve_as_of(e, as_of, source)
     cutoff = int(as_of_ts.timestamp())
