@@ -62,9 +62,11 @@ USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cus
               "distinct", "anonymous",
               "cliente", "usuario", "utilisateur", "kunde", "kunden", "klant", "utente",
               "gebruiker", "comprador", "acheteur", "abonne", "abonnent"}  # fmt: skip
+STATUS_WORDS = {"status", "estado", "statut", "stato"}
 # A flag of a line undone: "is_cancel" (KKBox), "Cancelled", "is_returned", "return_flag"
-FLAG_WORDS = {"cancel", "cancelled", "canceled", "cancellation", "void", "voided",
-              "return", "returned", "refund", "refunded"}  # fmt: skip
+_CANCEL_FLAGS = {"cancel", "cancelled", "canceled", "cancellation", "void", "voided"}
+FLAG_WORDS = _CANCEL_FLAGS | {"return", "returned", "refund", "refunded"}
+_PLATFORM_WORDS = {"platform", "plataforma", "plateforme", "plattform", "piattaforma"}
 _FLAG_CONTEXT = {"is", "was", "has", "flag", "order", "line", "item", "transaction", "y", "n"}
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
@@ -99,14 +101,12 @@ _RULES: list[tuple[str, list[set[str]], str]] = [
     ("category", [{"category", "department", "genre", "categoria", "categorie", "kategorie"}],
      "text"),
     ("channel", [{"channel", "source", "medium", "acquisition", "utm", "canal", "kanal",
-                  "canale", "kanaal"}, {"platform", "plataforma", "plateforme", "plattform",
-                                        "piattaforma"}], "text"),
+                  "canale", "kanaal"}, _PLATFORM_WORDS], "text"),
     ("device", [{"device", "os", "browser", "dispositivo", "appareil", "geraet", "gerat",
-                 "apparaat"}, {"platform", "plataforma", "plateforme", "plattform",
-                               "piattaforma"}], "text"),
+                 "apparaat"}, _PLATFORM_WORDS], "text"),
     ("plan", [{"plan", "tier", "subscription", "membership", "plano", "abonnement",
                "suscripcion", "assinatura", "abbonamento", "tarif", "tarifa"}], "text"),
-    ("status", [{"status", "estado", "statut", "stato"}, FLAG_WORDS], "text"),
+    ("status", [STATUS_WORDS, FLAG_WORDS], "text"),
 ]  # fmt: skip
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
 _ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid",
@@ -133,21 +133,8 @@ TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime", "fecha", "dat
               "hora", "heure", "zeit", "uhrzeit", "zeitstempel", "horodatage"}  # fmt: skip
 _KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
-_GLUED = (
-    "id",
-    "key",
-    "no",
-    "nr",
-    "number",
-    "date",
-    "time",
-    "ts",
-    "dt",
-    "type",
-    "name",
-    "code",
-    "nummer",
-)  # (also after a German joining s: "Rechnungsnummer")
+_GLUED = ("id", "key", "no", "nr", "number", "date", "time", "ts", "dt", "type", "name", "code",
+          "nummer")  # (also after a German joining s: "Rechnungsnummer")  # fmt: skip
 # German compounds end in the noun they name, whatever comes before ("Bestelldatum",
 # "Gesamtbetrag", "Einzelpreis", "Verkaufsmenge")
 _HEAD_NOUNS = ("datum", "betrag", "preis", "menge")
@@ -188,8 +175,7 @@ def flag_kind(name: str | None) -> str | None:
     w = words(name or "")
     if not w & FLAG_WORDS or not w <= FLAG_WORDS | _FLAG_CONTEXT:
         return None
-    return "cancelled" if w & {"cancel", "cancelled", "canceled", "cancellation", "void",
-                               "voided"} else "returned"  # fmt: skip
+    return "cancelled" if w & _CANCEL_FLAGS else "returned"
 
 
 def is_customer_name(name: str | None) -> bool:
@@ -328,16 +314,15 @@ def _kind_ok(
     needs an id word in its name; an amount or price no word of other money (not strict:
     no word of money that is never the sale, ``_NOT_SALE``)."""
     wanted = next(k for m, _, k in _RULES if m == meaning)
-    need_id = strict
     if wanted == "id":
         w = words(name)
         if kind == "time" or w & TIME_WORDS:
             return False
         if meaning == "user_id" and {"name", "email"} & w:
             return False
-        if meaning == "product" and not need_id:  # a product's name is one too
+        if meaning == "product" and not strict:  # a product's name is one too
             return w <= _ID_VOCABULARY | {"name", "description", "desc", "title"}
-        if need_id:
+        if strict:
             return bool(w & _ID_WORDS)
         # without an id word, only a name made of id words ("Invoice", "user_session"):
         # not "order_total", "customer_segment", "visitor_type"
@@ -354,7 +339,7 @@ def _kind_ok(
             return False
         return kind == "number" or (kind == "text" and numeric_text is not None
                                     and numeric_text(name))  # fmt: skip
-    if meaning == "status" and not words(name) & {"status", "estado", "statut", "stato"}:
+    if meaning == "status" and not words(name) & STATUS_WORDS:
         # a flag (is_cancel: 0/1, true/false, Y/N) by a name saying only that
         return flag_kind(name) is not None and kind in ("text", "number", "other")
     head = _head_meanings(name)
