@@ -30,6 +30,7 @@ from personas.interpret import (
     surrogate_rules,
 )
 from personas.io import ValidationReport, validate
+from personas.io._validate import EventLog, _validate
 from personas.model import Model, fingerprint, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
 
@@ -344,13 +345,21 @@ def segment(
     start = time.perf_counter()
     say("Reading and checking the table")
     given = isinstance(data, ValidationReport)  # already read and checked
-    report = data if given else validate(data, schema=schema, id_column=id_column, **read_options)
     events = None
-    if not given and schema is None:
-        named = {"user_id": id_column, "table": read_options.get("table")}
-        events = _profiled_events(data, report, as_of, say, **named)
-    if events is not None:  # segments of the users the log's events describe
-        report = _profiles_report(events, report)
+    if given:
+        report = data
+    elif schema is not None or not isinstance(data, (str, Path, pd.DataFrame)):
+        report = validate(data, schema=schema, id_column=id_column, **read_options)
+    else:  # a user table, or an event log whose users' profiles are segmented
+        try:
+            report = _validate(data, None, id_column, read_options, stop_at_events=True)
+        except EventLog as log:
+            named = {"user_id": id_column, "table": read_options.get("table")}
+            events = _profiled_events(data, as_of, say, **named)
+            if events is None:  # no log personas can profile: the table's errors stand
+                report = validate(data, id_column=id_column, **read_options)
+            else:  # segments of the users the log's events describe
+                report = _profiles_report(events, log.source)
     report.raise_for_errors()
     # Personal data, free text and ignored columns are never used: let go of them now
     # (the caller's own report is left as it is).
@@ -456,16 +465,10 @@ def segment(
     return result
 
 
-def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say, **named) -> Any:
-    """The per-user profiles of ``data`` when it is an event log rather than a user table
-    (its user ids repeat, twice per id or more on average, and
-    :func:`personas.profile` finds a user id and a time in it); else None, and the
-    validation's errors stand. ``named``: the user id column and DuckDB table, if given."""
-    if not any(f.code == "duplicate_ids" for f in report.errors):
-        return None
-    ids = report.data[report.schema.id_column]
-    if len(ids) < 2 * max(int(ids.nunique()), 1) or not isinstance(data, (str, Path, pd.DataFrame)):
-        return None
+def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
+    """The per-user profiles of the event log ``data`` (its user ids repeat, twice per
+    id or more on average), when :func:`personas.profile` finds a user id and a time in
+    it; else None. ``named``: the user id column and DuckDB table, if given."""
     from personas.profiles import profile
 
     say("An event log: profiling its users first")
@@ -475,15 +478,16 @@ def _profiled_events(data: Any, report: ValidationReport, as_of: Any, say, **nam
         return None
 
 
-def _profiles_report(events: Any, log: ValidationReport) -> ValidationReport:
-    """The validated profiles of ``events``, named after the log they come from."""
+def _profiles_report(events: Any, log: Any) -> ValidationReport:
+    """The validated profiles of ``events``, named after the log they come from (``log``,
+    its SourceInfo)."""
     report = validate(events.data, schema=events.schema())
     per_user = events.cleaning["rows_used"] / max(len(events.data), 1)
-    report.source.name = log.source.name
-    report.source.path = log.source.path
+    report.source.name = log.name
+    report.source.path = log.path
     report.source.notes.insert(
         0,
-        f"{log.source.name} is an event log ({events.cleaning['rows_read']:,} lines, "
+        f"{log.name} is an event log ({events.cleaning['rows_read']:,} lines, "
         f"{per_user:.1f} per user): its {len(events.data):,} users were profiled first "
         f"(as personas profile does, as of {events.as_of}), and the segments are found on "
         f"those profiles ({', '.join(events.basis())}).",

@@ -204,6 +204,27 @@ def validate(
     >>> report.schema["email"].role, report.schema["user_id"].role
     ('pii', 'id')
     """
+    return _validate(data, schema, id_column, read_options)
+
+
+class EventLog(Exception):
+    """Raised by ``_validate(..., stop_at_events=True)``: the table's user ids repeat twice
+    per id or more, so it is an event log, found before the quality checks (which take
+    most of the time on a large log)."""
+
+    def __init__(self, source: SourceInfo, rows: int, users: int):
+        super().__init__(source.name)
+        self.source, self.rows, self.users = source, rows, users
+
+
+def _validate(
+    data: Any,
+    schema: Schema | str | Path | None,
+    id_column: str | None,
+    read_options: dict[str, Any],
+    *,
+    stop_at_events: bool = False,
+) -> ValidationReport:
     start = time.perf_counter()
     raw, source = load_table(data, **read_options)
     if isinstance(schema, (str, Path)):
@@ -216,6 +237,8 @@ def validate(
     typed, changes = coerce_frame(raw, inferred, source_name=source.name)
     id_col = inferred.id_column
     id_distinct = n_distinct(typed[id_col]) if id_col is not None else None  # hashed once
+    if stop_at_events and id_distinct is not None and len(typed) >= 2 * max(id_distinct, 1):
+        raise EventLog(source, len(typed), id_distinct)
     findings = find_problems(
         raw, typed, inferred, changes, source_name=source.name, id_distinct=id_distinct
     )
