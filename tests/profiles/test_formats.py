@@ -1013,3 +1013,30 @@ def test_a_flag_column_marks_cancelled_or_returned_lines():
     # names that say more than a flag are none: the reason of a return, its amount
     m = infer_mapping({"user_id": "text", "ts": "time", "refund_amount": "number"})
     assert m.status is None
+
+
+def test_no_user_column_by_name_gets_a_hint_from_the_values():
+    # KKBox's transactions: its member id is named msno
+    rng = np.random.default_rng(4)
+    log = pd.DataFrame(
+        {
+            "msno": rng.choice([f"m{i:03d}+/=" for i in range(40)], 200),
+            "payment_method_id": rng.integers(30, 41, 200),
+            "transaction_date": 20240101 + rng.integers(0, 28, 200),
+            "actual_amount_paid": rng.choice([99.0, 149.0], 200),
+        }
+    )
+    with pytest.raises(SchemaError, match=r"msno repeats as a user id does \(40 values in the fi"):
+        personas.profile(log)
+    # a table of sales without customers gets no hint (unique invoices, few branches)
+    sales = pd.DataFrame(
+        {
+            "Invoice ID": [f"750-67-{i:04d}" for i in range(200)],
+            "Branch": rng.choice(list("ABC"), 200),
+            "Date": pd.Timestamp("2019-01-01") + pd.to_timedelta(rng.integers(0, 80, 200), "D"),
+            "Total": rng.uniform(10, 900, 200).round(2),
+        }
+    )
+    with pytest.raises(SchemaError) as info:
+        personas.profile(sales)
+    assert "repeats as a user id" not in str(info.value)

@@ -13,11 +13,12 @@ from typing import Any
 
 from personas.errors import DataError, SchemaError
 from personas.profiles._features import EventKinds
-from personas.profiles._mapping import EventMapping, words
+from personas.profiles._mapping import TIME_WORDS, EventMapping, words
 from personas.profiles._times import time_reader
 
 __all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "Reads", "check_event_type", "headerless",
-           "level_counts", "mostly_negative", "one_order_each", "user_with_values"]  # fmt: skip
+           "level_counts", "mostly_negative", "one_order_each", "user_hint",
+           "user_with_values"]  # fmt: skip
 
 FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
 
@@ -197,3 +198,32 @@ def mostly_negative(negative: int, priced: int, mapping: EventMapping, source: s
         f"spending as negative or is standardised, give the amounts as spent{example}, "
         "or leave those lines out: --negative-quantities drop."
     )
+
+
+def user_hint(table, kinds: dict[str, str]) -> str | None:
+    """When no column is named for a user: the first column of text or whole numbers whose
+    values repeat as a user id's do in the log's first lines (at least 20 values, each
+    seen twice or more on average; KKBox's ``msno``), as a hint for ``--user-id``."""
+    schema = table.schema()
+    names = [
+        c
+        for c, k in kinds.items()
+        if (k == "text" or (k == "number" and schema[c].is_integer())) and not words(c) & TIME_WORDS
+    ]
+    if not names:
+        return None
+    head = table.limit(FILL_SAMPLE)
+    counts = (
+        head.aggregate(n=head.count(), **{f"c{i}": head[c].nunique() for i, c in enumerate(names)})
+        .execute()
+        .iloc[0]
+    )
+    n = int(counts["n"])
+    for i, name in enumerate(names):
+        distinct = int(counts[f"c{i}"])
+        if distinct >= 20 and 2 * distinct <= n:
+            return (
+                f"{name} repeats as a user id does ({distinct:,} values in the first {n:,} "
+                f"lines): if it is one, --user-id {name}."
+            )
+    return None

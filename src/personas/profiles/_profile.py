@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from personas._version import __version__
-from personas.errors import DataError, EmptyDataError, PersonasError
+from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
 from personas.profiles._features import (
     FEATURES,
     RULES,
@@ -40,6 +40,7 @@ from personas.profiles._inference import (
     level_counts,
     mostly_negative,
     one_order_each,
+    user_hint,
     user_with_values,
 )
 from personas.profiles._mapping import (
@@ -372,7 +373,13 @@ def _profile(
     infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
                               numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
 
-    mapping = infer(column_kinds)
+    try:
+        mapping = infer(column_kinds)
+    except SchemaError as exc:  # no user id by name: say which column repeats like one
+        hint = user_hint(table, column_kinds) if "user_id" in str(exc) else None
+        if hint is None:
+            raise
+        raise SchemaError(f"{exc} {hint}") from None
     if not columns.get("user_id"):
         mapping = user_with_values(table, column_kinds, mapping, infer, notes)
     if not columns.get("user_id") and is_email_name(mapping.user_id):
