@@ -29,8 +29,7 @@ from personas.interpret import (
     segment_value,
     surrogate_rules,
 )
-from personas.io import ValidationReport, validate
-from personas.io._validate import EventLog, _validate
+from personas.io import EventLog, ValidationReport, validate, validate_user_table
 from personas.model import Model, fingerprint, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
 
@@ -352,7 +351,7 @@ def segment(
         report = validate(data, schema=schema, id_column=id_column, **read_options)
     else:  # a user table, or an event log whose users' profiles are segmented
         try:
-            report = _validate(data, None, id_column, read_options, stop_at_events=True)
+            report = validate_user_table(data, id_column=id_column, **read_options)
         except EventLog as log:
             named = {"user_id": id_column, "table": read_options.get("table")}
             events = _profiled_events(data, as_of, say, **named)

@@ -875,9 +875,9 @@ def test_the_unique_customer_id_is_the_user_and_one_order_each_is_noted():
     assert not any("more than one order" in note for note in few.notes), few.notes
 
 
-def test_column_names_and_event_names_in_other_languages():
+LANGUAGES = {
     # Spanish: a shop's orders with a status; the cancelled order is no purchase
-    es = pd.DataFrame(
+    "es": (
         {
             "id_cliente": ["a", "a", "b", "b"],
             "fecha_pedido": ["2024-01-02", "2024-02-03", "2024-01-10", "2024-02-20"],
@@ -885,21 +885,13 @@ def test_column_names_and_event_names_in_other_languages():
             "importe_total": [10.0, 20.0, 5.0, 7.0],
             "categoría": ["hogar", "ropa", "hogar", "hogar"],
             "estado": ["entregado", "entregado", "cancelado", "entregado"],
-        }
-    )
-    p = personas.profile(es, as_of=AS_OF)
-    assert p.mapping == {
-        "user_id": "id_cliente",
-        "timestamp": "fecha_pedido",
-        "amount": "importe_total",
-        "order_id": "num_pedido",
-        "category": "categoría",
-        "status": "estado",
-    }
-    d = p.data.set_index("user_id")
-    assert d["frequency"].to_dict() == {"a": 2, "b": 1} and d.loc["b", "monetary"] == 7.0
+        },
+        {"user_id": "id_cliente", "timestamp": "fecha_pedido", "amount": "importe_total",
+         "order_id": "num_pedido", "category": "categoría", "status": "estado"},
+        {"frequency": {"a": 2, "b": 1}, "monetary": {"a": 30.0, "b": 7.0}},
+    ),
     # German invoice lines: compound names, price × quantity
-    de = pd.DataFrame(
+    "de": (
         {
             "Kundennummer": [1, 1, 2],
             "Rechnungsnummer": ["R1", "R1", "R2"],
@@ -907,32 +899,35 @@ def test_column_names_and_event_names_in_other_languages():
             "Artikel": ["x", "y", "x"],
             "Menge": [2, 1, 3],
             "Einzelpreis": [1.5, 4.0, 1.5],
-        }
-    )
-    p = personas.profile(de, as_of=AS_OF)
-    assert p.mapping == {
-        "user_id": "Kundennummer",
-        "timestamp": "Bestelldatum",
-        "price": "Einzelpreis",
-        "quantity": "Menge",
-        "order_id": "Rechnungsnummer",
-        "product": "Artikel",
-    }
-    assert p.data.set_index("user_id")["monetary"].to_dict() == {"1": 7.0, "2": 4.5}
+        },
+        {"user_id": "Kundennummer", "timestamp": "Bestelldatum", "price": "Einzelpreis",
+         "quantity": "Menge", "order_id": "Rechnungsnummer", "product": "Artikel"},
+        {"frequency": {"1": 1, "2": 1}, "monetary": {"1": 7.0, "2": 4.5}},
+    ),
     # Portuguese events: purchases, a return and visits named in Portuguese
-    pt = pd.DataFrame(
+    "pt": (
         {
             "usuário": ["u1", "u1", "u1", "u2"],
             "data_hora": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04", "2024-01-05"]),
             "evento": ["Compra", "Devolução", "visita", "compra"],
             "valor": [30.0, 30.0, None, 12.0],
-        }
-    )
-    p = personas.profile(pt, as_of=AS_OF)
-    assert p.mapping["event_type"] == "evento" and p.mapping["user_id"] == "usuário"
+        },
+        {"user_id": "usuário", "timestamp": "data_hora", "amount": "valor",
+         "event_type": "evento"},
+        {"frequency": {"u1": 1, "u2": 1}, "returns": {"u1": 1, "u2": 0},
+         "sessions": {"u1": 1, "u2": 0}},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("language", list(LANGUAGES))
+def test_column_names_and_event_names_in_other_languages(language):
+    log, mapping, features = LANGUAGES[language]
+    p = personas.profile(pd.DataFrame(log), as_of=AS_OF)
+    assert p.mapping == mapping
     d = p.data.set_index("user_id")
-    assert d["frequency"].to_dict() == {"u1": 1, "u2": 1}
-    assert d.loc["u1", "returns"] == 1 and d.loc["u1", "sessions"] == 1
+    for name, values in features.items():
+        assert d[name].to_dict() == values, name
 
 
 def test_mostly_negative_amounts_are_pointed_out(tmp_path):

@@ -8,7 +8,7 @@ from personas.io._eda import EDA, eda
 from personas.io._quality import Finding
 from personas.io._readers import SourceInfo, load_table, read_table
 from personas.io._schema import FEATURE_ROLES, ROLES, ColumnSpec, Schema
-from personas.io._validate import ValidationReport, validate
+from personas.io._validate import EventLog, ValidationReport, validate, validate_user_table
 
 __all__ = [
     "FEATURE_ROLES",
@@ -16,6 +16,7 @@ __all__ = [
     "Change",
     "ColumnSpec",
     "EDA",
+    "EventLog",
     "Finding",
     "Schema",
     "SourceInfo",
@@ -25,4 +26,5 @@ __all__ = [
     "load_table",
     "read_table",
     "validate",
+    "validate_user_table",
 ]

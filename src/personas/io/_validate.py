@@ -207,10 +207,22 @@ def validate(
     return _validate(data, schema, id_column, read_options)
 
 
+def validate_user_table(
+    data: Any,
+    *,
+    id_column: str | None = None,
+    **read_options: Any,
+) -> ValidationReport:
+    """:func:`validate`, which gives up with :class:`EventLog` as soon as the inferred
+    user ids repeat twice per id or more: the table is then an event log, and its quality
+    checks as a user table (most of the time on a large log) are not run.
+    ``personas.segment`` profiles such a log instead."""
+    return _validate(data, None, id_column, read_options, stop_at_events=True)
+
+
 class EventLog(Exception):
-    """Raised by ``_validate(..., stop_at_events=True)``: the table's user ids repeat twice
-    per id or more, so it is an event log, found before the quality checks (which take
-    most of the time on a large log)."""
+    """Raised by :func:`validate_user_table`: the table's user ids repeat twice per id or
+    more (``rows``, ``users``), so it is an event log; ``source`` says where it was read."""
 
     def __init__(self, source: SourceInfo, rows: int, users: int):
         super().__init__(source.name)

@@ -18,6 +18,8 @@ from typing import Any
 from personas.profiles._mapping import EventMapping
 from personas.profiles._vocabulary import (
     CANCEL_TYPES,
+    FLAG_FALSE,
+    FLAG_TRUE,
     PURCHASE_TYPES,
     RENEWAL_TYPES,
     RETURN_TYPES,
@@ -27,9 +29,6 @@ from personas.profiles._vocabulary import (
     SUBSCRIPTION_TYPES,
     event_name,
 )
-
-FLAG_TRUE = {"1", "1.0", "true", "t", "yes", "y"}  # a flag's values, as event_name writes them
-FLAG_FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
 __all__ = ["FEATURES", "PURCHASE_TYPES", "build_features", "normalise"]
 

@@ -1,6 +1,6 @@
 """The words personas reads in the values of an event log: which event names mean a
-purchase, a return, a subscription's start, renewal or end, a session, and which values
-of an order's status undo the order.
+purchase, a return, a subscription's start, renewal or end, a session, which values
+of an order's status undo the order, and which values of a flag column are true.
 
 Compared after :func:`event_name` (lower case, "_" and "-" read as spaces, accents
 folded), in English and in Spanish, Portuguese, French, German, Italian and Dutch.
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from personas.io._names import fold_accents
 
-__all__ = ["CANCEL_TYPES", "PURCHASE_TYPES", "RENEWAL_TYPES", "RETURN_TYPES",
-           "SESSION_TYPES", "STATUS_CANCELLED", "STATUS_RETURNED", "SUBSCRIPTION_TYPES",
-           "event_name"]  # fmt: skip
+__all__ = ["CANCEL_TYPES", "FLAG_FALSE", "FLAG_TRUE", "PURCHASE_TYPES", "RENEWAL_TYPES",
+           "RETURN_TYPES", "SESSION_TYPES", "STATUS_CANCELLED", "STATUS_RETURNED",
+           "SUBSCRIPTION_TYPES", "event_name"]  # fmt: skip
 
 # Event names, compared lower-case with "_" and "-" read as spaces and accents folded:
 # plain verbs and the tracking plans' names (Segment/RudderStack "Order Completed", GA4
@@ -54,6 +54,10 @@ SUBSCRIPTION_TYPES = RENEWAL_TYPES + CANCEL_TYPES + (
 SESSION_TYPES = ("session", "session start", "session started", "visit", "sesion", "sessao",
                  "sitzung", "sessione", "sessie", "visita", "visite", "besuch",
                  "bezoek")  # fmt: skip
+
+# The values of a flag column (is_cancel, is_returned, Cancelled), as event_name writes them
+FLAG_TRUE = {"1", "1.0", "true", "t", "yes", "y"}
+FLAG_FALSE = {"0", "0.0", "false", "f", "no", "n"}
 
 
 def event_name(value: str) -> str:
