@@ -467,12 +467,14 @@ def segment(
 def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
     """The per-user profiles of the event log ``data`` (its user ids repeat, twice per
     id or more on average), when :func:`personas.profile` finds a user id and a time in
-    it; else None. ``named``: the user id column and DuckDB table, if given."""
+    it; else None. ``named``: the user id column and DuckDB table, if given. Lifetime
+    values are fitted where there are repeat purchases (``clv="auto"``), so that each
+    segment's value includes its mean CLV and probability of being alive."""
     from personas.profiles import profile
 
     say("An event log: profiling its users first")
     try:
-        return profile(data, as_of=as_of, **{k: v for k, v in named.items() if v})
+        return profile(data, as_of=as_of, clv="auto", **{k: v for k, v in named.items() if v})
     except PersonasError:
         return None
 

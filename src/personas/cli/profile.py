@@ -159,6 +159,8 @@ def profile_command(
         t.add_column("log-likelihood", justify="right")
         for name in ("bgnbd", "pareto_nbd", "gamma_gamma"):
             fit = c[name]
+            if fit is None:  # (not fitted: the notes say why)
+                continue
             params = ", ".join(
                 f"{k}={v:.4g} ({fit['std_errors'][k]:.2g})" for k, v in fit["params"].items()
             )
