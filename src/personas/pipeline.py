@@ -493,4 +493,5 @@ def _profiles_report(events: Any, log: Any) -> ValidationReport:
         f"(as personas profile does, as of {events.as_of}), and the segments are found on "
         f"those profiles ({', '.join(events.basis())}).",
     )
+    report.source.notes[1:1] = events.notes  # what profiling decided (as profile says)
     return report

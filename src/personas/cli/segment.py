@@ -96,8 +96,9 @@ def write_outputs(run, out: Path, *, report: bool = True, say=lambda message: No
 
 
 def print_segmentation(run) -> None:
-    if run.events is not None:
-        console.print(f"[dim]Note: {escape(run.validation.source.notes[0])}[/dim]")
+    if run.events is not None:  # how the log was profiled, and what profiling decided
+        for note in [run.validation.source.notes[0], *run.events.notes]:
+            console.print(f"[dim]Note: {escape(note)}[/dim]")
     console.print(
         f"[bold]{run.k} segments[/bold] of {len(run.labels):,} users. {escape(run.k_reason)}"
     )
