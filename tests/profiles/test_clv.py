@@ -235,6 +235,11 @@ def test_clv_auto_says_why_it_has_no_models():
     assert any(n.startswith("No lifetime-value models: Too few") for n in p.notes)
     with pytest.raises(personas.errors.PersonasError, match="clv must be"):
         personas.profile(log, clv="yes")
+    # a wrong option is an error, never a note, and is found before the log is read
+    with pytest.raises(personas.errors.DataError, match="time_unit must be one of"):
+        personas.profile("no-such-file.csv", clv="auto", time_unit="year")
+    with pytest.raises(personas.errors.DataError, match="'soon' is not a date"):
+        personas.profile("no-such-file.csv", clv=True, calibration_end="soon")
 
 
 def test_segments_of_an_event_log_get_lifetime_values():

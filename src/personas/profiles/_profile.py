@@ -307,12 +307,12 @@ def profile(
         clv_options = None
         if clv not in (True, False, "auto"):
             raise PersonasError(f"clv must be True, False or 'auto', not {clv!r}.")
-        if clv:
+        if clv:  # (the options are checked before the log is read)
             clv_options = {
                 "auto": clv == "auto",
                 "pareto": clv is True,
-                "calibration_end": calibration_end,
-                "unit": time_unit,
+                "calibration_end": _calibration_end(calibration_end),
+                "unit": _time_unit(time_unit),
                 "horizon_days": horizon_days,
                 "annual_discount": annual_discount,
             }
@@ -526,17 +526,14 @@ def _profile(
     clv_doc = None
     if clv_options is not None:
         auto = clv_options.pop("auto")
-        try:
-            if auto and not (data["frequency"] > 0).any():  # (a log without purchases)
-                raise LookupError
-            data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
-            notes += clv_doc["notes"]
-        except LookupError:
-            pass
-        except DataError as exc:  # (too few repeat purchases)
-            if not auto:
-                raise
-            notes.append(f"No lifetime-value models: {exc}")
+        if not auto or (data["frequency"] > 0).any():  # ("auto": none without purchases)
+            try:
+                data, clv_doc = _with_clv(e, data, as_of_ts, **clv_options)
+                notes += clv_doc["notes"]
+            except DataError as exc:  # too few repeat purchases (the options were checked)
+                if not auto:
+                    raise
+                notes.append(f"No lifetime-value models: {exc}")
         done("clv")
     con.disconnect()  # DuckDB's memory goes back before the pandas steps
     data = data.rename(columns={"uid": "user_id"})  # sorted by DuckDB
@@ -563,17 +560,11 @@ def _profile(
 def _with_clv(
     e, data, as_of_ts, *, calibration_end, unit, horizon_days, annual_discount, pareto=True
 ):
-    from personas.profiles._clv import UNIT_DAYS, clv_summary, fit_clv
+    from personas.profiles._clv import clv_summary, fit_clv
 
-    if unit not in UNIT_DAYS:
-        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
-    if calibration_end is None:
+    end = calibration_end
+    if end is None:
         end = (pd.Timestamp(as_of_ts.replace(tzinfo=None)) - pd.Timedelta(days=1)).date()
-    else:
-        try:
-            end = pd.Timestamp(calibration_end).date()
-        except (ValueError, TypeError):
-            raise DataError(f"calibration_end {calibration_end!r} is not a date.") from None
     summary = clv_summary(e, end, unit).execute()
     if len(summary) < 10 or summary["x"].sum() == 0:
         raise DataError(
@@ -590,6 +581,24 @@ def _with_clv(
     doc["calibration_end"] = str(end)
     per_user = per_user.rename(columns={"x": "cal_x", "t_x": "cal_t_x", "T": "cal_T", "m": "cal_m"})
     return data.merge(per_user, on="uid", how="left"), doc
+
+
+def _time_unit(unit: str) -> str:
+    from personas.profiles._clv import UNIT_DAYS
+
+    if unit not in UNIT_DAYS:
+        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
+    return unit
+
+
+def _calibration_end(value: Any):
+    """The calibration end as a date (None: the day before as_of, known later)."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise DataError(f"calibration_end {value!r} is not a date.") from None
 
 
 class _Tally:
