@@ -151,6 +151,73 @@ def test_model_file_refuses_unknown_types_and_newer_versions(planted, tmp_path):
         personas.load(tmp_path / "junk.personas")
 
 
+def test_a_model_of_an_event_log_scores_events(planted, tmp_path):
+    """The saved model is the whole path: events → profiles → basis → segments."""
+    from sklearn.base import clone
+
+    users, _ = personas.datasets.make_users(1500, random_state=4)
+    events = personas.datasets.make_events(users, random_state=4)
+    run = personas.segment(events, random_state=0)
+    model = run.model
+    assert model.input == "events"
+    assert list(model.pipeline.named_steps) == ["profile", "types", "basis", "segments"]
+    assert model.get_params()["profile__top_levels"] == 5
+    assert model.get_params()["basis__min_share"] == 0.01
+    path = model.save(tmp_path / "model.personas")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+    assert manifest["input"]["kind"] == "events" and manifest["format_version"] == 2
+    assert manifest["input"]["columns"]["user_id"] == "user_id"
+    loaded = personas.load(path)
+    scored = loaded.predict(events)  # the training log: each user their training segment
+    both = run.labels.merge(scored, on="user_id", suffixes=("_trained", "_scored"))
+    assert len(both) == len(run.labels) == len(scored)
+    assert (both["segment_trained"] == both["segment_scored"]).mean() >= 0.999
+    # the same users earlier on: fewer events, other segments for some
+    earlier = loaded.predict(events, as_of="2025-01-01")
+    assert 0 < len(earlier) <= len(scored) and set(earlier["segment"]) <= set(range(run.k))
+    # the pipeline refits end to end on a log
+    refit = clone(model.pipeline).set_params(segments__k=3).fit(events)
+    assert len(set(refit.predict(events))) == 3
+    # the wrong kind of input, both ways
+    with pytest.raises(DataError, match="a user table is scored by a model trained on a user"):
+        loaded.predict(users)
+    _, _, table_run = planted
+    with pytest.raises(DataError, match="reads as an event log, but this model scores user"):
+        table_run.model.predict(events)
+    with pytest.raises(DataError, match="as_of is for a model trained on an event log"):
+        table_run.model.predict(users, as_of="2025-01-01")
+
+
+def test_a_model_file_of_format_1_still_loads(planted, tmp_path):
+    """Files written before the pipeline (a basis builder and a segmenter) score as they
+    did."""
+    import copy
+    import hashlib
+
+    import skops.io as sio
+
+    users, _, run = planted
+    builder = copy.copy(run.model.builder)
+    builder.schema = None
+    payload = sio.dumps({"builder": builder, "segmenter": run.model.segmenter})
+    manifest = {
+        "format": "personas-model",
+        "format_version": 1,
+        "personas_version": personas.__version__,
+        "schema": run.validation.schema.to_dict(),
+        "basis": run.model.basis,
+        "segments": [{"id": s["id"], "name": s["name"]} for s in run.segments],
+        "payload_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+    with zipfile.ZipFile(tmp_path / "old.personas", "w") as zf:
+        zf.writestr("manifest.json", json.dumps(manifest))
+        zf.writestr("pipeline.skops", payload)
+    old = personas.load(tmp_path / "old.personas")
+    assert old.input == "users"
+    np.testing.assert_array_equal(old.predict(users)["segment"], run.labels["segment"])
+
+
 def test_forced_k_and_basis():
     users, _ = personas.datasets.make_users(1500, random_state=2)
     run = personas.segment(

@@ -35,6 +35,7 @@ _LAZY = {
     "Segmentation": "personas.pipeline",
     "segment": "personas.pipeline",
     "BasisBuilder": "personas.preprocess",
+    "ProfileBuilder": "personas.profiles",
     "Profiles": "personas.profiles",
     "profile": "personas.profiles",
 }
@@ -46,7 +47,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from personas.model import Model, load
     from personas.pipeline import Segmentation, segment
     from personas.preprocess import BasisBuilder
-    from personas.profiles import Profiles, profile
+    from personas.profiles import ProfileBuilder, Profiles, profile
 
 
 def __getattr__(name: str) -> Any:
@@ -64,6 +65,7 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "ROLES",
+    "ProfileBuilder",
     "Profiles",
     "BasisBuilder",
     "EDA",

@@ -1,13 +1,15 @@
-"""The saved model: a zip with ``manifest.json`` and a skops payload, and batch scoring.
+"""The saved model: the whole fitted path from the input to a segment, a zip with
+``manifest.json`` and a skops payload, and batch scoring.
 
-Loading never executes code: the fitted pipeline is stored with ``skops``, and a file
-holding any type outside the known list (personas' own estimators, scikit-learn's
-K-Means, numpy) is refused with a clear error.
+A model trained on an event log holds its profile builder, so it scores events as they
+come (``personas predict MODEL LOG --as-of DATE``); one trained on a user table scores
+user tables. Loading never executes code: the fitted pipeline is stored with ``skops``,
+and a file holding any type outside the known list (personas' own estimators and schema,
+scikit-learn's Pipeline and K-Means, numpy) is refused with a clear error.
 """
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 import zipfile
@@ -20,15 +22,19 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.errors import DataError, InputFileError, PersonasError
-from personas.io._coerce import coerce_frame
+from personas.io._coerce import TableTyper
 from personas.io._readers import load_table
 from personas.io._schema import Schema
 
 __all__ = ["Model", "load"]
 
 FORMAT = "personas-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the whole pipeline (profile builder when trained on events)
 TRUSTED = [
+    "personas.profiles._builder.ProfileBuilder",
+    "personas.io._coerce.TableTyper",
+    "personas.io._schema.Schema",
+    "personas.io._schema.ColumnSpec",
     "personas.preprocess._basis.BasisBuilder",
     "personas.cluster._segmenter.Segmenter",
     "sklearn.cluster._kmeans.KMeans",
@@ -51,26 +57,77 @@ def fingerprint(df: pd.DataFrame, n_rows: int = 10_000) -> str:
 
 
 class Model:
-    """A fitted segmentation: schema + basis builder + segmenter + segment names.
+    """A fitted segmentation: the whole path from the input to a segment, and its names.
 
-    Use :meth:`predict` to score new users, :meth:`save` to write ``model.personas``
-    and :func:`personas.load` to read it back.
+    ``pipeline`` is a scikit-learn :class:`~sklearn.pipeline.Pipeline`: for a model trained
+    on an event log, ``profile`` (a :class:`~personas.ProfileBuilder`) then ``types``,
+    ``basis`` and ``segments``; for one trained on a user table, the last three.
+    ``get_params``/``set_params`` reach every step's parameters (``basis__min_share``).
+
+    Use :meth:`predict` to score users (from their events or their rows),
+    :meth:`save` to write ``model.personas`` and :func:`personas.load` to read it back.
     """
 
     def __init__(
         self,
         *,
+        pipeline: Any,
+        segment_names: list[str],
+        manifest: dict[str, Any] | None = None,
+    ) -> None:
+        self.pipeline = pipeline
+        self.segment_names = list(segment_names)
+        self.manifest = manifest or {}
+
+    @classmethod
+    def compose(
+        cls,
+        *,
         schema: Schema,
         builder: Any,
         segmenter: Any,
         segment_names: list[str],
+        profile_builder: Any = None,
         manifest: dict[str, Any] | None = None,
-    ) -> None:
-        self.schema = schema
-        self.builder = builder
-        self.segmenter = segmenter
-        self.segment_names = list(segment_names)
-        self.manifest = manifest or {}
+    ) -> Model:
+        """The model of fitted steps: a profile builder (for an event log, else None),
+        the basis builder and segmenter; the typing step keeps the id and the basis."""
+        from sklearn.pipeline import Pipeline
+
+        keep = [c for c in [schema.id_column] if c] + list(builder.basis_)
+        steps = [("profile", profile_builder)] if profile_builder is not None else []
+        steps += [
+            ("types", TableTyper(schema, columns=keep).fit(None)),
+            ("basis", builder),
+            ("segments", segmenter),
+        ]
+        return cls(pipeline=Pipeline(steps), segment_names=segment_names, manifest=manifest)
+
+    # ------------------------------------------------------------------ parts
+    @property
+    def input(self) -> str:
+        """``"events"`` (the model profiles users from their events) or ``"users"``."""
+        return "events" if "profile" in self.pipeline.named_steps else "users"
+
+    @property
+    def profile_builder(self) -> Any:
+        """The :class:`~personas.ProfileBuilder` (None for a model of a user table)."""
+        return self.pipeline.named_steps.get("profile")
+
+    @property
+    def schema(self) -> Schema:
+        """The roles of the columns the model reads (the id and the basis)."""
+        return self.pipeline.named_steps["types"].schema_
+
+    @property
+    def builder(self) -> Any:
+        """The :class:`~personas.BasisBuilder`."""
+        return self.pipeline.named_steps["basis"]
+
+    @property
+    def segmenter(self) -> Any:
+        """The :class:`~personas.Segmenter`."""
+        return self.pipeline.named_steps["segments"]
 
     @property
     def basis(self) -> list[str]:
@@ -80,57 +137,77 @@ class Model:
     def n_segments(self) -> int:
         return int(self.segmenter.n_clusters_)
 
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """Every step's parameters, as ``step__name`` (scikit-learn's Pipeline)."""
+        return self.pipeline.get_params(deep=deep)
+
+    def set_params(self, **params: Any) -> Model:
+        self.pipeline.set_params(**params)
+        return self
+
     def __repr__(self) -> str:
+        what = "events → profiles → " if self.input == "events" else ""
         return (
-            f"<Model: {self.n_segments} segments on {len(self.basis)} basis columns; "
-            ".predict(df), .save(path)>"
+            f"<Model: {what}{self.n_segments} segments on {len(self.basis)} basis columns; "
+            ".predict(data), .save(path)>"
         )
 
     # ------------------------------------------------------------------ scoring
     def predict(
-        self, data: Any, *, source_name: str | None = None, **read_options: Any
+        self,
+        data: Any,
+        *,
+        as_of: Any = None,
+        source_name: str | None = None,
+        **read_options: Any,
     ) -> pd.DataFrame:
         """Score users: their segment, its name, distance to its centre and a margin.
 
         Parameters
         ----------
         data : DataFrame or path
-            A table with the model's basis columns (extra columns are ignored).
+            For a model trained on an event log: events (a log with its columns; what
+            :func:`personas.profile` reads), profiled as of ``as_of``. For a model trained
+            on a user table: a table with the model's basis columns (extra columns are
+            ignored).
+        as_of : date-like, optional
+            The instant the events are profiled at (default: midnight after the last
+            event); only for a model trained on events.
         source_name : str, optional
             How to name the table in error messages (default: the file name).
+        **read_options
+            ``table``, ``query`` (a DuckDB database's table, or SQL), and for a user table
+            what :func:`personas.read_table` takes.
 
         Returns
         -------
         pandas.DataFrame
-            The id column (or ``row``), ``segment``, ``segment_name``, ``distance``,
-            ``confidence`` (1 − distance to the nearest centre / distance to the second
-            nearest: 0 on a border, near 1 at a centre).
+            The id column (``user_id`` for events; or ``row``), ``segment``,
+            ``segment_name``, ``distance``, ``confidence`` (1 − distance to the nearest
+            centre / distance to the second nearest: 0 on a border, near 1 at a centre).
         """
+        if self.input == "events":
+            profiles = self.profile_builder.profile(data, as_of=as_of, **read_options)
+            return self._score(profiles.data, source_name or profiles.source)
+        if as_of is not None:
+            raise DataError(
+                "as_of is for a model trained on an event log (it profiles the events as of "
+                "that instant); this model scores user tables as they are. Leave it out."
+            )
         df, source = load_table(data, **read_options)
         return self._score(df, source_name or source.name)
 
     def _score(self, df: pd.DataFrame, source_name: str) -> pd.DataFrame:
-        missing = [c for c in self.basis if c not in df.columns]
-        if missing:
-            raise DataError(
-                f"{source_name} lacks column(s) {missing}: {len(missing)} of the "
-                f"{len(self.basis)} columns the model was trained on. Give a table with those "
-                "columns (extra columns are ignored)."
-            )
-        id_col = self.schema.id_column
-        keep = self.basis + ([id_col] if id_col and id_col in df.columns else [])
-        sub_schema = Schema(
-            [self.schema.columns[c] for c in keep],
-            id_column=id_col if id_col in keep else None,
-            missing_values=self.schema.missing_values,
-            max_categories=self.schema.max_categories,
-        )
-        typed, _ = coerce_frame(df[keep], sub_schema, source_name=source_name)
+        typer = self.pipeline.named_steps["types"]
+        id_col = typer.id_column_
+        if self.input == "users" and id_col in df.columns:
+            _refuse_event_log(df[id_col], id_col, source_name, self.basis)
+        typed = typer.transform(df, source_name=source_name)
         X = self.builder.transform(typed)
         dist = self.segmenter.transform(X)
         labels = np.argmin(dist, axis=1)
         return scored_frame(
-            typed, id_col if id_col in keep else None, labels, dist, self.segment_names
+            typed, id_col if id_col in typed.columns else None, labels, dist, self.segment_names
         )
 
     # ------------------------------------------------------------------ files
@@ -139,14 +216,13 @@ class Model:
         import skops.io as sio
 
         path = Path(path)
-        builder = copy.copy(self.builder)
-        builder.schema = None  # the schema travels in the manifest, as plain data
-        payload = sio.dumps({"builder": builder, "segmenter": self.segmenter})
+        payload = sio.dumps({"pipeline": self.pipeline})
         manifest = {
             **self.manifest,
             "format": FORMAT,
             "format_version": FORMAT_VERSION,
             "personas_version": __version__,
+            "input": self._input_doc(),
             "schema": self.schema.to_dict(),
             "basis": self.basis,
             "segments": [{"id": i, "name": n} for i, n in enumerate(self.segment_names)],
@@ -156,6 +232,24 @@ class Model:
             zf.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
             zf.writestr("pipeline.skops", payload)
         return path
+
+    def _input_doc(self) -> dict[str, Any]:
+        """What the model takes, for people reading the manifest."""
+        if self.input == "events":
+            pb = self.profile_builder
+            return {
+                "kind": "events",
+                "description": "an event log, profiled as of a date, then segmented",
+                "columns": dict(pb.mapping_),
+                "trained_on": pb.source_,
+                "trained_as_of": pb.as_of_,
+            }
+        return {
+            "kind": "users",
+            "description": "a user table, one row per user",
+            "id_column": self.schema.id_column,
+            "columns": self.basis,
+        }
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
@@ -197,14 +291,31 @@ class Model:
                 "it could run code. Only load models written by personas."
             )
         objects = sio.loads(payload, trusted=TRUSTED)
-        schema = Schema.from_dict(manifest["schema"], source_name=path.name)
         names = [s["name"] for s in manifest["segments"]]
-        return cls(
-            schema=schema,
-            builder=objects["builder"],
-            segmenter=objects["segmenter"],
-            segment_names=names,
-            manifest=manifest,
+        if manifest.get("format_version", 1) < 2:  # a basis builder and a segmenter
+            schema = Schema.from_dict(manifest["schema"], source_name=path.name)
+            builder = objects["builder"]
+            builder.schema = schema
+            return cls.compose(
+                schema=schema,
+                builder=builder,
+                segmenter=objects["segmenter"],
+                segment_names=names,
+                manifest=manifest,
+            )
+        return cls(pipeline=objects["pipeline"], segment_names=names, manifest=manifest)
+
+
+def _refuse_event_log(ids: pd.Series, id_col: str, source_name: str, basis: list[str]) -> None:
+    """A clear error when a model of user tables is given an event log: ``ids`` repeat,
+    two rows per id or more on average (as ``personas segment`` tells a log)."""
+    n_ids = int(ids.nunique(dropna=True))
+    if len(ids) >= 2 * max(n_ids, 1) and len(ids) >= 2:
+        raise DataError(
+            f"{source_name} repeats the ids of {id_col!r} ({len(ids):,} rows for {n_ids:,} "
+            "ids): it reads as an event log, but this model scores user tables, one row per "
+            f"user with the columns {basis}. Give one row per user, or train a model on the "
+            "log itself (personas segment LOG), which scores logs."
         )
 
 

@@ -138,7 +138,7 @@ class Segmentation:
         ids = [self._segment_id(x) for x in (a, b)]
         return compare_segments(
             self.validation.data,
-            self.model.schema,
+            self.validation.schema,
             self.model.builder,
             self.labels["segment"].to_numpy(),
             ids[0],
@@ -166,7 +166,7 @@ class Segmentation:
 
     def summary(self) -> dict[str, Any]:
         """Everything ``summary.json`` holds (stable keys for machines to read)."""
-        id_col = self.model.schema.id_column
+        id_col = self.validation.schema.id_column
         return {
             "personas_version": __version__,
             "created": now_iso(),
@@ -177,7 +177,7 @@ class Segmentation:
             "k_reason": self.k_reason,
             "basis": self.model.basis,
             "as_of": self.as_of,
-            "schema": self.model.schema.to_dict(),
+            "schema": self.validation.schema.to_dict(),
             "preprocessing": self.preprocessing,
             "k_selection": self.scores.to_dict("records"),
             "segments": self.segments,
@@ -436,11 +436,12 @@ def segment(
         },
         "versions": _versions(),
     }
-    model = Model(
+    model = Model.compose(
         schema=report.schema,
         builder=builder,
         segmenter=segmenter,
         segment_names=names,
+        profile_builder=events.builder if events is not None else None,
         manifest=manifest,
     )
     scores = pd.DataFrame(segmenter.scores_)

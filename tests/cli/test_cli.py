@@ -308,6 +308,10 @@ def test_predict_with_missing_columns_exits_2(generated, tmp_path):
     assert result.exit_code == 2
     assert "lacks column(s) ['sessions']" in result.output
     _no_traceback(result)
+    result = run("predict", out / "model.personas", generated / "users.parquet", "--as-of", "2025")
+    assert result.exit_code == 2 and "--as-of is for a model trained on an event log" in " ".join(
+        result.output.split()
+    )
 
 
 def test_eda_command(generated, tmp_path):
@@ -414,6 +418,20 @@ def test_segment_an_event_log_profiles_its_users_first(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert summary["source"]["name"] == "events.csv"
     assert summary["basis"] == ["recency_days", "frequency", "monetary", "tenure_days"]
+    # the model scores the log it was trained on (its users' training segments), and
+    # the log as of another date
+    scored = tmp_path / "scored.csv"
+    result = run("predict", out / "model.personas", log, "-o", scored)
+    assert result.exit_code == 0, result.output
+    assert "profiled from their events" in result.output
+    both = labels.merge(pd.read_csv(scored, dtype={"user_id": str}), on="user_id")
+    assert len(both) == len(labels) and (both["segment_x"] == both["segment_y"]).all()
+    result = run("predict", out / "model.personas", log, "-o", scored, "--as-of", "2025-01-01")
+    assert result.exit_code == 0, result.output
+    assert len(pd.read_csv(scored)) < len(labels)
+    result = run("predict", out / "model.personas", log, "-o", scored, "--as-of", "soon")
+    assert result.exit_code == 2 and "as_of 'soon' is not a date" in result.output
+    _no_traceback(result)
     # in Python: the profiles come with the segmentation
     run_ = personas.segment(events, k=3)
     assert run_.events is not None and len(run_.labels) == len(run_.events.data)

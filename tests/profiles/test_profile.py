@@ -226,7 +226,7 @@ def test_active_days_and_weeks_both_ways(inline, monkeypatch):
     grouping by user × block, against pandas; times before 1970 too."""
     import personas.profiles._features as F
 
-    monkeypatch.setattr(F, "MAX_INLINE_BLOCKS", inline)
+    monkeypatch.setattr(F, "MAX_INLINE_BLOCKS", inline)  # (where build_features reads it)
     users, _ = personas.datasets.make_users(120, random_state=5)
     events = personas.datasets.make_events(users, random_state=5)
     old = pd.DataFrame(
@@ -365,9 +365,9 @@ def test_one_pass_counts_and_hashes_across_batches(log):
     """Tests counted, and usable lines' hashes kept, as the log streams in small batches."""
     import ibis
 
+    from personas.profiles._cleaning import scan, without_duplicates
     from personas.profiles._features import EventKinds, flags, normalise
     from personas.profiles._mapping import infer_mapping
-    from personas.profiles._profile import _scan, _without_duplicates
     from personas.profiles._source import connect, kind
 
     con = connect()
@@ -379,16 +379,16 @@ def test_one_pass_counts_and_hashes_across_batches(log):
     cutoff = pd.Timestamp(AS_OF, tz="UTC").timestamp()
     checks = {"no_user": e.uid.isnull(), "no_time": e.ts.isnull(), "late": e.sec >= cutoff}
     facts = {"purchase": e.is_purchase & e.uid.notnull() & (e.sec < cutoff)}
-    tally, hashes = _scan(e, checks, facts, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
+    tally, hashes = scan(e, checks, facts, with_hash=True, chunk_size=4)  # 13 lines: 4 batches
     assert tally.total == 13
     assert [tally.count(tally.bits[name]) for name in checks | facts] == [1, 0, 2, 6]
     assert tally.count(tally.usable) == 10
     assert tally.count(tally.bits["purchase"] & ~tally.bits["late"]) == 6  # a 3, b, d 2
     assert tally.count(tally.bits["late"] | tally.bits["no_user"]) == 3
     assert len(hashes) == 10
-    _, extra, by_rule = _without_duplicates(con, e, hashes)
+    _, extra, by_rule = without_duplicates(con, e, hashes)
     assert extra == 1 and by_rule["purchase_lines"] == 1  # user d's repeated purchase
-    tally, hashes = _scan(e, checks, facts, with_hash=False, chunk_size=5)
+    tally, hashes = scan(e, checks, facts, with_hash=False, chunk_size=5)
     assert tally.count(tally.usable) == 10 and hashes is None
 
 

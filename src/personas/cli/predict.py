@@ -1,4 +1,4 @@
-"""``personas predict``: score new users with a saved model."""
+"""``personas predict``: score users with a saved model, from their events or their rows."""
 
 from __future__ import annotations
 
@@ -13,9 +13,19 @@ from personas.errors import InputFileError
 @handle_errors
 def predict_command(
     model: Path = typer.Argument(..., help="A model.personas file from `personas segment`."),
-    data: str = typer.Argument(..., help="The users to score (any format `validate` reads)."),
+    data: str = typer.Argument(
+        ...,
+        help="What the model scores: an event log for a model trained on one (profiled "
+        "first), else a user table (any format `validate` reads).",
+    ),
     out: Path = typer.Option(
         Path("scored.parquet"), "--out", "-o", help="Output file (.parquet or .csv)."
+    ),
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Profile the events as of this date (default: midnight after the last event); "
+        "for a model trained on an event log.",
     ),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
 ) -> None:
@@ -25,18 +35,30 @@ def predict_command(
 
     if out.suffix not in (".parquet", ".csv"):
         raise InputFileError(f"--out must end in .parquet or .csv, not {out.name!r}.")
+    extra: list[str] = []
     with err_console.status("Loading the model…") as status:
         fitted = personas.load(model)
-        status.update(f"Scoring {data}…")
-        df, source = load_table(data, table=table)
-        extra = [c for c in df.columns if c not in fitted.basis and c != fitted.schema.id_column]
-        scored = fitted.predict(df, source_name=source.name)
+        if fitted.input == "events":
+            status.update(f"Profiling the users of {data} and scoring them…")
+            scored = fitted.predict(data, as_of=as_of, table=table)
+        else:
+            if as_of is not None:
+                raise InputFileError(
+                    f"--as-of is for a model trained on an event log; {model.name} scores "
+                    "user tables as they are. Leave it out."
+                )
+            status.update(f"Scoring {data}…")
+            df, source = load_table(data, table=table)
+            kept = set(fitted.basis) | {fitted.schema.id_column}
+            extra = [c for c in df.columns if c not in kept]
+            scored = fitted.predict(df, source_name=source.name)
         if out.suffix == ".parquet":
             scored.to_parquet(out, index=False)
         else:
             scored.to_csv(out, index=False)
     counts = scored["segment"].value_counts().sort_index()
-    console.print(f"Scored {len(scored):,} users into {fitted.n_segments} segments:")
+    what = " (profiled from their events)" if fitted.input == "events" else ""
+    console.print(f"Scored {len(scored):,} users{what} into {fitted.n_segments} segments:")
     for seg, n in counts.items():
         console.print(f"  {seg}: {escape(fitted.segment_names[seg])} — {n:,}")
     if extra:

@@ -1,16 +1,19 @@
 """Event logs → one row per user: RFM, engagement, tenure, windows, trends (DuckDB + Ibis)."""
 
+from personas.profiles._builder import ProfileBuilder, profile
 from personas.profiles._features import FEATURES
 from personas.profiles._mapping import EventMapping, infer_mapping
-from personas.profiles._profile import Profiles, profile
-from personas.profiles._rfm import RFM_SEGMENTS, rfm_scores
+from personas.profiles._result import Profiles
+from personas.profiles._rfm import RFM_SEGMENTS, rfm_scores, rfm_thresholds
 
 __all__ = [
     "FEATURES",
     "RFM_SEGMENTS",
     "EventMapping",
+    "ProfileBuilder",
     "Profiles",
     "infer_mapping",
     "profile",
     "rfm_scores",
+    "rfm_thresholds",
 ]

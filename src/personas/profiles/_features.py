@@ -9,12 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import math
 import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from personas.profiles._active import (
+    MAX_INLINE_BLOCKS,
+    active_blocks,
+    active_days,
+    block_range,
+    day_bits,
+)
 from personas.profiles._mapping import EventMapping
 from personas.profiles._vocabulary import (
     CANCEL_TYPES,
@@ -147,7 +153,10 @@ class EventKinds:
 
     Built from the column's distinct values, matched case- and space-insensitively
     against ``PURCHASE_TYPES``, ``RETURN_TYPES``, ``CANCEL_TYPES``, ``RENEWAL_TYPES``,
-    ``SUBSCRIPTION_TYPES`` and ``SESSION_TYPES`` (as :func:`event_name` writes them).
+    ``SUBSCRIPTION_TYPES`` and ``SESSION_TYPES`` (as :func:`event_name` writes them): a
+    value's meaning never depends on the other values, so a few users' events are read
+    as the whole log's. What does depend on the log is fixed by a fitted profile builder:
+    the kinds counted (``present``) and whether the status column is a flag.
     """
 
     NAMES: dict[str, tuple[str, ...]] = {
@@ -164,6 +173,9 @@ class EventKinds:
         values: list[str] | None = None,
         statuses: list[str] | None = None,
         flag: str | None = None,
+        *,
+        present: list[str] | None = None,
+        status_flag: bool | None = None,
     ):
         values = [str(v) for v in values or []]
         self.values = {
@@ -176,10 +188,22 @@ class EventKinds:
             for kind, names in (("cancelled", STATUS_CANCELLED), ("returned", STATUS_RETURNED))
         }
         said = {event_name(v) for v in statuses}
-        if flag and said and said <= FLAG_TRUE | FLAG_FALSE:
+        if status_flag is None:  # a column named as a flag holding only flag values
+            status_flag = bool(flag and said and said <= FLAG_TRUE | FLAG_FALSE)
+        self.status_flag = bool(flag and status_flag)
+        if self.status_flag:
             # a flag column (is_cancel, is_returned): its true values mark the lines
             self.status = {"cancelled": [], "returned": []}
             self.status[flag] = [v for v in statuses if event_name(v) in FLAG_TRUE]
+        # The kinds the profiles count (renewals, sessions…): those of the values, unless
+        # the kinds of another log are given (a model's, scoring a few users' events).
+        self.present = sorted(
+            present if present is not None else (k for k, v in self.values.items() if v)
+        )
+
+    def has(self, kind: str) -> bool:
+        """Whether the profiles count ``kind`` (a column per kind; 0 for a user without)."""
+        return kind in self.present
 
     def test(self, column: Any, kind: str, *, in_filter: bool = False) -> Any:
         """A boolean expression: the line's event type means ``kind``.
@@ -245,7 +269,7 @@ def rules(
     an amount.
 
     Only ``&``, ``|`` and ``~``: the same rules run on Ibis columns (the lines) and on
-    NumPy arrays (the tallies of :func:`personas.profiles._profile._scan`); ``false`` is
+    NumPy arrays (the tallies of :func:`personas.profiles._cleaning.scan`); ``false`` is
     the false value of either kind, for facts left out.
     """
 
@@ -311,25 +335,31 @@ def build_features(
     span: tuple[float, float] | None = None,
     zero_value_orders: bool = False,
     materialise: Callable[[str, Any], Any] | None = None,
+    billing: dict[str, float | None] | None = None,
 ) -> Any:
     """One row per user (an Ibis expression).
+
+    ``billing`` holds the population's median period between billing events (seconds,
+    ``"period"``), which days_to_renewal uses for users with a single one; without that
+    key it is measured on ``e`` (its users with two or more) and put there.
 
     ``kinds`` says which event types mean what; ``levels`` gives, per share column, the
     share columns to make (see :class:`ShareLevels`); ``plans`` the distinct values of
     the plan column, when known (the latest plan is then found by its code); ``span``
     the earliest and latest times (epoch seconds) a line may have, when known: over up to
     ``MAX_INLINE_BLOCKS`` blocks of days, active days and weeks are then counted with the
-    events (see :func:`_active_blocks`) rather than by a grouping of their own. The
+    events (see :func:`~personas.profiles._active.active_blocks`) rather than by a
+    grouping of their own. The
     per-user aggregates (events, active days, orders) are passed through
     ``materialise(name, expr)`` when given — e.g. to store each as a table, so that one
     aggregation at a time holds memory — before they are joined.
     """
     import ibis
 
-    blocks = _block_range(*span) if span is not None else range(0)
+    blocks = block_range(*span) if span is not None else range(0)
     inline = 0 < len(blocks) <= MAX_INLINE_BLOCKS
     if inline:  # each line's block and day bit, worked out once (not once per block)
-        block, bit = _day_bits(e.sec)
+        block, bit = day_bits(e.sec)
         e = e.mutate(_block=block, _bit=bit)
 
     def count(where=None):
@@ -383,7 +413,7 @@ def build_features(
     # Sessions, renewals and cancellations only where the log has them (not columns of 0)
     if m.session_id:
         agg["sessions"] = e.session.nunique()
-    elif m.event_type and kinds.values["session"]:
+    elif m.event_type and kinds.has("session"):
         kind_count("sessions", "session")
     if m.duration:
         timed = e.duration.notnull()
@@ -392,19 +422,19 @@ def build_features(
         agg["avg_session_minutes"] = when(timed, e.duration).mean()
     if m.event_type:
         for name, kind in (("renewals", "renewal"), ("cancellations", "cancel")):
-            if kinds.values[kind]:
+            if kinds.has(kind):
                 kind_count(name, kind)
-        if kinds.values["subscription"]:
+        if kinds.has("subscription"):
             subscription = kinds.test(e.etype, "subscription", in_filter=True)
             # Only "was the last one a cancellation" is kept (code 2; ties go to it)
             cancel = ibis.cases((kinds.test(e.etype, "cancel"), 2), else_=1)
             agg["_last_sub"] = when(subscription, _stamped(e.sec, cancel, 3)).max()
         billed = [v for v in kinds.values["subscription"] if v not in kinds.values["cancel"]]
-        if kinds.values["renewal"]:  # renewals give the billing period (days_to_renewal)
-            billing = any_of(e.etype, billed, in_filter=True)
-            agg["_bill_n"] = count(billing)
-            agg["_bill_first"] = when(billing, e.sec).min()
-            agg["_bill_last"] = when(billing, e.sec).max()
+        if kinds.has("renewal"):  # renewals give the billing period (days_to_renewal)
+            bill = any_of(e.etype, billed, in_filter=True)
+            agg["_bill_n"] = count(bill)
+            agg["_bill_first"] = when(bill, e.sec).min()
+            agg["_bill_last"] = when(bill, e.sec).max()
     if m.plan:
         if plans and len(plans) <= MAX_CODED:
             code = ibis.cases(*((e.plan == v, i + 1) for i, v in enumerate(plans)), else_=0)
@@ -414,9 +444,9 @@ def build_features(
             agg["plan"] = e.plan.argmax(e.sec, where=e.plan.notnull())
     active = None
     if inline:
-        _active_blocks(e, blocks, agg, derived)
+        active_blocks(e, blocks, agg, derived)
     else:
-        active = _active_days(e)
+        active = active_days(e)
     g = e.group_by("uid").aggregate(**agg)
     # Order lines first become one row per order (purchases and returns together, keyed
     # by order id), so that counting orders per window is a count, not a distinct count
@@ -449,9 +479,13 @@ def build_features(
     g = parts.pop("events")
     typical = None
     if "_bill_n" in agg:  # the median period of the users with two billing events or more
-        multi = g.filter(g._bill_n >= 2)
-        gap = (multi._bill_last - multi._bill_first) / (multi._bill_n - 1)
-        typical = multi.aggregate(p=gap.median()).p.as_scalar()
+        billing = {} if billing is None else billing
+        if "period" not in billing:
+            multi = g.filter(g._bill_n >= 2)
+            gap = (multi._bill_last - multi._bill_first) / (multi._bill_n - 1)
+            period = multi.aggregate(p=gap.median()).execute()["p"].iloc[0]
+            billing["period"] = None if period is None or period != period else float(period)
+        typical = ibis.literal(billing["period"], "float64")
     for part in parts.values():
         g = g.left_join(part, "uid").drop("uid_right")
     # In order: a derived count may use an earlier one, inlined (one projection: Ibis
@@ -606,80 +640,6 @@ def rule_tests(t: Any) -> dict[str, Any]:
     }
 
 
-BLOCK_WEEKS = 8  # weeks per block of _active_days: 56 day bits in one int64
-# Blocks (of 56 days, 16 ≈ 2.4 years) whose masks are aggregated with the events rather
-# than by a grouping by user × block. At 10M events 7, 16 or 24 masks added 0.5–0.8 s to
-# a grouping by user (a line sets one mask), where the grouping by block took 1.7 s; each
-# mask is one more aggregate state per user held in memory, hence a bound.
-MAX_INLINE_BLOCKS = 16
-
-
-def _day_bits(sec: Any) -> tuple[Any, Any]:
-    """The block of a line's day and the day's bit in the block's mask (see
-    :func:`_active_days`)."""
-    import ibis
-
-    span = 7 * BLOCK_WEEKS
-    day = (sec / DAY).floor().cast("int64") + 3  # days since Monday 1969-12-29
-    block = (day / span).floor().cast("int64")
-    return block, ibis.literal(1, "int64") << (day - block * span)
-
-
-def _block_range(first: float, last: float) -> range:
-    """The blocks of :func:`_day_bits` from the time ``first`` to ``last`` (seconds)."""
-    span = 7 * BLOCK_WEEKS
-    return range((math.floor(first / DAY) + 3) // span, (math.floor(last / DAY) + 3) // span + 1)
-
-
-# The lowest bit of each week (7-bit group) of a block's mask
-WEEK_STARTS = sum(1 << (7 * i) for i in range(BLOCK_WEEKS))
-
-
-def _weeks_in(mask: Any) -> Any:
-    """Weeks with a day set in a block's mask (its 7-bit groups that are not 0): each
-    week's days are folded onto its lowest bit (a shift by 1 to 6 moves no other week's
-    day there), whose bits are then counted."""
-    folded = functools.reduce(operator.or_, (mask >> i for i in range(1, 7)), mask)
-    return _popcount(folded & WEEK_STARTS)
-
-
-def _active_blocks(e: Any, blocks: range, agg: dict, derived: dict) -> None:
-    """Active days and weeks counted with the events: a mask of days per block (a
-    ``bit_or`` of the lines of that block, for every block of ``blocks``; ``e`` has each
-    line's ``_block`` and ``_bit`` from :func:`_day_bits`), then the bits set and the
-    weeks with a bit set."""
-    names = []
-    for b in blocks:
-        names.append(f"_days_{b - blocks.start}")
-        agg[names[-1]] = when(e._block == b, e._bit).bit_or()
-
-    def total(part: Callable[[Any], Any]) -> Callable[[Any], Any]:
-        return lambda g: functools.reduce(operator.add, (part(g[n]).fill_null(0) for n in names))
-
-    derived["active_days"] = total(_popcount)
-    derived["active_weeks"] = total(_weeks_in)
-
-
-def _active_days(e: Any) -> Any:
-    """Active days and weeks per user without a distinct count over every line.
-
-    Lines become one row per user × block of eight weeks holding a bit per day seen
-    (days are UTC days; weeks start on Monday — day 0, 1970-01-01, was a Thursday — and
-    blocks on a Monday, so no week straddles two blocks). Active days are the bits set,
-    active weeks the blocks' non-empty 7-bit groups. (One row per user × week instead
-    made twice the groups: 64M at 100M events.)
-    """
-    block, bit = _day_bits(e.sec)
-    blocks = (
-        e.select("uid", block=block, bit=bit)
-        .group_by(["uid", "block"])
-        .aggregate(mask=lambda t: t.bit.bit_or())
-    )
-    return blocks.group_by("uid").aggregate(
-        active_days=_popcount(blocks.mask).sum(), active_weeks=_weeks_in(blocks.mask).sum()
-    )
-
-
 @functools.cache
 def _hash_udf(types: tuple) -> Any:
     """DuckDB's ``hash`` of several columns (Ibis' own ``hash`` of a struct of them
@@ -695,25 +655,6 @@ def _hash_udf(types: tuple) -> Any:
         [inspect.Parameter(f"c{i}", inspect.Parameter.POSITIONAL_ONLY) for i in range(len(types))]
     )
     return ibis.udf.scalar.builtin(row_hash, name="hash", signature=(types, "uint64"))
-
-
-@functools.cache
-def _bit_count_udf() -> Any:
-    import ibis
-
-    # DuckDB's and Spark's own function (the signature is given as this module's
-    # annotations are strings)
-    @ibis.udf.scalar.builtin(name="bit_count", signature=(("int64",), "int8"))
-    def bit_count(x):
-        """Bits set in an integer."""
-
-    return bit_count
-
-
-def _popcount(x: Any) -> Any:
-    """Bits set in an int64 (DuckDB's ``bit_count``; the SWAR formula written out in SQL
-    repeated its subexpressions — the mask 64 times per row)."""
-    return _bit_count_udf()(x).cast("int64")  # (DuckDB's is a TINYINT: sums overflow)
 
 
 @dataclass
@@ -734,11 +675,16 @@ class ShareLevels:
     more: bool  # levels beyond the named ones exist (an _other share)
 
 
-def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> ShareLevels | None:
+def share_levels(
+    key: str, counts: list[tuple[Any, int]], n: int, fitted: dict[str, Any] | None = None
+) -> ShareLevels | None:
     """The top ``n`` levels of a share column (``None`` when it has fewer than two).
 
     ``counts`` are (value as written, lines) pairs. Values that give the same column name
     are pooled (event types also across case and spaces: "Purchase" and "purchase ").
+    ``fitted`` (``{"names": [...], "other": bool}``, from :func:`fitted_levels` of another
+    log) fixes the share columns: a value whose column is not among them is pooled in
+    ``_other`` when there is one.
     """
     pooled: dict[str, list[str]] = {}
     totals: dict[str, int] = {}
@@ -751,19 +697,60 @@ def share_levels(key: str, counts: list[tuple[Any, int]], n: int) -> ShareLevels
         name = _share_name(key, text.strip().lower() if key == "etype" else text)
         pooled.setdefault(name, []).append(text)
         totals[name] = totals.get(name, 0) + int(lines)
-    if len(totals) < 2:  # one level: nothing to share
+    if fitted is not None:
+        top, more = list(fitted["names"]), bool(fitted["other"])
+    elif len(totals) < 2:  # one level: nothing to share
         return None
-    top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
+    else:
+        top = sorted(totals, key=lambda name: (-totals[name], name))[:n]  # ties: by name
+        more = len(totals) > n
     return ShareLevels(
-        named={name: pooled[name] for name in top},
-        lines={name: totals[name] for name in top},
-        rest=sum(totals.values()) - sum(totals[name] for name in top),
+        named={name: pooled.get(name, []) for name in top},
+        lines={name: totals.get(name, 0) for name in top},
+        rest=sum(totals.values()) - sum(totals.get(name, 0) for name in top),
         missing=missing,
-        more=len(totals) > n,
+        more=more,
     )
+
+
+def fitted_levels(share: ShareLevels) -> dict[str, Any]:
+    """What a fitted profile builder keeps of a share column (see :func:`share_levels`)."""
+    return {"names": list(share.named), "other": bool(share.more)}
 
 
 def _share_name(column: str, level: str) -> str:
     column = "event_type" if column == "etype" else column
     safe = "".join(ch if ch.isalnum() else "_" for ch in str(level).lower()).strip("_")
     return f"share_{column}_{safe or 'blank'}"
+
+
+def definitions(columns) -> dict[str, str]:
+    """The definition of each of ``columns`` that is a profile's (see ``FEATURES``)."""
+    out = {}
+    for c in columns:
+        if c in FEATURES:
+            out[c] = FEATURES[c]
+        elif c.startswith(("orders_", "spend_", "events_")) and c.endswith("d"):
+            out[c] = FEATURES[c.split("_")[0] + "_{w}d"].replace(
+                "w days", c.split("_")[1][:-1] + " days"
+            )
+        elif c.startswith("share_"):
+            out[c] = FEATURES["share_{column}_{level}"]
+    out.update(
+        {
+            "r_score": "recency quintile, 5 = most recent buyers (no order: empty)",
+            "f_score": "frequency quintile, 5 = most orders",
+            "m_score": "monetary quintile, 5 = highest spend",
+            "rfm": "the three scores, e.g. 545",
+            "rfm_segment": "named RFM segment (see the README's table)",
+            "cal_x": "repeat purchase days up to the calibration end (CLV models)",
+            "cal_t_x": "time from the first to the last purchase day, in the time unit",
+            "cal_T": "time from the first purchase day to the calibration end, in the time unit",
+            "cal_m": "mean value of the repeat purchase days",
+            "expected_purchases": "BG/NBD expected purchases over the horizon",
+            "p_alive": "BG/NBD probability that the customer is still active",
+            "expected_value": "Gamma-Gamma expected value of a purchase",
+            "clv": "discounted expected value over the horizon (BG/NBD × Gamma-Gamma)",
+        }
+    )
+    return out

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["RFM_SEGMENTS", "rfm_scores"]
+__all__ = ["RFM_SEGMENTS", "rfm_scores", "rfm_thresholds"]
 
 RFM_SEGMENTS: dict[tuple[int, int], str] = {}
 for _r in range(1, 6):
@@ -63,20 +63,64 @@ def _quintile(values: np.ndarray, higher_is_better: bool) -> np.ndarray:
     return np.clip(np.ceil(5 * ranks / n), 1, 5).astype(np.int64)
 
 
-def rfm_scores(profiles: pd.DataFrame) -> pd.DataFrame:
-    """Add ``r_score``, ``f_score``, ``m_score``, ``rfm`` ("545") and ``rfm_segment``."""
+# (column scored, profile column it scores, whether higher values score higher)
+SCORED = (("r_score", "recency_days", False), ("f_score", "frequency", True),
+          ("m_score", "monetary", True))  # fmt: skip
+
+
+def _scored_values(profiles: pd.DataFrame, src: str) -> tuple[np.ndarray, np.ndarray]:
+    """A column's values, rounded to 6 decimals (sums of money differ in their last bits
+    with the order they are added in: a user at a quintile's edge must not change score
+    with it), and whether each is scored: buyers with a value."""
+    buyers = profiles["frequency"].fillna(0).to_numpy() > 0
+    values = np.round(profiles[src].to_numpy(dtype=float, na_value=np.nan), 6)
+    return values, buyers & ~np.isnan(values)
+
+
+def rfm_thresholds(profiles: pd.DataFrame) -> dict[str, list[float | None]]:
+    """The population's quintile edges: per score column, for the scores 2 to 5, the
+    value from which a buyer gets that score or a better one (the smallest such value;
+    for recency, where fewer days score higher, the largest). ``None`` where no buyer
+    reached the score (ties: the many buyers of one order share a middle score).
+
+    Applied by :func:`rfm_scores`, they give every user of ``profiles`` the score of its
+    rank among them, and any other user the score its values would have had among them.
+    """
+    out: dict[str, list[float | None]] = {}
+    for col, src, better in SCORED:
+        values, scored = _scored_values(profiles, src)
+        v = values[scored]
+        score = _quintile(v, better)
+        edge = np.min if better else np.max
+        out[col] = [
+            float(edge(v[score >= s])) if (score >= s).any() else None for s in (2, 3, 4, 5)
+        ]
+    return out
+
+
+def _apply(values: np.ndarray, edges: list[float | None], better: bool) -> np.ndarray:
+    score = np.ones(len(values), dtype=np.int64)
+    for edge in edges:
+        if edge is not None:
+            score += (values >= edge) if better else (values <= edge)
+    return score
+
+
+def rfm_scores(
+    profiles: pd.DataFrame, thresholds: dict[str, list[float | None]] | None = None
+) -> pd.DataFrame:
+    """Add ``r_score``, ``f_score``, ``m_score``, ``rfm`` ("545") and ``rfm_segment``.
+
+    ``thresholds`` (from :func:`rfm_thresholds`) say where the quintiles of a population
+    lie; by default those of ``profiles`` itself.
+    """
+    thresholds = thresholds if thresholds is not None else rfm_thresholds(profiles)
     out = profiles.copy(deep=False)  # new columns only: the features are not copied
-    buyers = out["frequency"].fillna(0).to_numpy() > 0
     scores = {}
-    for col, src, better in (
-        ("r_score", "recency_days", False),
-        ("f_score", "frequency", True),
-        ("m_score", "monetary", True),
-    ):
-        values = out[src].to_numpy(dtype=float, na_value=np.nan)
-        scored = buyers & ~np.isnan(values)
+    for col, src, better in SCORED:
+        values, scored = _scored_values(out, src)
         score = np.zeros(len(out), dtype=np.int64)  # 0: no score
-        score[scored] = _quintile(values[scored], better)
+        score[scored] = _apply(values[scored], thresholds[col], better)
         scores[col] = score
         out[col] = pd.arrays.IntegerArray(score, mask=~scored)
     r, f, m = scores["r_score"], scores["f_score"], scores["m_score"]

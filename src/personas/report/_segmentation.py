@@ -98,7 +98,7 @@ def example_users(run: Segmentation, n: int = 3, max_columns: int = 8) -> dict[i
 
     Personal data, free text and ignored columns are never shown.
     """
-    schema = run.model.schema
+    schema = run.validation.schema
     data = run.validation.data
     shown_ok = {c for c, spec in schema.columns.items() if spec.role not in HIDDEN_ROLES}
     id_col = schema.id_column

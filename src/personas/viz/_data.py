@@ -104,7 +104,7 @@ def distributions(run: Segmentation, column: str, per_segment: int = 2000) -> di
     data, labels = _table(run)
     if column not in data.columns:
         raise ValueError(f"No column {column!r} in the segmented table.")
-    role = run.model.schema[column].role
+    role = run.validation.schema[column].role
     if role not in ("numeric", "datetime", "boolean"):
         raise ValueError(
             f"Column {column!r} is {role}; distributions are drawn for numbers and dates "
@@ -152,7 +152,7 @@ def default_columns(run: Segmentation, n: int = 4) -> tuple[list[str], list[str]
             best[t["column"]] = max(best.get(t["column"], 0.0), abs(t["effect"]))
             kinds[t["column"]] = t["kind"]
     ranked = sorted(best, key=lambda c: -best[c])
-    schema = run.model.schema
+    schema = run.validation.schema
     numeric = [c for c in ranked if schema[c].role in ("numeric", "datetime")][:n]
     categorical = [c for c in ranked if schema[c].role in ("categorical", "high_cardinality")][:n]
     return numeric, categorical

@@ -1,0 +1,816 @@
+"""`ProfileBuilder`: an event log → one row per user, as a scikit-learn transformer.
+
+``fit`` learns how the log is read (which column is which, how times, amounts and ids are
+written), which event names mean what, the share columns, the cleaning decisions and the
+population's thresholds (RFM quintiles, the typical billing period, lifetime-value fits);
+``transform(events, as_of=...)`` profiles any events — next month's log, or a few users'
+events — by what it learned, so a user's profile depends only on that user's events.
+:func:`profile` is the one-call form (fit and profile a log).
+
+The log is read and aggregated by DuckDB through Ibis (CSV, Parquet, globs of files, a
+table of a DuckDB database, a DataFrame, or a SQL query); only the per-user result comes
+back to pandas. Cleaning rules are explicit options, and what each one did is counted in
+``Profiles.cleaning``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
+from personas.profiles._cleaning import scan, without_duplicates
+from personas.profiles._features import (
+    RULES,
+    EventKinds,
+    build_features,
+    definitions,
+    fitted_levels,
+    flags,
+    items_bought,
+    normalise,
+    primitives,
+    rules,
+    share_levels,
+)
+from personas.profiles._inference import (
+    Reads,
+    check_event_type,
+    headerless,
+    level_counts,
+    mostly_negative,
+    one_order_each,
+    user_hint,
+    user_with_values,
+)
+from personas.profiles._mapping import (
+    EventMapping,
+    describe,
+    flag_kind,
+    infer_mapping,
+    is_customer_name,
+    is_email_name,
+    read_mapping,
+)
+from personas.profiles._numbers import NumberReader, number_reader
+from personas.profiles._result import Profiles
+from personas.profiles._rfm import rfm_scores, rfm_thresholds
+from personas.profiles._source import (
+    connect,
+    fetch,
+    flatten,
+    join_users,
+    kind,
+    read_events,
+    resolve_as_of,
+)
+from personas.profiles._times import TimeReader, date_from_parts, time_reader, with_clock
+
+__all__ = ["ProfileBuilder", "profile"]
+
+
+class ProfileBuilder(TransformerMixin, BaseEstimator):
+    """Profile users from their events: RFM, engagement, tenure, windows, trends, CLV.
+
+    Parameters
+    ----------
+    mapping : dict, path or None
+        Which column is which (``{"user_id": "customer", "amount": "total"}``, or a TOML
+        file with an ``[events]`` table as :meth:`Profiles.write_mapping` writes);
+        meanings left out are inferred from names, types and contents.
+    top_levels : int, default 5
+        Category / channel / device / event-type levels given their own share column.
+    drop_duplicates : bool, default True
+        Drop exact duplicate lines (counted).
+    cancelled_invoices : bool, optional
+        Whether order ids of "C" and digits ("C489449") are cancelled invoices (returns).
+        Default: yes, unless most order ids of the fitted log look like that.
+    zero_value_orders : bool, default False
+        Count purchase lines of value 0 as orders.
+    negative_quantities : "returns" or "drop", default "returns"
+        What a line with a negative quantity or amount is: a return, or a line to leave
+        out.
+    clv : bool or "auto", default False
+        Fit BG/NBD, Pareto/NBD and Gamma-Gamma on the fitted log's purchases and add
+        ``expected_purchases``, ``p_alive``, ``expected_value`` and ``clv`` per user
+        ("auto": only where there are enough repeat purchases, without Pareto/NBD).
+    calibration_end : date-like, optional
+        The last day of the purchases the CLV models see (default: the day before as_of).
+    time_unit : "day", "week" or "month", default "week"
+    horizon_days : float, default 365
+    annual_discount : float, default 0.10
+
+    Attributes
+    ----------
+    mapping_ : dict
+        Meaning → column of the fitted log (``user_id``, ``timestamp``, ``amount``…).
+    time_reader_ : dict
+        How the time column is read (``how``: as_is, date, cast, format, yyyymmdd,
+        epoch or days; ``format``, ``scale``, ``clock``).
+    number_readers_ : dict
+        Meaning → the decimal mark of numbers written as text (None: already numbers).
+    event_kinds_ : dict
+        ``present``: the event kinds counted (purchase, renewal, session…);
+        ``status_flag``: whether the status column is a flag (is_cancel).
+    share_levels_ : dict
+        Per share column (category, channel, device, etype): the share column names and
+        whether an ``_other`` share pools the rest.
+    cancel_prefix_ : bool
+        Whether order ids of "C" and digits are cancelled invoices.
+    billing_period_ : float or None
+        The median period between billing events (seconds), for days_to_renewal.
+    rfm_thresholds_ : dict
+        The quintile edges of recency, frequency and monetary value (RFM scores).
+    clv_ : dict or None
+        The lifetime-value models' parameters and options.
+    as_of_ : str
+        The instant the fitted log was profiled at.
+    columns_ : list of str
+        The columns of the profiles.
+    notes_ : list of str
+        What reading the fitted log decided.
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, _ = personas.datasets.make_users(300, random_state=0)
+    >>> events = personas.datasets.make_events(users, random_state=0)
+    >>> builder = personas.ProfileBuilder().fit(events, as_of="2025-06-30")
+    >>> some = events[events["user_id"].isin(users["user_id"][:5])]
+    >>> builder.transform(some, as_of="2025-06-30").shape[0]
+    5
+    """
+
+    def __init__(
+        self,
+        mapping: dict[str, str] | str | Path | None = None,
+        *,
+        top_levels: int = 5,
+        drop_duplicates: bool = True,
+        cancelled_invoices: bool | None = None,
+        zero_value_orders: bool = False,
+        negative_quantities: str = "returns",
+        clv: bool | str = False,
+        calibration_end: Any = None,
+        time_unit: str = "week",
+        horizon_days: float = 365.0,
+        annual_discount: float = 0.10,
+    ) -> None:
+        self.mapping = mapping
+        self.top_levels = top_levels
+        self.drop_duplicates = drop_duplicates
+        self.cancelled_invoices = cancelled_invoices
+        self.zero_value_orders = zero_value_orders
+        self.negative_quantities = negative_quantities
+        self.clv = clv
+        self.calibration_end = calibration_end
+        self.time_unit = time_unit
+        self.horizon_days = horizon_days
+        self.annual_discount = annual_discount
+
+    # ------------------------------------------------------------------ the estimator
+    def fit(self, X: Any, y: Any = None, **read: Any) -> ProfileBuilder:
+        """Learn how ``X`` (an event log) is read and its population's thresholds.
+
+        ``read``: ``as_of``, ``users``, ``query``, ``table`` as for :meth:`transform`.
+        """
+        self.fit_profile(X, **read)
+        return self
+
+    def fit_transform(self, X: Any, y: Any = None, **read: Any) -> pd.DataFrame:
+        """Fit on ``X`` and return its profiles (one pass over the log)."""
+        return self.fit_profile(X, **read).data
+
+    def transform(self, X: Any, **read: Any) -> pd.DataFrame:
+        """The profiles of the users of ``X``, one row each (see :meth:`profile`)."""
+        return self.profile(X, **read).data
+
+    def get_feature_names_out(self, input_features: Any = None) -> Any:
+        import numpy as np
+
+        check_is_fitted(self, "columns_")
+        return np.asarray(self.columns_, dtype=object)
+
+    def fit_profile(
+        self,
+        X: Any,
+        *,
+        as_of: Any = None,
+        users: Any = None,
+        query: str | None = None,
+        table: str | None = None,
+    ) -> Profiles:
+        """Fit on the log ``X`` and return its :class:`Profiles` (``fit_transform`` with
+        everything learned about it: cleaning counts, notes, timings)."""
+        return _Run(self, fitting=True).profile(X, users, as_of, query, table)
+
+    def profile(
+        self,
+        X: Any,
+        *,
+        as_of: Any = None,
+        users: Any = None,
+        query: str | None = None,
+        table: str | None = None,
+    ) -> Profiles:
+        """Profile the users of the events ``X`` by what was fitted.
+
+        Parameters
+        ----------
+        X : path, glob, DataFrame or None
+            Events with the fitted log's columns (or columns under the meanings' own
+            names: ``user_id``, ``timestamp``, ``amount``…); what :func:`profile` reads.
+        as_of : date-like, optional
+            Only events strictly before this instant count (default: midnight after the
+            last event of ``X``). Give it to profile a few users as of the same instant
+            as the whole log: each user's row depends only on that user's events.
+        users : path or DataFrame, optional
+            A users table: every user in it appears (zero activity without events).
+        query, table : str, optional
+            SQL giving the events, or a DuckDB database's table (see :func:`profile`).
+
+        Returns
+        -------
+        Profiles
+        """
+        check_is_fitted(self, "mapping_")
+        return _Run(self, fitting=False).profile(X, users, as_of, query, table)
+
+    # ------------------------------------------------------------------ checks
+    def _options(self, fitting: bool) -> dict[str, Any]:
+        """The parameters, checked (before anything is read); the columns named."""
+        if self.clv not in (True, False, "auto"):
+            raise PersonasError(f"clv must be True, False or 'auto', not {self.clv!r}.")
+        if self.negative_quantities not in ("returns", "drop"):
+            raise PersonasError(
+                "negative_quantities must be 'returns' or 'drop', "
+                f"not {self.negative_quantities!r}."
+            )
+        clv = None
+        if self.clv:
+            clv = {
+                "auto": self.clv == "auto",
+                "pareto": self.clv is True,
+                "calibration_end": _calibration_end(self.calibration_end),
+                "unit": _time_unit(self.time_unit),
+                "horizon_days": float(self.horizon_days),
+                "annual_discount": float(self.annual_discount),
+            }
+        named = fitting and self.mapping is not None
+        return {"clv": clv, "columns": read_mapping(self.mapping) if named else {}}
+
+
+class _Run:
+    """One profiling of a log by a builder: fitting it (learning what ``fit`` learns) or
+    by what it has learned. The steps are the same either way; each decision that
+    depends on the log is made from the log when fitting, and taken from the builder
+    otherwise."""
+
+    def __init__(self, builder: ProfileBuilder, *, fitting: bool):
+        self.b = builder
+        self.fitting = fitting
+        self.timings: dict[str, float] = {}
+        self.lap = time.perf_counter()
+        self.stored: list[str] = []
+
+    def done(self, step: str) -> None:
+        now = time.perf_counter()
+        self.timings[step] = now - self.lap
+        self.lap = now
+
+    def store(self, step: str, expr: Any) -> Any:
+        """A stored aggregate, timed as its own step."""
+        self.stored.append(f"personas_{step}")
+        table = self.con.create_table(self.stored[-1], expr)
+        self.done(step)
+        return table
+
+    def profile(self, events, users, as_of, query, table_name) -> Profiles:
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
+            warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
+            options = self.b._options(self.fitting)  # (checked before the log is read)
+            self.con = connect()
+            log = read_events(self.con, events, query, table_name)
+            self.source, self.notes = log.source, list(log.notes)
+            table, found = flatten(log.table)
+            self.notes += found
+            if log.parse_once:
+                # Text is parsed once: its typed columns go to a DuckDB table every query reads.
+                table = self.con.create_table("personas_raw", table)
+            columns = options["columns"]
+            parts = self._date_parts(table, columns)
+            if parts is not None:  # the date in three columns: Year, Month, Day
+                table = table.mutate(**{parts[0]: parts[1]})
+                columns = columns | {"timestamp": parts[0]}
+                self.notes.append(
+                    f"{parts[0].replace('-', ', ')} are read together as each event's date."
+                )
+            if self.fitting:
+                mapping, reader, numbers = self._infer(table, columns, log.headerless)
+            else:
+                mapping, reader, numbers = self._fitted(table)
+            data, counts, as_of_ts, clv_doc = self._features(
+                table, mapping, reader, numbers, as_of, options
+            )
+        if users is not None:
+            data, counts["users_without_events"] = join_users(data, users)
+        if self.fitting:
+            self.b.rfm_thresholds_ = rfm_thresholds(data)
+        data = rfm_scores(data, self.b.rfm_thresholds_)
+        self.done("users_and_rfm")
+        self.notes += filter(None, [one_order_each(data, mapping)])
+        if not self.fitting:  # the fitted log's column order (counts decide its shares')
+            fitted = [c for c in self.b.columns_ if c in data.columns]
+            data = data[fitted + [c for c in data.columns if c not in set(fitted)]]
+        else:
+            self.b.as_of_ = as_of_ts.isoformat()
+            self.b.columns_ = [str(c) for c in data.columns]
+            self.b.notes_ = list(self.notes)
+            self.b.source_ = self.source
+        return Profiles(
+            data=data,
+            as_of=as_of_ts.isoformat(),
+            mapping=describe(mapping),
+            cleaning=counts,
+            features=definitions(data.columns),
+            source=self.source,
+            seconds=time.perf_counter() - start,
+            clv=clv_doc,
+            timings=self.timings,
+            notes=self.notes,
+            builder=self.b,
+        )
+
+    # ------------------------------------------------------------------ reading
+    def _date_parts(self, table, columns: dict[str, str]):
+        if self.fitting:
+            parts = date_from_parts(table, columns.get("timestamp"))
+            self.b.date_parts_ = parts[0] if parts is not None else None
+            return parts
+        name = self.b.date_parts_
+        return date_from_parts(table, name) if name and name not in table.columns else None
+
+    def _infer(self, table, columns: dict[str, str], header_missing: bool):
+        """The mapping and how the time and the numbers are read, inferred from the log
+        (names first, then contents), with notes on what was decided."""
+        source, notes = self.source, self.notes
+        column_kinds = {name: kind(dtype) for name, dtype in table.schema().items()}
+        if header_missing:  # no names to go by: the columns' contents say what they are
+            given = {k: v for k, v in columns.items() if v is not None}
+            columns = headerless(table, column_kinds, given, source, notes) | given
+        # Whether a text column reads as numbers ("$1,234.50"), a number column as times
+        numeric_text = Reads(lambda c, t=table: number_reader(t, c, source))
+        numeric_time = Reads(lambda c, t=table: time_reader(t, c, source))
+        infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
+                                  numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
+        try:
+            mapping = infer(column_kinds)
+        except SchemaError as exc:  # no user id by name: say which column repeats like one
+            hint = user_hint(table, column_kinds) if "user_id" in str(exc) else None
+            if hint is None:
+                raise
+            raise SchemaError(f"{exc} {hint}") from None
+        if not columns.get("user_id"):
+            mapping = user_with_values(table, column_kinds, mapping, infer, notes)
+        if not columns.get("user_id") and is_email_name(mapping.user_id):
+            notes.append(
+                f"No column is named for a user: {mapping.user_id} (e-mail addresses) is the "
+                "user id, and profiles.parquet holds them. Name another with --user-id."
+            )
+        elif not columns.get("user_id") and is_customer_name(mapping.user_id):
+            notes.append(
+                f"No column holds a customer number: {mapping.user_id} (names) is the user "
+                "id, so customers sharing a name are one user. Name another with --user-id."
+            )
+        if mapping.event_type and not columns.get("event_type"):
+            check_event_type(table, mapping, notes)
+        numbers = {  # (a column the caller named that does not read as numbers: the error)
+            meaning: numeric_text.found.get(col) or number_reader(table, col, source, meaning)
+            for meaning in ("amount", "price", "quantity", "duration")
+            if (col := getattr(mapping, meaning))
+        }
+        notes += [r.note for r in numbers.values() if r.note]
+        if items_bought(mapping):
+            named = [f"a product ({mapping.product})"] if mapping.product else []
+            named += [f"an order ({mapping.order_id})"] if mapping.order_id else []
+            notes.append(
+                f"{source} has no event type and no amount: each line, naming "
+                f"{' and '.join(named)}, is taken as an item bought without a value "
+                "(monetary stays 0). Name an amount with --amount."
+            )
+        if mapping.price and not (mapping.amount or mapping.quantity):
+            notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
+        reader = numeric_time.reader(mapping.timestamp)  # (its error names the column)
+        used = {c for c in mapping.to_dict().values() if c}
+        reader = with_clock(reader, table, mapping.timestamp, used)
+        notes += [reader.note] if reader.note else []
+        self.b.mapping_ = describe(mapping)
+        self.b.time_reader_ = dataclasses.asdict(reader)
+        self.b.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
+        return mapping, reader, numbers
+
+    def _fitted(self, table):
+        """The fitted mapping, found in ``table`` (a column under the fitted log's name, or
+        under the meaning's own: ``user_id``, ``timestamp``…), and the fitted ways of
+        reading times and numbers, for its columns' types."""
+        present = set(table.columns)
+        found: dict[str, str] = {}
+        missing = []
+        for meaning, col in self.b.mapping_.items():
+            if col in present:
+                found[meaning] = col
+            elif meaning in present:
+                found[meaning] = meaning
+            else:
+                missing.append(f"{col!r} (the {meaning.replace('_', ' ')}, or {meaning!r})")
+        if missing:
+            raise DataError(
+                f"{self.source} lacks the column(s) profiles are built from: "
+                f"{', '.join(missing)}; its columns are {list(table.columns)[:20]}. These "
+                f"profiles (and a model holding them) read events like those of "
+                f"{self.b.source_}, the log they were fitted on: give such events (a user "
+                "table is scored by a model trained on a user table)."
+            )
+        mapping = EventMapping(**found)
+        reader = _time_reader_for(self.b.time_reader_, table, mapping.timestamp, self.source)
+        numbers = {}
+        for meaning, decimal in self.b.number_readers_.items():
+            col = getattr(mapping, meaning)
+            typ = table[col].type()
+            if typ.is_numeric() or typ.is_boolean():
+                numbers[meaning] = NumberReader()
+            elif typ.is_string() and decimal is not None:
+                numbers[meaning] = NumberReader(decimal=decimal)
+            else:  # (text where numbers were: read as the fitted log's would have been)
+                numbers[meaning] = number_reader(table, col, self.source, meaning)
+        return mapping, reader, numbers
+
+    # ------------------------------------------------------------------ profiling
+    def _features(self, table, mapping, reader, numbers, as_of, options):
+        import ibis
+
+        b, source, notes = self.b, self.source, self.notes
+        e = normalise(table, mapping, row_hash=b.drop_duplicates, time=reader, numbers=numbers)
+        values = level_counts(e, mapping)  # over the lines read: a cheap pass per column
+        plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
+        statuses = [str(v) for v, _ in values.pop("status", []) if v is not None and v == v]
+        etypes = [v for v, _ in values.get("etype", [])]
+        if self.fitting:
+            kinds = EventKinds(etypes, statuses, flag_kind(mapping.status))
+            levels = {key: share_levels(key, pairs, b.top_levels) for key, pairs in values.items()}
+            levels = {key: share for key, share in levels.items() if share is not None}
+            b.event_kinds_ = {"present": list(kinds.present), "status_flag": kinds.status_flag}
+            b.share_levels_ = {key: fitted_levels(share) for key, share in levels.items()}
+        else:
+            kinds = EventKinds(etypes, statuses, flag_kind(mapping.status), **b.event_kinds_)
+            levels = {
+                key: share_levels(key, values.get(key, []), b.top_levels, fitted=spec)
+                for key, spec in b.share_levels_.items()
+            }
+        as_of_ts = resolve_as_of(e, as_of, source)
+        cutoff = int(as_of_ts.timestamp())
+        # A blank id is empty or whitespace: only ids sorting before "!" (which begin with
+        # a space or a control character) are stripped, as stripping every id is slow.
+        # (A CASE, as DuckDB evaluates both sides of an AND outside a WHERE.)
+        blank = ibis.cases((e.uid < "!", e.uid.strip() == ""), else_=False)
+        no_user = e.uid.isnull() | blank
+        usable = ~no_user & e.ts.notnull() & (e.sec < cutoff)
+        facts = primitives(e, mapping, kinds)
+        checks = {  # a line failing one of these is left out
+            "missing_user_id": no_user,
+            "missing_timestamp": e.ts.isnull() & ~e.ts_unread,
+            "unreadable_timestamp": e.ts_unread,
+            "at_or_after_as_of": (e.sec >= cutoff).fill_null(False),
+        }
+        drop_negative = b.negative_quantities == "drop"
+        if drop_negative and "negative" in facts:  # (--negative-quantities drop)
+            checks["negative_lines_left_out"] = facts["negative"]
+            usable &= ~facts["negative"]
+        # The purchase/return rules are counted (in usable lines) from these facts
+        known = facts | ({"order_lines": e.order_id.notnull()} if mapping.order_id else {})
+        tally, hashes = scan(e, checks, known, with_hash=b.drop_duplicates)
+        counts = {"rows_read": tally.total}
+        counts |= {name: tally.count(tally.bits[name]) for name in checks}
+        counts["usable"] = tally.count(tally.usable)
+        cancel_prefix = self._cancel_prefix(tally, mapping)
+        if "negative" in facts and not drop_negative:
+            negative = tally.count(tally.bits["negative"] & tally.usable)
+            priced = tally.count(tally.bits["has_amount"] & tally.usable)
+            notes += filter(None, [mostly_negative(negative, priced, mapping, source)])
+        found = rules(
+            {name: tally.bits[name] for name in facts},
+            event_type=bool(mapping.event_type),
+            cancel_prefix=cancel_prefix,
+            false=tally.false,
+            unpriced=items_bought(mapping),
+        )
+        # What the purchase/return rules find in usable lines (less duplicates, below)
+        counts |= {rule: tally.count(found[rule] & tally.usable) for rule in RULES}
+        e = flags(e, mapping, kinds, cancel_prefix=cancel_prefix)
+        usable_rows = counts.pop("usable")
+        if counts["rows_read"] == 0:
+            raise EmptyDataError(f"{source} has no rows: there are no events to profile.")
+        if usable_rows == 0:
+            n = counts.get("negative_lines_left_out")
+            negative = f", {n} have a negative quantity or amount (left out)" if n else ""
+            raise DataError(
+                f"No event of {source} is usable: {counts['missing_user_id']} lack a user "
+                f"id, {counts['missing_timestamp'] + counts['unreadable_timestamp']} a "
+                f"readable time, {counts['at_or_after_as_of']} are at or after as_of "
+                f"{as_of_ts.isoformat()}{negative}. Check the user-id and time columns, "
+                "choose a later --as-of"
+                f"{', or keep them: --negative-quantities returns' if n else ''}."
+            )
+        # The earliest and latest times of lines before as_of (of usable ones and maybe
+        # more): reading the time column only, they bound the blocks of the active days.
+        before = e.filter(e.sec < cutoff)
+        span = before.aggregate(first=before.sec.min(), last=before.sec.max()).execute()
+        self.done("read_and_checks")
+        e = e.filter(usable)
+        if b.drop_duplicates:
+            e, counts["duplicate_lines"], repeats = without_duplicates(self.con, e, hashes)
+            del hashes
+            for rule, extra in repeats.items():
+                counts[rule] -= extra
+            self.done("duplicates")
+        counts["rows_used"] = usable_rows - counts.get("duplicate_lines", 0)
+        first = ("rows_read", "missing_user_id", "missing_timestamp", "unreadable_timestamp")
+        first += ("at_or_after_as_of",)
+        counts = {k: counts[k] for k in first} | {k: v for k, v in counts.items() if k not in first}
+        billing = {} if self.fitting else {"period": b.billing_period_}
+        features = build_features(
+            e,
+            mapping,
+            as_of_ts,
+            kinds=kinds,
+            levels=levels,
+            plans=sorted(plans),
+            span=(float(span["first"].iloc[0]), float(span["last"].iloc[0])),
+            zero_value_orders=b.zero_value_orders,
+            # One aggregation at a time, each stored (≤ one row per user) before the join:
+            # run as one query, the three held memory together and spilled at 100M events.
+            materialise=lambda name, part: self.store(f"features_{name}", part),
+            billing=billing,
+        )
+        if self.fitting:
+            b.billing_period_ = billing.get("period")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            data = fetch(features.order_by("uid"), self.con, drop=self.stored)
+        self.done("features_join")
+        data, clv_doc = self._clv(e, data, as_of_ts, options["clv"])
+        self.con.disconnect()  # DuckDB's memory goes back before the pandas steps
+        data = data.rename(columns={"uid": "user_id"})  # sorted by DuckDB
+        return data, counts, as_of_ts, clv_doc
+
+    def _cancel_prefix(self, tally, mapping) -> bool:
+        """Whether order ids of "C" and digits are cancelled invoices: yes, unless most
+        order ids of the fitted log look like that (the shop's numbering)."""
+        if not self.fitting:
+            return self.b.cancel_prefix_
+        chosen = self.b.cancelled_invoices
+        cancel_prefix = chosen if chosen is not None else True
+        if mapping.order_id and chosen is None:
+            prefixed = tally.count(tally.bits["c_prefix"] & tally.usable)
+            order_lines = tally.count(tally.bits["order_lines"] & tally.usable)
+            if prefixed * 2 > order_lines > 0:
+                cancel_prefix = False
+                self.notes.append(
+                    f"{prefixed:,} of {order_lines:,} order ids start with C and a digit: "
+                    "taken as the shop's numbering, not as cancelled invoices."
+                )
+        self.b.cancel_prefix_ = cancel_prefix
+        return cancel_prefix
+
+    def _clv(self, e, data, as_of_ts, options):
+        """``data`` with each user's lifetime value: the models fitted on this log's
+        purchases (when fitting with ``clv``) or the fitted ones."""
+        if not self.fitting:
+            params = self.b.clv_
+            if params is None:
+                return data, None
+            end = _calibration_end(self.b.calibration_end) or _day_before(as_of_ts)
+            data = _with_clv(e, data, end, params)
+            self.done("clv")
+            return data, None
+        self.b.clv_ = None
+        if options is None:
+            return data, None
+        auto = options["auto"]
+        doc = None
+        if not auto or (data["frequency"] > 0).any():  # ("auto": none without purchases)
+            from personas.profiles._clv import clv_summary, fit_clv_models
+
+            end = options["calibration_end"] or _day_before(as_of_ts)
+            summary = clv_summary(e, end, options["unit"]).execute()
+            try:
+                _enough_repeats(summary, end)
+                doc, params = fit_clv_models(
+                    summary, unit=options["unit"], pareto=options["pareto"]
+                )
+            except DataError as exc:  # too few repeat purchases (the options were checked)
+                if not auto:
+                    raise
+                self.notes.append(f"No lifetime-value models: {exc}")
+            else:
+                kept = {k: options[k] for k in ("horizon_days", "annual_discount")}
+                self.b.clv_ = params | kept
+                doc = kept | doc | {"calibration_end": str(end)}
+                self.notes += doc["notes"]
+                data = _with_clv(e, data, end, self.b.clv_, summary)
+        self.done("clv")
+        return data, doc
+
+
+def profile(
+    events: Any,
+    users: Any = None,
+    *,
+    as_of: Any = None,
+    query: str | None = None,
+    table: str | None = None,
+    mapping: str | Path | dict[str, str] | None = None,
+    top_levels: int = 5,
+    drop_duplicates: bool = True,
+    cancelled_invoices: bool | None = None,
+    zero_value_orders: bool = False,
+    negative_quantities: str = "returns",
+    clv: bool | str = False,
+    calibration_end: Any = None,
+    time_unit: str = "week",
+    horizon_days: float = 365.0,
+    annual_discount: float = 0.10,
+    **columns: str | None,
+) -> Profiles:
+    """Turn an event log into one row per user: RFM, engagement, tenure, windows, trends.
+
+    Parameters
+    ----------
+    events : path, glob, DataFrame or None
+        CSV (optionally compressed) or Parquet file(s) — a glob such as
+        ``"events/*.parquet"`` or a folder (its Parquet files, else its CSV or JSON
+        files, subfolders too) reads them all, matching columns by name —, a zip
+        archive holding one data file, a text file of columns
+        separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
+        nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
+        every sheet with the first one's columns), a DuckDB database file (``.duckdb``,
+        ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
+        ``None`` with ``query``: SQL run by DuckDB (e.g. over files).
+    query : str, optional
+        SQL giving the events (over files, or over the tables of the DuckDB database).
+    table : str, optional
+        The table of the DuckDB database that holds the events (needed when it holds
+        several). The database is attached read-only and never copied.
+    users : path or DataFrame, optional
+        A users table: every user in it appears, with zero activity when they have no
+        events; its columns are kept.
+    as_of : date-like, optional
+        Only events strictly before this instant count (default: midnight after the last
+        event). Time-zone-aware times are converted to UTC.
+    mapping : path or dict, optional
+        Which column is which: a TOML file with an ``[events]`` table (``user_id =
+        "customer"``…, as :meth:`Profiles.write_mapping` writes) or such a dict. Meanings
+        it leaves out are inferred; ``**columns`` win over it.
+    top_levels : int, default 5
+        Category / channel / device / event-type levels given their own share column.
+    drop_duplicates : bool, default True
+        Drop exact duplicate lines (counted).
+    cancelled_invoices : bool, optional
+        Whether order ids of "C" and digits ("C489449") are cancelled invoices (returns).
+        Default: yes, unless most order ids look like that (then it is the shop's
+        numbering, said in ``notes``).
+    zero_value_orders : bool, default False
+        Count purchase lines of value 0 (free items, data errors) as orders; by default
+        they are counted in ``cleaning["zero_prices"]`` but make no order.
+    negative_quantities : "returns" or "drop", default "returns"
+        What a line with a negative quantity or amount is: a return (counted in
+        ``returns``, never an order), or a line to leave out (counted in
+        ``cleaning["negative_lines_left_out"]``), as analyses that drop them do.
+    clv : bool or "auto", default False
+        Fit BG/NBD, Pareto/NBD and Gamma-Gamma on purchases up to ``calibration_end``
+        (a date, inclusive; default: the day before as_of) and add ``expected_purchases``
+        (over ``horizon_days``), ``p_alive``, ``expected_value`` and ``clv`` (discounted at
+        ``annual_discount``) per user; the fits go to ``summary()["clv"]``. With too few
+        repeat purchases to fit them, True is an error; "auto" (what ``personas segment``
+        uses on an event log) says so in ``notes`` and profiles without them, and fits
+        BG/NBD and Gamma-Gamma only (Pareto/NBD, reported beside them but not used for
+        the predictions, is the slowest: about 115 s of the 125 s at 222,000 buyers).
+    time_unit : "day", "week" or "month", default "week"
+        The unit the CLV models' parameters are expressed in.
+    **columns
+        Which column is which, when names do not say it: ``user_id``, ``timestamp``,
+        ``amount``, ``price``, ``quantity``, ``event_type``, ``order_id``, ``product``,
+        ``category``, ``channel``, ``device``, ``session_id``, ``duration``, ``plan``,
+        ``status`` (an order's status: values such as canceled or refunded undo it).
+
+    Returns
+    -------
+    Profiles
+        Its ``builder`` (a fitted :class:`ProfileBuilder`) profiles other events the same
+        way: ``profiles.builder.transform(next_month, as_of=...)``.
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, _ = personas.datasets.make_users(300, random_state=0)
+    >>> events = personas.datasets.make_events(users, random_state=0)
+    >>> p = personas.profile(events, as_of="2025-06-30")
+    >>> int(p.data["frequency"].sum()) == int((events["event_type"] == "purchase").sum())
+    True
+    """
+    if mapping is not None:
+        named = {k: v for k, v in columns.items() if v is not None}
+        columns = read_mapping(mapping) | named
+    builder = ProfileBuilder(
+        {k: v for k, v in columns.items() if v is not None},
+        top_levels=top_levels,
+        drop_duplicates=drop_duplicates,
+        cancelled_invoices=cancelled_invoices,
+        zero_value_orders=zero_value_orders,
+        negative_quantities=negative_quantities,
+        clv=clv,
+        calibration_end=calibration_end,
+        time_unit=time_unit,
+        horizon_days=horizon_days,
+        annual_discount=annual_discount,
+    )
+    return builder.fit_profile(events, as_of=as_of, users=users, query=query, table=table)
+
+
+def _time_reader_for(fitted: dict[str, Any], table, column: str, source: str) -> TimeReader:
+    """The fitted way of reading times, for the type ``column`` has in ``table``: real
+    timestamps and dates as they are; text or numbers as the fitted log's were, when they
+    were text or numbers too; else read as :func:`time_reader` finds (a note says how)."""
+    spec = TimeReader(**fitted)
+    typ = table[column].type()
+    clock = spec.clock if spec.clock in table.columns else None
+    same = (typ.is_numeric() and spec.how in ("yyyymmdd", "epoch", "days")) or (
+        typ.is_string() and spec.how in ("cast", "format")
+    )
+    if typ.is_timestamp():
+        how = TimeReader("as_is")
+    elif typ.is_date():
+        how = TimeReader("date")
+    elif same:
+        how = TimeReader(spec.how, format=spec.format, scale=spec.scale)
+    else:
+        how = time_reader(table, column, source)
+    how.clock, how.clock_digits = clock, spec.clock_digits if clock else 0
+    return how
+
+
+def _day_before(as_of_ts):
+    return (pd.Timestamp(as_of_ts.replace(tzinfo=None)) - pd.Timedelta(days=1)).date()
+
+
+def _enough_repeats(summary, end) -> None:
+    if len(summary) < 10 or summary["x"].sum() == 0:
+        raise DataError(
+            f"Too few repeat purchases before {end} to fit lifetime-value models "
+            f"({len(summary)} buyers, {int(summary['x'].sum())} repeat purchase days): they "
+            "need ten buyers or more, some of them buying on two days or more (a later "
+            "--calibration-end keeps more purchases in)."
+        )
+
+
+def _with_clv(e, data, end, params, summary=None):
+    """``data`` with the CLV models' per-user predictions (``params``: fitted), from
+    purchases up to ``end``."""
+    from personas.profiles._clv import clv_predictions, clv_summary
+
+    if summary is None:
+        summary = clv_summary(e, end, params["time_unit"]).execute()
+    per_user = clv_predictions(summary, params)
+    per_user = per_user.rename(columns={"x": "cal_x", "t_x": "cal_t_x", "T": "cal_T", "m": "cal_m"})
+    return data.merge(per_user, on="uid", how="left")
+
+
+def _time_unit(unit: str) -> str:
+    from personas.profiles._clv import UNIT_DAYS
+
+    if unit not in UNIT_DAYS:
+        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
+    return unit
+
+
+def _calibration_end(value: Any):
+    """The calibration end as a date (None: the day before as_of, known later)."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise DataError(
+            f"calibration_end {value!r} is not a date: give one such as 1997-09-30 "
+            "(--calibration-end), or leave it out for the day before as_of."
+        ) from None

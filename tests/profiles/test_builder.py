@@ -1,0 +1,136 @@
+"""ProfileBuilder: the estimator contract, and a few users' events profiled as the whole
+log profiles them (what the real-time service relies on)."""
+
+from __future__ import annotations
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+import personas
+from personas.errors import DataError
+from personas.profiles import ProfileBuilder
+
+AS_OF = "2025-06-30"
+
+
+@pytest.fixture(scope="module")
+def log():
+    users, _ = personas.datasets.make_users(1500, random_state=3)
+    return personas.datasets.make_events(users, random_state=3)
+
+
+def _same_rows(whole: pd.DataFrame, part: pd.DataFrame) -> None:
+    """Every user of ``part`` has the row ``whole`` gives them (numbers to 1e-9)."""
+    assert list(part.columns) == list(whole.columns)
+    expected = whole.set_index("user_id").loc[part["user_id"]]
+    pd.testing.assert_frame_equal(expected, part.set_index("user_id"), check_dtype=False, rtol=1e-9)
+
+
+def test_a_few_users_events_give_their_rows_of_the_whole_log(log):
+    builder = ProfileBuilder()
+    whole = builder.fit_transform(log, as_of=AS_OF)
+    # the log has what depends on the population: subscriptions (the billing period of
+    # days_to_renewal), shares, plans, RFM quintiles
+    assert builder.billing_period_ is not None and "renewal" in builder.event_kinds_["present"]
+    assert {"days_to_renewal", "plan", "share_category_other", "rfm"} <= set(whole.columns)
+    rng = np.random.default_rng(0)
+    for size in (1, 7, 60):
+        chosen = rng.choice(whole["user_id"].to_numpy(), size, replace=False)
+        part = builder.transform(log[log["user_id"].astype(str).isin(chosen)], as_of=AS_OF)
+        assert sorted(part["user_id"]) == sorted(chosen)
+        _same_rows(whole, part)
+    # a user without a renewal, a purchase or a plan keeps every column (0 or empty)
+    quiet = whole.loc[(whole["renewals"] == 0) & (whole["frequency"] == 0), "user_id"].iloc[0]
+    part = builder.transform(log[log["user_id"].astype(str) == quiet], as_of=AS_OF)
+    _same_rows(whole, part)
+
+
+def test_events_may_come_under_the_meanings_own_names(log):
+    shop = log.rename(columns={"user_id": "Kunde", "timestamp": "Zeit", "amount": "Betrag"})
+    builder = ProfileBuilder({"user_id": "Kunde", "timestamp": "Zeit", "amount": "Betrag"})
+    whole = builder.fit_transform(shop, as_of=AS_OF)
+    assert builder.mapping_["user_id"] == "Kunde"
+    few = log[log["user_id"].isin(log["user_id"].unique()[:20])]  # user_id, timestamp…
+    _same_rows(whole, builder.transform(few, as_of=AS_OF))
+
+
+def test_times_are_read_by_the_fitted_way_whatever_their_type(log):
+    text = log.assign(timestamp=log["timestamp"].dt.strftime("%d/%m/%Y %H:%M:%S"))
+    builder = ProfileBuilder()
+    whole = builder.fit_transform(text, as_of=AS_OF)
+    assert builder.time_reader_["how"] == "format"
+    assert builder.time_reader_["format"].startswith("%d/%m")  # days above 12 say so
+    # the same day-first text where every day is 12 or less (read alone, month first)
+    ids = log["user_id"].unique()[:40]
+    few = text[text["user_id"].isin(ids)]
+    early = few[pd.to_datetime(few["timestamp"], dayfirst=True).dt.day <= 12]
+    alone = ProfileBuilder().fit(early, as_of=AS_OF)
+    assert alone.time_reader_["format"].startswith("%m/%d")
+    expected = ProfileBuilder().fit_transform(log.loc[early.index], as_of=AS_OF)
+    part = builder.transform(early, as_of=AS_OF).set_index("user_id")
+    for col in ("tenure_days", "recency_days", "active_days"):
+        pd.testing.assert_series_equal(part[col], expected.set_index("user_id")[col])
+    # and real timestamps, as they are
+    _same_rows(whole, builder.transform(log[log["user_id"].isin(ids)], as_of=AS_OF))
+
+
+def test_new_events_are_scored_against_the_fitted_population(log):
+    builder = ProfileBuilder().fit(log[log["timestamp"] < "2025-01-01"], as_of="2025-01-01")
+    later = log.astype({"category": "string"})
+    later.loc[later.index[:50], "category"] = "a category never seen"
+    profiles = builder.transform(later, as_of=AS_OF)
+    assert list(profiles.columns) == builder.columns_  # the fitted columns, in their order
+    # quintile edges of the fitted log: a buyer above the top edge scores 5
+    top = builder.rfm_thresholds_["m_score"][-1]
+    richer = profiles[(profiles["frequency"] > 0) & (profiles["monetary"] >= top)]
+    assert len(richer) and (richer["m_score"] == 5).all()
+    # the unseen category is pooled with the rarer ones
+    new = later.iloc[:50]
+    new = new[new["timestamp"] < AS_OF].groupby("user_id").size()
+    got = profiles.set_index("user_id").loc[new.index]
+    assert (got["share_category_other"] * got["n_events"] >= new - 1e-9).all()
+
+
+def test_the_estimator_contract(log, tmp_path):
+    builder = ProfileBuilder(top_levels=3, clv="auto")
+    assert clone(builder).get_params() == builder.get_params()
+    assert builder.set_params(top_levels=4).top_levels == 4
+    with pytest.raises(NotFittedError):
+        builder.transform(log)
+    assert builder.fit(log, as_of=AS_OF) is builder
+    once = builder.fit_transform(log, as_of=AS_OF)
+    pd.testing.assert_frame_equal(builder.transform(log, as_of=AS_OF), once)
+    assert list(builder.get_feature_names_out()) == list(once.columns)
+    # nothing is learned in __init__, and bad options are refused in fit, before reading
+    with pytest.raises(DataError, match="time_unit must be one of"):
+        ProfileBuilder(clv=True, time_unit="fortnight").fit(tmp_path / "absent.csv")
+    # the fitted log's columns are needed (under its names or the meanings')
+    users, _ = personas.datasets.make_users(50, random_state=0)
+    with pytest.raises(DataError, match=r"lacks the column\(s\) profiles are built from: "):
+        builder.transform(users)
+    with pytest.raises(DataError, match="'timestamp' \\(the timestamp, or 'timestamp'\\)"):
+        builder.transform(log.drop(columns="timestamp"))
+
+
+@pytest.mark.realdata
+def test_a_few_customers_of_online_retail_as_in_the_whole_log(datasets_dir, tmp_path):
+    """UCI's Online Retail II: 300 customers' invoice lines alone (as a DataFrame typed by
+    pandas, and as a CSV whose columns DuckDB types again) give their rows of the whole
+    log's profiles, lifetime values included."""
+    path = datasets_dir / "online_retail_ii" / "online_retail_ii_2009_2010.csv.gz"
+    builder = ProfileBuilder(clv="auto")
+    profiles = builder.fit_profile(path)
+    whole = profiles.data
+    assert builder.clv_ is not None and "clv" in whole.columns
+    chosen = whole["user_id"].sample(300, random_state=0).astype(int).tolist()
+    lines = duckdb.sql(f"SELECT * FROM read_csv('{path}')").df()
+    few = lines[lines["Customer ID"].isin(chosen)]
+    part = builder.transform(few, as_of=profiles.as_of)
+    assert len(part) == 300
+    _same_rows(whole, part)
+    few.to_csv(tmp_path / "few.csv", index=False)
+    _same_rows(whole, builder.transform(tmp_path / "few.csv", as_of=profiles.as_of))
