@@ -22,9 +22,9 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.errors import DataError, InputFileError, PersonasError
-from personas.io._coerce import TableTyper
 from personas.io._readers import load_table
 from personas.io._schema import Schema
+from personas.preprocess import TableTyper
 
 __all__ = ["Model", "load"]
 
@@ -32,7 +32,7 @@ FORMAT = "personas-model"
 FORMAT_VERSION = 2  # 2: the whole pipeline (profile builder when trained on events)
 TRUSTED = [
     "personas.profiles._builder.ProfileBuilder",
-    "personas.io._coerce.TableTyper",
+    "personas.preprocess._basis.TableTyper",
     "personas.io._schema.Schema",
     "personas.io._schema.ColumnSpec",
     "personas.preprocess._basis.BasisBuilder",

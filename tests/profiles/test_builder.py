@@ -134,3 +134,21 @@ def test_a_few_customers_of_online_retail_as_in_the_whole_log(datasets_dir, tmp_
     _same_rows(whole, part)
     few.to_csv(tmp_path / "few.csv", index=False)
     _same_rows(whole, builder.transform(tmp_path / "few.csv", as_of=profiles.as_of))
+
+
+def test_profiling_and_validating_do_not_import_scikit_learn():
+    """scikit-learn costs about a second to import (it loads SciPy's stats): profiling a
+    log and validating a table do without it, though ProfileBuilder is an estimator."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, personas\n"
+        "users, _ = personas.datasets.make_users(50, random_state=0)\n"
+        "events = personas.datasets.make_events(users, random_state=0)\n"
+        "personas.validate(users); personas.profile(events)\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'sklearn'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -3,7 +3,7 @@
 The public names are re-exported by :mod:`personas`.
 """
 
-from personas.io._coerce import Change, TableTyper, coerce_frame
+from personas.io._coerce import Change, coerce_frame
 from personas.io._eda import EDA, eda
 from personas.io._quality import Finding
 from personas.io._readers import SourceInfo, load_table, read_table
@@ -19,7 +19,6 @@ __all__ = [
     "EventLog",
     "Finding",
     "Schema",
-    "TableTyper",
     "SourceInfo",
     "ValidationReport",
     "coerce_frame",

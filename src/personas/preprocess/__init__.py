@@ -1,5 +1,5 @@
-"""The clustering matrix: impute, skew transform, clip, encode, scale, equal say per column."""
+"""The clustering matrix: typed columns, imputed, transformed, encoded, scaled, weighted."""
 
-from personas.preprocess._basis import BasisBuilder, default_basis
+from personas.preprocess._basis import BasisBuilder, TableTyper, default_basis
 
-__all__ = ["BasisBuilder", "default_basis"]
+__all__ = ["BasisBuilder", "TableTyper", "default_basis"]

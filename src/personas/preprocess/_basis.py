@@ -28,9 +28,10 @@ from sklearn.utils.validation import check_is_fitted
 
 from personas._parallel import thread_map
 from personas.errors import DataError, SchemaError
+from personas.io._coerce import coerce_frame
 from personas.io._schema import FEATURE_ROLES, Schema
 
-__all__ = ["BasisBuilder", "default_basis"]
+__all__ = ["BasisBuilder", "TableTyper", "default_basis"]
 
 OTHER = "(other)"
 MISSING = "(missing)"
@@ -424,6 +425,75 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         elif g["transform"] == "signed_log1p":
             t = np.sign(t) * np.expm1(np.abs(t))
         return t
+
+
+class TableTyper(TransformerMixin, BaseEstimator):
+    """Type a table's columns by their roles, as :func:`personas.validate` does: the first
+    step of a model that scores user tables (or users' profiles).
+
+    Parameters
+    ----------
+    schema : Schema, optional
+        The roles (default: inferred from the table ``fit`` sees).
+    columns : list of str, optional
+        The columns kept (default: every column of the schema); any other is ignored.
+
+    Attributes
+    ----------
+    schema_ : Schema
+        The roles of the columns kept.
+    id_column_ : str or None
+        The column identifying users, when it is kept.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from personas.preprocess import TableTyper
+    >>> raw = pd.DataFrame({"user_id": ["a", "b"], "spend": ["1,234.5", "N/A"]})
+    >>> TableTyper().fit(raw).transform(raw)["spend"].tolist()
+    [1234.5, nan]
+    """
+
+    def __init__(self, schema: Schema | None = None, columns: list[str] | None = None) -> None:
+        self.schema = schema
+        self.columns = columns
+
+    def fit(self, X: pd.DataFrame, y=None) -> TableTyper:
+        schema = self.schema if self.schema is not None else Schema.infer(X)
+        keep = list(self.columns) if self.columns is not None else list(schema.columns)
+        unknown = [c for c in keep if c not in schema.columns]
+        if unknown:
+            raise SchemaError(f"Column(s) {unknown} have no role in the schema.")
+        id_col = schema.id_column if schema.id_column in keep else None
+        self.schema_ = Schema(
+            [schema.columns[c] for c in keep],
+            id_column=id_col,
+            missing_values=schema.missing_values,
+            max_categories=schema.max_categories,
+        )
+        self.id_column_ = id_col
+        return self
+
+    def transform(self, X: pd.DataFrame, *, source_name: str = "the table") -> pd.DataFrame:
+        """The kept columns of ``X``, typed (a missing one is an error naming it)."""
+        check_is_fitted(self, "schema_")
+        keep = list(self.schema_.columns)
+        missing = [c for c in keep if c not in X.columns and c != self.id_column_]
+        if missing:
+            raise DataError(
+                f"{source_name} lacks column(s) {missing}: {len(missing)} of the {len(keep)} "
+                "columns the model was trained on. Give a table with those columns (extra "
+                "columns are ignored)."
+            )
+        present = [c for c in keep if c in X.columns]
+        schema = Schema(
+            [self.schema_.columns[c] for c in present],
+            id_column=self.id_column_ if self.id_column_ in present else None,
+            missing_values=self.schema_.missing_values,
+            max_categories=self.schema_.max_categories,
+        )
+        typed, _ = coerce_frame(X[present], schema, source_name=source_name)
+        return typed
 
 
 def _apply_transform(x: np.ndarray, transform: str) -> np.ndarray:

@@ -23,9 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.utils.validation import check_is_fitted
 
+from personas._estimator import Estimator
 from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
 from personas.profiles._cleaning import scan, without_duplicates
 from personas.profiles._features import (
@@ -77,7 +76,7 @@ from personas.profiles._times import TimeReader, date_from_parts, time_reader, w
 __all__ = ["ProfileBuilder", "profile"]
 
 
-class ProfileBuilder(TransformerMixin, BaseEstimator):
+class ProfileBuilder(Estimator):
     """Profile users from their events: RFM, engagement, tenure, windows, trends, CLV.
 
     Parameters
@@ -196,7 +195,7 @@ class ProfileBuilder(TransformerMixin, BaseEstimator):
     def get_feature_names_out(self, input_features: Any = None) -> Any:
         import numpy as np
 
-        check_is_fitted(self, "columns_")
+        self._check_fitted("columns_")
         return np.asarray(self.columns_, dtype=object)
 
     def fit_profile(
@@ -241,7 +240,7 @@ class ProfileBuilder(TransformerMixin, BaseEstimator):
         -------
         Profiles
         """
-        check_is_fitted(self, "mapping_")
+        self._check_fitted("mapping_")
         return _Run(self, fitting=False).profile(X, users, as_of, query, table)
 
     # ------------------------------------------------------------------ checks
