@@ -71,7 +71,7 @@ from personas.profiles._source import (
     read_events,
     resolve_as_of,
 )
-from personas.profiles._times import TimeReader, date_from_parts, time_reader, with_clock
+from personas.profiles._times import date_from_parts, fitted_time_reader, time_reader, with_clock
 
 __all__ = ["ProfileBuilder", "profile"]
 
@@ -254,12 +254,14 @@ class ProfileBuilder(Estimator):
                 f"not {self.negative_quantities!r}."
             )
         clv = None
-        if self.clv:
+        if self.clv:  # (the models' module, SciPy's optimisers, only when asked for)
+            from personas.profiles._clv import checked_calibration_end, checked_time_unit
+
             clv = {
                 "auto": self.clv == "auto",
                 "pareto": self.clv is True,
-                "calibration_end": _calibration_end(self.calibration_end),
-                "unit": _time_unit(self.time_unit),
+                "calibration_end": checked_calibration_end(self.calibration_end),
+                "unit": checked_time_unit(self.time_unit),
                 "horizon_days": float(self.horizon_days),
                 "annual_discount": float(self.annual_discount),
             }
@@ -441,7 +443,7 @@ class _Run:
                 "table is scored by a model trained on a user table)."
             )
         mapping = EventMapping(**found)
-        reader = _time_reader_for(self.b.time_reader_, table, mapping.timestamp, self.source)
+        reader = fitted_time_reader(self.b.time_reader_, table, mapping.timestamp, self.source)
         numbers = {}
         for meaning, decimal in self.b.number_readers_.items():
             col = getattr(mapping, meaning)
@@ -594,26 +596,31 @@ class _Run:
     def _clv(self, e, data, as_of_ts, options):
         """``data`` with each user's lifetime value: the models fitted on this log's
         purchases (when fitting with ``clv``) or the fitted ones."""
-        if not self.fitting:
-            params = self.b.clv_
-            if params is None:
-                return data, None
-            end = _calibration_end(self.b.calibration_end) or _day_before(as_of_ts)
-            data = _with_clv(e, data, end, params)
-            self.done("clv")
+        if self.fitting:
+            self.b.clv_ = None
+        if (options if self.fitting else self.b.clv_) is None:  # no lifetime values asked for
             return data, None
-        self.b.clv_ = None
-        if options is None:
+        from personas.profiles._clv import (
+            checked_calibration_end,
+            clv_summary,
+            day_before,
+            enough_repeats,
+            fit_clv_models,
+            with_clv,
+        )
+
+        if not self.fitting:
+            end = checked_calibration_end(self.b.calibration_end) or day_before(as_of_ts)
+            data = with_clv(e, data, end, self.b.clv_)
+            self.done("clv")
             return data, None
         auto = options["auto"]
         doc = None
         if not auto or (data["frequency"] > 0).any():  # ("auto": none without purchases)
-            from personas.profiles._clv import clv_summary, fit_clv_models
-
-            end = options["calibration_end"] or _day_before(as_of_ts)
+            end = options["calibration_end"] or day_before(as_of_ts)
             summary = clv_summary(e, end, options["unit"]).execute()
             try:
-                _enough_repeats(summary, end)
+                enough_repeats(summary, end)
                 doc, params = fit_clv_models(
                     summary, unit=options["unit"], pareto=options["pareto"]
                 )
@@ -626,7 +633,7 @@ class _Run:
                 self.b.clv_ = params | kept
                 doc = kept | doc | {"calibration_end": str(end)}
                 self.notes += doc["notes"]
-                data = _with_clv(e, data, end, self.b.clv_, summary)
+                data = with_clv(e, data, end, self.b.clv_, summary)
         self.done("clv")
         return data, doc
 
@@ -744,72 +751,3 @@ def profile(
         annual_discount=annual_discount,
     )
     return builder.fit_profile(events, as_of=as_of, users=users, query=query, table=table)
-
-
-def _time_reader_for(fitted: dict[str, Any], table, column: str, source: str) -> TimeReader:
-    """The fitted way of reading times, for the type ``column`` has in ``table``: real
-    timestamps and dates as they are; text or numbers as the fitted log's were, when they
-    were text or numbers too; else read as :func:`time_reader` finds (a note says how)."""
-    spec = TimeReader(**fitted)
-    typ = table[column].type()
-    clock = spec.clock if spec.clock in table.columns else None
-    same = (typ.is_numeric() and spec.how in ("yyyymmdd", "epoch", "days")) or (
-        typ.is_string() and spec.how in ("cast", "format")
-    )
-    if typ.is_timestamp():
-        how = TimeReader("as_is")
-    elif typ.is_date():
-        how = TimeReader("date")
-    elif same:
-        how = TimeReader(spec.how, format=spec.format, scale=spec.scale)
-    else:
-        how = time_reader(table, column, source)
-    how.clock, how.clock_digits = clock, spec.clock_digits if clock else 0
-    return how
-
-
-def _day_before(as_of_ts):
-    return (pd.Timestamp(as_of_ts.replace(tzinfo=None)) - pd.Timedelta(days=1)).date()
-
-
-def _enough_repeats(summary, end) -> None:
-    if len(summary) < 10 or summary["x"].sum() == 0:
-        raise DataError(
-            f"Too few repeat purchases before {end} to fit lifetime-value models "
-            f"({len(summary)} buyers, {int(summary['x'].sum())} repeat purchase days): they "
-            "need ten buyers or more, some of them buying on two days or more (a later "
-            "--calibration-end keeps more purchases in)."
-        )
-
-
-def _with_clv(e, data, end, params, summary=None):
-    """``data`` with the CLV models' per-user predictions (``params``: fitted), from
-    purchases up to ``end``."""
-    from personas.profiles._clv import clv_predictions, clv_summary
-
-    if summary is None:
-        summary = clv_summary(e, end, params["time_unit"]).execute()
-    per_user = clv_predictions(summary, params)
-    per_user = per_user.rename(columns={"x": "cal_x", "t_x": "cal_t_x", "T": "cal_T", "m": "cal_m"})
-    return data.merge(per_user, on="uid", how="left")
-
-
-def _time_unit(unit: str) -> str:
-    from personas.profiles._clv import UNIT_DAYS
-
-    if unit not in UNIT_DAYS:
-        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
-    return unit
-
-
-def _calibration_end(value: Any):
-    """The calibration end as a date (None: the day before as_of, known later)."""
-    if value is None:
-        return None
-    try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
-        raise DataError(
-            f"calibration_end {value!r} is not a date: give one such as 1997-09-30 "
-            "(--calibration-end), or leave it out for the day before as_of."
-        ) from None

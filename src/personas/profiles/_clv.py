@@ -15,9 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import optimize, special
 
-__all__ = ["Fit", "fit_bgnbd", "fit_gamma_gamma", "fit_pareto_nbd"]
+from personas.errors import DataError
+
+__all__ = ["Fit", "fit_bgnbd", "fit_clv_models", "fit_gamma_gamma", "fit_pareto_nbd", "with_clv"]
 
 
 @dataclass
@@ -477,3 +480,46 @@ def _flat_note(fit: Fit) -> str | None:
         "errors larger than the values or infinite: other values fit about as well, so read "
         "the predictions rather than these parameters."
     )
+
+
+def day_before(as_of_ts):
+    return (pd.Timestamp(as_of_ts.replace(tzinfo=None)) - pd.Timedelta(days=1)).date()
+
+
+def enough_repeats(summary, end) -> None:
+    if len(summary) < 10 or summary["x"].sum() == 0:
+        raise DataError(
+            f"Too few repeat purchases before {end} to fit lifetime-value models "
+            f"({len(summary)} buyers, {int(summary['x'].sum())} repeat purchase days): they "
+            "need ten buyers or more, some of them buying on two days or more (a later "
+            "--calibration-end keeps more purchases in)."
+        )
+
+
+def with_clv(e, data, end, params, summary=None):
+    """``data`` with the CLV models' per-user predictions (``params``: fitted), from
+    purchases up to ``end``."""
+    if summary is None:
+        summary = clv_summary(e, end, params["time_unit"]).execute()
+    per_user = clv_predictions(summary, params)
+    per_user = per_user.rename(columns={"x": "cal_x", "t_x": "cal_t_x", "T": "cal_T", "m": "cal_m"})
+    return data.merge(per_user, on="uid", how="left")
+
+
+def checked_time_unit(unit: str) -> str:
+    if unit not in UNIT_DAYS:
+        raise DataError(f"time_unit must be one of {sorted(UNIT_DAYS)}, not {unit!r}.")
+    return unit
+
+
+def checked_calibration_end(value: Any):
+    """The calibration end as a date (None: the day before as_of, known later)."""
+    if value is None:
+        return None
+    try:
+        return pd.Timestamp(value).date()
+    except (ValueError, TypeError):
+        raise DataError(
+            f"calibration_end {value!r} is not a date: give one such as 1997-09-30 "
+            "(--calibration-end), or leave it out for the day before as_of."
+        ) from None

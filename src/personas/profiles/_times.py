@@ -16,7 +16,14 @@ from typing import Any
 from personas.errors import DataError
 from personas.profiles._mapping import TIME_WORDS, words
 
-__all__ = ["TEXT_FORMATS", "TimeReader", "date_from_parts", "time_reader", "with_clock"]
+__all__ = [
+    "TEXT_FORMATS",
+    "TimeReader",
+    "date_from_parts",
+    "fitted_time_reader",
+    "time_reader",
+    "with_clock",
+]
 
 # Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
 # does not read every sampled value: the one that reads the most wins (at least 90 %),
@@ -404,3 +411,25 @@ def _udfs() -> dict[str, Any]:
             lambda seconds: None, name="to_timestamp", signature=(("float64",), utc)
         )
     return _CACHE
+
+
+def fitted_time_reader(fitted: dict[str, Any], table, column: str, source: str) -> TimeReader:
+    """The fitted way of reading times, for the type ``column`` has in ``table``: real
+    timestamps and dates as they are; text or numbers as the fitted log's were, when they
+    were text or numbers too; else read as :func:`time_reader` finds (a note says how)."""
+    spec = TimeReader(**fitted)
+    typ = table[column].type()
+    clock = spec.clock if spec.clock in table.columns else None
+    same = (typ.is_numeric() and spec.how in ("yyyymmdd", "epoch", "days")) or (
+        typ.is_string() and spec.how in ("cast", "format")
+    )
+    if typ.is_timestamp():
+        how = TimeReader("as_is")
+    elif typ.is_date():
+        how = TimeReader("date")
+    elif same:
+        how = TimeReader(spec.how, format=spec.format, scale=spec.scale)
+    else:
+        how = time_reader(table, column, source)
+    how.clock, how.clock_digits = clock, spec.clock_digits if clock else 0
+    return how
