@@ -43,6 +43,19 @@ def test_same_random_state_same_output(planted):
     assert [s["name"] for s in run.segments] == [s["name"] for s in again.segments]
 
 
+def test_random_state_none_is_random_in_every_stage():
+    users, _ = personas.datasets.make_users(1500, random_state=3)
+    runs = [personas.segment(users, k=4, random_state=None) for _ in range(2)]
+    # the k scores (sample, starts, bootstrap refits) and the report's sample of users
+    scores = [run.scores.drop(columns="seconds") for run in runs]
+    assert not scores[0].equals(scores[1])
+    assert not np.array_equal(runs[0].basis_sample[0], runs[1].basis_sample[0])
+    fixed = [personas.segment(users, k=4, random_state=5) for _ in range(2)]
+    scores = [run.scores.drop(columns="seconds") for run in fixed]
+    assert scores[0].equals(scores[1])
+    assert np.array_equal(fixed[0].basis_sample[0], fixed[1].basis_sample[0])
+
+
 def test_outputs_have_stable_names(planted, tmp_path):
     _, _, run = planted
     assert list(run.labels.columns) == [

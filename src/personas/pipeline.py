@@ -315,7 +315,8 @@ def segment(
     k_min, k_max : int
         The range of k tried by "auto".
     random_state : int or None, default 0
-        Same data + same random_state = same segments.
+        Same data + same random_state = same segments; None draws every random choice
+        (row samples, K-Means starts, bootstrap refits, the rules' tree) afresh.
     playbook : path or Playbook, optional
         A TOML playbook adding to (or replacing) the default insight rules, and naming the
         value / churn / … columns when their names do not say it.
@@ -371,7 +372,7 @@ def segment(
     say("Building the basis matrix")
     if basis is None:
         basis = report.schema.basis  # a `basis = [...]` entry of the schema file
-    builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state or 0)
+    builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state)
     X = builder.fit_transform(table)
     timings["preprocess"] = time.perf_counter() - start
 
@@ -396,7 +397,7 @@ def segment(
 
     start = time.perf_counter()
     say("Reading rules off a surrogate decision tree")
-    rules = surrogate_rules(table, builder, segmenter.labels_, random_state=random_state or 0)
+    rules = surrogate_rules(table, builder, segmenter.labels_, random_state=random_state)
     for seg in segments:
         seg["rules"] = rules.for_segment(seg["id"])
     timings["rules"] = time.perf_counter() - start
@@ -445,7 +446,7 @@ def segment(
         manifest=manifest,
     )
     scores = pd.DataFrame(segmenter.scores_)
-    rows = np.random.default_rng(random_state or 0).choice(len(X), min(len(X), 5000), replace=False)
+    rows = np.random.default_rng(random_state).choice(len(X), min(len(X), 5000), replace=False)
     result = Segmentation(
         labels=labels,
         segments=segments,

@@ -172,7 +172,7 @@ def surrogate_rules(
     labels: np.ndarray,
     *,
     max_rules: int = 3,
-    random_state: int = 0,
+    random_state: int | None = 0,
 ) -> SurrogateRules:
     """Fit the surrogate tree on a sample of users and read every segment's rules off it."""
     from sklearn.tree import DecisionTreeClassifier

@@ -60,8 +60,9 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         Numeric columns whose sample skewness exceeds this are log-transformed.
     min_share : float, default 0.01
         Categories and labels rarer than this share of rows are pooled.
-    random_state : int, default 0
-        Seed of the row sample the statistics are computed on (for very large tables).
+    random_state : int or None, default 0
+        Seed of the row sample the statistics are computed on (for very large tables;
+        None: a fresh sample each time).
 
     Attributes
     ----------
@@ -90,7 +91,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         as_of: Any = None,
         skew_threshold: float = 1.0,
         min_share: float = 0.01,
-        random_state: int = 0,
+        random_state: int | None = 0,
     ) -> None:
         self.schema = schema
         self.basis = basis
