@@ -23,31 +23,40 @@ from personas._version import __version__
 _LAZY = {
     "datasets": "personas.datasets",
     "Segmenter": "personas.cluster",
-    "EDA": "personas.io",
+    "EDA": "personas.results",
     "ROLES": "personas.io",
     "Schema": "personas.io",
-    "ValidationReport": "personas.io",
-    "eda": "personas.io",
+    "ValidationReport": "personas.results",
+    "eda": "personas.results",
     "read_table": "personas.io",
-    "validate": "personas.io",
+    "validate": "personas.results",
     "Model": "personas.model",
     "load": "personas.model",
-    "Segmentation": "personas.pipeline",
+    "Segmentation": "personas.results",
     "segment": "personas.pipeline",
     "BasisBuilder": "personas.preprocess",
     "ProfileBuilder": "personas.profiles",
-    "Profiles": "personas.profiles",
-    "profile": "personas.profiles",
+    "Profiles": "personas.results",
+    "profile": "personas.results",
 }
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from personas import datasets
     from personas.cluster import Segmenter
-    from personas.io import EDA, ROLES, Schema, ValidationReport, eda, read_table, validate
+    from personas.io import ROLES, Schema, read_table
     from personas.model import Model, load
-    from personas.pipeline import Segmentation, segment
+    from personas.pipeline import segment
     from personas.preprocess import BasisBuilder
-    from personas.profiles import ProfileBuilder, Profiles, profile
+    from personas.profiles import ProfileBuilder
+    from personas.results import (
+        EDA,
+        Profiles,
+        Segmentation,
+        ValidationReport,
+        eda,
+        profile,
+        validate,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -58,5 +58,11 @@ def test_views(table):
     assert "A" in repr(cmp) and "C" in repr(cmp)
     df = cmp.to_pandas()
     assert list(df.columns[:4]) == ["column", "value", "segment 0", "segment 2"]
-    assert "<table>" in cmp._repr_html_()
     assert cmp.to_dict()["b"] == {"id": 2, "name": "C", "size": int((seg == 2).sum())}
+    # the result object (what run.compare returns) shows it: inline, as a chart
+    from personas.results import SegmentComparison
+
+    view = SegmentComparison.wrap(cmp)
+    assert repr(view).startswith("<SegmentComparison: 0 'A' vs 2 'C'")
+    assert "<table>" in view._repr_html_() and "&lt;" not in view.to_json()
+    assert view.plot().axes and view.plot(interactive=True).data

@@ -30,7 +30,7 @@ def eda_command(
     random_state: int = typer.Option(0, "--random-state", help="Seed of the row sample."),
 ) -> None:
     """Explore a table: distributions, missingness, associations and alerts (HTML)."""
-    from personas.io import eda
+    from personas.results import eda
 
     with err_console.status("Reading and exploring the table…"):
         report = eda(

@@ -13,7 +13,7 @@ from personas.cli._common import console, err_console, escape, handle_errors
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
 if TYPE_CHECKING:
-    from personas.io import ValidationReport
+    from personas.results import ValidationReport
 
 
 @handle_errors
@@ -60,7 +60,7 @@ def validate_command(
     Exit codes: 0 usable, 1 warnings with --strict, 2 unusable input (the message says
     where, what was expected and how to fix it).
     """
-    from personas.io import validate
+    from personas.results import validate
 
     sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
     if as_json:

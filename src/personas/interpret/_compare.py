@@ -9,22 +9,21 @@ among all users.
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from personas.interpret._profiles import Z95, _numeric_view, _round, label_matrix, share_se
+from personas.interpret._profiles import Z95, _round, label_matrix, numeric_view, share_se
 from personas.io._schema import Schema
 from personas.preprocess import BasisBuilder
 
-__all__ = ["SegmentComparison", "compare_segments"]
+__all__ = ["Comparison", "compare_segments"]
 
 PROFILED = ("numeric", "boolean", "datetime", "categorical", "high_cardinality", "multi_label")
 
 
-class SegmentComparison:
+class Comparison:
     """Segment ``a`` against segment ``b``, one row per difference, largest first.
 
     Attributes
@@ -43,8 +42,8 @@ class SegmentComparison:
 
     def __repr__(self) -> str:
         return (
-            f"<SegmentComparison: {self.a['id']} {self.a['name']!r} vs {self.b['id']} "
-            f"{self.b['name']!r}; {len(self.rows)} differences; .to_pandas()>"
+            f"<Comparison: {self.a['id']} {self.a['name']!r} vs {self.b['id']} "
+            f"{self.b['name']!r}; {len(self.rows)} differences>"
         )
 
     def to_pandas(self) -> pd.DataFrame:
@@ -66,24 +65,6 @@ class SegmentComparison:
     def to_dict(self) -> dict[str, Any]:
         return {"a": self.a, "b": self.b, "differences": self.rows}
 
-    def _repr_html_(self) -> str:
-        body = "".join(
-            f"<tr><td>{html.escape(r['column'])}"
-            f"{' = ' + html.escape(str(r['value'])) if r.get('value') is not None else ''}</td>"
-            f"<td>{html.escape(r['a_text'])}</td><td>{html.escape(r['b_text'])}</td>"
-            f"<td style='text-align:right'>{r['difference']:+.2f} "
-            f"[{r['ci'][0]:+.2f}, {r['ci'][1]:+.2f}]</td></tr>"
-            for r in self.rows[:20]
-        )
-        return (
-            f"<p><b>{self.a['id']} · {html.escape(self.a['name'])}</b> ({self.a['size']:,} "
-            f"users) vs <b>{self.b['id']} · {html.escape(self.b['name'])}</b> "
-            f"({self.b['size']:,} users)</p><table><thead><tr><th>column</th>"
-            f"<th>segment {self.a['id']}</th><th>segment {self.b['id']}</th>"
-            "<th>difference [95% CI]</th></tr></thead>"
-            f"<tbody>{body}</tbody></table>"
-        )
-
 
 def compare_segments(
     data: pd.DataFrame,
@@ -95,7 +76,7 @@ def compare_segments(
     *,
     names: list[str] | None = None,
     top_levels: int = 3,
-) -> SegmentComparison:
+) -> Comparison:
     """Compare segments ``a`` and ``b`` on every profiled column."""
     labels = np.asarray(labels)
     in_a, in_b = labels == a, labels == b
@@ -113,7 +94,7 @@ def compare_segments(
             rows += _level_rows(col, spec.role, s, in_a, in_b, sep, top_levels)
     rows.sort(key=lambda r: -abs(r["difference"]))
     names = names or [f"segment {i}" for i in range(int(labels.max()) + 1)]
-    return SegmentComparison(
+    return Comparison(
         {"id": a, "name": names[a], "size": int(in_a.sum())},
         {"id": b, "name": names[b], "size": int(in_b.sum())},
         rows,
@@ -121,7 +102,7 @@ def compare_segments(
 
 
 def _numeric_row(builder, col, role, s, in_a, in_b) -> dict[str, Any] | None:
-    raw, scaled = _numeric_view(builder, col, role, s)
+    raw, scaled = numeric_view(builder, col, role, s)
     ok = np.isfinite(scaled)
     sd = float(np.std(scaled[ok])) if ok.any() else 0.0
     xa, xb = scaled[in_a & ok], scaled[in_b & ok]

@@ -47,7 +47,7 @@ def _nice(col: str) -> str:
     return " ".join(words) or col
 
 
-def _numeric_view(builder: BasisBuilder, col: str, role: str, s: pd.Series):
+def numeric_view(builder: BasisBuilder, col: str, role: str, s: pd.Series):
     """(values in original units, values on the clustering scale) of a numeric-ish column."""
     group = next(
         (g for g in builder.groups_ if g["column"] == col and g["kind"] == "numeric"), None
@@ -160,7 +160,7 @@ def profile_segments(
 
 
 def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None:
-    raw, scaled = _numeric_view(builder, col, role, s)
+    raw, scaled = numeric_view(builder, col, role, s)
     ok = np.isfinite(scaled)
     mu, sd = float(np.nanmean(scaled[ok])) if ok.any() else 0.0, float(np.nanstd(scaled[ok]))
     pop_mean = float(np.nanmean(raw)) if ok.any() else np.nan

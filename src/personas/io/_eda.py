@@ -2,17 +2,17 @@
 
 Per column: role, missingness, distinct values, distribution (quantiles, skew, zeros,
 far outliers) or top categories; pairwise associations (Spearman for numbers, Cramér's V
-for categories, the correlation ratio between the two); alerts from validation and from
-the associations (near-duplicate columns would count twice in the clustering distance);
-and skrub's ``TableReport`` for the column-by-column overview (personal data and free
-text left out). Everything is computed on a random sample of at most ``sample_rows`` rows,
-and the report says so.
+for categories, the correlation ratio between the two); and alerts from validation and
+from the associations (near-duplicate columns would count twice in the clustering
+distance). Everything is computed on a random sample of at most ``sample_rows`` rows, and
+the report says so. The result is plain data (:class:`Exploration`); ``personas.eda``
+wraps it in an :class:`~personas.EDA`, which draws it (with skrub's ``TableReport`` of the
+sample, personal data and free text left out).
 """
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -21,17 +21,16 @@ import numpy as np
 import pandas as pd
 
 from personas.io._readers import SourceInfo, load_table
-from personas.io._validate import ValidationReport, validate
+from personas.io._validate import Validation, validate
 
-__all__ = ["EDA", "eda"]
+__all__ = ["HIDDEN", "Exploration", "eda"]
 
 EDA_SAMPLE_ROWS = 50_000
-SKRUB_ROWS = 10_000
 NEAR_DUPLICATE = 0.9
-HIDDEN = ("pii", "text", "ignore")
+HIDDEN = ("pii", "text", "ignore")  # roles never shown
 
 
-class EDA:
+class Exploration:
     """Exploratory overview of a table (see :func:`eda`).
 
     Attributes
@@ -47,6 +46,9 @@ class EDA:
         Pairs of columns with their association (0–1) and the measure used, strongest first.
     alerts : list of dict
         ``level``, ``column`` and ``message``: validation findings and EDA alerts.
+    sample : pandas.DataFrame or None
+        The typed rows the statistics were computed on.
+    schema : Schema or None
     """
 
     def __init__(self, *, source, n_rows, sample_rows, columns, associations, alerts, seconds,
@@ -58,14 +60,13 @@ class EDA:
         self.associations = associations
         self.alerts = alerts
         self.seconds = seconds
-        self._sample = sample
-        self._schema = schema
+        self.sample = sample
+        self.schema = schema
 
     def __repr__(self) -> str:
         return (
-            f"<EDA: {self.source.name}, {self.n_rows:,} rows × {len(self.columns)} columns "
-            f"(statistics on {self.sample_rows:,} rows); {len(self.alerts)} alerts; "
-            ".to_pandas(), .plot(), .write_html()>"
+            f"<Exploration: {self.source.name}, {self.n_rows:,} rows × {len(self.columns)} "
+            f"columns (statistics on {self.sample_rows:,} rows); {len(self.alerts)} alerts>"
         )
 
     @property
@@ -107,47 +108,6 @@ class EDA:
             Path(path).write_text(text, encoding="utf-8")
         return text
 
-    def plot(self, kind: str = "missing", *, interactive: bool = False) -> Any:
-        """``missing`` (share missing per column) or ``associations`` (heatmap)."""
-        from personas import viz
-
-        charts = {"missing": viz.eda_missing, "associations": viz.eda_associations}
-        if kind not in charts:
-            raise ValueError(f"Unknown chart {kind!r}; choose one of {sorted(charts)}.")
-        return charts[kind](self, interactive=interactive)
-
-    def table_report_html(self) -> str | None:
-        """skrub's TableReport of the sample (personal data and free text left out)."""
-        if self._sample is None:
-            return None
-        import skrub
-
-        shown = [
-            c for c in self._sample.columns if self.columns.get(c, {}).get("role") not in HIDDEN
-        ]
-        frame = self._sample[shown].head(SKRUB_ROWS)
-        html = skrub.TableReport(frame, verbose=0, title=None).html_snippet()
-        # The report must not point outside the file: keep link texts, drop their targets.
-        return re.sub(r"""\shref=(["'])https?://[^"']*\1""", "", html)
-
-    def html_section(self) -> str:
-        from personas.report import render_eda
-
-        return render_eda(self, fragment=True)
-
-    def html(self) -> str:
-        from personas.report import render_eda
-
-        return render_eda(self)
-
-    def _repr_html_(self) -> str:
-        return self.html_section()
-
-    def write_html(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.html(), encoding="utf-8")
-        return path
-
 
 def eda(
     data: Any,
@@ -157,12 +117,12 @@ def eda(
     schema: Any = None,
     id_column: str | None = None,
     **read_options: Any,
-) -> EDA:
+) -> Exploration:
     """Explore a user table: distributions, missingness, associations, alerts.
 
     Parameters
     ----------
-    data : path, DataFrame, DuckDB connection or ValidationReport
+    data : path, DataFrame, DuckDB connection or Validation
         What :func:`personas.read_table` reads, or an existing validation (its typed table
         is used as it is).
     sample_rows : int, default 50,000
@@ -177,7 +137,7 @@ def eda(
     ('numeric', False)
     """
     start = time.perf_counter()
-    if isinstance(data, ValidationReport):
+    if isinstance(data, Validation):
         report, n_rows, source = data, data.n_rows, data.source
         typed = _sample(report.data, sample_rows, random_state)
     else:
@@ -207,7 +167,7 @@ def eda(
         if f.level in ("error", "warning")
     ]
     alerts += _alerts(columns, associations)
-    return EDA(
+    return Exploration(
         source=source if isinstance(source, SourceInfo) else SourceInfo(name=str(source)),
         n_rows=n_rows,
         sample_rows=len(typed),

@@ -1,4 +1,8 @@
-"""`validate()`: read, infer the schema, type every column and report on data quality."""
+"""`validate()`: read, infer the schema, type every column and find data-quality problems.
+
+The result is plain data (:class:`Validation`); ``personas.validate`` wraps it in a
+:class:`~personas.ValidationReport`, which renders it (HTML, charts, Jupyter).
+"""
 
 from __future__ import annotations
 
@@ -17,10 +21,10 @@ from personas.io._quality import Finding, column_stats, find_problems, n_distinc
 from personas.io._readers import SourceInfo, load_table
 from personas.io._schema import Schema
 
-__all__ = ["ValidationReport", "validate"]
+__all__ = ["Validation", "validate", "validate_user_table"]
 
 
-class ValidationReport:
+class Validation:
     """What personas found in a user table: roles, quality summary and findings.
 
     Attributes
@@ -38,6 +42,10 @@ class ValidationReport:
         Errors first, then warnings, then information.
     changes : list of Change
         Every value changed while typing the table (counted, never silent).
+    event_log : dict or None
+        From :func:`validate_user_table`: ``rows`` and ``users`` when the table's user ids
+        repeat, two rows per id or more (an event log, whose quality checks as a user
+        table were not run); None otherwise.
 
     Examples
     --------
@@ -61,6 +69,7 @@ class ValidationReport:
         changes: list[Change],
         n_rows: int,
         seconds: float,
+        event_log: dict[str, int] | None = None,
     ) -> None:
         self.source = source
         self.schema = schema
@@ -70,6 +79,7 @@ class ValidationReport:
         self.changes = changes
         self.n_rows = n_rows
         self.seconds = seconds
+        self.event_log = event_log
 
     # ------------------------------------------------------------------ facts
     @property
@@ -93,19 +103,17 @@ class ValidationReport:
     def n_duplicate_rows(self) -> int:
         return next((f.count or 0 for f in self.findings if f.code == "duplicate_rows"), 0)
 
-    def raise_for_errors(self) -> ValidationReport:
+    def raise_for_errors(self) -> Validation:
         """Raise :class:`~personas.errors.DataError` listing every error; return self if none."""
         if self.errors:
             lines = "\n".join(f"- {f.message}" for f in self.errors)
             raise DataError(f"{self.source.name} cannot be used as it is:\n{lines}")
         return self
 
-    # ------------------------------------------------------------------ views
     def __repr__(self) -> str:
         return (
-            f"<ValidationReport: {self.source.name}, {self.n_rows} rows × {self.n_columns} "
-            f"columns; {len(self.errors)} errors, {len(self.warnings)} warnings; "
-            ".to_pandas(), .to_json(), .write_html()>"
+            f"<Validation: {self.source.name}, {self.n_rows} rows × {self.n_columns} "
+            f"columns; {len(self.errors)} errors, {len(self.warnings)} warnings>"
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -149,21 +157,6 @@ class ValidationReport:
         ]
         return pd.DataFrame(rows)
 
-    def html(self) -> str:
-        from personas.report import render_validation
-
-        return render_validation(self)
-
-    def _repr_html_(self) -> str:
-        from personas.report import render_validation
-
-        return render_validation(self, fragment=True)
-
-    def write_html(self, path: str | Path) -> Path:
-        path = Path(path)
-        path.write_text(self.html(), encoding="utf-8")
-        return path
-
 
 def validate(
     data: Any,
@@ -171,7 +164,7 @@ def validate(
     schema: Schema | str | Path | None = None,
     id_column: str | None = None,
     **read_options: Any,
-) -> ValidationReport:
+) -> Validation:
     """Read a user table, infer its schema, type its columns and check its quality.
 
     Parameters
@@ -188,7 +181,7 @@ def validate(
 
     Returns
     -------
-    ValidationReport
+    Validation
         Check ``report.ok``, or call ``report.raise_for_errors()``.
 
     Raises
@@ -212,21 +205,12 @@ def validate_user_table(
     *,
     id_column: str | None = None,
     **read_options: Any,
-) -> ValidationReport:
-    """:func:`validate`, which gives up with :class:`EventLog` as soon as the inferred
-    user ids repeat twice per id or more: the table is then an event log, and its quality
-    checks as a user table (most of the time on a large log) are not run.
+) -> Validation:
+    """:func:`validate`, which stops as soon as the inferred user ids repeat twice per id or
+    more: the table is then an event log (``event_log`` says how many rows and users), and
+    its quality checks as a user table (most of the time on a large log) are not run.
     ``personas.segment`` profiles such a log instead."""
     return _validate(data, None, id_column, read_options, stop_at_events=True)
-
-
-class EventLog(Exception):
-    """Raised by :func:`validate_user_table`: the table's user ids repeat twice per id or
-    more (``rows``, ``users``), so it is an event log; ``source`` says where it was read."""
-
-    def __init__(self, source: SourceInfo, rows: int, users: int):
-        super().__init__(source.name)
-        self.source, self.rows, self.users = source, rows, users
 
 
 def _validate(
@@ -236,7 +220,7 @@ def _validate(
     read_options: dict[str, Any],
     *,
     stop_at_events: bool = False,
-) -> ValidationReport:
+) -> Validation:
     start = time.perf_counter()
     raw, source = load_table(data, **read_options)
     if isinstance(schema, (str, Path)):
@@ -250,7 +234,17 @@ def _validate(
     id_col = inferred.id_column
     id_distinct = n_distinct(typed[id_col]) if id_col is not None else None  # hashed once
     if stop_at_events and id_distinct is not None and len(typed) >= 2 * max(id_distinct, 1):
-        raise EventLog(source, len(typed), id_distinct)
+        return Validation(
+            source=source,
+            schema=inferred,
+            data=typed,
+            columns={},
+            findings=[],
+            changes=changes,
+            n_rows=len(raw),
+            seconds=time.perf_counter() - start,
+            event_log={"rows": len(typed), "users": id_distinct},
+        )
     findings = find_problems(
         raw, typed, inferred, changes, source_name=source.name, id_distinct=id_distinct
     )
@@ -286,7 +280,7 @@ def _validate(
     columns = dict(
         zip([s.name for s in specs], thread_map(describe, specs, n_rows=len(raw)), strict=True)
     )
-    return ValidationReport(
+    return Validation(
         source=source,
         schema=inferred,
         data=typed,

@@ -1,9 +1,9 @@
 """Event logs → one row per user: RFM, engagement, tenure, windows, trends (DuckDB + Ibis)."""
 
-from personas.profiles._builder import ProfileBuilder, profile
+from personas.profiles._builder import ProfileBuilder
 from personas.profiles._features import FEATURES
-from personas.profiles._mapping import EventMapping, infer_mapping
-from personas.profiles._result import Profiles
+from personas.profiles._mapping import EventMapping, infer_mapping, read_mapping
+from personas.profiles._profiling import Profiling
 from personas.profiles._rfm import RFM_SEGMENTS, rfm_scores, rfm_thresholds
 
 __all__ = [
@@ -11,9 +11,9 @@ __all__ = [
     "RFM_SEGMENTS",
     "EventMapping",
     "ProfileBuilder",
-    "Profiles",
+    "Profiling",
     "infer_mapping",
-    "profile",
+    "read_mapping",
     "rfm_scores",
     "rfm_thresholds",
 ]

@@ -5,12 +5,12 @@ written), which event names mean what, the share columns, the cleaning decisions
 population's thresholds (RFM quintiles, the typical billing period, lifetime-value fits);
 ``transform(events, as_of=...)`` profiles any events — next month's log, or a few users'
 events — by what it learned, so a user's profile depends only on that user's events.
-:func:`profile` is the one-call form (fit and profile a log).
+``personas.profile`` is the one-call form (fit and profile a log).
 
 The log is read and aggregated by DuckDB through Ibis (CSV, Parquet, globs of files, a
 table of a DuckDB database, a DataFrame, or a SQL query); only the per-user result comes
 back to pandas. Cleaning rules are explicit options, and what each one did is counted in
-``Profiles.cleaning``.
+``Profiling.cleaning``.
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from personas.profiles._mapping import (
     read_mapping,
 )
 from personas.profiles._numbers import NumberReader, number_reader
-from personas.profiles._result import Profiles
+from personas.profiles._profiling import Profiling
 from personas.profiles._rfm import rfm_scores, rfm_thresholds
 from personas.profiles._source import (
     connect,
@@ -73,7 +73,7 @@ from personas.profiles._source import (
 )
 from personas.profiles._times import date_from_parts, fitted_time_reader, time_reader, with_clock
 
-__all__ = ["ProfileBuilder", "profile"]
+__all__ = ["ProfileBuilder"]
 
 
 class ProfileBuilder(Estimator):
@@ -83,7 +83,7 @@ class ProfileBuilder(Estimator):
     ----------
     mapping : dict, path or None
         Which column is which (``{"user_id": "customer", "amount": "total"}``, or a TOML
-        file with an ``[events]`` table as :meth:`Profiles.write_mapping` writes);
+        file with an ``[events]`` table as :meth:`Profiling.write_mapping` writes);
         meanings left out are inferred from names, types and contents.
     top_levels : int, default 5
         Category / channel / device / event-type levels given their own share column.
@@ -206,8 +206,8 @@ class ProfileBuilder(Estimator):
         users: Any = None,
         query: str | None = None,
         table: str | None = None,
-    ) -> Profiles:
-        """Fit on the log ``X`` and return its :class:`Profiles` (``fit_transform`` with
+    ) -> Profiling:
+        """Fit on the log ``X`` and return its :class:`Profiling` (``fit_transform`` with
         everything learned about it: cleaning counts, notes, timings)."""
         return _Run(self, fitting=True).profile(X, users, as_of, query, table)
 
@@ -219,14 +219,14 @@ class ProfileBuilder(Estimator):
         users: Any = None,
         query: str | None = None,
         table: str | None = None,
-    ) -> Profiles:
+    ) -> Profiling:
         """Profile the users of the events ``X`` by what was fitted.
 
         Parameters
         ----------
         X : path, glob, DataFrame or None
             Events with the fitted log's columns (or columns under the meanings' own
-            names: ``user_id``, ``timestamp``, ``amount``…); what :func:`profile` reads.
+            names: ``user_id``, ``timestamp``, ``amount``…); what :func:`personas.profile` reads.
         as_of : date-like, optional
             Only events strictly before this instant count (default: midnight after the
             last event of ``X``). Give it to profile a few users as of the same instant
@@ -234,11 +234,11 @@ class ProfileBuilder(Estimator):
         users : path or DataFrame, optional
             A users table: every user in it appears (zero activity without events).
         query, table : str, optional
-            SQL giving the events, or a DuckDB database's table (see :func:`profile`).
+            SQL giving the events, or a DuckDB database's table (see :func:`personas.profile`).
 
         Returns
         -------
-        Profiles
+        Profiling
         """
         self._check_fitted("mapping_")
         return _Run(self, fitting=False).profile(X, users, as_of, query, table)
@@ -294,7 +294,7 @@ class _Run:
         self.done(step)
         return table
 
-    def profile(self, events, users, as_of, query, table_name) -> Profiles:
+    def profile(self, events, users, as_of, query, table_name) -> Profiling:
         start = time.perf_counter()
         with warnings.catch_warnings():
             # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
@@ -338,7 +338,7 @@ class _Run:
             self.b.columns_ = [str(c) for c in data.columns]
             self.b.notes_ = list(self.notes)
             self.b.source_ = self.source
-        return Profiles(
+        return Profiling(
             data=data,
             as_of=as_of_ts.isoformat(),
             mapping=describe(mapping),
@@ -636,118 +636,3 @@ class _Run:
                 data = with_clv(e, data, end, self.b.clv_, summary)
         self.done("clv")
         return data, doc
-
-
-def profile(
-    events: Any,
-    users: Any = None,
-    *,
-    as_of: Any = None,
-    query: str | None = None,
-    table: str | None = None,
-    mapping: str | Path | dict[str, str] | None = None,
-    top_levels: int = 5,
-    drop_duplicates: bool = True,
-    cancelled_invoices: bool | None = None,
-    zero_value_orders: bool = False,
-    negative_quantities: str = "returns",
-    clv: bool | str = False,
-    calibration_end: Any = None,
-    time_unit: str = "week",
-    horizon_days: float = 365.0,
-    annual_discount: float = 0.10,
-    **columns: str | None,
-) -> Profiles:
-    """Turn an event log into one row per user: RFM, engagement, tenure, windows, trends.
-
-    Parameters
-    ----------
-    events : path, glob, DataFrame or None
-        CSV (optionally compressed) or Parquet file(s) — a glob such as
-        ``"events/*.parquet"`` or a folder (its Parquet files, else its CSV or JSON
-        files, subfolders too) reads them all, matching columns by name —, a zip
-        archive holding one data file, a text file of columns
-        separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
-        nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
-        every sheet with the first one's columns), a DuckDB database file (``.duckdb``,
-        ``.ddb``, ``.db``; with ``table`` or ``query``), or a DataFrame.
-        ``None`` with ``query``: SQL run by DuckDB (e.g. over files).
-    query : str, optional
-        SQL giving the events (over files, or over the tables of the DuckDB database).
-    table : str, optional
-        The table of the DuckDB database that holds the events (needed when it holds
-        several). The database is attached read-only and never copied.
-    users : path or DataFrame, optional
-        A users table: every user in it appears, with zero activity when they have no
-        events; its columns are kept.
-    as_of : date-like, optional
-        Only events strictly before this instant count (default: midnight after the last
-        event). Time-zone-aware times are converted to UTC.
-    mapping : path or dict, optional
-        Which column is which: a TOML file with an ``[events]`` table (``user_id =
-        "customer"``…, as :meth:`Profiles.write_mapping` writes) or such a dict. Meanings
-        it leaves out are inferred; ``**columns`` win over it.
-    top_levels : int, default 5
-        Category / channel / device / event-type levels given their own share column.
-    drop_duplicates : bool, default True
-        Drop exact duplicate lines (counted).
-    cancelled_invoices : bool, optional
-        Whether order ids of "C" and digits ("C489449") are cancelled invoices (returns).
-        Default: yes, unless most order ids look like that (then it is the shop's
-        numbering, said in ``notes``).
-    zero_value_orders : bool, default False
-        Count purchase lines of value 0 (free items, data errors) as orders; by default
-        they are counted in ``cleaning["zero_prices"]`` but make no order.
-    negative_quantities : "returns" or "drop", default "returns"
-        What a line with a negative quantity or amount is: a return (counted in
-        ``returns``, never an order), or a line to leave out (counted in
-        ``cleaning["negative_lines_left_out"]``), as analyses that drop them do.
-    clv : bool or "auto", default False
-        Fit BG/NBD, Pareto/NBD and Gamma-Gamma on purchases up to ``calibration_end``
-        (a date, inclusive; default: the day before as_of) and add ``expected_purchases``
-        (over ``horizon_days``), ``p_alive``, ``expected_value`` and ``clv`` (discounted at
-        ``annual_discount``) per user; the fits go to ``summary()["clv"]``. With too few
-        repeat purchases to fit them, True is an error; "auto" (what ``personas segment``
-        uses on an event log) says so in ``notes`` and profiles without them, and fits
-        BG/NBD and Gamma-Gamma only (Pareto/NBD, reported beside them but not used for
-        the predictions, is the slowest: about 115 s of the 125 s at 222,000 buyers).
-    time_unit : "day", "week" or "month", default "week"
-        The unit the CLV models' parameters are expressed in.
-    **columns
-        Which column is which, when names do not say it: ``user_id``, ``timestamp``,
-        ``amount``, ``price``, ``quantity``, ``event_type``, ``order_id``, ``product``,
-        ``category``, ``channel``, ``device``, ``session_id``, ``duration``, ``plan``,
-        ``status`` (an order's status: values such as canceled or refunded undo it).
-
-    Returns
-    -------
-    Profiles
-        Its ``builder`` (a fitted :class:`ProfileBuilder`) profiles other events the same
-        way: ``profiles.builder.transform(next_month, as_of=...)``.
-
-    Examples
-    --------
-    >>> import personas
-    >>> users, _ = personas.datasets.make_users(300, random_state=0)
-    >>> events = personas.datasets.make_events(users, random_state=0)
-    >>> p = personas.profile(events, as_of="2025-06-30")
-    >>> int(p.data["frequency"].sum()) == int((events["event_type"] == "purchase").sum())
-    True
-    """
-    if mapping is not None:
-        named = {k: v for k, v in columns.items() if v is not None}
-        columns = read_mapping(mapping) | named
-    builder = ProfileBuilder(
-        {k: v for k, v in columns.items() if v is not None},
-        top_levels=top_levels,
-        drop_duplicates=drop_duplicates,
-        cancelled_invoices=cancelled_invoices,
-        zero_value_orders=zero_value_orders,
-        negative_quantities=negative_quantities,
-        clv=clv,
-        calibration_end=calibration_end,
-        time_unit=time_unit,
-        horizon_days=horizon_days,
-        annual_discount=annual_discount,
-    )
-    return builder.fit_profile(events, as_of=as_of, users=users, query=query, table=table)

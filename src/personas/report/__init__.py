@@ -1,7 +1,15 @@
-"""Self-contained HTML, JSON and Markdown renderings of result objects."""
+"""Self-contained HTML and Markdown renderings of result objects (which hold the data)."""
 
 from personas.report._eda import render_eda
+from personas.report._fragments import render_fragment, render_profiles
 from personas.report._segmentation import render_markdown, render_segmentation
 from personas.report._validation import render_validation
 
-__all__ = ["render_eda", "render_markdown", "render_segmentation", "render_validation"]
+__all__ = [
+    "render_eda",
+    "render_fragment",
+    "render_markdown",
+    "render_profiles",
+    "render_segmentation",
+    "render_validation",
+]

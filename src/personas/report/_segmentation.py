@@ -8,72 +8,29 @@ preprocessing, method notes.
 
 from __future__ import annotations
 
-from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from markupsafe import Markup
 
 from personas._version import __version__
-from personas.report._render import css, environment
-
-if TYPE_CHECKING:
-    from personas.pipeline import Segmentation
+from personas.report._render import css, environment, plotly_div, plotly_js
 
 HIDDEN_ROLES = ("pii", "text", "ignore")
 
 
-@cache
-def plotly_js() -> str:
-    """plotly.js from the installed plotly package (embedded once per report)."""
-    from plotly.offline import get_plotlyjs
-
-    return get_plotlyjs()
-
-
-def _div(fig: Any, div_id: str) -> Markup:
-    return Markup(
-        fig.to_html(
-            full_html=False,
-            include_plotlyjs=False,
-            div_id=div_id,
-            config={"displaylogo": False, "responsive": True},
-        )
-    )
-
-
-def charts(run: Segmentation) -> dict[str, Any]:
-    """Every interactive chart of the report, as HTML fragments."""
-    from personas import viz
-    from personas.viz import _data
-
-    out: dict[str, Any] = {"sizes": _div(viz.sizes(run, interactive=True), "chart-sizes")}
-    out["heatmap"] = _div(viz.profile_heatmap(run, interactive=True), "chart-heatmap")
-    effects = _data.effects(run, 8)
-    if len(effects) >= 3:
-        out["radar"] = _div(viz.radar(run, interactive=True), "chart-radar")
-    out["snake"] = _div(viz.snake(run, interactive=True), "chart-snake")
-    if getattr(run, "basis_sample", None) is not None and run.basis_sample[0].shape[1] >= 2:
-        out["map"] = _div(viz.segment_map(run, interactive=True), "chart-map")
-        if run.k > 1:
-            out["silhouette"] = _div(viz.silhouette(run, interactive=True), "chart-silhouette")
-    if len(run.scores) > 1:
-        out["k"] = _div(viz.k_selection(run, interactive=True), "chart-k")
-    if run.rules is not None and run.k > 1:
-        out["tree"] = _div(viz.surrogate_tree(run, interactive=True), "chart-tree")
-    numeric, categorical = _data.default_columns(run, 3)
-    out["distributions"] = [
-        _div(viz.distributions(run, c, interactive=True), f"chart-dist-{i}")
-        for i, c in enumerate(numeric)
-    ]
-    out["mix"] = [
-        _div(viz.category_mix(run, c, interactive=True), f"chart-mix-{i}")
-        for i, c in enumerate(categorical[:2])
-    ]
+def _divs(figures: dict[str, Any]) -> dict[str, Any]:
+    """The report's figures as HTML fragments (per-column charts as lists)."""
+    out: dict[str, Any] = {}
+    for name, fig in figures.items():
+        if isinstance(fig, list):
+            out[name] = [plotly_div(f, f"chart-{name}-{i}") for i, f in enumerate(fig)]
+        else:
+            out[name] = plotly_div(fig, f"chart-{name}")
     return out
 
 
-def segment_facts(run: Segmentation) -> list[dict[str, Any]]:
+def segment_facts(run: Any) -> list[dict[str, Any]]:
     """Per segment: value and risk signals, its insights and example users."""
     insights = run.insights or {}
     signals = insights.get("signals") or [{} for _ in run.segments]
@@ -93,7 +50,7 @@ def segment_facts(run: Segmentation) -> list[dict[str, Any]]:
     return out
 
 
-def example_users(run: Segmentation, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
+def example_users(run: Any, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
     """The users nearest each segment's centre, on its most distinguishing columns.
 
     Personal data, free text and ignored columns are never shown.
@@ -139,12 +96,13 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def render_segmentation(run: Segmentation) -> str:
+def render_segmentation(run: Any, figures: dict[str, Any], eda: str | None) -> str:
+    """A segmentation (``personas.Segmentation``) as a page, with its ``figures``
+    (plotly, as ``report_figures`` gathers them) and the HTML section of its EDA."""
     summary = run.summary()
     v = run.validation.to_dict()
     quality = {k: v[k] for k in ("n_rows", "n_columns", "n_errors", "n_warnings", "roles")}
     findings = [f for f in v["findings"] if f["level"] in ("error", "warning")][:25]
-    eda = run.eda  # on a bounded sample of the segmented table
     template = environment().get_template("segmentation.html.j2")
     insights = run.insights or {"insights": [], "limits": [], "columns": {}, "not_assessed": []}
     return template.render(
@@ -163,17 +121,17 @@ def render_segmentation(run: Segmentation) -> str:
         preprocessing=run.preprocessing,
         quality=quality,
         findings=findings,
-        charts=charts(run),
+        charts=_divs(figures),
         insights=insights,
         rules=run.rules,
-        eda=Markup(eda.html_section()) if eda is not None else None,
+        eda=Markup(eda) if eda is not None else None,
         value_column=(insights.get("columns") or {}).get("value"),
         has_clv=any("mean_clv" in s.get("value", {}) for s in run.segments),
         churn_column=(insights.get("columns") or {}).get("churn"),
     )
 
 
-def render_markdown(run: Segmentation) -> str:
+def render_markdown(run: Any) -> str:
     """The report's facts as Markdown (no charts): segments, insights, rules, k, data."""
     facts = segment_facts(run)
     insights = run.insights or {}

@@ -1,8 +1,8 @@
-"""The HTML page of a :class:`~personas.io.ValidationReport` (self-contained, no network)."""
+"""The HTML page of a validation (``personas.ValidationReport``; self-contained, no network)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 from markupsafe import Markup
 
@@ -10,11 +10,8 @@ from personas._version import __version__
 from personas.io._schema import ROLES
 from personas.report._render import css, environment
 
-if TYPE_CHECKING:
-    from personas.io import ValidationReport
 
-
-def render_validation(report: ValidationReport, *, fragment: bool = False) -> str:
+def render_validation(report: Any, *, fragment: bool = False) -> str:
     """Render a validation report as a full HTML page, or as a fragment for Jupyter."""
     template = environment().get_template("validation.html.j2")
     return template.render(

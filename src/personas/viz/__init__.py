@@ -1,16 +1,21 @@
-"""One function per chart, each with a static (matplotlib) and an interactive (plotly) form.
+"""One function per chart, each drawing plain data in a static (matplotlib) or an
+interactive (plotly) form.
 
->>> fig = personas.viz.sizes(run)                      # matplotlib Figure
->>> fig = personas.viz.sizes(run, interactive=True)    # plotly Figure
+>>> fig = personas.viz.sizes(table)                      # matplotlib Figure
+>>> fig = personas.viz.sizes(table, interactive=True)    # plotly Figure
+
+Results draw themselves through these: ``run.plot("sizes")``, ``eda.plot("missing")``.
 """
 
 from personas.viz._charts import (
-    CHARTS,
+    associations,
     category_mix,
+    counts,
+    differences,
     distributions,
-    eda_associations,
-    eda_missing,
+    histogram,
     k_selection,
+    missing,
     profile_heatmap,
     radar,
     segment_map,
@@ -22,13 +27,15 @@ from personas.viz._charts import (
 from personas.viz._static import figure_to_data_uri
 
 __all__ = [
-    "CHARTS",
+    "associations",
     "category_mix",
+    "counts",
+    "differences",
     "distributions",
-    "eda_associations",
-    "eda_missing",
     "figure_to_data_uri",
+    "histogram",
     "k_selection",
+    "missing",
     "profile_heatmap",
     "radar",
     "segment_map",

@@ -1,26 +1,31 @@
-"""One function per chart: ``interactive=False`` gives a matplotlib ``Figure`` (save it as
-PNG or SVG with ``fig.savefig``), ``interactive=True`` a plotly ``Figure`` (``fig.show()``,
-``fig.write_html``). Both forms draw the same numbers, computed once in ``_data``.
+"""One function per chart, each drawing plain data (tables, arrays, dicts): with
+``interactive=False`` a matplotlib ``Figure`` (save it as PNG or SVG with
+``fig.savefig``), with ``interactive=True`` a plotly ``Figure`` (``fig.show()``,
+``fig.write_html``). Both forms draw the same numbers.
+
+The result objects (``Segmentation.plot``, ``EDA.plot``…) gather those numbers and call
+these functions; nothing here knows a result object.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from personas.viz import _data
+import numpy as np
+import pandas as pd
+
 from personas.viz import _interactive as _i
 from personas.viz import _static as _s
 
-if TYPE_CHECKING:
-    from personas.pipeline import Segmentation
-
 __all__ = [
-    "CHARTS",
+    "associations",
     "category_mix",
+    "counts",
+    "differences",
     "distributions",
-    "eda_associations",
-    "eda_missing",
+    "histogram",
     "k_selection",
+    "missing",
     "profile_heatmap",
     "radar",
     "segment_map",
@@ -35,93 +40,83 @@ def _pick(interactive: bool):
     return _i if interactive else _s
 
 
-def k_selection(run: Segmentation, *, interactive: bool = False) -> Any:
-    """Every k-selection criterion against k, the chosen k marked."""
-    scores, k = _data.k_selection(run)
+def k_selection(scores: pd.DataFrame, k: int, *, interactive: bool = False) -> Any:
+    """Every k-selection criterion against k (``scores``: one row per k), ``k`` marked."""
     return _pick(interactive).k_selection_figure(scores, k)
 
 
-def silhouette(run: Segmentation, *, interactive: bool = False) -> Any:
-    """Silhouette values of a sample of users, by segment."""
-    return _pick(interactive).silhouette_figure(_data.silhouette(run), _data.segment_labels(run))
+def silhouette(values: dict[str, Any], names: list[str], *, interactive: bool = False) -> Any:
+    """Silhouette values of a sample of users by segment (``values``: ``values`` per
+    segment, their ``mean`` and ``n``)."""
+    return _pick(interactive).silhouette_figure(values, names)
 
 
-def segment_map(run: Segmentation, *, method: str = "pca", interactive: bool = False) -> Any:
-    """2-D map of a sample of users coloured by segment (``method="umap"`` needs the
-    ``umap`` extra)."""
-    m = _data.segment_map(run, method)
-    return _pick(interactive).map_figure(m, _data.segment_labels(run))
+def segment_map(points: dict[str, Any], names: list[str], *, interactive: bool = False) -> Any:
+    """A 2-D map of users coloured by segment (``points``: ``xy``, ``labels``, ``axes``,
+    ``method``)."""
+    return _pick(interactive).map_figure(points, names)
 
 
-def sizes(run: Segmentation, *, interactive: bool = False) -> Any:
-    """Share of users, and of value when a value column is known, per segment."""
-    return _pick(interactive).sizes_figure(_data.sizes(run))
+def sizes(table: pd.DataFrame, *, interactive: bool = False) -> Any:
+    """Share of users, and of value when known, per segment (``segment``, ``users``,
+    ``value``, ``value_column``)."""
+    return _pick(interactive).sizes_figure(table)
 
 
-def profile_heatmap(run: Segmentation, *, max_features: int = 25, interactive: bool = False):
+def profile_heatmap(effects: pd.DataFrame, *, interactive: bool = False) -> Any:
     """Standardized differences from all users: features × segments."""
-    return _pick(interactive).profile_heatmap_figure(_data.effects(run, max_features))
+    return _pick(interactive).profile_heatmap_figure(effects)
 
 
-def radar(run: Segmentation, *, max_features: int = 8, interactive: bool = False) -> Any:
+def radar(effects: pd.DataFrame, names: list[str], *, interactive: bool = False) -> Any:
     """Segment profiles on the strongest features, as a radar."""
-    table = _data.effects(run, max_features)
-    return _pick(interactive).radar_figure(table, _data.segment_labels(run))
+    return _pick(interactive).radar_figure(effects, names)
 
 
-def snake(run: Segmentation, *, max_features: int = 12, interactive: bool = False) -> Any:
+def snake(effects: pd.DataFrame, names: list[str], *, interactive: bool = False) -> Any:
     """Segment profiles on the strongest features, as lines (snake plot)."""
-    table = _data.effects(run, max_features)
-    return _pick(interactive).snake_figure(table, _data.segment_labels(run))
+    return _pick(interactive).snake_figure(effects, names)
 
 
-def distributions(run: Segmentation, column: str | None = None, *, interactive: bool = False):
-    """Box plots of a numeric column by segment (default: the most distinguishing one)."""
-    if column is None:
-        numeric, _ = _data.default_columns(run, 1)
-        if not numeric:
-            raise ValueError("No numeric column distinguishes the segments; name one.")
-        column = numeric[0]
-    d = _data.distributions(run, column)
-    return _pick(interactive).distributions_figure(d, _data.segment_labels(run))
+def distributions(values: dict[str, Any], names: list[str], *, interactive: bool = False) -> Any:
+    """Box plots of a numeric column by segment (``values``: the ``values`` of each
+    segment, a ``title``, and whether to draw them on a ``log`` scale)."""
+    return _pick(interactive).distributions_figure(values, names)
 
 
-def category_mix(run: Segmentation, column: str | None = None, *, interactive: bool = False):
-    """Level shares of a categorical column within each segment."""
-    if column is None:
-        _, categorical = _data.default_columns(run, 1)
-        if not categorical:
-            raise ValueError("No categorical column distinguishes the segments; name one.")
-        column = categorical[0]
-    return _pick(interactive).category_mix_figure(_data.category_mix(run, column), column)
+def category_mix(table: pd.DataFrame, column: str, *, interactive: bool = False) -> Any:
+    """Level shares of a categorical column (``table``: segments × levels)."""
+    return _pick(interactive).category_mix_figure(table, column)
 
 
-def surrogate_tree(run: Segmentation, *, interactive: bool = False) -> Any:
-    """The decision tree the segment rules are read from."""
-    if run.rules is None:
-        raise ValueError("This segmentation has no surrogate tree.")
-    return _pick(interactive).tree_figure(run.rules, _data.segment_labels(run))
+def surrogate_tree(rules: Any, names: list[str], *, interactive: bool = False) -> Any:
+    """The decision tree the segment rules are read from (a ``SurrogateRules``)."""
+    return _pick(interactive).tree_figure(rules, names)
 
 
-def eda_missing(report: Any, *, interactive: bool = False) -> Any:
-    """Share of missing values per column, of an :class:`~personas.EDA`."""
-    return _pick(interactive).eda_missing_figure(_data.eda_missing(report))
+def missing(pct: pd.Series, *, interactive: bool = False) -> Any:
+    """Share of missing values (%) per column."""
+    return _pick(interactive).eda_missing_figure(pct)
 
 
-def eda_associations(report: Any, *, interactive: bool = False) -> Any:
-    """Associations between columns, of an :class:`~personas.EDA`."""
-    return _pick(interactive).eda_associations_figure(_data.eda_associations(report))
+def associations(table: pd.DataFrame, *, interactive: bool = False) -> Any:
+    """Associations between columns (a symmetric table of values in 0–1)."""
+    return _pick(interactive).eda_associations_figure(table)
 
 
-CHARTS = {
-    "k_selection": k_selection,
-    "silhouette": silhouette,
-    "map": segment_map,
-    "sizes": sizes,
-    "heatmap": profile_heatmap,
-    "radar": radar,
-    "snake": snake,
-    "distributions": distributions,
-    "category_mix": category_mix,
-    "tree": surrogate_tree,
-}
+def counts(
+    values: pd.Series, *, title: str, xlabel: str = "users", interactive: bool = False
+) -> Any:
+    """One bar per label of ``values`` (e.g. users per RFM segment), in its order."""
+    return _pick(interactive).counts_figure(values, title, xlabel)
+
+
+def histogram(values: Any, *, title: str, log: bool = False, interactive: bool = False) -> Any:
+    """The distribution of one column's values (``log``: log-spaced, when all positive)."""
+    return _pick(interactive).histogram_figure(np.asarray(values, dtype=float), title, log)
+
+
+def differences(table: pd.DataFrame, *, title: str, interactive: bool = False) -> Any:
+    """Standardized differences with 95 % intervals (``label``, ``difference``,
+    ``ci_low``, ``ci_high``), in the table's order."""
+    return _pick(interactive).differences_figure(table, title)

@@ -292,3 +292,61 @@ def eda_associations_figure(table: pd.DataFrame):
     )
     fig.update_layout(height=200 + 22 * len(table), yaxis={"autorange": "reversed"})
     return fig
+
+
+def counts_figure(counts: pd.Series, title: str, xlabel: str):
+    fig = _fig(title)
+    fig.add_bar(
+        y=[str(i) for i in counts.index],
+        x=counts.to_numpy(),
+        orientation="h",
+        marker_color=COLORS[0],
+        hovertemplate="%{y}: %{x:,}<extra></extra>",
+    )
+    fig.update_layout(
+        height=140 + 26 * max(len(counts), 1), xaxis_title=xlabel, yaxis={"autorange": "reversed"}
+    )
+    return fig
+
+
+def histogram_figure(values: np.ndarray, title: str, log: bool):
+    values = values[np.isfinite(values)]
+    fig = _fig(f"Distribution of {title}")
+    positive = log and values.size and values.min() > 0
+    fig.add_histogram(
+        x=np.log10(values) if positive else values,
+        marker_color=COLORS[0],
+        nbinsx=40,
+        hovertemplate="%{y:,} users<extra></extra>",
+    )
+    fig.update_layout(
+        height=320,
+        xaxis_title=f"log10 {title}" if positive else title,
+        yaxis_title="users",
+        bargap=0.02,
+    )
+    return fig
+
+
+def differences_figure(table: pd.DataFrame, title: str):
+    fig = _fig(title)
+    d = table["difference"].to_numpy()
+    fig.add_bar(
+        y=[str(v) for v in table["label"]],
+        x=d,
+        orientation="h",
+        marker_color=[COLORS[0] if v >= 0 else COLORS[1] for v in d],
+        error_x={
+            "type": "data",
+            "symmetric": False,
+            "array": table["ci_high"].to_numpy() - d,
+            "arrayminus": d - table["ci_low"].to_numpy(),
+        },
+        hovertemplate="%{y}: %{x:+.2f}<extra></extra>",
+    )
+    fig.update_layout(
+        height=140 + 24 * max(len(table), 1),
+        xaxis_title="standardized difference [95 % CI]",
+        yaxis={"autorange": "reversed"},
+    )
+    return fig

@@ -283,3 +283,55 @@ def eda_associations_figure(table: pd.DataFrame):
     fig.colorbar(im, ax=ax, shrink=0.7, label="association")
     fig.tight_layout()
     return fig
+
+
+def counts_figure(counts: pd.Series, title: str, xlabel: str):
+    """Horizontal bars: one per label of ``counts``, in its order."""
+    if counts.empty:
+        return _empty("nothing to count")
+    fig = _figure((7, 0.35 * len(counts) + 1.2))
+    ax = fig.subplots()
+    ax.barh([str(i) for i in counts.index][::-1], counts.to_numpy()[::-1], color=COLORS[0])
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=9)
+    ax.tick_params(labelsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def histogram_figure(values: np.ndarray, title: str, log: bool):
+    """The distribution of one column (log-spaced bins for skewed positive values)."""
+    values = values[np.isfinite(values)]
+    if values.size == 0:
+        return _empty("no values")
+    fig = _figure((7, 3.2))
+    ax = fig.subplots()
+    bins: Any = 40
+    if log and values.min() > 0:
+        bins = np.geomspace(values.min(), values.max(), 40) if values.max() > values.min() else 1
+        ax.set_xscale("log")
+    ax.hist(values, bins=bins, color=COLORS[0])
+    ax.set_xlabel(title)
+    ax.set_ylabel("users")
+    fig.tight_layout()
+    return fig
+
+
+def differences_figure(table: pd.DataFrame, title: str):
+    """Standardized differences with their 95 % intervals, largest first (``label``,
+    ``difference``, ``ci_low``, ``ci_high``)."""
+    if table.empty:
+        return _empty("no differences")
+    fig = _figure((7.5, 0.32 * len(table) + 1.3))
+    ax = fig.subplots()
+    y = np.arange(len(table))[::-1]
+    d = table["difference"].to_numpy()
+    err = np.vstack([d - table["ci_low"].to_numpy(), table["ci_high"].to_numpy() - d])
+    colors = [COLORS[0] if v >= 0 else COLORS[1] for v in d]
+    ax.barh(y, d, xerr=err, color=colors, error_kw={"elinewidth": 0.8, "capsize": 2})
+    ax.axvline(0, color="#868e96", linewidth=0.8)
+    ax.set_yticks(y, [str(v)[:40] for v in table["label"]], fontsize=7)
+    ax.set_xlabel("standardized difference [95 % CI]")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,7 @@
-"""`Profiles`: what profiling an event log gives — one row per user, and how it was read."""
+"""`Profiling`: what profiling an event log gives — one row per user, and how it was read.
+
+Plain data; ``personas.profile`` wraps it in a :class:`~personas.Profiles`, which renders.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +12,11 @@ from typing import Any
 from personas._version import __version__
 from personas.profiles._mapping import mapping_toml
 
-__all__ = ["Profiles"]
+__all__ = ["Profiling"]
 
 
-class Profiles:
-    """Per-user profiles built from events (see :func:`profile`).
+class Profiling:
+    """Per-user profiles built from events (see :func:`~personas.profile`).
 
     Attributes
     ----------
@@ -68,13 +71,9 @@ class Profiles:
 
     def __repr__(self) -> str:
         return (
-            f"<Profiles: {len(self.data):,} users × {self.data.shape[1]} columns from "
-            f"{self.source}, as of {self.as_of}; .data, .cleaning, .to_parquet()>"
+            f"<Profiling: {len(self.data):,} users × {self.data.shape[1]} columns from "
+            f"{self.source}, as of {self.as_of}>"
         )
-
-    def _repr_html_(self) -> str:
-        head = self.data.head(10).to_html(index=False, max_cols=14)
-        return f"<p>{repr(self)[1:-1]}</p>{head}"
 
     def summary(self) -> dict[str, Any]:
         rfm = (
