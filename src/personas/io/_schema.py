@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import json
 import tomllib
 from dataclasses import dataclass, field
@@ -356,15 +355,8 @@ class Schema:
         )
 
     def _repr_html_(self) -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(s.name)}</td><td><b>{s.role}</b></td>"
-            f"<td>{html.escape(s.reason)}</td></tr>"
-            for s in self.columns.values()
-        )
-        return (
-            f"<p>{html.escape(repr(self))}</p><table><thead><tr><th>column</th><th>role</th>"
-            f"<th>why</th></tr></thead><tbody>{rows}</tbody></table>"
-        )
+        """Jupyter shows the table of :meth:`to_pandas` (pandas writes and escapes it)."""
+        return self.to_pandas()._repr_html_()
 
     # ------------------------------------------------------------------ serialisation
     def to_dict(self) -> dict[str, Any]:
