@@ -213,6 +213,9 @@ def test_a_model_file_of_format_1_still_loads(planted, tmp_path):
     users, _, run = planted
     builder = copy.copy(run.model.builder)
     builder.schema = None
+    # (its fitted state as format 1 wrote it: a dict per basis column, no transforms_)
+    builder.groups_ = [c.to_dict() for c in builder.columns_]
+    del builder.columns_, builder.transforms_
     payload = sio.dumps({"builder": builder, "segmenter": run.model.segmenter})
     manifest = {
         "format": "personas-model",

@@ -36,6 +36,7 @@ TRUSTED = [
     "personas.io._schema.Schema",
     "personas.io._schema.ColumnSpec",
     "personas.preprocess._basis.BasisBuilder",
+    "personas.preprocess._basis.BasisColumn",
     "personas.cluster._segmenter.Segmenter",
     "sklearn.cluster._kmeans.KMeans",
 ]

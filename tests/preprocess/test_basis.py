@@ -21,7 +21,7 @@ def test_contract(typed):
     data, schema, _ = typed
     builder = BasisBuilder(schema)
     assert clone(builder).get_params() == builder.get_params()
-    assert not hasattr(builder, "groups_")  # nothing set in __init__
+    assert not hasattr(builder, "columns_")  # nothing set in __init__
     assert builder.fit(data) is builder
     X1 = builder.transform(data)
     X2 = BasisBuilder(schema).fit_transform(data)
@@ -45,10 +45,10 @@ def test_every_column_has_an_equal_say(typed):
     builder = BasisBuilder(schema).fit(data)
     X = builder.transform(data)
     start = 0
-    for g in builder.groups_:
-        width = len(g["features"])
+    for c in builder.columns_:
+        width = len(c.features)
         total_var = X[:, start : start + width].var(axis=0).sum()
-        assert total_var == pytest.approx(1.0, abs=0.05), g["column"]
+        assert total_var == pytest.approx(1.0, abs=0.05), c.column
         start += width
 
 
@@ -86,3 +86,31 @@ def test_unseen_categories_and_missing_values_at_transform(typed):
     new["age"] = np.nan
     X = builder.transform(new)
     assert np.isfinite(X).all()
+
+
+def test_the_fitted_state_is_typed_and_skew_is_decided_once(typed):
+    from personas.interpret import numeric_view
+    from personas.preprocess import BasisColumn
+
+    data, schema, _ = typed
+    builder = BasisBuilder(schema, basis=["total_spend", "membership_type", "interests"])
+    builder.fit(data)
+    spend = builder.column("total_spend")
+    assert isinstance(spend, BasisColumn) and spend.kind == "numeric"
+    assert spend.transform == "log1p" and spend.features == ["total_spend"]
+    assert spend.weight > 0 and spend.low < spend.high and spend.scale > 0
+    kind = builder.column("membership_type")
+    assert kind.kind == "onehot" and kind.features == [f"membership_type={v}" for v in kind.levels]
+    assert builder.column("interests").kind == "labels" and builder.column("interests").labels
+    with pytest.raises(KeyError, match="'age' is not a basis column"):
+        builder.column("age")
+    # every number of the table, in the basis or describing it, has one transform, which
+    # the segments' profiles read (and the charts)
+    numbers = [c for c, spec in schema.columns.items() if spec.role == "numeric"]
+    assert set(numbers) <= set(builder.transforms_)
+    assert builder.transforms_["age"] == "none"
+    for col in ("total_spend", "purchases"):  # in the basis, and describing
+        raw, scaled = numeric_view(builder, col, "numeric", data[col])
+        expected = np.log1p(raw) if builder.transforms_[col] == "log1p" else raw
+        np.testing.assert_allclose(scaled, expected)
+    assert builder.transforms_["purchases"] == "log1p"

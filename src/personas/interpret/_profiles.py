@@ -48,29 +48,15 @@ def _nice(col: str) -> str:
 
 
 def numeric_view(builder: BasisBuilder, col: str, role: str, s: pd.Series):
-    """(values in original units, values on the clustering scale) of a numeric-ish column."""
-    group = next(
-        (g for g in builder.groups_ if g["column"] == col and g["kind"] == "numeric"), None
-    )
-    if role == "datetime":
-        as_of = pd.Timestamp(builder.as_of_) if builder.as_of_ else pd.to_datetime(s).max()
+    """(values in original units, values on the scale profiles are read on) of a
+    numeric-ish column: skewed columns on a log scale, as the basis builder decided."""
+    raw = builder.numeric_values(s, role)
+    if role == "datetime" and builder.as_of_ is None:  # (a date that is not in the basis)
+        as_of = pd.to_datetime(s).max()
         raw = ((as_of - pd.to_datetime(s)).dt.total_seconds() / 86400.0).to_numpy(
             dtype=np.float64, na_value=np.nan
         )
-    elif role == "boolean":
-        raw = s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-    else:
-        raw = pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
-    scaled = raw
-    if group is not None and group["transform"] == "log1p":
-        scaled = np.log1p(np.maximum(raw, 0))
-    elif group is not None and group["transform"] == "signed_log1p":
-        scaled = np.sign(raw) * np.log1p(np.abs(raw))
-    elif group is None and role == "numeric":
-        finite = raw[np.isfinite(raw)]
-        if finite.size > 2 and finite.min() >= 0 and pd.Series(finite).skew() > 1:
-            scaled = np.log1p(raw)
-    return raw, scaled
+    return raw, builder.scale_of(col, raw)
 
 
 def _round(x: float) -> float | None:

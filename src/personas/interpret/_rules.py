@@ -233,21 +233,21 @@ def _tree_features(data: pd.DataFrame, builder: BasisBuilder) -> tuple[np.ndarra
     """The basis columns in original units: numbers (NaN kept), 0/1 per level or label."""
     cols: list[np.ndarray] = []
     features: list[_Feature] = []
-    for g in builder.groups_:
-        s = data[g["column"]]
-        if g["kind"] == "numeric":
-            x = builder._numeric_values(s, g["role"])
+    for c in builder.columns_:
+        s = data[c.column]
+        if c.kind == "numeric":
+            x = builder.numeric_values(s, c.role)
             finite = x[np.isfinite(x)]
             integer = bool(finite.size and np.all(finite == np.round(finite)))
             cols.append(x[:, None])
             has_missing = bool(finite.size < x.size)
-            features.append(_Feature(g["column"], g["role"], None, integer, has_missing))
-        elif g["kind"] == "onehot":
-            cols.append(builder._transform_group(g, s, weighted=False))
-            features += [_Feature(g["column"], "level", str(v)) for v in g["levels"]]
+            features.append(_Feature(c.column, c.role, None, integer, has_missing))
+        elif c.kind == "onehot":
+            cols.append(builder.encode(c, s, weighted=False))
+            features += [_Feature(c.column, "level", str(v)) for v in c.levels]
         else:
-            cols.append(builder._transform_group(g, s, weighted=False))
-            features += [_Feature(g["column"], "label", str(v)) for v in g["labels"]]
+            cols.append(builder.encode(c, s, weighted=False))
+            features += [_Feature(c.column, "label", str(v)) for v in c.labels]
     return np.column_stack(cols).astype(np.float64), features
 
 

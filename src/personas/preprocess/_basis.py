@@ -19,6 +19,7 @@ has the same expected say in a Euclidean distance as ``income``. Output is float
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -31,12 +32,87 @@ from personas.errors import DataError, SchemaError
 from personas.io._coerce import coerce_frame
 from personas.io._schema import FEATURE_ROLES, Schema
 
-__all__ = ["BasisBuilder", "TableTyper", "default_basis"]
+__all__ = ["BasisBuilder", "BasisColumn", "TableTyper", "default_basis", "skew_transform"]
 
 OTHER = "(other)"
 MISSING = "(missing)"
 SAMPLE_ROWS = 200_000
 BLOCK_ROWS = 131_072
+
+
+@dataclass
+class BasisColumn:
+    """How one column of the table becomes columns of the basis matrix (fitted).
+
+    Attributes
+    ----------
+    column, role : str
+        The table's column and its role.
+    kind : str
+        ``numeric`` (numbers, booleans, dates as days before as_of), ``onehot`` (a
+        category) or ``labels`` (a multi-label column).
+    features : list of str
+        The basis matrix's columns it gives.
+    weight : float
+        The factor that gives the group's variances a sum of 1 (its equal say).
+    steps : list of str
+        What is done to it, in words (shown in reports).
+    transform : str
+        For numbers: ``none``, ``log1p`` or ``signed_log1p`` (skewed values).
+    fill, low, high, center, scale : float
+        For numbers, on the transformed scale: the value a missing one takes, the clip
+        bounds (Tukey's far fences), the centre and spread it is standardized by.
+    missing_share : float
+        The share of missing values in the fitted sample.
+    indicator : bool
+        Whether a missing-value indicator is added (when missingness is informative),
+        standardized by ``indicator_center`` and ``indicator_scale``.
+    levels, pooled : list of str
+        For a category: the levels given a column (``(other)`` pools the rarer ones, which
+        ``pooled`` lists; ``(missing)`` is a level when frequent); ``mode`` takes an unseen
+        level when there is no ``(other)``.
+    labels : list of str
+        For a multi-label column: the labels given a column, split by ``separator``.
+    """
+
+    column: str
+    role: str
+    kind: str
+    features: list[str] = field(default_factory=list)
+    weight: float = 1.0
+    steps: list[str] = field(default_factory=list)
+    transform: str = "none"
+    fill: float = 0.0
+    low: float = 0.0
+    high: float = 0.0
+    center: float = 0.0
+    scale: float = 1.0
+    missing_share: float = 0.0
+    indicator: bool = False
+    indicator_center: float = 0.0
+    indicator_scale: float = 1.0
+    levels: list[str] = field(default_factory=list)
+    pooled: list[str] = field(default_factory=list)
+    mode: str | None = None
+    labels: list[str] = field(default_factory=list)
+    separator: str = ";"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def skew_transform(values: np.ndarray, threshold: float = 1.0) -> tuple[str, float | None]:
+    """How skewed values are brought in: ``log1p`` (all ≥ 0) or ``signed_log1p`` when
+    their sample skewness exceeds ``threshold``, else ``none``; and the skewness (None
+    for fewer than three distinct values). The one rule of the basis matrix, the
+    segments' profiles and the charts."""
+    finite = values[np.isfinite(values)]
+    if finite.size <= 2 or np.unique(finite[:10000]).size <= 2:
+        return "none", None
+    skew = float(pd.Series(finite).skew())
+    if skew > threshold:
+        return ("log1p" if finite.min() >= 0 else "signed_log1p"), skew
+    return "none", skew
 
 
 def default_basis(schema: Schema) -> list[str]:
@@ -66,12 +142,25 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
 
     Attributes
     ----------
-    groups_ : list of dict
-        One entry per basis column: its role, the steps applied, the output features and
-        the group weight — the record shown in reports.
+    columns_ : list of BasisColumn
+        One per basis column, in order: its role, transform, weight, output columns and
+        the fitted numbers of each step (see :class:`BasisColumn`).
+    transforms_ : dict
+        The transform (``none``, ``log1p``, ``signed_log1p``) of every numeric column of
+        the table, in the basis or not: the profiles and charts show skewed columns on
+        the scale decided here.
     feature_names_out_ : ndarray of str
     as_of_ : str or None
         ISO date-time that datetime columns are measured from.
+
+    Notes
+    -----
+    scikit-learn's ``ColumnTransformer`` with ``SimpleImputer(add_indicator=True)`` and
+    ``OneHotEncoder(min_frequency=...)`` does not give this matrix: its indicator is added
+    for every column with a missing value (here only where missingness says something),
+    an unseen level becomes all zeros or the infrequent level (here the pooled level, else
+    the most frequent), levels are ordered by name (here by frequency), and it has no
+    per-group weights, clipping at far fences or multi-label columns.
 
     Examples
     --------
@@ -79,9 +168,12 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
     >>> from personas.preprocess import BasisBuilder
     >>> users, _ = personas.datasets.make_users(500, random_state=0)
     >>> report = personas.validate(users)
-    >>> X = BasisBuilder(report.schema).fit_transform(report.data)
+    >>> builder = BasisBuilder(report.schema)
+    >>> X = builder.fit_transform(report.data)
     >>> X.dtype, X.shape[0]
     (dtype('float32'), 500)
+    >>> builder.column("total_spend").transform, builder.transforms_["age"]
+    ('log1p', 'none')
     """
 
     def __init__(
@@ -114,26 +206,31 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         sample = X.iloc[rows]
         as_of = self._as_of(X, basis, schema)
         self.as_of_ = None if as_of is None else as_of.isoformat()
-        self.groups_ = []
+        self.columns_ = []
         numeric_cache: dict[str, np.ndarray] = {}
         for col in basis:
             role = schema[col].role
             if role in ("numeric", "boolean", "datetime"):
-                raw = self._numeric_values(sample[col], role)
+                raw = self.numeric_values(sample[col], role)
                 numeric_cache[col] = raw
-                self.groups_.append(self._fit_numeric(col, role, raw))
+                self.columns_.append(self._fit_numeric(col, role, raw))
             elif role == "categorical":
-                self.groups_.append(self._fit_categorical(col, sample[col]))
+                self.columns_.append(self._fit_categorical(col, sample[col]))
             elif role == "multi_label":
                 sep = schema[col].params.get("separator", ";")
-                self.groups_.append(self._fit_multi_label(col, sample[col], sep))
+                self.columns_.append(self._fit_multi_label(col, sample[col], sep))
         self._informative_missingness(numeric_cache)
         self._fit_weights(sample)
+        self.transforms_ = {c.column: c.transform for c in self.columns_ if c.kind == "numeric"}
+        for col, spec in schema.columns.items():  # numbers that describe the segments
+            if spec.role == "numeric" and col in X.columns and col not in self.transforms_:
+                values = self.numeric_values(sample[col], "numeric")
+                self.transforms_[col] = skew_transform(values, self.skew_threshold)[0]
         self.basis_ = basis
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.feature_names_out_ = np.asarray(
-            [f for g in self.groups_ for f in g["features"]], dtype=object
+            [f for c in self.columns_ for f in c.features], dtype=object
         )
         return self
 
@@ -168,7 +265,9 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             return None
         return pd.Timestamp(latest).normalize() + pd.Timedelta(days=1)
 
-    def _numeric_values(self, s: pd.Series, role: str) -> np.ndarray:
+    def numeric_values(self, s: pd.Series, role: str) -> np.ndarray:
+        """A column's values as float64 in original units (dates: days before ``as_of_``;
+        booleans: 0/1), missing ones as NaN."""
         if role == "datetime":
             d = pd.to_datetime(s)
             if self.as_of_ is None:
@@ -179,23 +278,21 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             return s.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
         return pd.to_numeric(s, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
-    def _fit_numeric(self, col: str, role: str, x: np.ndarray) -> dict[str, Any]:
+    def _fit_numeric(self, col: str, role: str, x: np.ndarray) -> BasisColumn:
         ok = np.isfinite(x)
         steps: list[str] = []
         finite = x[ok]
-        group: dict[str, Any] = {"column": col, "role": role, "kind": "numeric", "steps": steps}
+        c = BasisColumn(col, role, "numeric", features=[self._feature_name(col, role)])
+        c.steps = steps
         if role == "datetime":
             steps.insert(0, f"days before {self.as_of_[:10] if self.as_of_ else '?'}")
         if finite.size == 0:
-            group.update(fill=0.0, transform="none", low=0.0, high=0.0, center=0.0, scale=1.0)
-            group["features"] = [self._feature_name(col, role)]
-            group["missing_share"] = 1.0
-            return group
+            c.missing_share = 1.0
+            return c
         transform = "none"
-        if role != "boolean" and finite.size > 2 and np.unique(finite[:10000]).size > 2:
-            skew = float(pd.Series(finite).skew())
-            if skew > self.skew_threshold:
-                transform = "log1p" if finite.min() >= 0 else "signed_log1p"
+        if role != "boolean":
+            transform, skew = skew_transform(finite, self.skew_threshold)
+            if transform != "none":
                 steps.append(f"{transform} (skewness {skew:.1f})")
         t = _apply_transform(finite, transform)
         median = float(np.median(t))
@@ -221,26 +318,17 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 )
         tc = np.clip(t, low, high)
         center, scale = float(tc.mean()), float(tc.std())
-        scale = scale if scale > 0 else 1.0
         steps.append("standardized")
-        group.update(
-            fill=fill,
-            transform=transform,
-            low=float(low),
-            high=float(high),
-            center=center,
-            scale=scale,
-            features=[self._feature_name(col, role)],
-            missing_share=float(1 - ok.mean()),
-            indicator=False,
-        )
-        return group
+        c.fill, c.transform, c.low, c.high = fill, transform, float(low), float(high)
+        c.center, c.scale = center, scale if scale > 0 else 1.0
+        c.missing_share = float(1 - ok.mean())
+        return c
 
     @staticmethod
     def _feature_name(col: str, role: str) -> str:
         return f"{col}_days_ago" if role == "datetime" else col
 
-    def _fit_categorical(self, col: str, s: pd.Series) -> dict[str, Any]:
+    def _fit_categorical(self, col: str, s: pd.Series) -> BasisColumn:
         text = s.astype("string")
         shares = text.fillna(MISSING).value_counts(normalize=True)
         keep = [str(v) for v, p in shares.items() if p >= self.min_share]
@@ -256,45 +344,45 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         if MISSING in keep:
             steps.append("missing values are a level of their own")
         mode = str(shares.index[0]) if shares.index[0] != MISSING else (keep + [OTHER])[0]
-        return {
-            "column": col,
-            "role": "categorical",
-            "kind": "onehot",
-            "levels": levels,
-            "pooled": pooled,
-            "mode": mode,
-            "steps": steps,
-            "features": [f"{col}={lvl}" for lvl in levels],
-        }
+        return BasisColumn(
+            col,
+            "categorical",
+            "onehot",
+            features=[f"{col}={lvl}" for lvl in levels],
+            steps=steps,
+            levels=levels,
+            pooled=pooled,
+            mode=mode,
+        )
 
-    def _fit_multi_label(self, col: str, s: pd.Series, sep: str) -> dict[str, Any]:
+    def _fit_multi_label(self, col: str, s: pd.Series, sep: str) -> BasisColumn:
         labels = _label_matrix_counts(s, sep)
         n = len(s)
         keep = [lab for lab, c in labels.items() if c / max(n, 1) >= self.min_share][:40]
         steps = [f"one 0/1 feature per label ({len(keep)} labels, separated by {sep!r})"]
-        return {
-            "column": col,
-            "role": "multi_label",
-            "kind": "labels",
-            "labels": keep,
-            "separator": sep,
-            "steps": steps,
-            "features": [f"{col}:{lab}" for lab in keep],
-        }
+        return BasisColumn(
+            col,
+            "multi_label",
+            "labels",
+            features=[f"{col}:{lab}" for lab in keep],
+            steps=steps,
+            labels=keep,
+            separator=sep,
+        )
 
     def _informative_missingness(self, cache: dict[str, np.ndarray]) -> None:
-        """Add a missing indicator to numeric groups whose missingness says something."""
+        """Add a missing indicator to numeric columns whose missingness says something."""
         cols = list(cache)
-        for g in self.groups_:
-            if g["kind"] != "numeric" or g["role"] == "boolean":
+        for c in self.columns_:
+            if c.kind != "numeric" or c.role == "boolean":
                 continue
-            miss = ~np.isfinite(cache[g["column"]])
+            miss = ~np.isfinite(cache[c.column])
             share = miss.mean()
             if not 0.01 <= share <= 0.99:
                 continue
             best, best_col = 0.0, None
             for other in cols:
-                if other == g["column"]:
+                if other == c.column:
                     continue
                 x = cache[other]
                 a, b = x[miss & np.isfinite(x)], x[~miss & np.isfinite(x)]
@@ -307,25 +395,25 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 if d > best:
                     best, best_col = d, other
             if best > 0.5:
-                g["indicator"] = True
-                g["indicator_center"] = float(share)
-                g["indicator_scale"] = float(np.sqrt(share * (1 - share)))
-                g["features"] = g["features"] + [f"{g['column']}_missing"]
-                g["steps"].append(
+                c.indicator = True
+                c.indicator_center = float(share)
+                c.indicator_scale = float(np.sqrt(share * (1 - share)))
+                c.features = c.features + [f"{c.column}_missing"]
+                c.steps.append(
                     f"+ missing indicator ({share:.0%} missing; those rows differ on "
                     f"{best_col!r} by {best:.1f} sd)"
                 )
 
     def _fit_weights(self, sample: pd.DataFrame) -> None:
-        for g in self.groups_:
-            block = self._transform_group(g, sample[g["column"]], weighted=False)
+        for c in self.columns_:
+            block = self.encode(c, sample[c.column], weighted=False)
             var = float(block.var(axis=0).sum()) if block.size else 0.0
-            g["weight"] = float(1.0 / np.sqrt(var)) if var > 0 else 0.0
-            g["steps"].append(f"group weight {g['weight']:.3f} (its variances add up to 1)")
+            c.weight = float(1.0 / np.sqrt(var)) if var > 0 else 0.0
+            c.steps.append(f"group weight {c.weight:.3f} (its variances add up to 1)")
 
     # ------------------------------------------------------------------ transform
     def transform(self, X: pd.DataFrame) -> np.ndarray:
-        check_is_fitted(self, "groups_")
+        check_is_fitted(self, "columns_")
         if not isinstance(X, pd.DataFrame):
             raise TypeError("BasisBuilder expects a pandas DataFrame (a typed user table).")
         missing = [c for c in self.basis_ if c not in X.columns]
@@ -341,8 +429,8 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             part = columns.iloc[rows]
             block = np.empty((len(part), out.shape[1]), dtype=np.float32)
             start = 0
-            for g in self.groups_:
-                values = self._transform_group(g, part[g["column"]], weighted=True)
+            for c in self.columns_:
+                values = self.encode(c, part[c.column], weighted=True)
                 block[:, start : start + values.shape[1]] = values
                 start += values.shape[1]
             out[rows] = block
@@ -353,79 +441,105 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         thread_map(fill, blocks, n_rows=len(X))
         return out
 
-    def _transform_group(self, g: dict[str, Any], s: pd.Series, *, weighted: bool) -> np.ndarray:
-        w = g.get("weight", 1.0) if weighted else 1.0
-        if g["kind"] == "numeric":
-            x = self._numeric_values(s, g["role"])
+    def encode(self, c: BasisColumn, s: pd.Series, *, weighted: bool = True) -> np.ndarray:
+        """The basis matrix's columns of one basis column ``c`` (float32), from its values
+        ``s``; ``weighted=False`` before the group weight (0/1 for levels and labels)."""
+        w = c.weight if weighted else 1.0
+        if c.kind == "numeric":
+            x = self.numeric_values(s, c.role)
             miss = ~np.isfinite(x)
-            t = _apply_transform(np.where(miss, 0.0, x), g["transform"])
-            t = np.where(miss, g["fill"], t)
-            t = (np.clip(t, g["low"], g["high"]) - g["center"]) / g["scale"]
+            t = _apply_transform(np.where(miss, 0.0, x), c.transform)
+            t = np.where(miss, c.fill, t)
+            t = (np.clip(t, c.low, c.high) - c.center) / c.scale
             cols = [t]
-            if g.get("indicator"):
-                cols.append((miss - g["indicator_center"]) / g["indicator_scale"])
+            if c.indicator:
+                cols.append((miss - c.indicator_center) / c.indicator_scale)
             out = np.column_stack(cols)
             return (out * w).astype(np.float32)
-        if g["kind"] == "onehot":
+        if c.kind == "onehot":
+            levels = pd.Index(c.levels)
             if isinstance(s.dtype, pd.CategoricalDtype):
                 # Map the few categories, then every row through its integer code.
                 cats = pd.Index(s.cat.categories.astype(str))
-                lookup = np.append(
-                    pd.Index(g["levels"]).get_indexer(cats),
-                    pd.Index(g["levels"]).get_indexer([MISSING]),
-                )
+                lookup = np.append(levels.get_indexer(cats), levels.get_indexer([MISSING]))
                 codes = lookup[s.cat.codes.to_numpy()].astype(np.int64)
             else:
                 text = s.astype("string").fillna(MISSING).astype(str)
-                codes = pd.Index(g["levels"]).get_indexer(text).astype(np.int64)
-            if OTHER in g["levels"]:
-                codes = np.where(codes < 0, g["levels"].index(OTHER), codes)
+                codes = levels.get_indexer(text).astype(np.int64)
+            if OTHER in c.levels:
+                codes = np.where(codes < 0, c.levels.index(OTHER), codes)
             else:
-                fallback = g["levels"].index(g["mode"]) if g["mode"] in g["levels"] else -1
+                fallback = c.levels.index(c.mode) if c.mode in c.levels else -1
                 codes = np.where(codes < 0, fallback, codes)
-            out = np.zeros((len(s), len(g["levels"])), dtype=np.float32)
+            out = np.zeros((len(s), len(c.levels)), dtype=np.float32)
             ok = codes >= 0
             out[np.flatnonzero(ok), codes[ok]] = 1.0
             return out * np.float32(w)
         # Multi-label: build the 0/1 rows of the distinct values, then index them.
         codes, uniques = pd.factorize(s.astype("string"), use_na_sentinel=True)
-        table = np.zeros((len(uniques) + 1, len(g["labels"])), dtype=np.float32)
-        where = {lab: j for j, lab in enumerate(g["labels"])}
+        table = np.zeros((len(uniques) + 1, len(c.labels)), dtype=np.float32)
+        where = {lab: j for j, lab in enumerate(c.labels)}
         for i, value in enumerate(uniques):
-            for lab in str(value).split(g["separator"]):
+            for lab in str(value).split(c.separator):
                 j = where.get(lab.strip())
                 if j is not None:
                     table[i, j] = 1.0
         out = table[np.where(codes >= 0, codes, len(uniques))]
         return out * np.float32(w)
 
+    # ------------------------------------------------------------------ inspection
+    def column(self, name: str) -> BasisColumn:
+        """The fitted :class:`BasisColumn` of a basis column."""
+        check_is_fitted(self, "columns_")
+        for c in self.columns_:
+            if c.column == name:
+                return c
+        raise KeyError(f"{name!r} is not a basis column; they are {list(self.basis_)}.")
+
+    def scale_of(self, column: str, values: np.ndarray) -> np.ndarray:
+        """Values of a numeric column on the scale its profile is read on: transformed as
+        ``transforms_`` says (log for skewed columns), not standardized."""
+        check_is_fitted(self, "columns_")
+        return _apply_transform(values, self.transforms_.get(column, "none"))
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
-        check_is_fitted(self, "groups_")
+        check_is_fitted(self, "columns_")
         return self.feature_names_out_.copy()
 
     def describe(self) -> list[dict[str, Any]]:
         """The record of every transformation, one entry per basis column (for reports)."""
-        check_is_fitted(self, "groups_")
+        check_is_fitted(self, "columns_")
         return [
             {
-                "column": g["column"],
-                "role": g["role"],
-                "features": list(g["features"]),
-                "steps": list(g["steps"]),
-                "weight": round(g["weight"], 4),
+                "column": c.column,
+                "role": c.role,
+                "features": list(c.features),
+                "steps": list(c.steps),
+                "weight": round(c.weight, 4),
             }
-            for g in self.groups_
+            for c in self.columns_
         ]
 
     def inverse_numeric(self, column: str, z: np.ndarray) -> np.ndarray:
         """Map standardized values of a numeric group back to original units."""
-        g = next(g for g in self.groups_ if g["column"] == column and g["kind"] == "numeric")
-        t = np.asarray(z, dtype=np.float64) * g["scale"] + g["center"]
-        if g["transform"] == "log1p":
+        c = self.column(column)
+        t = np.asarray(z, dtype=np.float64) * c.scale + c.center
+        if c.transform == "log1p":
             t = np.expm1(t)
-        elif g["transform"] == "signed_log1p":
+        elif c.transform == "signed_log1p":
             t = np.sign(t) * np.expm1(np.abs(t))
         return t
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Models saved before the fitted state was typed held ``groups_`` (dicts)."""
+        groups = state.pop("groups_", None)
+        if groups is not None:
+            names = {f.name for f in BasisColumn.__dataclass_fields__.values()}
+            state["columns_"] = [BasisColumn(**{k: v for k, v in g.items() if k in names})
+                                 for g in groups]  # fmt: skip
+            state.setdefault("transforms_", {c.column: c.transform for c in state["columns_"]
+                                             if c.kind == "numeric"})  # fmt: skip
+        super().__setstate__(state)
 
 
 class TableTyper(TransformerMixin, BaseEstimator):

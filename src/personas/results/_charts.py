@@ -100,9 +100,7 @@ def distributions(run: Any, column: str, per_segment: int = 2000) -> dict[str, A
         v = raw[(labels == s) & np.isfinite(raw)]
         values[s] = v if len(v) <= per_segment else rng.choice(v, per_segment, replace=False)
     unit = " (days ago)" if role == "datetime" else ""
-    skewed = any(
-        g["column"] == column and g.get("transform") == "log1p" for g in run.model.builder.groups_
-    )
+    skewed = run.model.builder.transforms_.get(column) == "log1p"
     positive = all(len(v) == 0 or v.min() > 0 for v in values.values())
     return {"values": values, "title": f"{column}{unit}", "log": skewed and positive}
 
