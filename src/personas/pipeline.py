@@ -58,6 +58,7 @@ def segment(
     k_max: int = 12,
     random_state: int | None = 0,
     playbook: Any = None,
+    date_order: str | None = None,
     progress: Any = None,
     **read_options: Any,
 ) -> Segmentation:
@@ -89,6 +90,9 @@ def segment(
     playbook : path or Playbook, optional
         A TOML playbook adding to (or replacing) the default insight rules, and naming the
         value / churn / … columns when their names do not say it.
+    date_order : "day" or "month", optional
+        Which comes first in dates written as text that read both ways (03/04/2024),
+        when every sampled value fits both: day by default (a note says so).
     progress : callable, optional
         Called with a short description before each step (the CLI shows it).
 
@@ -113,19 +117,20 @@ def segment(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     say("Reading and checking the table")
+    dated = {"date_order": date_order}
     given = isinstance(data, Validation)  # already read and checked
     events = None
     if given:
         report = data
     elif schema is not None or not isinstance(data, (str, Path, pd.DataFrame)):
-        report = validate(data, schema=schema, id_column=id_column, **read_options)
+        report = validate(data, schema=schema, id_column=id_column, **dated, **read_options)
     else:  # a user table, or an event log whose users' profiles are segmented
-        report = validate_user_table(data, id_column=id_column, **read_options)
+        report = validate_user_table(data, id_column=id_column, **dated, **read_options)
         if report.event_log is not None:
             named = {"user_id": id_column, "table": read_options.get("table")}
-            events = _profiled_events(data, as_of, say, **named)
+            events = _profiled_events(data, as_of, say, **named, **dated)
             if events is None:  # no log personas can profile: the table's errors stand
-                report = validate(data, id_column=id_column, **read_options)
+                report = validate(data, id_column=id_column, **dated, **read_options)
             else:  # segments of the users the log's events describe
                 report = _profiles_report(events, report.source)
     report = ValidationReport.wrap(report) if not isinstance(report, ValidationReport) else report
@@ -243,7 +248,7 @@ def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
     segment's value includes its mean CLV and probability of being alive."""
     say("An event log: profiling its users first")
     columns = {"user_id": named["user_id"]} if named.get("user_id") else None
-    builder = ProfileBuilder(columns, clv="auto")
+    builder = ProfileBuilder(columns, clv="auto", date_order=named.get("date_order"))
     try:
         return Profiles.wrap(builder.fit_profile(data, as_of=as_of, table=named.get("table")))
     except PersonasError:

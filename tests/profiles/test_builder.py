@@ -58,22 +58,27 @@ def test_events_may_come_under_the_meanings_own_names(log):
     _same_rows(whole, builder.transform(few, as_of=AS_OF))
 
 
-def test_times_are_read_by_the_fitted_way_whatever_their_type(log):
-    text = log.assign(timestamp=log["timestamp"].dt.strftime("%d/%m/%Y %H:%M:%S"))
+def test_times_are_read_by_the_fitted_way_whatever_their_type(log, tmp_path):
+    text = log.assign(timestamp=log["timestamp"].dt.strftime("%m/%d/%Y %H:%M:%S"))
     builder = ProfileBuilder()
     whole = builder.fit_transform(text, as_of=AS_OF)
     assert builder.time_reader_["how"] == "format"
-    assert builder.time_reader_["format"].startswith("%d/%m")  # days above 12 say so
-    # the same day-first text where every day is 12 or less (read alone, month first)
+    assert builder.time_reader_["format"].startswith("%m/%d")  # days above 12 say so
+    # the same month-first text where every day is 12 or less: read alone, day first
+    # (the policy for dates that fit both orders, said in a note)...
     ids = log["user_id"].unique()[:40]
     few = text[text["user_id"].isin(ids)]
-    early = few[pd.to_datetime(few["timestamp"], dayfirst=True).dt.day <= 12]
-    alone = ProfileBuilder().fit(early, as_of=AS_OF)
-    assert alone.time_reader_["format"].startswith("%m/%d")
+    early = few[pd.to_datetime(few["timestamp"], format="%m/%d/%Y %H:%M:%S").dt.day <= 12]
+    alone = ProfileBuilder().fit_profile(early, as_of=AS_OF)
+    assert alone.builder.time_reader_["format"].startswith("%d/%m")
+    assert any("fits both" in note and "read day first" in note for note in alone.notes)
+    # ... but as the whole log was by its builder, as a DataFrame or a CSV file
     expected = ProfileBuilder().fit_transform(log.loc[early.index], as_of=AS_OF)
-    part = builder.transform(early, as_of=AS_OF).set_index("user_id")
-    for col in ("tenure_days", "recency_days", "active_days"):
-        pd.testing.assert_series_equal(part[col], expected.set_index("user_id")[col])
+    early.to_csv(tmp_path / "early.csv", index=False)
+    for given in (early, tmp_path / "early.csv"):
+        part = builder.transform(given, as_of=AS_OF).set_index("user_id")
+        for col in ("tenure_days", "recency_days", "active_days"):
+            pd.testing.assert_series_equal(part[col], expected.set_index("user_id")[col])
     # and real timestamps, as they are
     _same_rows(whole, builder.transform(log[log["user_id"].isin(ids)], as_of=AS_OF))
 

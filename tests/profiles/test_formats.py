@@ -137,13 +137,33 @@ def test_ambiguous_dashes_are_read_day_first_and_said():
     assert p.data.set_index("user_id").loc["a", "tenure_days"] == 364
 
 
-def test_ambiguous_day_month_order_is_read_month_first_and_said():
+def test_ambiguous_day_month_order_is_one_policy_and_said(tmp_path):
+    """Dates that read both ways (02/01/2024) are read day first — by validate and by
+    profile, of a file and of a DataFrame —, a note says so, and date_order="month"
+    (--date-order month) reads them month first."""
     times = pd.to_datetime(["2024-01-02", "2024-02-03", "2024-03-04"])
     log = pd.DataFrame({"user": ["a", "b", "c"], "date": times.strftime("%d/%m/%Y")})
-    p = personas.profile(log, as_of="2024-12-31")
-    assert any("read month first" in n for n in p.notes)
-    # 02/01/2024 read as February 1st: 334 days before December 31st
-    assert p.data.set_index("user_id").loc["a", "tenure_days"] == 334
+    path = tmp_path / "log.csv"
+    log.to_csv(path, index=False)
+    for given in (log, path):
+        p = personas.profile(given, as_of="2024-12-31")
+        assert any("fits both" in n and "read day first" in n for n in p.notes), p.notes
+        # 02/01/2024 read as January 2nd: 364 days before December 31st
+        assert p.data.set_index("user_id").loc["a", "tenure_days"] == 364
+        p = personas.profile(given, as_of="2024-12-31", date_order="month")
+        assert p.data.set_index("user_id").loc["a", "tenure_days"] == 334  # February 1st
+    # a user table's dates: the same policy, the same note
+    users = pd.DataFrame({"user_id": ["a", "b", "c"], "signup": times.strftime("%d/%m/%Y")})
+    users.to_csv(tmp_path / "users.csv", index=False)
+    for given in (users, tmp_path / "users.csv"):
+        report = personas.validate(given)
+        assert report.data["signup"].tolist() == list(times)
+        assert any("read day first" in n for n in report.source.notes)
+        assert "read day first" in report.schema["signup"].reason
+        month = personas.validate(given, date_order="month")
+        assert month.data["signup"].iloc[0] == pd.Timestamp("2024-02-01")
+    with pytest.raises(personas.errors.PersonasError, match="date_order must be 'day' or"):
+        personas.profile(log, date_order="mdy")
 
 
 def test_unreadable_times_are_counted_not_fatal():

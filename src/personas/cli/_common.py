@@ -75,3 +75,13 @@ def escape(text: str) -> str:
 
 def is_tty() -> bool:
     return sys.stdout.isatty()
+
+
+def date_order_option() -> Any:
+    """``--date-order``: which comes first in dates that read both ways."""
+    return typer.Option(
+        None,
+        "--date-order",
+        help="day or month: which comes first in dates that read both ways (03/04/2024) "
+        "when every value fits both (default: day, said in a note).",
+    )

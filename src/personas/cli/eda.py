@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, err_console, escape, handle_errors
+from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -28,6 +28,7 @@ def eda_command(
     query: str | None = typer.Option(None, "--query", "-q", help="SQL to run instead of a file."),
     delimiter: str | None = typer.Option(None, "--delimiter", "-d", help="CSV delimiter."),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the row sample."),
+    date_order: str | None = date_order_option(),
 ) -> None:
     """Explore a table: distributions, missingness, associations and alerts (HTML)."""
     from personas.results import eda
@@ -42,6 +43,7 @@ def eda_command(
             table=table,
             query=query,
             delimiter=delimiter,
+            date_order=date_order,
         )
         report.write_html(out)
         if as_json is not None:

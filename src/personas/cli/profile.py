@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, err_console, escape, handle_errors
+from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
 from personas.errors import InputFileError
 
 
@@ -58,6 +58,7 @@ def profile_command(
     ),
     time_unit: str = typer.Option("week", "--time-unit", help="day, week or month (CLV)."),
     horizon_days: float = typer.Option(365.0, "--horizon-days", help="CLV horizon in days."),
+    date_order: str | None = date_order_option(),
     annual_discount: float = typer.Option(
         0.10, "--discount-rate", help="Annual discount rate of the CLV."
     ),
@@ -106,6 +107,7 @@ def profile_command(
             time_unit=time_unit,
             horizon_days=horizon_days,
             annual_discount=annual_discount,
+            date_order=date_order,
             user_id=user_id,
             timestamp=timestamp,
             amount=amount,

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, err_console, escape, handle_errors
+from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
 from personas.errors import InputFileError
 
 
@@ -46,6 +46,7 @@ def segment_command(
     playbook: Path | None = typer.Option(
         None, "--playbook", help="TOML playbook adding to or replacing the insight rules."
     ),
+    date_order: str | None = date_order_option(),
 ) -> None:
     """Find segments: OUT/segments.parquet, summary.json, model.personas and report.html."""
     import personas
@@ -65,6 +66,7 @@ def segment_command(
             k_max=k_max,
             table=table,
             playbook=playbook,
+            date_order=date_order,
             progress=lambda message: status.update(f"{message}…"),
         )
         names = write_outputs(run, out, report=report, say=lambda m: status.update(f"{m}…"))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, err_console, escape, handle_errors
+from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -45,6 +45,7 @@ def validate_command(
     encoding: str | None = typer.Option(
         None, "--encoding", help="Text encoding (default: detected)."
     ),
+    date_order: str | None = date_order_option(),
     skip_bad_lines: bool = typer.Option(
         False, "--skip-bad-lines", help="Leave out malformed CSV rows (counted) instead of failing."
     ),
@@ -74,6 +75,7 @@ def validate_command(
             delimiter=delimiter,
             encoding=encoding,
             skip_bad_lines=skip_bad_lines,
+            date_order=date_order,
         )
     else:
         with err_console.status(f"Reading and checking {file or 'the query'}…"):
@@ -87,6 +89,7 @@ def validate_command(
                 delimiter=delimiter,
                 encoding=encoding,
                 skip_bad_lines=skip_bad_lines,
+                date_order=date_order,
             )
     if write_schema is not None:
         report.schema.write(write_schema)

@@ -15,7 +15,8 @@ import pandas as pd
 
 from personas._parallel import thread_map
 from personas.errors import SchemaError
-from personas.io._infer import BOOLEAN_PAIRS, DATE_FORMATS, parse_number_text
+from personas.io import _dates
+from personas.io._infer import BOOLEAN_PAIRS, parse_number_text, read_dates
 from personas.io._schema import ColumnSpec, Schema
 
 __all__ = ["Change", "coerce_frame"]
@@ -315,9 +316,9 @@ def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
     fmt = spec.params.get("format")
     if fmt:
         return pd.to_datetime(clean, format=fmt, errors="coerce")
-    best = None
-    for candidate in DATE_FORMATS:
-        parsed = pd.to_datetime(clean, format=candidate, errors="coerce")
+    best = None  # (a column declared a date without its form: the form reading the most)
+    for candidate in _dates.FORMATS:
+        parsed = read_dates(clean, candidate)
         if best is None or parsed.notna().sum() > best.notna().sum():
             best = parsed
     return best

@@ -116,6 +116,7 @@ def eda(
     random_state: int = 0,
     schema: Any = None,
     id_column: str | None = None,
+    date_order: str | None = None,
     **read_options: Any,
 ) -> Exploration:
     """Explore a user table: distributions, missingness, associations, alerts.
@@ -144,7 +145,10 @@ def eda(
         raw, source = load_table(data, **read_options)
         n_rows = len(raw)
         report = validate(
-            _sample(raw, sample_rows, random_state), schema=schema, id_column=id_column
+            _sample(raw, sample_rows, random_state),
+            schema=schema,
+            id_column=id_column,
+            date_order=date_order,
         )
         typed = report.data
     schema_ = report.schema

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.io import _names
+from personas.io import _dates, _names
 
 __all__ = ["DEFAULT_MISSING", "ColumnFacts", "infer_column"]
 
@@ -26,23 +26,6 @@ BOOLEAN_PAIRS = [
     ({"true", "t"}, {"false", "f"}),
     ({"1", "1.0"}, {"0", "0.0"}),
     ({"on"}, {"off"}),
-]
-DATE_FORMATS = [
-    "%Y-%m-%d",
-    "%Y-%m-%d %H:%M:%S",
-    "%Y-%m-%d %H:%M",
-    "%Y-%m-%dT%H:%M:%S",
-    "%Y/%m/%d",
-    "%d-%m-%Y",
-    "%d/%m/%Y",
-    "%d.%m.%Y",
-    "%m/%d/%Y",
-    "%m-%d-%Y",
-    "%d/%m/%Y %H:%M",
-    "%m/%d/%Y %H:%M",
-    "%d-%m-%Y %H:%M",
-    "%d.%m.%Y %H:%M",
-    "%Y%m%d",
 ]
 _EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,22}$")
@@ -84,16 +67,31 @@ def parse_number_text(values: pd.Series, decimal: str = ".") -> pd.Series:
     return pd.to_numeric(v, errors="coerce")
 
 
-def _try_dates(values: pd.Series, weights: np.ndarray) -> tuple[str | None, float]:
-    best, best_share = None, 0.0
-    for fmt in DATE_FORMATS:
-        parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-        share = _share(parsed.notna().to_numpy(), weights)
-        if share > best_share + 1e-9:
-            best, best_share = fmt, share
-        if share == 1.0:
-            break
-    return best, best_share
+def read_dates(values: pd.Series, fmt: str) -> pd.Series:
+    """``values`` read with the form ``fmt`` (NaT where they do not fit it, or give a
+    year before 1900: "2/8/16" with %Y is no date of ours)."""
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return parsed.where(parsed.dt.year >= 1900)
+
+
+def _try_dates(
+    values: pd.Series, weights: np.ndarray, name: str, order: str | None
+) -> tuple[str | None, float, str | None]:
+    """The date form of most of ``values`` (weighted), its share and the note on the
+    order of day and month (see :mod:`personas.io._dates`)."""
+    if values.str.contains(r"\d", regex=True).mean() < PATTERN_SHARE:
+        return None, 0.0, None  # (dates have digits: city names are not tried)
+    head = values.iloc[:50]  # the forms that read the first values, then the sample
+    forms = [f for f in _dates.FORMATS if read_dates(head, f).notna().mean() >= 0.9]
+    scale = 1_000_000 / max(float(weights.sum()), 1.0)
+    counts = {
+        f: int(round(weights[read_dates(values, f).notna().to_numpy()].sum() * scale))
+        for f in forms
+    }
+    fmt, note = _dates.decide(counts, 1_000_000, name, order, least=PATTERN_SHARE)
+    return fmt, (counts[fmt] / 1_000_000 if fmt else 0.0), note
 
 
 def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, int]:
@@ -122,6 +120,7 @@ def infer_column(
     missing_values: list[str],
     max_categories: int = MAX_CATEGORIES,
     random_state: int = 0,
+    date_order: str | None = None,
 ) -> ColumnFacts:
     """Decide the role of one column.
 
@@ -262,10 +261,14 @@ def infer_column(
         return ColumnFacts("id", "every value is unique (a key)", params)
 
     date_sample = values if len(values) <= 2000 else values.iloc[:2000]
-    fmt, date_share = _try_dates(date_sample, weights[: len(date_sample)])
-    if fmt and date_share >= PATTERN_SHARE:
+    fmt, _, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order)
+    if fmt:
         params["format"] = fmt
-        return ColumnFacts("datetime", f"dates written as {fmt}", params)
+        reason = f"dates written as {fmt}"
+        if note:
+            params["date_note"] = note
+            reason += f" ({note.split(': ', 1)[1].split(' (--date-order')[0]})"
+        return ColumnFacts("datetime", reason, params)
 
     words = values.str.split().str.len().to_numpy()
     avg_words = float(np.average(words, weights=weights))

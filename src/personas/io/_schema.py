@@ -131,6 +131,7 @@ class Schema:
         schema: Schema | None = None,
         id_column: str | None = None,
         source_name: str = "the data",
+        date_order: str | None = None,
     ) -> Schema:
         """Infer every column's role; columns declared in ``schema`` keep their declaration.
 
@@ -148,7 +149,14 @@ class Schema:
             Force the user-id column.
         source_name : str
             Used in error messages (the file name).
+        date_order : "day" or "month", optional
+            Which comes first in dates that read both ways (03/04/2024), when every sampled
+            value of a column fits both (default: day; see :mod:`personas.io._dates`).
         """
+        if date_order not in (None, "day", "month"):
+            raise SchemaError(
+                f"date_order must be 'day' or 'month', not {date_order!r} (--date-order)."
+            )
         base = schema if schema is not None else cls([])
         base.check_columns(df, source_name)
         if id_column is not None and id_column not in df.columns:
@@ -176,6 +184,7 @@ class Schema:
                 n_rows=len(column),
                 missing_values=base.missing_values + _declared_missing(declared),
                 max_categories=base.max_categories,
+                date_order=date_order,
             )
             if len(sample) < len(df) and facts.role != "pii":
                 facts.reason += f" (decided on a sample of {len(sample):,} rows)"

@@ -106,6 +106,9 @@ class ProfileBuilder(Estimator):
     time_unit : "day", "week" or "month", default "week"
     horizon_days : float, default 365
     annual_discount : float, default 0.10
+    date_order : "day" or "month", optional
+        Which comes first in dates written as text that read both ways (03/04/2024), when
+        every sampled value fits both: day by default (a note says so).
 
     Attributes
     ----------
@@ -113,7 +116,11 @@ class ProfileBuilder(Estimator):
         Meaning → column of the fitted log (``user_id``, ``timestamp``, ``amount``…).
     time_reader_ : dict
         How the time column is read (``how``: as_is, date, cast, format, yyyymmdd,
-        epoch or days; ``format``, ``scale``, ``clock``).
+        epoch or days; ``format``, ``scale``, ``clock``; ``text_format``, the form of the
+        text a CSV reader parsed).
+    date_formats_ : dict
+        The forms a CSV's dates and times were read with (``dateformat``,
+        ``timestampformat``): other CSVs are read with them.
     number_readers_ : dict
         Meaning → the decimal mark of numbers written as text (None: already numbers).
     event_kinds_ : dict
@@ -162,6 +169,7 @@ class ProfileBuilder(Estimator):
         time_unit: str = "week",
         horizon_days: float = 365.0,
         annual_discount: float = 0.10,
+        date_order: str | None = None,
     ) -> None:
         self.mapping = mapping
         self.top_levels = top_levels
@@ -174,6 +182,7 @@ class ProfileBuilder(Estimator):
         self.time_unit = time_unit
         self.horizon_days = horizon_days
         self.annual_discount = annual_discount
+        self.date_order = date_order
 
     # ------------------------------------------------------------------ the estimator
     def fit(self, X: Any, y: Any = None, **read: Any) -> ProfileBuilder:
@@ -243,11 +252,26 @@ class ProfileBuilder(Estimator):
         self._check_fitted("mapping_")
         return _Run(self, fitting=False).profile(X, users, as_of, query, table)
 
+    def _read_forms(self) -> dict[str, str]:
+        """The forms the fitted log's dates and times were read with, for a CSV's reader:
+        those its own CSV reader used, else the time column's (of a DataFrame's text)."""
+        forms = dict(self.date_formats_)
+        reader = self.time_reader_
+        form = reader["format"] if reader["how"] == "format" else reader.get("text_format")
+        if form:
+            key = "timestampformat" if "%H" in form or "%I" in form else "dateformat"
+            forms.setdefault(key, form)
+        return forms
+
     # ------------------------------------------------------------------ checks
     def _options(self, fitting: bool) -> dict[str, Any]:
         """The parameters, checked (before anything is read); the columns named."""
         if self.clv not in (True, False, "auto"):
             raise PersonasError(f"clv must be True, False or 'auto', not {self.clv!r}.")
+        if self.date_order not in (None, "day", "month"):
+            raise PersonasError(
+                f"date_order must be 'day' or 'month', not {self.date_order!r} (--date-order)."
+            )
         if self.negative_quantities not in ("returns", "drop"):
             raise PersonasError(
                 "negative_quantities must be 'returns' or 'drop', "
@@ -301,7 +325,12 @@ class _Run:
             warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
             options = self.b._options(self.fitting)  # (checked before the log is read)
             self.con = connect()
-            log = read_events(self.con, events, query, table_name)
+            dates = {"date_order": self.b.date_order}
+            if not self.fitting:  # (ties of day and month are read as the fitted log's)
+                dates["date_formats"] = self.b._read_forms()
+            log = read_events(self.con, events, query, table_name, **dates)
+            if self.fitting:
+                self.b.date_formats_ = dict(log.date_formats)
             self.source, self.notes = log.source, list(log.notes)
             table, found = flatten(log.table)
             self.notes += found
@@ -371,7 +400,7 @@ class _Run:
             columns = headerless(table, column_kinds, given, source, notes) | given
         # Whether a text column reads as numbers ("$1,234.50"), a number column as times
         numeric_text = Reads(lambda c, t=table: number_reader(t, c, source))
-        numeric_time = Reads(lambda c, t=table: time_reader(t, c, source))
+        numeric_time = Reads(lambda c, t=table: time_reader(t, c, source, self.b.date_order))
         infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
                                   numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
         try:
@@ -415,6 +444,12 @@ class _Run:
         used = {c for c in mapping.to_dict().values() if c}
         reader = with_clock(reader, table, mapping.timestamp, used)
         notes += [reader.note] if reader.note else []
+        typ = table[mapping.timestamp].type()  # text a CSV reader parsed: its form
+        formats = self.b.date_formats_
+        if reader.how == "as_is" and typ.is_timestamp() and "timestampformat" in formats:
+            reader.text_format = formats["timestampformat"]
+        elif reader.how == "date" and "dateformat" in formats:
+            reader.text_format = formats["dateformat"]
         self.b.mapping_ = describe(mapping)
         self.b.time_reader_ = dataclasses.asdict(reader)
         self.b.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
@@ -443,7 +478,9 @@ class _Run:
                 "table is scored by a model trained on a user table)."
             )
         mapping = EventMapping(**found)
-        reader = fitted_time_reader(self.b.time_reader_, table, mapping.timestamp, self.source)
+        reader = fitted_time_reader(
+            self.b.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
+        )
         numbers = {}
         for meaning, decimal in self.b.number_readers_.items():
             col = getattr(mapping, meaning)

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 
 from personas.errors import DataError, InputFileError, PersonasError
+from personas.io._dates import decide, other_order
 
 __all__ = [
     "DUCKDB_FILES",
@@ -92,6 +93,7 @@ def _half_the_memory() -> str:
 
 
 DUCKDB_FILES = (".duckdb", ".ddb", ".db")
+DATE_SAMPLE = 20_000  # lines whose dates say which of day and month comes first
 EXCEL_FILES = (".xlsx", ".xlsm", ".xls")
 JSON_FILES = tuple(f".{x}{z}" for x in ("json", "jsonl", "ndjson") for z in ("", ".gz"))
 TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
@@ -103,7 +105,9 @@ class Events:
     """The log as an Ibis table, with where it came from and what reading it found.
 
     ``parse_once``: text still to be parsed (JSON), worth storing as a DuckDB table;
-    ``headerless``: the file has no header (its columns are column0, column1…).
+    ``headerless``: the file has no header (its columns are column0, column1…);
+    ``date_formats``: the forms DuckDB's CSV reader read dates and times with
+    (``dateformat``, ``timestampformat``), when they were text.
     """
 
     table: Any
@@ -111,9 +115,21 @@ class Events:
     notes: list[str] = field(default_factory=list)
     parse_once: bool = False
     headerless: bool = False
+    date_formats: dict[str, str] = field(default_factory=dict)
 
 
-def read_events(con, events: Any, query: str | None, table: str | None = None) -> Events:
+def read_events(
+    con,
+    events: Any,
+    query: str | None,
+    table: str | None = None,
+    *,
+    date_order: str | None = None,
+    date_formats: dict[str, str] | None = None,
+) -> Events:
+    """The events as an Ibis table of ``con``. Dates written as text in a CSV are read by
+    the policy of :mod:`personas.io._dates` (``date_order`` first when they fit both
+    orders), or with the ``date_formats`` of a log read before (a fitted builder's)."""
     import ibis
 
     with warnings.catch_warnings():
@@ -145,8 +161,9 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 f"--table and --query go with a DuckDB database (.duckdb), not {name}; "
                 "leave them out, or give the query alone (it can read files itself)."
             )
+        dates = {"date_order": date_order, "date_formats": date_formats}
         if lower.endswith(".zip") and path.is_file():  # a download, as published
-            return _read_zip(con, path)
+            return _read_zip(con, path, dates)
         if lower.endswith(EXCEL_FILES):
             table, notes = _read_workbook(path)
             return Events(table, name, notes)
@@ -160,7 +177,9 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
                 return Events(con.read_json(text, **union), name, parse_once=True)
             if path.is_file() and (fields_ := _whitespace_columns(path)):
                 return _read_whitespace(con, path, *fields_)
-            return _read_csv(con, text, path, parse_once=lower.endswith(TEXT_FILES), **union)
+            return _read_csv(
+                con, text, path, parse_once=lower.endswith(TEXT_FILES), dates=dates, **union
+            )
         except PersonasError:  # ours already say what is wrong and how to fix it
             raise
         except Exception as exc:  # DuckDB's own message says what it could not parse
@@ -171,7 +190,7 @@ def read_events(con, events: Any, query: str | None, table: str | None = None) -
             ) from None
 
 
-def _read_zip(con, path: Path) -> Events:
+def _read_zip(con, path: Path, dates: dict[str, Any]) -> Events:
     """The one data file of a zip archive (Kaggle's and the UCI's downloads), unpacked
     into a temporary folder that goes with the connection."""
     import zipfile
@@ -198,7 +217,7 @@ def _read_zip(con, path: Path) -> Events:
             inner = Path(archive.extract(data[0], folder))
     except zipfile.BadZipFile as exc:
         raise InputFileError(f"{path.name} is not a readable zip archive ({exc}).") from None
-    log = read_events(con, inner, None)
+    log = read_events(con, inner, None, **dates)
     log.source = f"{path.name}/{data[0].filename}"
     return log
 
@@ -265,10 +284,13 @@ def _untyped(dtype: Any) -> bool:
     return False
 
 
-def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) -> Events:
+def _read_csv(
+    con, text: str, path: Path, *, parse_once: bool, dates: dict[str, Any], **union: bool
+) -> Events:
     """A CSV (or a glob of them), read by DuckDB; with ``parse_once`` parsed into a
     DuckDB table here. UTF-16 (a byte-order mark) is read as such; a file that is not
     UTF-8 (Windows and Excel exports of Western European text) as Latin-1, with a note.
+    Dates written as text are read as :func:`_date_formats` says.
     """
     from personas.io._readers import _compression, _decode_head, _raw_head
 
@@ -277,10 +299,15 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) ->
         with open(path, "rb") as fh:
             _, found = _decode_head(fh.read(1 << 20), path, None)  # (as the table reader)
         encoding = {"utf-8": None, "utf-16": "utf-16"}.get(found, "latin-1")
+    notes: list[str] = []
+    sniffed = _sniff(con, text, encoding)
     # Ibis reads the first line as the header; DuckDB's sniffer tells when it is data
-    header = _has_header(con, text, encoding)
+    header = _has_header(sniffed)
+    formats = _date_formats(
+        con, text, encoding, header, sniffed, dates["date_order"], dates["date_formats"], notes
+    )
     for attempt in (encoding, "latin-1"):
-        options = ({"encoding": attempt} if attempt else {}) | union
+        options = ({"encoding": attempt} if attempt else {}) | union | formats
         options |= {} if header else {"header": False}
         try:
             table = con.read_csv(text, **options)
@@ -292,33 +319,85 @@ def _read_csv(con, text: str, path: Path, *, parse_once: bool, **union: bool) ->
         except Exception as exc:
             if attempt == "latin-1" or "not utf-8 encoded" not in str(exc):
                 raise
-    notes = []
     if attempt == "latin-1":
         notes.append(f"{path.name} is not UTF-8: read as Latin-1 (ISO 8859-1).")
-    return Events(table, path.name, notes, headerless=not header)
+    return Events(table, path.name, notes, headerless=not header, date_formats=formats)
 
 
-def _has_header(con, text: str, encoding: str | None) -> bool:
-    """Whether the first line of the CSV ``text`` (its first file, for a glob) names the
-    columns: not when DuckDB's sniffer finds it typed as the lines below it (numbers
-    where they hold numbers), nor when a name it would give reads as a number or a
-    date ("17850", "2011-12-09": data, not a name)."""
+def _sniff(con, text: str, encoding: str | None) -> dict[str, Any] | None:
+    """DuckDB's sniffer on the CSV ``text`` (its first file, for a glob): whether it finds
+    a header, the columns and their types, the forms of dates and times; None when it
+    cannot read the file (read_csv then says what is wrong with it)."""
     import glob
 
     first = sorted(glob.glob(text))[:1] if any(ch in text for ch in "*?[") else [text]
     if not first:
-        return True
+        return None
     quoted = first[0].replace("'", "''")
     option = f", encoding = '{encoding}'" if encoding else ""
     try:
-        found, columns = con.raw_sql(
-            f"SELECT HasHeader, Columns FROM sniff_csv('{quoted}'{option})"
+        row = con.raw_sql(
+            "SELECT HasHeader, Columns, DateFormat, TimestampFormat "
+            f"FROM sniff_csv('{quoted}'{option})"
         ).fetchone()
-    except Exception:  # (read_csv says what is wrong with the file)
+    except Exception:
+        return None
+    keys = ("header", "columns", "dateformat", "timestampformat")
+    return dict(zip(keys, row, strict=True)) | {"file": quoted, "option": option}
+
+
+def _has_header(sniffed: dict[str, Any] | None) -> bool:
+    """Whether the first line of the CSV names the columns: not when DuckDB's sniffer finds
+    it typed as the lines below it (numbers where they hold numbers), nor when a name it
+    would give reads as a number or a date ("17850", "2011-12-09": data, not a name)."""
+    if sniffed is None:
         return True
-    return bool(found) and not any(
-        _is_number(c["name"]) or _DATE_LIKE.fullmatch(c["name"].strip()) for c in columns
+    return bool(sniffed["header"]) and not any(
+        _is_number(c["name"]) or _DATE_LIKE.fullmatch(c["name"].strip()) for c in sniffed["columns"]
     )
+
+
+def _date_formats(con, text, encoding, header, sniffed, order, fitted, notes) -> dict[str, str]:
+    """The forms DuckDB reads dates and times of the CSV with, by personas' one policy
+    (:mod:`personas.io._dates`): DuckDB's sniffer reads day first what fits both orders
+    of day and month; the first lines of those columns, read as text, say whether they
+    do — then a note says so, and ``order`` ("month") reads them month first. ``fitted``:
+    the forms a fitted builder read its log with, which decide such a tie instead (a few
+    users' dates must read as the whole log's did)."""
+    if sniffed is None:
+        return {}
+    out: dict[str, str] = {}
+    kinds = {"dateformat": "DATE", "timestampformat": "TIMESTAMP"}
+    for key, typ in kinds.items():
+        fmt = sniffed[key]
+        if not fmt:
+            continue
+        out[key] = fmt
+        twin = other_order(fmt)
+        names = [c["name"] for c in sniffed["columns"] if c["type"] == typ]
+        if twin == fmt or not names:
+            continue
+        quoted = {n: n.replace('"', '""') for n in names}
+        cols = ", ".join(
+            f'count(try_strptime("{quoted[n]}", \'{f}\')) AS "{quoted[n]}|{f}"'
+            for n in names
+            for f in (fmt, twin)
+        )
+        counts = con.raw_sql(
+            f"SELECT count(*) AS personas_n, {cols} FROM (SELECT * FROM read_csv("
+            f"'{sniffed['file']}'{sniffed['option']}, all_varchar = true, "
+            f"header = {str(header).lower()}) LIMIT {DATE_SAMPLE})"
+        ).fetchdf()
+        read = {f: int(sum(counts[f"{n}|{f}"].iloc[0] for n in names)) for f in (fmt, twin)}
+        if read[twin] < read[fmt]:
+            continue  # (a day above 12 in the sample: only day first reads them)
+        prefer = (fitted or {}).get(key)
+        if prefer in (fmt, twin):  # the fitted log's order
+            order = "month" if prefer.startswith("%m") else "day"
+        chosen, note = decide(read, max(read.values()), ", ".join(names), order)
+        out[key] = chosen
+        notes += [note] if note else []
+    return out
 
 
 _DATE_LIKE = re.compile(

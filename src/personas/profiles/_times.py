@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from personas.errors import DataError
+from personas.io._dates import FORMATS, decide, shape
 from personas.profiles._mapping import TIME_WORDS, words
 
 __all__ = [
@@ -25,59 +26,11 @@ __all__ = [
     "with_clock",
 ]
 
-# Text formats tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
-# does not read every sampled value: the one that reads the most wins (at least 90 %),
-# the first listed on a tie — with slashes month-first before day-first (US exports),
-# with dashes day-first before month-first (a note then says which). A reading counts
-# only with a year from 1900 on: "2/8/16" read with %Y would be the year 16 (and DuckDB
-# reads "13/01/24" as January 24th of the year 13), so two-digit years (%y) are tried too.
-TEXT_FORMATS = (
-    "%m/%d/%Y %H:%M:%S",
-    "%m/%d/%Y %H:%M",
-    "%m/%d/%Y %I:%M:%S %p",
-    "%m/%d/%Y %I:%M %p",
-    "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S",
-    "%d/%m/%Y %H:%M",
-    "%d/%m/%Y",
-    "%d.%m.%Y %H:%M:%S",
-    "%d.%m.%Y %H:%M",
-    "%d.%m.%Y",
-    "%d-%m-%Y %H:%M:%S",
-    "%d-%m-%Y %H:%M",
-    "%d-%m-%Y",
-    "%m-%d-%Y %H:%M:%S",
-    "%m-%d-%Y %H:%M",
-    "%m-%d-%Y",
-    "%Y/%m/%d %H:%M:%S",
-    "%Y/%m/%d %H:%M",
-    "%Y/%m/%d",
-    "%Y.%m.%d %H:%M:%S",
-    "%Y.%m.%d",
-    "%Y%m%d %H:%M:%S",
-    "%Y%m%d",
-    "%d %b %Y %H:%M:%S",
-    "%d %b %Y %H:%M",
-    "%d %b %Y",
-    "%d %B %Y",
-    "%d-%b-%Y %H:%M:%S",
-    "%d-%b-%Y %H:%M",
-    "%d-%b-%Y",
-    "%d-%b-%y",
-    "%d-%B-%Y",
-    "%b %d, %Y %I:%M:%S %p",
-    "%b %d, %Y",
-    "%B %d, %Y",
-    "%b %d %Y",
-    "%d/%m/%y %H:%M",
-    "%m/%d/%y %H:%M",
-    "%m/%d/%y",
-    "%d/%m/%y",
-    "%d.%m.%y",
-    "%d-%m-%y",
-    "%Y-%m-%d %H:%M:%S %z",  # an offset without a colon (Shopify's exports: -0500)
-    "%Y-%m-%d %H:%M %z",
-)
+# Text forms tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
+# does not read every sampled value: the forms and the policy for ambiguous dates are
+# personas.io._dates', shared with user tables. A reading counts only with a year from 1900
+# on (DuckDB reads "13/01/24" as January 24th of the year 13).
+TEXT_FORMATS = FORMATS
 YEAR_1900 = -2_208_988_800  # 1900-01-01 in seconds since 1970
 DAY_NUMBERS = 100_000  # a column named day of whole numbers below this: day numbers
 SAMPLE = 5_000  # non-missing values looked at to choose a text format
@@ -97,6 +50,7 @@ class TimeReader:
     note: str | None = None
     clock: str | None = None  # a column with the time of day, added to dates
     clock_digits: int = 0  # a clock written as a number: 6 (hhmmss), 4 (hhmm), 2 (hours)
+    text_format: str | None = None  # the form of the text DuckDB's CSV reader parsed
 
     @property
     def dates_only(self) -> bool:
@@ -144,8 +98,9 @@ class TimeReader:
         return _to_timestamp(col.cast("float64") / self.scale)
 
 
-def time_reader(t: Any, column: str, source: str) -> TimeReader:
-    """Choose how ``column`` of ``t`` (an Ibis table) is read as times (see the module).
+def time_reader(t: Any, column: str, source: str, order: str | None = None) -> TimeReader:
+    """Choose how ``column`` of ``t`` (an Ibis table) is read as times (see the module);
+    ``order`` ("day" or "month") comes first in dates that read both ways.
 
     Raises a :class:`DataError` naming the column, what it holds and how to fix it when
     its values are not times in any of these ways.
@@ -159,7 +114,7 @@ def time_reader(t: Any, column: str, source: str) -> TimeReader:
     if typ.is_numeric():
         return _numeric_reader(t, column, source)
     if typ.is_string():
-        return _text_reader(t, column, source)
+        return _text_reader(t, column, source, order)
     raise DataError(
         f"The time column {column!r} of {source} holds {typ} values, not times. Name the "
         "time column with --timestamp (timestamp= in Python)."
@@ -313,7 +268,7 @@ def _numeric_reader(t: Any, column: str, source: str) -> TimeReader:
     )
 
 
-def _text_reader(t: Any, column: str, source: str) -> TimeReader:
+def _text_reader(t: Any, column: str, source: str, order: str | None = None) -> TimeReader:
     import ibis
     import ibis.expr.datatypes as dt_
 
@@ -346,13 +301,9 @@ def _text_reader(t: Any, column: str, source: str) -> TimeReader:
         )
     if read["cast"] == best:
         return TimeReader("cast", note=_partly(column, n, best))
-    formats = [f for f in TEXT_FORMATS if read[f] == best]
-    chosen = formats[0]
-    note = f"{column} holds times written like {_shape(chosen)}"
-    twin = _other_order(chosen)
-    if twin != chosen and twin in formats:
-        first = "month" if chosen.startswith("%m") else "day"
-        note += f" (the sample fits both {_shape(chosen)} and {_shape(twin)}: read {first} first)"
+    chosen, ambiguous = decide({f: read[f] for f in TEXT_FORMATS}, n, column, order)
+    note = f"{column} holds times written like {shape(chosen)}"
+    note += f" ({ambiguous.split(': ', 1)[1][:-1]})" if ambiguous else ""
     note += "." + (" " + _partly(column, n, best) if best < n else "")
     return TimeReader("format", format=chosen, note=note)
 
@@ -366,21 +317,6 @@ def _unread_examples(sample: Any, v: Any) -> str:
 
     bad = sample.filter(v.try_cast(dt_.Timestamp(timezone="UTC")).isnull()).v.execute()
     return ", ".join(repr(s) for s in list(dict.fromkeys(bad))[:3])
-
-
-def _shape(fmt: str) -> str:
-    return dt.datetime(2024, 1, 31, 13, 45, 0, tzinfo=dt.UTC).strftime(fmt)
-
-
-def _other_order(fmt: str) -> str:
-    """The same form with day and month swapped ("%m/%d/%Y" ↔ "%d/%m/%Y")."""
-    for sep in "/.-":
-        month, day = f"%m{sep}%d", f"%d{sep}%m"
-        if fmt.startswith(month):
-            return day + fmt[5:]
-        if fmt.startswith(day):
-            return month + fmt[5:]
-    return fmt
 
 
 def _try_strptime(text: Any, fmt: Any) -> Any:
@@ -413,10 +349,13 @@ def _udfs() -> dict[str, Any]:
     return _CACHE
 
 
-def fitted_time_reader(fitted: dict[str, Any], table, column: str, source: str) -> TimeReader:
+def fitted_time_reader(
+    fitted: dict[str, Any], table, column: str, source: str, order: str | None = None
+) -> TimeReader:
     """The fitted way of reading times, for the type ``column`` has in ``table``: real
     timestamps and dates as they are; text or numbers as the fitted log's were, when they
-    were text or numbers too; else read as :func:`time_reader` finds (a note says how)."""
+    were text or numbers too (text a CSV reader parsed, by the form it had); else read as
+    :func:`time_reader` finds (a note says how)."""
     spec = TimeReader(**fitted)
     typ = table[column].type()
     clock = spec.clock if spec.clock in table.columns else None
@@ -429,7 +368,10 @@ def fitted_time_reader(fitted: dict[str, Any], table, column: str, source: str) 
         how = TimeReader("date")
     elif same:
         how = TimeReader(spec.how, format=spec.format, scale=spec.scale)
+    elif typ.is_string() and spec.text_format:
+        how = TimeReader("format", format=spec.text_format)
     else:
-        how = time_reader(table, column, source)
+        how = time_reader(table, column, source, order)
     how.clock, how.clock_digits = clock, spec.clock_digits if clock else 0
+    how.text_format = spec.text_format
     return how

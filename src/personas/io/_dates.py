@@ -1,0 +1,136 @@
+"""The one way dates written as text are read, for user tables and event logs alike.
+
+The forms tried are listed once (``FORMATS``). The one that reads the most of a column's
+sampled values wins; the data decide the order of day and month — a value with a first
+field above 12 (``13/04/2024``) can only be day first, one with a second field above 12
+(``04/13/2024``) only month first. When every value fits both orders (``03/04/2024``),
+the day comes first — as most of the world writes dates, and as DuckDB's CSV sniffer
+reads them — and a note says so; the order is chosen with ``date_order="month"``
+(``--date-order month``), or a column's form with the schema's ``format``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+__all__ = ["DATE_ORDERS", "FORMATS", "ambiguous_note", "decide", "ordered", "other_order", "shape"]
+
+DATE_ORDERS = ("day", "month")
+
+# Each day-first form comes before its month-first twin (the order kept on a tie). A
+# reading counts only with a year from 1900 on (the readers check it): "2/8/16" read with
+# %Y would be the year 16, so two-digit years (%y) are tried too.
+FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S %z",  # an offset without a colon (Shopify's exports: -0500)
+    "%Y-%m-%d %H:%M %z",
+    "%d/%m/%Y %H:%M:%S",
+    "%m/%d/%Y %H:%M:%S",
+    "%d/%m/%Y %H:%M",
+    "%m/%d/%Y %H:%M",
+    "%d/%m/%Y %I:%M:%S %p",
+    "%m/%d/%Y %I:%M:%S %p",
+    "%d/%m/%Y %I:%M %p",
+    "%m/%d/%Y %I:%M %p",
+    "%d/%m/%Y",
+    "%m/%d/%Y",
+    "%d.%m.%Y %H:%M:%S",
+    "%d.%m.%Y %H:%M",
+    "%d.%m.%Y",
+    "%d-%m-%Y %H:%M:%S",
+    "%m-%d-%Y %H:%M:%S",
+    "%d-%m-%Y %H:%M",
+    "%m-%d-%Y %H:%M",
+    "%d-%m-%Y",
+    "%m-%d-%Y",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y/%m/%d %H:%M",
+    "%Y/%m/%d",
+    "%Y.%m.%d %H:%M:%S",
+    "%Y.%m.%d",
+    "%Y%m%d %H:%M:%S",
+    "%Y%m%d",
+    "%d %b %Y %H:%M:%S",
+    "%d %b %Y %H:%M",
+    "%d %b %Y",
+    "%d %B %Y",
+    "%d-%b-%Y %H:%M:%S",
+    "%d-%b-%Y %H:%M",
+    "%d-%b-%Y",
+    "%d-%b-%y",
+    "%d-%B-%Y",
+    "%b %d, %Y %I:%M:%S %p",
+    "%b %d, %Y",
+    "%B %d, %Y",
+    "%b %d %Y",
+    "%d/%m/%y %H:%M",
+    "%m/%d/%y %H:%M",
+    "%d/%m/%y",
+    "%m/%d/%y",
+    "%d.%m.%y",
+    "%d-%m-%y",
+)
+
+
+def other_order(fmt: str) -> str:
+    """The same form with day and month swapped ("%m/%d/%Y" ↔ "%d/%m/%Y")."""
+    for sep in "/.-":
+        month, day = f"%m{sep}%d", f"%d{sep}%m"
+        if fmt.startswith(month):
+            return day + fmt[5:]
+        if fmt.startswith(day):
+            return month + fmt[5:]
+    return fmt
+
+
+def ordered(order: str | None) -> tuple[str, ...]:
+    """``FORMATS`` with ``order``'s forms first ("month": each month-first form before its
+    day-first twin); the default, day first."""
+    if order is None or order == "day":
+        return FORMATS
+    if order != "month":
+        raise ValueError(f"date_order must be 'day' or 'month', not {order!r}.")
+    out = list(FORMATS)
+    for i, fmt in enumerate(out):
+        twin = other_order(fmt)
+        if fmt.startswith("%d") and twin != fmt and twin in out[i + 1 :]:
+            j = out.index(twin)
+            out[i], out[j] = twin, fmt
+    return tuple(out)
+
+
+def shape(fmt: str) -> str:
+    """How a form writes 31 January 2024, 13:45 (for messages)."""
+    return dt.datetime(2024, 1, 31, 13, 45, 0, tzinfo=dt.UTC).strftime(fmt)
+
+
+def ambiguous_note(column: str, chosen: str, best: list[str]) -> str | None:
+    """The note when the sample reads equally well day first and month first (``best``:
+    the forms that read the most values)."""
+    twin = other_order(chosen)
+    if twin == chosen or twin not in best:
+        return None
+    first = "month" if chosen.startswith("%m") else "day"
+    other = "day" if first == "month" else "month"
+    return (
+        f"{column}: every sampled date fits both {shape(chosen)} and {shape(twin)}: read "
+        f"{first} first (--date-order {other}, date_order={other!r} in Python, reads them "
+        f"{other} first)."
+    )
+
+
+def decide(
+    counts: dict[str, int], n: int, column: str, order: str | None = None, least: float = 0.9
+) -> tuple[str | None, str | None]:
+    """The form that reads the most of ``n`` sampled values (``counts``: values read per
+    form), if it reads ``least`` of them or more — on a tie the first in ``order``'s
+    list (day first unless ``order`` is "month") —, and the note when the sample fits
+    both orders of day and month."""
+    best = max(counts.values(), default=0)
+    if best == 0 or best < least * n:
+        return None, None
+    tied = [f for f in ordered(order) if counts.get(f, 0) == best]
+    return tied[0], ambiguous_note(column, tied[0], tied)
