@@ -18,7 +18,8 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "personas"
 
 LAYERS = [
-    {"errors", "_version", "_optional", "_parallel", "_sklearn_compat", "_estimator", "datasets"},
+    {"errors", "_version", "_optional", "_parallel", "_sklearn_compat", "_estimator", "_words"},
+    {"datasets"},
     {"io"},
     {"profiles"},
     {"preprocess", "cluster"},

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._words import load
 from personas.errors import SchemaError
 from personas.io._names import tokens
 from personas.io._schema import Schema
@@ -45,71 +46,23 @@ SIGNALS = (
 PRIORITIES = {"high": 3, "medium": 2, "low": 1}
 _CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
-# What a column's name says about its meaning (documented in the README, "Insights").
-VALUE_TOKENS = [  # realised value first, then estimates, then looser names
-    {"revenue", "spend", "spent", "monetary", "sales", "turnover", "gmv"},
-    {"clv", "ltv", "lifetime"},
-    {"charges", "payments", "paid", "purchases_value", "order_value"},
-    {"amount", "value", "balance"},
-]
-CHURN_TOKENS = {"churn", "churned", "attrition", "exited", "cancelled", "canceled", "lapsed"}
-CHURN_STATUS_TOKENS = {"renewal", "status", "subscription", "membership"}
-CHURN_LEVELS = {
-    "yes",
-    "true",
-    "1",
-    "churned",
-    "cancelled",
-    "canceled",
-    "lapsed",
-    "expired",
-    "left",
-    "exited",
-    "churn",
-}
-STATUS_CHURN_LEVELS = {"churned", "cancelled", "canceled", "lapsed", "expired", "left", "exited"}
-RECENCY_FIRST = {"last", "latest", "recent", "recency"}
-ACTIVITY_TOKENS = {
-    "visits",
-    "sessions",
-    "logins",
-    "minutes",
-    "engagement",
-    "usage",
-    "pageviews",
-    "views",
-    "clicks",
-    "events",
-    "activity",
-    "purchases",
-    "orders",
-    "transactions",
-    "frequency",
-}
-TREND_TOKENS = {"trend", "change", "growth", "delta"}
-TENURE_TOKENS = {"signup", "registered", "registration", "created", "joined", "first", "tenure"}
+# What a column's name says about its meaning (documented in the README, "Insights"):
+# personas/words/signals.toml, and the churn levels of personas/words/values.toml.
+_SIGNALS = load("signals")
+VALUE_TOKENS = [set(tier) for tier in _SIGNALS["value"]]  # realised value first, then estimates
+CHURN_TOKENS = set(_SIGNALS["churn"])
+CHURN_STATUS_TOKENS = set(_SIGNALS["churn_status"])
+CHURN_LEVELS = set(load("values")["churn"]["levels"])
+STATUS_CHURN_LEVELS = set(load("values")["churn"]["status_levels"])
+RECENCY_FIRST = set(_SIGNALS["recency_first"])
+ACTIVITY_TOKENS = set(_SIGNALS["activity"])
+TREND_TOKENS = set(_SIGNALS["trend"])
+TENURE_TOKENS = set(_SIGNALS["tenure"])
 # Composition shares, model helpers and forecasts are never read as value, tenure or activity.
-NOT_A_MEANING = {"share", "expected", "cal", "x", "score"}
-PLAN_TOKENS = {"plan", "membership", "tier", "subscription", "package"}
-FREE_LEVELS = re.compile(r"\b(free|trial|freemium)\b", re.I)
-DISCOUNT_TOKENS = {
-    "discount",
-    "discounts",
-    "coupon",
-    "coupons",
-    "promo",
-    "promos",
-    "promotion",
-    "promotions",
-    "voucher",
-    "vouchers",
-    "deal",
-    "deals",
-    "bargain",
-    "bargains",
-    "sale",
-    "clearance",
-}
+NOT_A_MEANING = set(_SIGNALS["not_a_meaning"])
+PLAN_TOKENS = set(_SIGNALS["plan"])
+FREE_LEVELS = re.compile(rf"\b({'|'.join(_SIGNALS['free_levels'])})\b", re.I)
+DISCOUNT_TOKENS = set(_SIGNALS["discount"])
 
 
 def _discounty(text: str) -> bool:

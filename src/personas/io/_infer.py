@@ -14,19 +14,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._words import load
 from personas.io import _dates, _names
 
 __all__ = ["DEFAULT_MISSING", "ColumnFacts", "infer_column"]
 
+_VALUES = load("values")["table"]  # (personas/words/values.toml)
 #: Values read as missing in text columns (compared case-insensitively, after stripping).
-DEFAULT_MISSING = ["", "na", "n/a", "nan", "null", "#n/a", "unknown", "?", "missing", "undefined"]
-
-BOOLEAN_PAIRS = [
-    ({"yes", "y"}, {"no", "n"}),
-    ({"true", "t"}, {"false", "f"}),
-    ({"1", "1.0"}, {"0", "0.0"}),
-    ({"on"}, {"off"}),
-]
+DEFAULT_MISSING = list(_VALUES["missing"])
+BOOLEAN_PAIRS = [(set(pair["true"]), set(pair["false"])) for pair in _VALUES["booleans"]]
 _EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,22}$")
 _PERSON = re.compile(r"^[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’.-]*){1,3}$")

@@ -5,86 +5,17 @@ from __future__ import annotations
 import re
 import unicodedata
 
+from personas._words import load
+
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])")
 
-ID_TOKENS = {"id", "uuid", "guid", "key", "pk"}
-TEXT_KEEP_TOKENS = ID_TOKENS | {
-    "code",
-    "number",
-    "no",
-    "nr",
-    "zip",
-    "zipcode",
-    "postcode",
-    "invoice",
-    "sku",
-    "ref",
-    "reference",
-}
-PII_NAME_PATTERNS = [
-    (re.compile(r"^(e_?)?mail(_?address)?$|^email"), "e-mail address"),
-    (re.compile(r"^(phone|telephone|tel|mobile|cell|msisdn)(_?(number|no|nr))?$"), "phone number"),
-    (
-        re.compile(
-            r"^(full_?|first_?|last_?|given_?|family_?|middle_?|sur)?name$"
-            r"|^(customer|user|contact|client|person|member)_?(full_?)?name$"
-        ),
-        "person's name",
-    ),
-    (re.compile(r"^(street_?)?address(_?line_?\d)?$|^street$"), "postal address"),
-    (
-        re.compile(r"^(ssn|social_?security(_?number)?|passport(_?number)?|national_?id)$"),
-        "national id",
-    ),
-    (re.compile(r"^(ip|ip_?address)$"), "IP address"),
-    (re.compile(r"^(credit_?card|card_?number|iban)$"), "payment card or bank account"),
-    (re.compile(r"^(date_?of_?birth|dob|birth_?date|birthday)$"), "date of birth"),
-]
-DATE_TOKENS = {
-    "date",
-    "dt",
-    "day",
-    "time",
-    "timestamp",
-    "ts",
-    "at",
-    "on",
-    "since",
-    "created",
-    "updated",
-    "signup",
-    "joined",
-    "registered",
-    "birth",
-}
-CODE_TOKENS = {
-    "type",
-    "types",
-    "code",
-    "region",
-    "browser",
-    "os",
-    "system",
-    "systems",
-    "category",
-    "class",
-    "group",
-    "zone",
-    "area",
-    "channel",
-    "status",
-    "segment",
-    "cluster",
-    "department",
-    "store",
-    "branch",
-}
-
-
-_GLUED_ID = re.compile(
-    r"^(user|customer|client|member|account|acct|cust|visitor|person|player|subscriber|contact"
-    r"|session|order|device|invoice|transaction|u|c)_?(id|uuid|guid|key)$"
-)
+_WORDS = load("column_names")["table"]  # (personas/words/column_names.toml)
+ID_TOKENS = set(_WORDS["id"])
+TEXT_KEEP_TOKENS = ID_TOKENS | set(_WORDS["keep_as_text"])
+PII_NAME_PATTERNS = [(re.compile(p["pattern"]), p["kind"]) for p in _WORDS["personal_data"]]
+DATE_TOKENS = set(_WORDS["date"])
+CODE_TOKENS = set(_WORDS["code"])
+_GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
 
 
 def tokens(name: str) -> list[str]:

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from personas._words import load, word_set
 from personas.errors import SchemaError
 from personas.io._names import tokens
 
@@ -23,7 +24,7 @@ __all__ = [
     "words",
 ]
 
-TIME_NAMES = {"timestamp", "datetime", "ts"}  # names that say "the time" outright
+TIME_NAMES = set(load("column_names")["events"]["time_names"])  # "the time" outright
 
 
 @dataclass
@@ -55,89 +56,36 @@ class EventMapping:
         return self.amount is not None or self.price is not None
 
 
-# Mixpanel's distinct_id and Segment's anonymousId are users too. Each meaning also has
-# its words in Spanish, Portuguese, French, German, Italian and Dutch (accents folded).
-USER_WORDS = {"user", "customer", "client", "member", "account", "visitor", "cust",
-              "household", "shopper", "buyer", "subscriber", "player", "patron",
-              "distinct", "anonymous",
-              "cliente", "usuario", "utilisateur", "kunde", "kunden", "klant", "utente",
-              "gebruiker", "comprador", "acheteur", "abonne", "abonnent"}  # fmt: skip
-STATUS_WORDS = {"status", "estado", "statut", "stato"}
+# The words of column names, per meaning, in seven languages: personas/words/column_names.toml
+_WORDS = load("column_names")["events"]
+USER_WORDS = set(_WORDS["users"])  # (Mixpanel's distinct_id and Segment's anonymousId too)
+STATUS_WORDS = set(_WORDS["status"])
 # A flag of a line undone: "is_cancel" (KKBox), "Cancelled", "is_returned", "return_flag"
-_CANCEL_FLAGS = {"cancel", "cancelled", "canceled", "cancellation", "void", "voided"}
-FLAG_WORDS = _CANCEL_FLAGS | {"return", "returned", "refund", "refunded"}
-_PLATFORM_WORDS = {"platform", "plataforma", "plateforme", "plattform", "piattaforma"}
-_FLAG_CONTEXT = {"is", "was", "has", "flag", "order", "line", "item", "transaction", "y", "n"}
+_CANCEL_FLAGS = set(_WORDS["cancel_flags"])
+FLAG_WORDS = _CANCEL_FLAGS | set(_WORDS["return_flags"])
+_PLATFORM_WORDS = set(_WORDS["platform"])
+_FLAG_CONTEXT = set(_WORDS["flag_context"])
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [
-    ("session_id", [{"session", "sesion", "sessao", "sitzung", "sessione", "sessie"}], "id"),
-    ("order_id", [{"order", "invoice", "transaction", "basket", "receipt",
-                   "pedido", "orden", "factura", "fatura", "commande", "facture",
-                   "bestellung", "rechnung", "ordine", "fattura", "bestelling", "factuur",
-                   "transaccion", "transacao", "transaktion", "transazione", "transactie"}],
-     "id"),
-    ("user_id", [USER_WORDS, {"card", "cc", "cardholder", "amplitude", "tarjeta", "cartao",
-                              "carte", "karte"}], "id"),
-    ("timestamp", [TIME_NAMES | {"zeitstempel", "horodatage", "tijdstempel"},
-                   {"time", "date", "created", "occurred", "dt", "when",
-                    "fecha", "datum", "hora", "heure", "zeit", "uhrzeit", "tijd"}],
-     "time"),
-    ("amount", [{"amount", "amt", "revenue", "spend", "sales", "total", "value", "gmv",
-                 "importe", "monto", "valor", "montant", "betrag", "bedrag", "importo",
-                 "umsatz", "ventas", "vendas", "ventes", "totale"}],
-     "number"),
-    ("price", [{"price", "unitprice", "precio", "preco", "prix", "preis", "prijs", "prezzo"}],
-     "number"),
-    ("quantity", [{"quantity", "qty", "units", "cantidad", "quantidade", "quantite", "menge",
-                   "anzahl", "quantita", "aantal", "unidades"}], "number"),
-    ("duration", [{"duration", "minutes", "seconds", "secs", "mins", "duracion", "duracao",
-                   "duree", "dauer", "durata", "duur"}], "number"),
-    ("event_type", [{"event", "action", "activity", "evento", "evenement", "ereignis",
-                     "accion", "acao", "aktion", "azione", "gebeurtenis"},
-                    {"type", "kind", "tipo", "typ"}], "text"),
-    ("product", [{"product", "sku", "stockcode", "item", "article", "producto", "produto",
-                  "produit", "produkt", "artikel", "articulo", "prodotto", "articolo", "artigo"},
-                 {"stock"}], "id"),
-    ("category", [{"category", "department", "genre", "categoria", "categorie", "kategorie"}],
-     "text"),
-    ("channel", [{"channel", "source", "medium", "acquisition", "utm", "canal", "kanal",
-                  "canale", "kanaal"}, _PLATFORM_WORDS], "text"),
-    ("device", [{"device", "os", "browser", "dispositivo", "appareil", "geraet", "gerat",
-                 "apparaat"}, _PLATFORM_WORDS], "text"),
-    ("plan", [{"plan", "tier", "subscription", "membership", "plano", "abonnement",
-               "suscripcion", "assinatura", "abbonamento", "tarif", "tarifa"}], "text"),
-    ("status", [STATUS_WORDS, FLAG_WORDS], "text"),
-]  # fmt: skip
+    (m["name"], [word_set(tier, _WORDS) for tier in m["tiers"]], m["kind"])
+    for m in _WORDS["meaning"]
+]
 # Words that make a name an id's ("customer_id", "InvoiceNo") or a time's ("order_date")
-_ID_WORDS = {"id", "key", "no", "nr", "num", "number", "code", "uuid", "guid",
-             "numero", "nummer", "codigo", "cod", "codice"}  # fmt: skip
-_STRONG_ID_WORDS = {"id", "key", "code", "uuid", "guid", "codigo", "codice"}  # never money
+_ID_WORDS = set(_WORDS["id"])
+_STRONG_ID_WORDS = set(_WORDS["strong_id"])  # never money
 # Money that is not what the customer spent on the sale: never the amount or the price
-# (Olist's freight_value, a shop's discount_amount, tax_amount, refund_amount)
-_NOT_SALE = {"discount", "discounts", "tax", "taxes", "vat", "shipping", "freight", "fee",
-             "fees", "cogs", "profit", "margin", "refund", "refunded", "refunds", "balance",
-             "credit", "limit", "income", "tip", "tips", "deposit", "commission", "coupon",
-             "voucher", "delivery", "postage", "handling", "surcharge", "rebate",
-             "cashback", "points", "budget", "salary",
-             "descuento", "desconto", "remise", "rabatt", "sconto", "korting", "impuesto",
-             "imposto", "taxe", "steuer", "iva", "mwst", "envio", "frete", "versand",
-             "spedizione", "verzending", "reembolso", "remboursement", "erstattung",
-             "rimborso"}  # fmt: skip
-# ... and money that may be it, taken only when no other name is there ("total_cost" may
-# be what was paid; a list price, the price when nothing says what was paid)
-_MAYBE_SALE = {"cost", "costs", "costo", "custo", "coste", "cout", "kosten", "original",
-               "list", "msrp", "rrp", "compare"}  # fmt: skip
+_NOT_SALE = set(_WORDS["not_sale"])
+# ... and money that may be it, taken only when no other name is there
+_MAYBE_SALE = set(_WORDS["maybe_sale"])
 _ID_VOCABULARY = {w for _, tiers, k in _RULES if k == "id" for t in tiers for w in t}
 _ID_VOCABULARY |= _ID_WORDS
-TIME_WORDS = {"date", "time", "timestamp", "ts", "dt", "datetime", "fecha", "datum",
-              "hora", "heure", "zeit", "uhrzeit", "zeitstempel", "horodatage"}  # fmt: skip
+TIME_WORDS = set(_WORDS["time"])
 _KNOWN_WORDS = {w for _, tiers, _ in _RULES for t in tiers for w in t} | _ID_WORDS
 # Word endings split off a name written in one piece: "visitorid", "eventtype"
-_GLUED = ("id", "key", "no", "nr", "number", "date", "time", "ts", "dt", "type", "name", "code",
-          "nummer")  # (also after a German joining s: "Rechnungsnummer")  # fmt: skip
+_GLUED = tuple(_WORDS["glued"])  # (also after a German joining s: "Rechnungsnummer")
 # German compounds end in the noun they name, whatever comes before ("Bestelldatum",
 # "Gesamtbetrag", "Einzelpreis", "Verkaufsmenge")
-_HEAD_NOUNS = ("datum", "betrag", "preis", "menge")
+_HEAD_NOUNS = tuple(_WORDS["head_nouns"])
 
 
 def words(name: str) -> set[str]:
@@ -158,7 +106,7 @@ def words(name: str) -> set[str]:
     return out
 
 
-EMAIL_WORDS = {"email", "mail"}
+EMAIL_WORDS = set(_WORDS["email"])
 
 
 def is_email_name(name: str | None) -> bool:
