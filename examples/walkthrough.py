@@ -37,8 +37,8 @@ print(run.k_reason)
 print(run.to_pandas().to_string(index=False))
 print(run.profiles.to_pandas().head(8).to_string(index=False))
 for seg in run.segments[:3]:
-    best = seg["rules"]["rules"][0]
-    print(f"segment {seg['id']}: {best['rule']} (precision {best['precision']:.0%})")
+    best = seg.rules["rules"][0]
+    print(f"segment {seg.id} · {seg.name}: {best['rule']} (precision {best['precision']:.0%})")
 
 # 6. What to do about it: insights citing the numbers they rest on.
 for insight in run.insights["insights"][:4]:

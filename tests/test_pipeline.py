@@ -29,7 +29,7 @@ def test_recovers_the_planted_segments(planted):
 
 def test_names_are_distinct_and_describe_the_segment(planted):
     _, truth, run = planted
-    names = [s["name"] for s in run.segments]
+    names = [s.name for s in run.segments]
     assert len(set(names)) == len(names)
     # the segment holding most "Loyal premium" users is named after premium / high spend
     top = pd.crosstab(run.labels["segment"], truth["segment_name"])["Loyal premium"].idxmax()
@@ -40,7 +40,7 @@ def test_same_random_state_same_output(planted):
     users, _, run = planted
     again = personas.segment(users, random_state=0)
     pd.testing.assert_frame_equal(run.labels, again.labels)
-    assert [s["name"] for s in run.segments] == [s["name"] for s in again.segments]
+    assert [s.name for s in run.segments] == [s.name for s in again.segments]
 
 
 def test_random_state_none_is_random_in_every_stage():
@@ -104,7 +104,7 @@ def test_every_segment_has_faithful_rules(planted, tmp_path):
 def test_compare_two_segments(planted):
     _, _, run = planted
     by_id = run.compare(0, 1)
-    by_name = run.compare(run.segments[0]["name"], run.segments[1]["name"])
+    by_name = run.compare(run.segments[0].name, run.segments[1].name)
     assert by_id.rows == by_name.rows
     assert abs(by_id.rows[0]["difference"]) > 1
     with pytest.raises(ValueError, match="Segment ids run from 0 to 5"):
@@ -120,7 +120,7 @@ def test_model_round_trip_scores_training_data_identically(planted, tmp_path):
         manifest = json.loads(zf.read("manifest.json"))
     assert manifest["basis"] == run.model.basis
     assert manifest["training_data"]["n_rows"] == len(users)
-    assert [s["name"] for s in manifest["segments"]] == [s["name"] for s in run.segments]
+    assert [s["name"] for s in manifest["segments"]] == [s.name for s in run.segments]
     model = personas.load(path)
     scored = model.predict(users)
     np.testing.assert_array_equal(scored["segment"], run.labels["segment"])
@@ -223,7 +223,7 @@ def test_a_model_file_of_format_1_still_loads(planted, tmp_path):
         "personas_version": personas.__version__,
         "schema": run.validation.schema.to_dict(),
         "basis": run.model.basis,
-        "segments": [{"id": s["id"], "name": s["name"]} for s in run.segments],
+        "segments": [{"id": s.id, "name": s.name} for s in run.segments],
         "payload_sha256": hashlib.sha256(payload).hexdigest(),
     }
     with zipfile.ZipFile(tmp_path / "old.personas", "w") as zf:
@@ -368,7 +368,7 @@ def test_notebook_views(planted):
     assert len(ks.to_pandas()) == 11
     assert ks.plot().axes and ks.plot(interactive=True).data
     profiles = run.profiles
-    assert len(profiles) == 6 and profiles[0]["id"] == 0
+    assert len(profiles) == 6 and profiles[0].id == 0
     long = profiles.to_pandas()
     assert {"segment", "column", "effect", "ci_low", "ci_high"} <= set(long.columns)
     assert (long["ci_low"] <= long["effect"]).all() and (long["effect"] <= long["ci_high"]).all()

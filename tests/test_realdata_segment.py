@@ -24,8 +24,8 @@ def test_sensible_segments_at_defaults(datasets_dir, name):
     for col in run.model.basis:  # no ids, PII, text or high-cardinality column in the basis
         assert schema[col].role not in ("id", "pii", "text", "high_cardinality", "ignore")
     assert len(run.labels) == run.validation.n_rows
-    assert min(s["share"] for s in run.segments) > 0.01  # no segment of a handful of rows
-    assert len({s["name"] for s in run.segments}) == run.k
+    assert min(s.share for s in run.segments) > 0.01  # no segment of a handful of rows
+    assert len({s.name for s in run.segments}) == run.k
     if name == "telco":
         assert "customerID" not in run.model.basis
         assert list(run.labels.columns)[0] == "customerID"
@@ -42,8 +42,8 @@ def test_an_event_log_is_profiled_then_segmented(datasets_dir):
     assert run.model.basis == ["recency_days", "frequency", "monetary", "tenure_days"]
     assert run.validation.source.name == "online_retail_ii_2009_2010.csv.gz"
     assert "is an event log (525,461 lines" in run.validation.source.notes[0]
-    top = max(run.segments, key=lambda s: s["value"].get("revenue_share", 0))
-    assert top["value"]["revenue_share"] > 0.5  # the few customers that bring most revenue
+    top = max(run.segments, key=lambda s: s.value.get("revenue_share", 0))
+    assert top.value["revenue_share"] > 0.5  # the few customers that bring most revenue
 
 
 def test_a_model_of_online_retail_scores_its_invoice_lines(datasets_dir, tmp_path):

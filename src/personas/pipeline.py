@@ -166,14 +166,14 @@ def segment(
         segmenter.labels_,
         stability=segmenter.segment_stability_,
     )
-    names = [s["name"] for s in segments]
+    names = [s.name for s in segments]
     timings["profile"] = time.perf_counter() - start
 
     start = time.perf_counter()
     say("Reading rules off a surrogate decision tree")
     rules = surrogate_rules(table, builder, segmenter.labels_, random_state=random_state)
     for seg in segments:
-        seg["rules"] = rules.for_segment(seg["id"])
+        seg.rules = rules.for_segment(seg.id)
     timings["rules"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -185,7 +185,7 @@ def segment(
     for seg, worth in zip(
         segments, segment_value(table, segmenter.labels_, len(segments), meanings), strict=True
     ):
-        seg["value"] = {key: round(v, 6) for key, v in worth.items()}
+        seg.value = {key: round(v, 6) for key, v in worth.items()}
     timings["insights"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -6,7 +6,7 @@ import pytest
 
 import personas
 from personas.errors import SchemaError
-from personas.interpret import Playbook, derive_insights, find_meanings, segment_signals
+from personas.interpret import Playbook, Segment, derive_insights, find_meanings, segment_signals
 from personas.interpret._insights import SIGNALS, _churn_flag
 
 BOOK = Playbook.default()
@@ -36,7 +36,7 @@ def _violating(sig: dict[str, float], cond) -> dict[str, float]:
 
 @pytest.mark.parametrize("rule", BOOK.rules, ids=lambda r: r.id)
 def test_each_rule_fires_exactly_when_its_evidence_holds(rule):
-    seg = [{"id": 0, "name": "A"}]
+    seg = [Segment(id=0, name="A", size=100, share=1.0)]
     sig = _satisfying(rule)
     fired = [i["rule"] for i in derive_insights([sig], seg, Playbook([rule]))["insights"]]
     assert fired == [rule.id]
@@ -54,7 +54,9 @@ def test_each_rule_fires_exactly_when_its_evidence_holds(rule):
 def test_insights_cite_their_numbers():
     rule = next(r for r in BOOK.rules if r.id == "retain_at_risk_value")
     sig = _satisfying(rule) | {"value_share": 0.31, "size_share": 0.12, "churn_rate": 0.42}
-    insight = derive_insights([sig], [{"id": 3, "name": "X"}], BOOK)["insights"][0]
+    insight = derive_insights([sig], [Segment(id=3, name="X", size=10, share=1.0)], BOOK)[
+        "insights"
+    ][0]
     assert insight["segment"] == 3 and insight["priority"] == "high"
     assert "31% of value from 12% of users" in insight["because"]
     assert "churn 42%" in insight["because"]
@@ -69,7 +71,7 @@ def test_without_value_or_churn_columns_nothing_is_claimed():
     meanings = find_meanings(report.data, report.schema)
     assert meanings["value"] is None and meanings["churn"] is None
     labels = np.arange(600) % 2
-    segments = [{"id": 0, "name": "A", "profile": []}, {"id": 1, "name": "B", "profile": []}]
+    segments = [Segment(id=i, name=n, size=0, share=0.5) for i, n in enumerate("AB")]
     sig, why_not = segment_signals(report.data, report.schema, labels, segments, meanings)
     assert all("value_share" not in s and "churn_rate" not in s for s in sig)
     out = derive_insights(sig, segments, BOOK, why_not)
@@ -231,9 +233,13 @@ def test_alternative_rules_say_it_once():
         "churn_rate": 0.02,
         "churn_index": 0.2,
     }
-    fired = derive_insights([sig], [{"id": 0, "name": "A"}], Playbook(rules))["insights"]
+    fired = derive_insights([sig], [Segment(id=0, name="A", size=1, share=1.0)], Playbook(rules))[
+        "insights"
+    ]
     assert [i["rule"] for i in fired] == ["reward_loyal_value"]
     del sig["recency_effect"]  # no recency column: the churn alternative speaks
-    out = derive_insights([sig], [{"id": 0, "name": "A"}], Playbook(rules), {"recency": "x"})
+    out = derive_insights(
+        [sig], [Segment(id=0, name="A", size=1, share=1.0)], Playbook(rules), {"recency": "x"}
+    )
     assert [i["rule"] for i in out["insights"]] == ["reward_loyal_value_low_churn"]
     assert out["missing_signals"] == ["recency"]

@@ -250,7 +250,7 @@ def test_segments_of_an_event_log_get_lifetime_values():
     run = personas.segment(events, as_of="2025-06-30", random_state=0)
     assert run.events is not None and run.events.clv["pareto_nbd"] is None  # (not needed)
     assert {"p_alive", "clv"} <= set(run.events.data.columns)
-    worth = [s["value"] for s in run.segments]
+    worth = [s.value for s in run.segments]
     assert sum("mean_clv" in w and "mean_p_alive" in w for w in worth) >= 2
     # what profiling decided travels with the segments (summary.json's source.notes)
     assert run.validation.source.notes[1 : 1 + len(run.events.notes)] == run.events.notes

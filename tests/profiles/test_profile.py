@@ -688,7 +688,7 @@ def test_profiles_file_carries_its_schema_and_segments_on_rfm(tmp_path):
     assert any("personas profile" in note for note in report.source.notes)
     run = personas.segment(path, random_state=0)
     assert run.model.basis == p.basis()
-    names = " ".join(s["name"] for s in run.segments)
+    names = " ".join(s.name for s in run.segments)
     assert "buyers" in names or "spend" in names  # profile features get readable words
     # a plain copy of the table (no stored schema) is inferred as any other table
     plain = tmp_path / "plain.parquet"
@@ -702,7 +702,7 @@ def test_segments_of_event_profiles_get_value_and_risk(tmp_path):
     p = personas.profile(events, as_of="2025-06-30", clv=True, time_unit="week")
     path = p.to_parquet(tmp_path / "profiles.parquet")
     run = personas.segment(path, random_state=0)
-    worth = [s["value"] for s in run.segments]
+    worth = [s.value for s in run.segments]
     assert sum(w["revenue_share"] for w in worth) == pytest.approx(1.0)
     assert all(0 <= w.get("mean_p_alive", 0) <= 1 and w.get("mean_clv", 0) >= 0 for w in worth)
     assert sum("mean_p_alive" in w for w in worth) >= 2  # segments of non-buyers have none

@@ -112,11 +112,11 @@ def print_segmentation(run) -> None:
     t.add_column("stability", justify="right")
     for s in run.segments:
         t.add_row(
-            str(s["id"]),
-            escape(s["name"]),
-            f"{s['size']:,}",
-            f"{s['share']:.1%}",
-            "—" if s["stability"] is None else f"{s['stability']:.2f}",
+            str(s.id),
+            escape(s.name),
+            f"{s.size:,}",
+            f"{s.share:.1%}",
+            "—" if s.stability is None else f"{s.stability:.2f}",
         )
     console.print(t)
     insights = (run.insights or {}).get("insights", [])

@@ -11,14 +11,20 @@ from personas.interpret._insights import (
 )
 from personas.interpret._profiles import numeric_view, profile_segments
 from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
+from personas.interpret._segments import LevelProfile, LevelShare, NumberProfile, Segment, Term
 
 __all__ = [
     "Comparison",
     "Condition",
     "Insight",
+    "LevelProfile",
+    "LevelShare",
+    "NumberProfile",
     "Playbook",
     "Rule",
+    "Segment",
     "SurrogateRules",
+    "Term",
     "compare_segments",
     "derive_insights",
     "find_meanings",

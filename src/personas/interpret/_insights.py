@@ -24,6 +24,7 @@ import pandas as pd
 
 from personas._words import load
 from personas.errors import SchemaError
+from personas.interpret._segments import NumberProfile, Segment
 from personas.io._names import tokens
 from personas.io._schema import Schema
 
@@ -262,7 +263,7 @@ def segment_signals(
     data: pd.DataFrame,
     schema: Schema,
     labels: np.ndarray,
-    segments: list[dict[str, Any]],
+    segments: list[Segment],
     meanings: dict[str, Any],
 ) -> tuple[list[dict[str, float]], dict[str, str]]:
     """Per segment, the signals the data can give; and, for each missing one, why not."""
@@ -273,9 +274,9 @@ def segment_signals(
     out: list[dict[str, float]] = [{"size_share": float(sizes[s] / n)} for s in range(k)]
     why_not: dict[str, str] = {}
 
-    def effect(seg: dict[str, Any], col: str) -> float | None:
-        entry = next((p for p in seg["profile"] if p["column"] == col and "effect" in p), None)
-        return None if entry is None else float(entry["effect"])
+    def effect(seg: Segment, col: str) -> float | None:
+        entry = seg.entry(col)
+        return float(entry.effect) if isinstance(entry, NumberProfile) else None
 
     value = meanings.get("value")
     if value:
@@ -359,14 +360,16 @@ def segment_signals(
     found_discount = False
     for s, seg in enumerate(segments):
         best = None
-        for p in seg["profile"]:
-            if "effect" in p and _discounty(p["column"]):
-                best = max(best or -np.inf, float(p["effect"]))
-            for level in p.get("over", []) + p.get("under", []):
-                if _discounty(str(level["value"])):
-                    best = max(best or -np.inf, float(level["effect"]))
-            for level in p.get("top", []):
-                if _discounty(str(level["value"])) and level.get("share_all"):
+        for p in seg.profile:
+            if isinstance(p, NumberProfile):
+                if _discounty(p.column):
+                    best = max(best or -np.inf, float(p.effect))
+                continue
+            for level in p.over + p.under:
+                if _discounty(str(level.value)):
+                    best = max(best or -np.inf, float(level.effect))
+            for level in p.top:
+                if _discounty(str(level.value)) and level.share_all:
                     found_discount = True
         if best is not None:
             out[s]["discount_effect"] = best
@@ -405,7 +408,7 @@ def _churn_flag(s: pd.Series) -> np.ndarray | None:
 
 def derive_insights(
     signals: list[dict[str, float]],
-    segments: list[dict[str, Any]],
+    segments: list[Segment],
     playbook: Playbook,
     why_not: dict[str, str] | None = None,
 ) -> dict[str, Any]:
@@ -424,16 +427,16 @@ def derive_insights(
             )
             continue
         for seg, sig in zip(segments, signals, strict=True):
-            if (seg["id"], rule.title) in said:  # an alternative rule already said it
+            if (seg.id, rule.title) in said:  # an alternative rule already said it
                 continue
             if all(n in sig and _holds(sig[n], op, x) for n, op, x in rule.when):
-                said.add((seg["id"], rule.title))
+                said.add((seg.id, rule.title))
                 used = {n: sig[n] for n in needed}
                 used.update({n: sig[n] for n in re.findall(r"{(\w+)", rule.because) if n in sig})
                 insights.append(
                     Insight(
-                        seg["id"],
-                        seg.get("name", ""),
+                        seg.id,
+                        seg.name,
                         rule.id,
                         rule.title,
                         rule.action,
@@ -442,7 +445,7 @@ def derive_insights(
                         used,
                     )
                 )
-    by_id = {seg["id"]: sig for seg, sig in zip(segments, signals, strict=True)}
+    by_id = {seg.id: sig for seg, sig in zip(segments, signals, strict=True)}
     insights.sort(  # priority, then the value (or users) at stake
         key=lambda i: (
             -PRIORITIES[i.priority],

@@ -9,12 +9,14 @@ comparable across columns, so the largest ones name the segment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from personas._parallel import thread_map
+from personas.interpret._segments import LevelProfile, LevelShare, NumberProfile, Segment, Term
 from personas.io._names import tokens
 from personas.io._schema import Schema
 from personas.preprocess import BasisBuilder
@@ -73,16 +75,16 @@ def profile_segments(
     *,
     stability: np.ndarray | None = None,
     top_levels: int = 5,
-) -> list[dict[str, Any]]:
+) -> list[Segment]:
     """Profile every segment on every usable column (basis and descriptors).
 
     Returns
     -------
-    list of dict
+    list of Segment
         One per segment: ``id``, ``size``, ``share``, ``stability``, ``centroid``
         (numbers in original units: the segment median; categories: the most common
-        level), ``profile`` (one entry per column) and ``distinguishing`` (the features
-        that set it apart most, strongest first).
+        level), ``profile`` (one entry per column), ``distinguishing`` (the features
+        that set it apart most, strongest first) and ``name``.
     """
     k = int(labels.max()) + 1 if len(labels) else 0
     n = len(labels)
@@ -93,30 +95,18 @@ def profile_segments(
         if spec.role
         in ("numeric", "boolean", "datetime", "categorical", "high_cardinality", "multi_label")
     ]
-    segments = [
-        {
-            "id": s,
-            "size": int((labels == s).sum()),
-            "share": 0.0,
-            "profile": [],
-            "centroid": {},
-            "terms": [],
-        }
-        for s in range(k)
-    ]
+    segments = [Segment(id=s, size=int((labels == s).sum()), share=0.0) for s in range(k)]
     for seg in segments:
-        seg["share"] = round(seg["size"] / n, 4) if n else 0.0
-        if stability is not None and np.isfinite(stability[seg["id"]]):
-            seg["stability"] = round(float(stability[seg["id"]]), 3)
-        else:
-            seg["stability"] = None
+        seg.share = round(seg.size / n, 4) if n else 0.0
+        if stability is not None and np.isfinite(stability[seg.id]):
+            seg.stability = round(float(stability[seg.id]), 3)
     order = np.argsort(labels, kind="stable")
     ends = np.cumsum(np.bincount(labels, minlength=k))
     members = (order, np.concatenate([[0], ends[:-1]]), ends)  # rows sorted by segment
 
-    def profile_column(col: str) -> list[dict[str, Any]]:
+    def profile_column(col: str) -> list[_Part]:
         # Each column fills its own per-segment records; they are merged in column order.
-        part = [{"id": seg["id"], "profile": [], "centroid": {}, "terms": []} for seg in segments]
+        part = [_Part(seg.id) for seg in segments]
         role = schema[col].role
         in_basis = col in basis
         if role in ("numeric", "boolean", "datetime"):
@@ -129,19 +119,16 @@ def profile_segments(
         return part
 
     parts = thread_map(profile_column, columns, n_rows=n)
+    terms: list[list[Term]] = [[] for _ in segments]
     for part in parts:
         for seg, done in zip(segments, part, strict=True):
-            seg["profile"].extend(done["profile"])
-            seg["centroid"].update(done["centroid"])
-            seg["terms"].extend(done["terms"])
+            seg.profile.extend(done.profile)
+            seg.centroid.update(done.centroid)
+            terms[seg.id].extend(done.terms)
     for seg in segments:
-        seg["terms"].sort(key=lambda t: -abs(t["effect"]))
-        seg["distinguishing"] = [
-            {k: v for k, v in t.items() if k != "in_basis"} for t in seg["terms"][:8]
-        ]
-    _name_segments(segments)
-    for seg in segments:
-        del seg["terms"]
+        terms[seg.id].sort(key=lambda t: -abs(t.effect))
+        seg.distinguishing = terms[seg.id][:8]
+    _name_segments(segments, terms)
     return segments
 
 
@@ -155,8 +142,8 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
     order, starts, ends = members
     raw_sorted, scaled_sorted = raw[order], scaled[order]  # one gather per column
     for seg in segments:
-        part = raw_sorted[starts[seg["id"]] : ends[seg["id"]]]
-        part_scaled = scaled_sorted[starts[seg["id"]] : ends[seg["id"]]]
+        part = raw_sorted[starts[seg.id] : ends[seg.id]]
+        part_scaled = scaled_sorted[starts[seg.id] : ends[seg.id]]
         keep = np.isfinite(part_scaled)
         if not keep.any():
             continue
@@ -168,32 +155,32 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
         # 95 % interval of the effect: the segment mean's standard error, in population sd
         half = Z95 * float(on_scale.std()) / np.sqrt(on_scale.size) / sd if sd > 0 else 0.0
         ci = [round(effect - half, 3), round(effect + half, 3)]
-        seg["profile"].append(
-            {
-                "column": col,
-                "role": role,
-                "in_basis": in_basis,
-                "unit": unit,
-                "mean": _round(seg_mean),
-                "mean_all": _round(pop_mean),
-                "median": _round(seg_median),
-                "median_all": _round(pop_median),
-                "effect": round(effect, 3),
-                "ci": ci,
-            }
+        seg.profile.append(
+            NumberProfile(
+                column=col,
+                role=role,
+                in_basis=in_basis,
+                unit=unit,
+                mean=_round(seg_mean),
+                mean_all=_round(pop_mean),
+                median=_round(seg_median),
+                median_all=_round(pop_median),
+                effect=round(effect, 3),
+                ci=ci,
+            )
         )
-        seg["centroid"][col] = _round(seg_mean if role == "boolean" else seg_median)
+        seg.centroid[col] = _round(seg_mean if role == "boolean" else seg_median)
         if abs(effect) >= MIN_EFFECT:
-            seg["terms"].append(
-                {
-                    "column": col,
-                    "kind": "numeric",
-                    "role": role,
-                    "effect": round(effect, 3),
-                    "ci": ci,
-                    "label": _numeric_term(col, role, effect),
-                    "in_basis": in_basis,
-                }
+            seg.terms.append(
+                Term(
+                    column=col,
+                    kind="numeric",
+                    role=role,
+                    effect=round(effect, 3),
+                    ci=ci,
+                    label=_numeric_term(col, role, effect),
+                    in_basis=in_basis,
+                )
             )
 
 
@@ -241,40 +228,30 @@ def _shares_entry(col, role, in_basis, row, pop, names, top_levels, n_seg):
         effect = np.where((pop > 0) & (pop < 1), (row - pop) / sd, 0.0)
         half = np.where((pop > 0) & (pop < 1), share_se(row, n_seg) * Z95 / sd, 0.0)
     top = [j for j in np.argsort(-row, kind="stable") if pop[j] > 0][:top_levels]
-    entry = {
-        "column": col,
-        "role": role,
-        "in_basis": in_basis,
-        "top": [
-            {
-                "value": str(names[j]),
-                "share": round(float(row[j]), 4),
-                "share_all": round(float(pop[j]), 4),
-                "lift": _round(float(lift[j])),
-            }
-            for j in top
-        ],
-    }
 
-    def item(j: int) -> dict[str, Any]:
-        return {
-            "value": str(names[j]),
-            "share": round(float(row[j]), 4),
-            "share_all": round(float(pop[j]), 4),
-            "lift": _round(float(lift[j])),
-            "effect": round(float(effect[j]), 3),
-            "ci": _ci(effect[j], half[j]),
-        }
+    def share(j: int, *, effects: bool = True) -> LevelShare:
+        return LevelShare(
+            value=str(names[j]),
+            share=round(float(row[j]), 4),
+            share_all=round(float(pop[j]), 4),
+            lift=_round(float(lift[j])),
+            effect=round(float(effect[j]), 3) if effects else None,
+            ci=_ci(effect[j], half[j]) if effects else None,
+        )
 
     # Over- and under-represented levels: a clear difference (the 95 % interval of the
     # effect excludes 0) of at least 20 % in share, largest effects first.
     by_effect = np.argsort(-effect, kind="stable")
-    entry["over"] = [item(j) for j in by_effect if effect[j] - half[j] > 0 and lift[j] >= 1.2][
-        :top_levels
-    ]
-    entry["under"] = [
-        item(j) for j in by_effect[::-1] if effect[j] + half[j] < 0 and lift[j] <= 0.8
-    ][:top_levels]
+    over = [share(j) for j in by_effect if effect[j] - half[j] > 0 and lift[j] >= 1.2]
+    under = [share(j) for j in by_effect[::-1] if effect[j] + half[j] < 0 and lift[j] <= 0.8]
+    entry = LevelProfile(
+        column=col,
+        role=role,
+        in_basis=in_basis,
+        top=[share(j, effects=False) for j in top],
+        over=over[:top_levels],
+        under=under[:top_levels],
+    )
     return lift, effect, half, top, entry
 
 
@@ -293,28 +270,28 @@ def _profile_levels(segments, col, role, in_basis, s, labels, top_levels) -> Non
     pop = table.sum(axis=0) / max(table.sum(), 1)
     share = np.divide(table, sizes, out=np.zeros_like(table), where=sizes > 0)
     for seg in segments:
-        row = share[seg["id"]]
+        row = share[seg.id]
         lift, effect, half, top, entry = _shares_entry(
-            col, role, in_basis, row, pop, levels, top_levels, int(sizes[seg["id"], 0])
+            col, role, in_basis, row, pop, levels, top_levels, int(sizes[seg.id, 0])
         )
-        seg["profile"].append(entry)
-        seg["centroid"][col] = str(levels[top[0]]) if len(top) else None
+        seg.profile.append(entry)
+        seg.centroid[col] = str(levels[top[0]]) if len(top) else None
         for j in np.argsort(-effect, kind="stable")[:2]:
             if levels[j] == "(missing)" or effect[j] < MIN_EFFECT or row[j] < 0.25:
                 continue
-            seg["terms"].append(
-                {
-                    "column": col,
-                    "kind": "level",
-                    "role": role,
-                    "value": str(levels[j]),
-                    "effect": round(float(effect[j]), 3),
-                    "ci": _ci(effect[j], half[j]),
-                    "share": round(float(row[j]), 4),
-                    "lift": _round(float(lift[j])),
-                    "label": _level_term(col, levels[j]),
-                    "in_basis": in_basis,
-                }
+            seg.terms.append(
+                Term(
+                    column=col,
+                    kind="level",
+                    role=role,
+                    value=str(levels[j]),
+                    effect=round(float(effect[j]), 3),
+                    ci=_ci(effect[j], half[j]),
+                    share=round(float(row[j]), 4),
+                    lift=_round(float(lift[j])),
+                    label=_level_term(col, levels[j]),
+                    in_basis=in_basis,
+                )
             )
 
 
@@ -337,27 +314,27 @@ def _profile_labels(segments, col, in_basis, s, labels, sep, top_levels) -> None
         return
     pop = has.mean(axis=0)
     for seg in segments:
-        m = labels == seg["id"]
+        m = labels == seg.id
         row = has[m].mean(axis=0) if m.any() else np.zeros(len(names))
         lift, effect, half, _, entry = _shares_entry(
             col, "multi_label", in_basis, row, pop, names, top_levels, int(m.sum())
         )
-        seg["profile"].append(entry)
+        seg.profile.append(entry)
         j = int(np.argmax(effect))
         if effect[j] >= MIN_EFFECT and row[j] >= 0.25:
-            seg["terms"].append(
-                {
-                    "column": col,
-                    "kind": "label",
-                    "role": "multi_label",
-                    "value": names[j],
-                    "effect": round(float(effect[j]), 3),
-                    "ci": _ci(effect[j], half[j]),
-                    "share": round(float(row[j]), 4),
-                    "lift": _round(float(lift[j])),
-                    "label": f"{names[j]} fans",
-                    "in_basis": in_basis,
-                }
+            seg.terms.append(
+                Term(
+                    column=col,
+                    kind="label",
+                    role="multi_label",
+                    value=names[j],
+                    effect=round(float(effect[j]), 3),
+                    ci=_ci(effect[j], half[j]),
+                    share=round(float(row[j]), 4),
+                    lift=_round(float(lift[j])),
+                    label=f"{names[j]} fans",
+                    in_basis=in_basis,
+                )
             )
 
 
@@ -372,24 +349,24 @@ def _ci(effect: float, half: float) -> list[float]:
     return [round(float(effect - half), 3), round(float(effect + half), 3)]
 
 
-def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
-    """Name each segment by its strongest basis terms; add terms until names are distinct."""
+def _name_segments(segments: list[Segment], terms: list[list[Term]], n_terms: int = 3) -> None:
+    """Name each segment by its strongest basis terms (``terms``: each segment's, strongest
+    first); add terms until names are distinct."""
 
-    def candidates(seg):
-        basis_terms = [t for t in seg["terms"] if t["in_basis"]]
-        other = [t for t in seg["terms"] if not t["in_basis"]]
+    def candidates(found: list[Term]) -> list[str]:
+        ordered = [t for t in found if t.in_basis] + [t for t in found if not t.in_basis]
         seen, labels, out = set(), set(), []
-        for t in basis_terms + other:
-            key = frozenset(t["label"].lower().split())
-            if t["column"] in seen or key in labels:
+        for t in ordered:
+            key = frozenset(t.label.lower().split())
+            if t.column in seen or key in labels:
                 continue
-            seen.add(t["column"])
+            seen.add(t.column)
             labels.add(key)
-            out.append(t["label"])
+            out.append(t.label)
         return out
 
-    pools = {seg["id"]: candidates(seg) for seg in segments}
-    width = {seg["id"]: n_terms for seg in segments}
+    pools = {seg.id: candidates(terms[seg.id]) for seg in segments}
+    width = {seg.id: n_terms for seg in segments}
     for _ in range(6):
         names = {sid: _join(pools[sid][: width[sid]]) for sid in pools}
         clashes = {v for v in names.values() if list(names.values()).count(v) > 1}
@@ -401,9 +378,19 @@ def _name_segments(segments: list[dict[str, Any]], n_terms: int = 3) -> None:
     names = {sid: _join(pools[sid][: width[sid]]) or "Typical users" for sid in pools}
     used: dict[str, int] = {}
     for seg in segments:
-        name = names[seg["id"]]
+        name = names[seg.id]
         used[name] = used.get(name, 0) + 1
-        seg["name"] = name if used[name] == 1 else f"{name} ({seg['id']})"
+        seg.name = name if used[name] == 1 else f"{name} ({seg.id})"
+
+
+@dataclass
+class _Part:
+    """One column's contribution to a segment (merged in column order)."""
+
+    id: int
+    profile: list[NumberProfile | LevelProfile] = field(default_factory=list)
+    centroid: dict[str, Any] = field(default_factory=dict)
+    terms: list[Term] = field(default_factory=list)
 
 
 def _join(terms: list[str]) -> str:

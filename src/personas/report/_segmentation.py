@@ -43,8 +43,8 @@ def segment_facts(run: Any) -> list[dict[str, Any]]:
                 "value_index": sig.get("value_index"),
                 "churn_rate": sig.get("churn_rate"),
                 "churn_index": sig.get("churn_index"),
-                "insights": [i for i in insights.get("insights", []) if i["segment"] == seg["id"]],
-                "examples": examples.get(seg["id"], {"columns": [], "rows": []}),
+                "insights": [i for i in insights.get("insights", []) if i["segment"] == seg.id],
+                "examples": examples.get(seg.id, {"columns": [], "rows": []}),
             }
         )
     return out
@@ -63,11 +63,11 @@ def example_users(run: Any, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
     out: dict[int, Any] = {}
     for seg in run.segments:
         cols = []
-        for t in seg.get("distinguishing", []):
-            if t["column"] in shown_ok and t["column"] in data.columns and t["column"] not in cols:
-                cols.append(t["column"])
+        for t in seg.distinguishing:
+            if t.column in shown_ok and t.column in data.columns and t.column not in cols:
+                cols.append(t.column)
         cols = cols[:max_columns]
-        members = np.flatnonzero(labels["segment"].to_numpy() == seg["id"])
+        members = np.flatnonzero(labels["segment"].to_numpy() == seg.id)
         if not len(members):
             continue
         nearest = members[np.argsort(labels["distance"].to_numpy()[members], kind="stable")[:n]]
@@ -75,7 +75,7 @@ def example_users(run: Any, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
         for r in nearest:
             key = str(data[id_col].iloc[r]) if id_col in data.columns else f"row {r + 1}"
             rows.append([key] + [_cell(data[c].iloc[r]) for c in cols])
-        out[seg["id"]] = {"columns": [id_col or "row"] + cols, "rows": rows}
+        out[seg.id] = {"columns": [id_col or "row"] + cols, "rows": rows}
     return out
 
 
@@ -126,7 +126,7 @@ def render_segmentation(run: Any, figures: dict[str, Any], eda: str | None) -> s
         rules=run.rules,
         eda=Markup(eda) if eda is not None else None,
         value_column=(insights.get("columns") or {}).get("value"),
-        has_clv=any("mean_clv" in s.get("value", {}) for s in run.segments),
+        has_clv=any("mean_clv" in s.value for s in run.segments),
         churn_column=(insights.get("columns") or {}).get("churn"),
     )
 
@@ -160,23 +160,22 @@ def render_markdown(run: Any) -> str:
     ]
     lines += ["|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
     for seg, f in zip(run.segments, facts, strict=True):
-        worth = seg.get("value", {})
+        worth = seg.value
         clv = f"{worth['mean_clv']:,.2f}" if "mean_clv" in worth else "—"
         alive = f"{worth['mean_p_alive']:.2f}" if "mean_p_alive" in worth else "—"
         lines.append(
-            f"| {seg['id']} | {_md(seg['name'])} | {seg['size']:,} | {seg['share']:.1%} | "
+            f"| {seg.id} | {_md(seg.name)} | {seg.size:,} | {seg.share:.1%} | "
             f"{_pct(f['value_share'])} | {_pct(f['churn_rate'])} | {clv} | {alive} | "
-            f"{'—' if seg['stability'] is None else seg['stability']} |"
+            f"{'—' if seg.stability is None else seg.stability} |"
         )
     for seg, f in zip(run.segments, facts, strict=True):
-        lines += ["", f"## Segment {seg['id']} · {_md(seg['name'])}", ""]
-        lines.append(f"{seg['size']:,} users ({seg['share']:.1%}).")
+        lines += ["", f"## Segment {seg.id} · {_md(seg.name)}", ""]
+        lines.append(f"{seg.size:,} users ({seg.share:.1%}).")
         lines += ["", "| what sets it apart | effect [95% CI] |", "|---|---:|"]
-        for t in seg.get("distinguishing", []):
-            ci = t.get("ci")
-            ci_text = f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""
-            lines.append(f"| {_md(t['label'])} | {t['effect']:+.2f}{ci_text} |")
-        rules = seg.get("rules", {}).get("rules", [])
+        for t in seg.distinguishing:
+            ci_text = f" [{t.ci[0]:+.2f}, {t.ci[1]:+.2f}]" if t.ci else ""
+            lines.append(f"| {_md(t.label)} | {t.effect:+.2f}{ci_text} |")
+        rules = (seg.rules or {}).get("rules", [])
         if rules:
             lines += ["", "Rules (precision / recall on held-out users):", ""]
             lines += [f"- `{r['rule']}` ({r['precision']:.0%} / {r['recall']:.0%})" for r in rules]

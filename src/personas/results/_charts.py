@@ -15,7 +15,7 @@ import pandas as pd
 
 from personas import viz
 from personas.cluster import embed_2d, silhouette_by_segment
-from personas.interpret import numeric_view
+from personas.interpret import NumberProfile, numeric_view
 
 __all__ = ["CHARTS", "figure", "report_figures"]
 
@@ -23,7 +23,7 @@ MAX_POINTS = 5000
 
 
 def segment_labels(run: Any) -> list[str]:
-    return [f"{s['id']}: {s['name']}" for s in run.segments]
+    return [f"{s.id}: {s.name}" for s in run.segments]
 
 
 def _basis_sample(run: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -40,7 +40,7 @@ def sizes(run: Any) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "segment": segment_labels(run),
-            "users": [s["share"] for s in run.segments],
+            "users": [s.share for s in run.segments],
             "value": [sig.get("value_share", np.nan) for sig in signals],
         }
     ).assign(value_column=value_col)
@@ -54,28 +54,21 @@ def effects(run: Any, max_features: int = 25) -> pd.DataFrame:
     """
     rows: dict[str, dict[int, float]] = {}
     for s in run.segments:
-        for p in s["profile"]:
-            if "effect" in p:
-                rows.setdefault(p["column"], {})[s["id"]] = p["effect"]
+        for p in s.profile:
+            if isinstance(p, NumberProfile):
+                rows.setdefault(p.column, {})[s.id] = p.effect
     for s in run.segments:
-        for p in s["profile"]:
-            for o in p.get("over", [])[:1]:
-                key = f"{p['column']} = {o['value']}"
+        for p in s.profile:
+            for o in getattr(p, "over", [])[:1]:
+                key = f"{p.column} = {o.value}"
                 if key in rows:
                     continue
                 rows[key] = {}
                 for t in run.segments:  # the same level's effect in every segment
-                    entry = next(q for q in t["profile"] if q["column"] == p["column"])
-                    hit = next(
-                        (
-                            x
-                            for x in entry.get("over", []) + entry.get("under", [])
-                            if x["value"] == o["value"]
-                        ),
-                        None,
-                    )
-                    rows[key][t["id"]] = hit["effect"] if hit else 0.0
-    table = pd.DataFrame(rows).T.reindex(columns=[s["id"] for s in run.segments])
+                    entry = t.entry(p.column)
+                    hit = next((x for x in entry.over + entry.under if x.value == o.value), None)
+                    rows[key][t.id] = hit.effect if hit else 0.0
+    table = pd.DataFrame(rows).T.reindex(columns=[s.id for s in run.segments])
     if table.empty:
         return table
     order = table.abs().max(axis=1).sort_values(ascending=False).index[:max_features]
@@ -126,8 +119,8 @@ def default_columns(run: Any, n: int = 4) -> tuple[list[str], list[str]]:
     """The numeric and categorical columns that separate the segments most."""
     best: dict[str, float] = {}
     for s in run.segments:
-        for t in s.get("distinguishing", []):
-            best[t["column"]] = max(best.get(t["column"], 0.0), abs(t["effect"]))
+        for t in s.distinguishing:
+            best[t.column] = max(best.get(t.column, 0.0), abs(t.effect))
     ranked = sorted(best, key=lambda c: -best[c])
     schema = run.validation.schema
     numeric = [c for c in ranked if schema[c].role in ("numeric", "datetime")][:n]

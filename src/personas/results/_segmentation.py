@@ -17,7 +17,7 @@ import pandas as pd
 
 from personas import report, viz
 from personas._version import __version__
-from personas.interpret import Comparison, compare_segments
+from personas.interpret import Comparison, NumberProfile, compare_segments
 from personas.model import now_iso
 from personas.results import _charts
 from personas.results._base import Result
@@ -120,17 +120,17 @@ class Segmentation(Result):
             self.labels["segment"].to_numpy(),
             ids[0],
             ids[1],
-            names=[s["name"] for s in self.segments],
+            names=[s.name for s in self.segments],
         )
         return SegmentComparison.wrap(found)
 
     def _segment_id(self, x: int | str) -> int:
         if isinstance(x, str):
             for s in self.segments:
-                if s["name"] == x:
-                    return int(s["id"])
+                if s.name == x:
+                    return int(s.id)
             raise ValueError(
-                f"No segment is named {x!r}; the names are {[s['name'] for s in self.segments]}."
+                f"No segment is named {x!r}; the names are {[s.name for s in self.segments]}."
             )
         if isinstance(x, bool) or not isinstance(x, (int, np.integer)) or not 0 <= x < self.k:
             raise ValueError(f"Segment ids run from 0 to {self.k - 1}; got {x!r}.")
@@ -139,7 +139,10 @@ class Segmentation(Result):
     def to_pandas(self) -> pd.DataFrame:
         """One row per segment: id, name, size, share, stability."""
         return pd.DataFrame(
-            [{k: s[k] for k in ("id", "name", "size", "share", "stability")} for s in self.segments]
+            [
+                {k: getattr(s, k) for k in ("id", "name", "size", "share", "stability")}
+                for s in self.segments
+            ]  # fmt: skip
         )
 
     def summary(self) -> dict[str, Any]:
@@ -158,7 +161,7 @@ class Segmentation(Result):
             "schema": self.validation.schema.to_dict(),
             "preprocessing": self.preprocessing,
             "k_selection": self.scores.to_dict("records"),
-            "segments": self.segments,
+            "segments": [s.to_dict() for s in self.segments],
             "rules": (
                 {k: v for k, v in self.rules.to_dict().items() if k != "segments"}
                 if self.rules is not None
@@ -248,42 +251,43 @@ class SegmentProfiles(Result):
     def __len__(self) -> int:
         return len(self.segments)
 
-    def __getitem__(self, i: int) -> dict[str, Any]:
+    def __getitem__(self, i: int) -> Any:
         return self.segments[i]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"segments": self.segments}
+        return {"segments": [s.to_dict() for s in self.segments]}
 
     def to_pandas(self) -> pd.DataFrame:
         """Long format: one row per segment × column (and level, for categories)."""
         rows = []
         for s in self.segments:
-            for p in s["profile"]:
-                base = {"segment": s["id"], "name": s["name"], "column": p["column"]}
-                if "effect" in p:
+            for p in s.profile:
+                base = {"segment": s.id, "name": s.name, "column": p.column}
+                if isinstance(p, NumberProfile):
                     rows.append(
                         base
                         | {
                             "value": None,
-                            "mean": p.get("mean"),
-                            "median": p.get("median"),
-                            "median_all": p.get("median_all"),
-                            "effect": p["effect"],
-                            "ci_low": p.get("ci", [None, None])[0],
-                            "ci_high": p.get("ci", [None, None])[1],
+                            "mean": p.mean,
+                            "median": p.median,
+                            "median_all": p.median_all,
+                            "effect": p.effect,
+                            "ci_low": p.ci[0],
+                            "ci_high": p.ci[1],
                         }
                     )
-                for level in p.get("over", []) + p.get("under", []):
+                    continue
+                for level in p.over + p.under:
                     rows.append(
                         base
                         | {
-                            "value": level["value"],
-                            "share": level["share"],
-                            "share_all": level["share_all"],
-                            "lift": level["lift"],
-                            "effect": level["effect"],
-                            "ci_low": level["ci"][0],
-                            "ci_high": level["ci"][1],
+                            "value": level.value,
+                            "share": level.share,
+                            "share_all": level.share_all,
+                            "lift": level.lift,
+                            "effect": level.effect,
+                            "ci_low": level.ci[0],
+                            "ci_high": level.ci[1],
                         }
                     )
         return pd.DataFrame(rows)
