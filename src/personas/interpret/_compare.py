@@ -24,16 +24,8 @@ PROFILED = ("numeric", "boolean", "datetime", "categorical", "high_cardinality",
 
 
 class Comparison:
-    """Segment ``a`` against segment ``b``, one row per difference, largest first.
-
-    Attributes
-    ----------
-    a, b : dict
-        ``id``, ``name`` and ``size`` of each segment.
-    rows : list of dict
-        ``column``, ``kind``, ``value`` (the level or label, for categories), ``a`` and
-        ``b`` (mean and median, or share), ``difference`` (standardized) and ``ci``.
-    """
+    """Segment ``a`` against segment ``b``: the plain data of a
+    :class:`~personas.results.SegmentComparison` (see it for the attributes)."""
 
     def __init__(self, a: dict[str, Any], b: dict[str, Any], rows: list[dict[str, Any]]):
         self.a = a

@@ -31,24 +31,9 @@ HIDDEN = ("pii", "text", "ignore")  # roles never shown
 
 
 class Exploration:
-    """Exploratory overview of a table (see :func:`eda`).
-
-    Attributes
-    ----------
-    source : SourceInfo
-    n_rows : int
-        Rows in the table.
-    sample_rows : int
-        Rows the statistics were computed on (all rows when the table is small).
-    columns : dict
-        Per column: role, missing share, distinct values and a distribution summary.
-    associations : pandas.DataFrame
-        Pairs of columns with their association (0–1) and the measure used, strongest first.
-    alerts : list of dict
-        ``level``, ``column`` and ``message``: validation findings and EDA alerts.
-    sample : pandas.DataFrame or None
-        The typed rows the statistics were computed on.
-    schema : Schema or None
+    """Exploratory overview of a table: the plain data of a :class:`~personas.EDA`, whose
+    docstring describes the attributes; ``sample`` holds the typed rows the statistics
+    were computed on, ``schema`` their roles.
     """
 
     def __init__(self, *, source, n_rows, sample_rows, columns, associations, alerts, seconds,
@@ -119,24 +104,9 @@ def eda(
     date_order: str | None = None,
     **read_options: Any,
 ) -> Exploration:
-    """Explore a user table: distributions, missingness, associations, alerts.
-
-    Parameters
-    ----------
-    data : path, DataFrame, DuckDB connection or Validation
-        What :func:`personas.read_table` reads, or an existing validation (its typed table
-        is used as it is).
-    sample_rows : int, default 50,000
-        Statistics are computed on a random sample of at most this many rows.
-
-    Examples
-    --------
-    >>> import personas
-    >>> users, _ = personas.datasets.make_users(2000, random_state=0)
-    >>> report = personas.eda(users)
-    >>> report.columns["total_spend"]["role"], report.sampled
-    ('numeric', False)
-    """
+    """Explore a user table: the plain data of :func:`personas.eda`, which takes the same
+    parameters and says what they mean (and wraps this :class:`Exploration` in an
+    ``EDA``)."""
     start = time.perf_counter()
     if isinstance(data, Validation):
         report, n_rows, source = data, data.n_rows, data.source

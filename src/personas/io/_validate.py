@@ -27,35 +27,11 @@ __all__ = ["Validation", "validate", "validate_user_table"]
 class Validation:
     """What personas found in a user table: roles, quality summary and findings.
 
-    Attributes
-    ----------
-    source : SourceInfo
-        Where the table came from and how it was read.
-    schema : Schema
-        The role of every column (inferred, or from the schema file).
-    data : pandas.DataFrame
-        The table with every column typed by its role (numbers as floats, booleans as
-        nullable booleans, categories as ``category``, dates as ``datetime64``).
-    columns : dict
-        Per column: role, reason, dtype, missing counts and a short summary.
-    findings : list of Finding
-        Errors first, then warnings, then information.
-    changes : list of Change
-        Every value changed while typing the table (counted, never silent).
-    event_log : dict or None
-        From :func:`validate_user_table`: ``rows`` and ``users`` when the table's user ids
-        repeat, two rows per id or more (an event log, whose quality checks as a user
-        table were not run); None otherwise.
-
-    Examples
-    --------
-    >>> import pandas as pd, personas
-    >>> df = pd.DataFrame({"user_id": ["a", "b", "b"], "spend": [1.0, 2.0, 3.0]})
-    >>> report = personas.validate(df)
-    >>> report.ok
-    False
-    >>> report.errors[0].code
-    'duplicate_ids'
+    The plain data of a :class:`~personas.ValidationReport`, whose docstring describes
+    the attributes (``source``, ``schema``, ``data``, ``columns``, ``findings``,
+    ``changes``); ``event_log``, from :func:`validate_user_table`: ``rows`` and
+    ``users`` when the table's user ids repeat, two rows per id or more (an event log,
+    whose quality checks as a user table were not run); None otherwise.
     """
 
     def __init__(
@@ -166,41 +142,9 @@ def validate(
     date_order: str | None = None,
     **read_options: Any,
 ) -> Validation:
-    """Read a user table, infer its schema, type its columns and check its quality.
-
-    Parameters
-    ----------
-    data : str, Path, DataFrame or DuckDB connection
-        What :func:`personas.read_table` accepts.
-    schema : Schema or path, optional
-        A schema (or TOML file) whose declarations win over inference.
-    id_column : str, optional
-        The column identifying users, if inference should not choose it.
-    date_order : "day" or "month", optional
-        Which comes first in dates that read both ways (03/04/2024) when every sampled
-        value of a column fits both (default: day, said in ``source.notes``).
-    **read_options
-        Passed to :func:`personas.read_table` (``table``, ``query``, ``sheet``,
-        ``delimiter``, ``encoding``, ``skip_bad_lines``).
-
-    Returns
-    -------
-    Validation
-        Check ``report.ok``, or call ``report.raise_for_errors()``.
-
-    Raises
-    ------
-    InputFileError, FileFormatError, EmptyDataError, SchemaError
-        When the input cannot be read or the schema does not fit it.
-
-    Examples
-    --------
-    >>> import personas
-    >>> users, _ = personas.datasets.make_users(200, random_state=0)
-    >>> report = personas.validate(users)
-    >>> report.schema["email"].role, report.schema["user_id"].role
-    ('pii', 'id')
-    """
+    """Read a user table, infer its schema, type its columns and check its quality: the
+    plain data of :func:`personas.validate`, which takes the same parameters and says
+    what they mean (and wraps this :class:`Validation` in a ``ValidationReport``)."""
     return _validate(data, schema, id_column, read_options, date_order=date_order)
 
 

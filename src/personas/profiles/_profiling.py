@@ -16,30 +16,13 @@ __all__ = ["Profiling"]
 
 
 class Profiling:
-    """Per-user profiles built from events (see :func:`~personas.profile`).
-
-    Attributes
-    ----------
-    data : pandas.DataFrame
-        One row per user: ``user_id``, the features (see ``features``), RFM scores and
-        segment, and the users table's columns when one was given.
-    as_of : str
-        Only events strictly before this instant (UTC) count.
-    mapping : dict
-        Which column of the log played which part.
-    cleaning : dict
-        What each cleaning rule did (row counts).
-    features : dict
-        The definition of every feature column present.
-    notes : list of str
-        How the log was read, rules that were switched off for it, and why.
-    builder : ProfileBuilder
-        The fitted builder that made them: ``builder.transform(other_events)`` profiles
-        other events (next month's, or a few users') by the same reading and definitions.
-    timings : dict
-        Seconds per step: reading, checks and line hashes (one pass), duplicates, each
-        per-user aggregate (events; active days, unless the log spans few enough weeks
-        to count them with the events; orders), their join, CLV, users and RFM.
+    """Per-user profiles built from events, and how they were made: the plain data of a
+    :class:`~personas.Profiles` (see it for the attributes: ``data``, ``as_of``,
+    ``mapping``, ``cleaning``, ``features``, ``notes``, ``builder``), as
+    :meth:`ProfileBuilder.profile` gives it; ``timings`` are seconds per step: reading,
+    checks and line hashes (one pass), duplicates, each per-user aggregate (events;
+    active days, unless the log spans few enough weeks to count them with the events;
+    orders), their join, CLV, users and RFM.
     """
 
     def __init__(
