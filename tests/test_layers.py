@@ -41,19 +41,30 @@ def _part(module: str) -> str | None:
     return bits[1] if len(bits) > 1 else "__init__"
 
 
-def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, module) of every import in the file, wherever it stands."""
+def _imports(path: Path, package: str = "personas") -> list[tuple[int, str]]:
+    """(line, module) of every import in the file, wherever it stands; relative imports
+    are resolved from ``package`` (the file's package)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
     out = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             out += [(node.lineno, alias.name) for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            if node.module == "personas":  # from personas import viz
-                out += [(node.lineno, f"personas.{alias.name}") for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # from . import x, from ..io import y
+                parts = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join(parts + ([base] if base else []))
+            if base in ("personas", package) or not node.module:  # from personas import viz
+                out += [(node.lineno, f"{base}.{alias.name}") for alias in node.names]
             else:
-                out.append((node.lineno, node.module))
+                out.append((node.lineno, base))
     return out
+
+
+def _package(path: Path) -> str:
+    rel = path.relative_to(SRC).with_suffix("")
+    parts = ["personas", *rel.parts]
+    return ".".join(parts if rel.name == "__init__" else parts[:-1]).removesuffix(".__init__")
 
 
 def _modules() -> list[Path]:
@@ -74,7 +85,7 @@ def test_every_module_has_a_layer():
 def test_no_module_imports_a_higher_layer(path):
     own = _own_part(path)
     upward = []
-    for line, module in _imports(path):
+    for line, module in _imports(path, _package(path)):
         part = _part(module)
         if part is not None and part in RANK and RANK[part] > RANK[own]:
             upward.append(f"line {line}: {module} (layer {RANK[part]} > {RANK[own]})")
@@ -90,21 +101,28 @@ def test_the_stages_never_import_the_renderers_or_the_pipeline():
         f"{path.relative_to(SRC)}:{line} {module}"
         for path in _modules()
         if _own_part(path) in stages
-        for line, module in _imports(path)
+        for line, module in _imports(path, _package(path))
         if _part(module) in above
     ]
     assert not found
 
 
-def test_the_layer_test_sees_imports_inside_functions(tmp_path):
+def test_the_layer_test_sees_imports_inside_functions_and_relative_ones(tmp_path):
     sample = tmp_path / "x.py"
     sample.write_text(
         "from typing import TYPE_CHECKING\n"
         "if TYPE_CHECKING:\n    from personas.pipeline import segment\n"
         "def f():\n    from personas import viz\n    import personas.report._render\n"
+        "from ..report import render_eda\nfrom . import _dates\n"
     )
-    assert [m for _, m in _imports(sample) if _part(m)] == [
+    assert sorted(m for _, m in _imports(sample, "personas.io") if _part(m)) == [
+        "personas.io._dates",
         "personas.pipeline",
-        "personas.viz",
+        "personas.report",
         "personas.report._render",
+        "personas.viz",
     ]
+    assert _part("personas.report") == "report"
+    assert _package(SRC / "io" / "_dates.py") == "personas.io"
+    assert _package(SRC / "io" / "__init__.py") == "personas.io"
+    assert _package(SRC / "model.py") == "personas"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import zipfile
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -202,36 +203,97 @@ def test_a_model_of_an_event_log_scores_events(planted, tmp_path):
         table_run.model.predict(users, as_of="2025-01-01")
 
 
-def test_a_model_file_of_format_1_still_loads(planted, tmp_path):
-    """Files written before the pipeline (a basis builder and a segmenter) score as they
-    did."""
-    import copy
+def test_a_model_file_of_format_1_still_loads():
+    """A file written by personas before the pipeline (format 1: a basis builder and a
+    segmenter, its fitted state as dicts) scores as it did: tests/data holds one, written
+    by that version, with the users it scored and their segments."""
+    data = Path(__file__).parent / "data"
+    old = personas.load(data / "format1.personas")
+    assert old.input == "users" and old.manifest["format_version"] == 1
+    users = pd.read_parquet(data / "format1_users.parquet")
+    expected = pd.read_csv(data / "format1_segments.csv")
+    np.testing.assert_array_equal(old.predict(users)["segment"], expected["segment"])
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        {"personas_version": "dev"},
+        {"format_version": "2"},
+        {"segments": None},
+        "a list",
+        "garbage payload",
+        "no pipeline",
+        "a bare estimator",
+        "one name short",
+    ],
+)
+def test_damaged_or_foreign_model_files_are_refused_clearly(planted, tmp_path, tamper):
     import hashlib
 
     import skops.io as sio
+    from sklearn.cluster import KMeans
 
-    users, _, run = planted
-    builder = copy.copy(run.model.builder)
-    builder.schema = None
-    # (its fitted state as format 1 wrote it: a dict per basis column, no transforms_)
-    builder.groups_ = [c.to_dict() for c in builder.columns_]
-    del builder.columns_, builder.transforms_
-    payload = sio.dumps({"builder": builder, "segmenter": run.model.segmenter})
-    manifest = {
-        "format": "personas-model",
-        "format_version": 1,
-        "personas_version": personas.__version__,
-        "schema": run.validation.schema.to_dict(),
-        "basis": run.model.basis,
-        "segments": [{"id": s.id, "name": s.name} for s in run.segments],
-        "payload_sha256": hashlib.sha256(payload).hexdigest(),
-    }
-    with zipfile.ZipFile(tmp_path / "old.personas", "w") as zf:
+    _, _, run = planted
+    path = run.model.save(tmp_path / "model.personas")
+    with zipfile.ZipFile(path) as zf:
+        manifest = json.loads(zf.read("manifest.json"))
+        payload = zf.read("pipeline.skops")
+    if isinstance(tamper, dict):
+        manifest |= tamper
+    elif tamper == "a list":
+        manifest = [manifest]
+    elif tamper == "garbage payload":
+        payload = b"PK\x03\x04 not a skops file"
+    elif tamper == "no pipeline":
+        payload = sio.dumps({"builder": None})
+    elif tamper == "a bare estimator":
+        payload = sio.dumps({"pipeline": KMeans(2)})
+    else:
+        manifest["segments"] = manifest["segments"][:-1]
+    if isinstance(manifest, dict):
+        manifest["payload_sha256"] = hashlib.sha256(payload).hexdigest()
+    bad = tmp_path / "bad.personas"
+    with zipfile.ZipFile(bad, "w") as zf:
         zf.writestr("manifest.json", json.dumps(manifest))
         zf.writestr("pipeline.skops", payload)
-    old = personas.load(tmp_path / "old.personas")
-    assert old.input == "users"
-    np.testing.assert_array_equal(old.predict(users)["segment"], run.labels["segment"])
+    with pytest.raises(InputFileError, match="bad.personas is not a personas model file"):
+        personas.load(bad)
+    # a folder holding a model: the file to give
+    with pytest.raises(InputFileError, match="is a folder; the model in it is"):
+        personas.load(tmp_path)
+
+
+def test_a_model_says_what_it_scores_and_what_it_could_not_read(planted, tmp_path):
+    users, _, run = planted
+    # a user table without the id column of the model, and its basis columns
+    with pytest.raises(DataError, match="This model scores user tables, one row per user"):
+        run.model.predict(users.drop(columns=["user_id", "age"]))
+    odd = users.head(30).astype({"income": "object"})
+    odd.loc[odd.index[:4], "income"] = "unknown amount"
+    scored = run.model.predict(odd)
+    assert len(scored) == 30
+    assert any("4 value(s) of income are not a number" in n for n in scored.attrs["notes"])
+
+
+def test_a_profile_mapping_file_travels_in_the_model(tmp_path):
+    users, _ = personas.datasets.make_users(300, random_state=6)
+    events = personas.datasets.make_events(users, random_state=6)
+    (tmp_path / "events.toml").write_text('[events]\nuser_id = "user_id"\n')
+    builder = personas.ProfileBuilder(tmp_path / "events.toml").fit(events)
+    from personas.cluster import Segmenter
+    from personas.model import Model
+    from personas.preprocess import BasisBuilder
+
+    profiles = builder.transform(events)
+    report = personas.validate(profiles, schema=None)
+    basis = BasisBuilder(report.schema, basis=["frequency", "tenure_days"]).fit(report.data)
+    seg = Segmenter(k=2, random_state=0).fit(basis.transform(report.data))
+    model = Model.compose(schema=report.schema, builder=basis, segmenter=seg,
+                          segment_names=["a", "b"], profile_builder=builder)  # fmt: skip
+    loaded = personas.load(model.save(tmp_path / "m.personas"))
+    assert loaded.profile_builder.mapping == str(tmp_path / "events.toml")
+    assert len(loaded.predict(events)) == len(profiles)
 
 
 def test_forced_k_and_basis():
@@ -375,5 +437,5 @@ def test_notebook_views(planted):
     assert "<ul>" in profiles._repr_html_()
     for kind in ("heatmap", "radar", "snake"):
         assert profiles.plot(kind, interactive=True).data
-    with pytest.raises(ValueError, match="kind must be"):
+    with pytest.raises(ValueError, match="Unknown chart .pie.; choose one of .+heatmap"):
         profiles.plot("pie")

@@ -16,7 +16,9 @@ from personas.results import Result
 def results():
     users, _ = personas.datasets.make_users(1200, random_state=7)
     events = personas.datasets.make_events(users, random_state=7)
-    users = users.rename(columns={"total_spend": "<b>spend</b>"})  # shown, and escaped
+    # names the pages show (a column of the table, of the log), to be escaped
+    users = users.rename(columns={"total_spend": "<b>spend</b>"})
+    events = events.rename(columns={"amount": "<b>spend</b>"})
     run = personas.segment(users, k=4, random_state=0)
     return {
         "validation": (personas.validate(users), ["missing"]),
@@ -54,12 +56,16 @@ def test_one_interface(results, kind, tmp_path):
     page = result.write_html(tmp_path / "page.html").read_text(encoding="utf-8")
     assert "<html" in page or "<div" in page
     assert "<b>spend</b>" not in page
+    if kind in ("validation", "eda", "profiles", "comparison"):  # (they show the name)
+        assert "&lt;b&gt;spend&lt;/b&gt;" in page
     for chart in charts:
         figure = result.plot(chart)
         figure.savefig(tmp_path / f"{chart}.png")
         assert result.plot(chart, interactive=True).data, f"{kind}: empty {chart}"
-    with pytest.raises(ValueError, match="Unknown chart|kind must be"):
+    with pytest.raises(ValueError, match="Unknown chart 'pie'; choose one of"):
         result.plot("pie")
+    with pytest.raises(ValueError, match=f"The {charts[0]} chart takes no option 'colour'"):
+        result.plot(charts[0], colour="red")
 
 
 def test_a_profiles_page_says_how_the_log_was_read(results):

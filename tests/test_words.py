@@ -30,5 +30,5 @@ def test_the_code_reads_the_files():
     assert set(_words.load("signals")["discount"]) == _insights.DISCOUNT_TOKENS
     with pytest.raises(ValueError, match="No word lists of kind 'colours'"):
         _words.load("colours")
-    with pytest.raises(KeyError):
+    with pytest.raises(ValueError, match="'@nothing' names no word list"):
         _words.word_set(["@nothing"], {})

@@ -31,7 +31,11 @@ def word_set(words: list[str], named: dict[str, list[str]] | None = None) -> set
     out: set[str] = set()
     for word in words:
         if word.startswith("@"):
-            out |= set((named or {})[word[1:]])
+            if word[1:] not in (named or {}):
+                raise ValueError(
+                    f"{word!r} names no word list; the lists are {sorted(named or {})}."
+                )
+            out |= set(named[word[1:]])
         else:
             out.add(word)
     return out

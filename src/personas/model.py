@@ -10,6 +10,7 @@ scikit-learn's Pipeline and K-Means, numpy) is refused with a clear error.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import zipfile
@@ -186,10 +187,15 @@ class Model:
             The id column (``user_id`` for events; or ``row``), ``segment``,
             ``segment_name``, ``distance``, ``confidence`` (1 − distance to the nearest
             centre / distance to the second nearest: 0 on a border, near 1 at a centre).
+            Its ``attrs`` hold ``notes`` (values that could not be read; how events were
+            profiled) and, for events, the ``as_of`` and ``cleaning`` counts.
         """
         if self.input == "events":
             profiles = self.profile_builder.profile(data, as_of=as_of, **read_options)
-            return self._score(profiles.data, source_name or profiles.source)
+            scored = self._score(profiles.data, source_name or profiles.source)
+            scored.attrs |= {"as_of": profiles.as_of, "cleaning": profiles.cleaning}
+            scored.attrs["notes"] = list(profiles.notes) + scored.attrs["notes"]
+            return scored
         if as_of is not None:
             raise DataError(
                 "as_of is for a model trained on an event log (it profiles the events as of "
@@ -201,15 +207,27 @@ class Model:
     def _score(self, df: pd.DataFrame, source_name: str) -> pd.DataFrame:
         typer = self.pipeline.named_steps["types"]
         id_col = typer.id_column_
-        if self.input == "users" and id_col in df.columns:
-            _refuse_event_log(df[id_col], id_col, source_name, self.basis)
-        typed = typer.transform(df, source_name=source_name)
+        if self.input == "users":
+            if id_col in df.columns:
+                _refuse_event_log(df[id_col], id_col, source_name, self.basis)
+            missing = [c for c in self.basis if c not in df.columns]
+            if missing:
+                raise DataError(
+                    f"{source_name} lacks column(s) {missing}: {len(missing)} of the "
+                    f"{len(self.basis)} columns the model was trained on. This model scores "
+                    f"user tables, one row per user with the columns {self.basis} (extra "
+                    "columns are ignored); an event log is scored by a model trained on "
+                    "one (personas segment LOG)."
+                )
+        typed, changes = typer.type_table(df, source_name=source_name)
         X = self.builder.transform(typed)
         dist = self.segmenter.transform(X)
         labels = np.argmin(dist, axis=1)
-        return scored_frame(
+        scored = scored_frame(
             typed, id_col if id_col in typed.columns else None, labels, dist, self.segment_names
         )
+        scored.attrs["notes"] = _unread(changes)
+        return scored
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
@@ -217,7 +235,14 @@ class Model:
         import skops.io as sio
 
         path = Path(path)
-        payload = sio.dumps({"pipeline": self.pipeline})
+        pipeline = self.pipeline
+        profile = self.profile_builder
+        if profile is not None and isinstance(profile.mapping, Path):
+            # (a path is no type a model file holds: its text is)
+            pipeline = copy.copy(pipeline)
+            pipeline.steps = [(n, copy.copy(s)) for n, s in pipeline.steps]
+            pipeline.named_steps["profile"].mapping = str(profile.mapping)
+        payload = sio.dumps({"pipeline": pipeline})
         manifest = {
             **self.manifest,
             "format": FORMAT,
@@ -241,7 +266,7 @@ class Model:
             return {
                 "kind": "events",
                 "description": "an event log, profiled as of a date, then segmented",
-                "columns": dict(pb.mapping_),
+                "columns": pb.input_columns(),
                 "trained_on": pb.source_,
                 "trained_as_of": pb.as_of_,
             }
@@ -257,54 +282,101 @@ class Model:
         import skops.io as sio
 
         path = Path(path)
+        if path.is_dir() and (path / "model.personas").is_file():
+            raise InputFileError(
+                f"{str(path)!r} is a folder; the model in it is "
+                f"{str(path / 'model.personas')!r}. Give that file."
+            )
         if not path.is_file():
             raise InputFileError(f"Model file {str(path)!r} does not exist.")
+
+        def not_ours(why: str) -> InputFileError:
+            return InputFileError(
+                f"{path.name} is not a personas model file ({why}). Give the model.personas "
+                "that `personas segment` wrote, or train one with it."
+            )
+
         try:
             with zipfile.ZipFile(path) as zf:
                 manifest = json.loads(zf.read("manifest.json"))
                 payload = zf.read("pipeline.skops")
-        except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
-            raise InputFileError(
-                f"{path.name} is not a personas model file (expected a zip with manifest.json "
-                f"and pipeline.skops): {exc}. Train one with `personas segment`."
-            ) from exc
-        if manifest.get("format") != FORMAT:
-            raise InputFileError(f"{path.name} is not a personas model file.")
-        major = int(str(manifest.get("personas_version", "0")).split(".")[0])
-        if (
-            major > int(__version__.split(".")[0])
-            or manifest.get("format_version", 0) > FORMAT_VERSION
-        ):
+        except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+            raise not_ours(f"expected a zip with manifest.json and pipeline.skops: {exc}") from None
+        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+            raise not_ours("its manifest does not say it is one")
+        version, fmt = manifest.get("personas_version"), manifest.get("format_version", 1)
+        major = str(version).split(".")[0]
+        if not isinstance(version, str) or not major.isdigit() or not isinstance(fmt, int):
+            raise not_ours(f"its versions are {version!r} and format {fmt!r}")
+        if int(major) > int(__version__.split(".")[0]) or fmt > FORMAT_VERSION:
             raise PersonasError(
-                f"{path.name} was written by personas {manifest.get('personas_version')} "
-                f"(model format {manifest.get('format_version')}); this is personas "
-                f"{__version__}. Upgrade personas to load it."
+                f"{path.name} was written by personas {version} (model format {fmt}); this "
+                f"is personas {__version__}. Upgrade personas to load it."
             )
         if hashlib.sha256(payload).hexdigest() != manifest.get("payload_sha256"):
             raise InputFileError(
                 f"{path.name} is damaged: its payload does not match its "
                 "manifest. Write the model again."
             )
-        untrusted = [t for t in sio.get_untrusted_types(data=payload) if t not in TRUSTED]
+        try:
+            untrusted = [t for t in sio.get_untrusted_types(data=payload) if t not in TRUSTED]
+        except Exception as exc:  # (skops' reader: a payload it cannot read)
+            raise not_ours(f"its payload cannot be read: {type(exc).__name__}") from None
         if untrusted:
             raise PersonasError(
                 f"{path.name} holds types that personas does not load ({untrusted}); loading "
                 "it could run code. Only load models written by personas."
             )
-        objects = sio.loads(payload, trusted=TRUSTED)
-        names = [s["name"] for s in manifest["segments"]]
-        if manifest.get("format_version", 1) < 2:  # a basis builder and a segmenter
-            schema = Schema.from_dict(manifest["schema"], source_name=path.name)
-            builder = objects["builder"]
-            builder.schema = schema
-            return cls.compose(
-                schema=schema,
-                builder=builder,
-                segmenter=objects["segmenter"],
-                segment_names=names,
-                manifest=manifest,
-            )
-        return cls(pipeline=objects["pipeline"], segment_names=names, manifest=manifest)
+        try:
+            objects = sio.loads(payload, trusted=TRUSTED)
+            names = [str(s["name"]) for s in manifest["segments"]]
+            if fmt < 2:  # a basis builder and a segmenter
+                schema = Schema.from_dict(manifest["schema"], source_name=path.name)
+                builder = objects["builder"]
+                builder.schema = schema
+                model = cls.compose(
+                    schema=schema,
+                    builder=builder,
+                    segmenter=objects["segmenter"],
+                    segment_names=names,
+                    manifest=manifest,
+                )
+            else:
+                model = cls(pipeline=objects["pipeline"], segment_names=names, manifest=manifest)
+            model._check()
+        except PersonasError:
+            raise
+        except Exception as exc:  # a payload of known types but not a model's shape
+            raise not_ours(f"its content is not a model's: {type(exc).__name__}") from None
+        return model
+
+    def _check(self) -> None:
+        """That the loaded pipeline has a model's steps, fitted, and a name per segment."""
+        from sklearn.pipeline import Pipeline
+
+        steps = list(getattr(self.pipeline, "named_steps", {}))
+        if not isinstance(self.pipeline, Pipeline) or steps[-3:] != ["types", "basis", "segments"]:
+            raise ValueError(f"steps {steps}")
+        if steps[:-3] not in ([], ["profile"]):
+            raise ValueError(f"steps {steps}")
+        fitted = [("types", "schema_"), ("basis", "columns_"), ("segments", "cluster_centers_")]
+        fitted += [("profile", "mapping_")] if steps[0] == "profile" else []
+        if not all(hasattr(self.pipeline.named_steps[s], attr) for s, attr in fitted):
+            raise ValueError("not fitted")
+        if len(self.segment_names) != self.n_segments:
+            raise ValueError("segment names")
+
+
+def _unread(changes: list[Any]) -> list[str]:
+    """Notes on the values that could not be read (scored as missing, as in training)."""
+    what = {"not_a_number": "a number", "not_a_date": "a date", "not_a_boolean": "yes or no",
+            "infinite": "a finite number"}  # fmt: skip
+    return [
+        f"{c.count:,} value(s) of {c.column} are not {what[c.code]} (e.g. rows "
+        f"{', '.join(map(str, c.rows[:3]))}): scored as missing, as missing values are."
+        for c in changes
+        if c.code in what and c.count
+    ]
 
 
 def _refuse_event_log(ids: pd.Series, id_col: str, source_name: str, basis: list[str]) -> None:

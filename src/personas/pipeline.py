@@ -251,7 +251,9 @@ def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
     builder = ProfileBuilder(columns, clv="auto", date_order=named.get("date_order"))
     try:
         return Profiles.wrap(builder.fit_profile(data, as_of=as_of, table=named.get("table")))
-    except PersonasError:
+    except PersonasError as exc:
+        if as_of is not None and "is usable" in str(exc):
+            raise  # a log, but nothing before the as_of given: that is the error to tell
         return None
 
 

@@ -423,12 +423,18 @@ def test_segment_an_event_log_profiles_its_users_first(tmp_path):
     scored = tmp_path / "scored.csv"
     result = run("predict", out / "model.personas", log, "-o", scored)
     assert result.exit_code == 0, result.output
-    assert "profiled from their events" in result.output
+    assert "from their events as of" in result.output
     both = labels.merge(pd.read_csv(scored, dtype={"user_id": str}), on="user_id")
     assert len(both) == len(labels) and (both["segment_x"] == both["segment_y"]).all()
     result = run("predict", out / "model.personas", log, "-o", scored, "--as-of", "2025-01-01")
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(scored)) < len(labels)
+    nested = tmp_path / "new" / "folder" / "scored.parquet"  # (folders are made)
+    result = run("predict", out / "model.personas", log, "-o", nested, "--as-of", "2025-01-01")
+    assert result.exit_code == 0 and nested.is_file(), result.output
+    assert "at or after it" in result.output
+    result = run("predict", out / "model.personas", log, "-o", scored, "--as-of", "")
+    assert result.exit_code == 2 and "as_of '' is not a date" in result.output
     result = run("predict", out / "model.personas", log, "-o", scored, "--as-of", "soon")
     assert result.exit_code == 2 and "as_of 'soon' is not a date" in result.output
     _no_traceback(result)
@@ -443,6 +449,9 @@ def test_segment_an_event_log_profiles_its_users_first(tmp_path):
     twice = pd.concat([users, users.head(20)])
     with pytest.raises(personas.errors.DataError, match="should be unique"):
         personas.segment(twice)
+    # a log, but nothing before the as_of given: that is the error
+    with pytest.raises(personas.errors.DataError, match="No event of DataFrame is usable"):
+        personas.segment(events, as_of="1999-01-01")
     # a log personas cannot profile (no time) keeps the validation's error
     with pytest.raises(personas.errors.DataError, match="looks like an event log"):
         personas.segment(events.drop(columns="timestamp"))

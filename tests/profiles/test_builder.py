@@ -71,7 +71,7 @@ def test_times_are_read_by_the_fitted_way_whatever_their_type(log, tmp_path):
     early = few[pd.to_datetime(few["timestamp"], format="%m/%d/%Y %H:%M:%S").dt.day <= 12]
     alone = ProfileBuilder().fit_profile(early, as_of=AS_OF)
     assert alone.builder.time_reader_["format"].startswith("%d/%m")
-    assert any("fits both" in note and "read day first" in note for note in alone.notes)
+    assert any("reads both as" in note and "read day first" in note for note in alone.notes)
     # ... but as the whole log was by its builder, as a DataFrame or a CSV file
     expected = ProfileBuilder().fit_transform(log.loc[early.index], as_of=AS_OF)
     early.to_csv(tmp_path / "early.csv", index=False)
@@ -157,3 +157,76 @@ def test_profiling_and_validating_do_not_import_scikit_learn():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def _shop(n_users: int = 30) -> pd.DataFrame:
+    """A small shop log: dates and times of day apart, a cancellation flag."""
+    rng = np.random.default_rng(4)
+    n = n_users * 6
+    day = pd.to_datetime("2025-01-01") + pd.to_timedelta(rng.integers(0, 150, n), unit="D")
+    return pd.DataFrame(
+        {
+            "customer": [f"c{i % n_users}" for i in range(n)],
+            "date": day.strftime("%d.%m.%Y"),
+            "time": [
+                f"{h:02d}:{m:02d}"
+                for h, m in zip(rng.integers(0, 24, n), rng.integers(0, 60, n), strict=True)
+            ],
+            "amount": rng.gamma(2.0, 20.0, n).round(2),
+            "is_cancelled": np.where(rng.random(n) < 0.2, "Y", "N"),
+        }
+    )
+
+
+def test_what_the_fitted_log_said_holds_under_other_names():
+    shop = _shop()
+    builder = ProfileBuilder()
+    whole = builder.fit_transform(shop, as_of=AS_OF)
+    assert builder.mapping_["status"] == "is_cancelled"
+    assert builder.time_reader_["clock"] == "time"
+    assert builder.input_columns()["time_of_day"] == "time"
+    # the flag under its meaning's name is still a flag (its cancelled lines buy nothing)
+    renamed = shop.rename(columns={"is_cancelled": "status"})
+    _same_rows(whole, builder.transform(renamed, as_of=AS_OF))
+    # without the time of day every time would be midnight: refused, naming the column
+    with pytest.raises(DataError, match="'time' \\(the time of day of 'date'\\)"):
+        builder.transform(shop.drop(columns="time"), as_of=AS_OF)
+
+
+def test_a_failed_fit_leaves_the_builder_as_it_was(log):
+    builder = ProfileBuilder().fit(log, as_of=AS_OF)
+    before = {k: v for k, v in vars(builder).items() if k.endswith("_")}
+    with pytest.raises(DataError, match="No event of .* is usable"):
+        builder.fit(_shop(), as_of="2001-01-01")  # every event after as_of
+    after = {k: v for k, v in vars(builder).items() if k.endswith("_")}
+    assert after.keys() == before.keys()
+    assert all(after[k] is before[k] or after[k] == before[k] for k in before)
+
+
+@pytest.mark.parametrize(
+    ("options", "match"),
+    [
+        ({"top_levels": "5"}, "top_levels must be a whole number of 1 or more, not '5'"),
+        ({"top_levels": -2}, "top_levels must be a whole number of 1 or more, not -2"),
+        ({"drop_duplicates": "no"}, "drop_duplicates must be True or False, not 'no'"),
+        ({"horizon_days": "x"}, "horizon_days must be a number of days above 0"),
+        ({"cancelled_invoices": "maybe"}, "cancelled_invoices must be True, False or None"),
+        ({"date_order": "mdy"}, "date_order must be 'day' or 'month', not 'mdy'"),
+    ],
+)
+def test_bad_options_are_named(options, match):
+    with pytest.raises(personas.errors.PersonasError, match=match):
+        ProfileBuilder(**options).fit(_shop())
+
+
+def test_as_of_is_read_as_dates_are(log):
+    builder = ProfileBuilder().fit(log, as_of="01/06/2025")  # 1 June, day first
+    assert builder.as_of_.startswith("2025-06-01")
+    month = ProfileBuilder(date_order="month").fit(log, as_of="01/06/2025")
+    assert month.as_of_.startswith("2025-01-06")
+    for bad in ("", "soon", "31/31/2025"):
+        with pytest.raises(DataError, match=f"as_of {bad!r} is not a date"):
+            builder.transform(log, as_of=bad)
+    # without as_of, a few users' events are profiled as of their own last day: said
+    few = builder.profile(log[log["user_id"].isin(log["user_id"].unique()[:3])])
+    assert any(n.startswith("Profiled as of") and "fitted as of 2025-06-01" in n for n in few.notes)

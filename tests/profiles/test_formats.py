@@ -147,7 +147,7 @@ def test_ambiguous_day_month_order_is_one_policy_and_said(tmp_path):
     log.to_csv(path, index=False)
     for given in (log, path):
         p = personas.profile(given, as_of="2024-12-31")
-        assert any("fits both" in n and "read day first" in n for n in p.notes), p.notes
+        assert any("reads both as" in n and "read day first" in n for n in p.notes), p.notes
         # 02/01/2024 read as January 2nd: 364 days before December 31st
         assert p.data.set_index("user_id").loc["a", "tenure_days"] == 364
         p = personas.profile(given, as_of="2024-12-31", date_order="month")

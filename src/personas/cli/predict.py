@@ -35,6 +35,8 @@ def predict_command(
 
     if out.suffix not in (".parquet", ".csv"):
         raise InputFileError(f"--out must end in .parquet or .csv, not {out.name!r}.")
+    if out.exists() and out.is_dir():
+        raise InputFileError(f"--out {str(out)!r} is a folder; give a file name in it.")
     extra: list[str] = []
     with err_console.status("Loading the model…") as status:
         fitted = personas.load(model)
@@ -52,13 +54,23 @@ def predict_command(
             kept = set(fitted.basis) | {fitted.schema.id_column}
             extra = [c for c in df.columns if c not in kept]
             scored = fitted.predict(df, source_name=source.name)
+        out.parent.mkdir(parents=True, exist_ok=True)
         if out.suffix == ".parquet":
             scored.to_parquet(out, index=False)
         else:
             scored.to_csv(out, index=False)
     counts = scored["segment"].value_counts().sort_index()
-    what = " (profiled from their events)" if fitted.input == "events" else ""
-    console.print(f"Scored {len(scored):,} users{what} into {fitted.n_segments} segments:")
+    users = f"{len(scored):,} user{'' if len(scored) == 1 else 's'}"
+    if fitted.input == "events":
+        clean = scored.attrs["cleaning"]
+        console.print(
+            f"Profiled {users} from their events as of {scored.attrs['as_of']} "
+            f"({clean['rows_used']:,} of {clean['rows_read']:,} lines used; "
+            f"{clean['at_or_after_as_of']:,} at or after it)."
+        )
+    for note in scored.attrs.get("notes", []):
+        console.print(f"[dim]Note: {escape(note)}[/dim]")
+    console.print(f"Scored {users} into {fitted.n_segments} segments:")
     for seg, n in counts.items():
         console.print(f"  {seg}: {escape(fitted.segment_names[seg])} — {n:,}")
     if extra:

@@ -98,9 +98,9 @@ def write_outputs(run, out: Path, *, report: bool = True, say=lambda message: No
 
 
 def print_segmentation(run) -> None:
-    if run.events is not None:  # how the log was profiled, and what profiling decided
-        for note in [run.validation.source.notes[0], *run.events.notes]:
-            console.print(f"[dim]Note: {escape(note)}[/dim]")
+    # how the table was read (for a log: how it was profiled, and what profiling decided)
+    for note in run.validation.source.notes:
+        console.print(f"[dim]Note: {escape(note)}[/dim]")
     console.print(
         f"[bold]{run.k} segments[/bold] of {len(run.labels):,} users. {escape(run.k_reason)}"
     )

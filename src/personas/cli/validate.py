@@ -150,6 +150,8 @@ def print_report(report: ValidationReport) -> None:
             escape(c["reason"]),
         )
     console.print(roles)
+    for note in report.source.notes:
+        console.print(f"[dim]Note: {escape(note)}[/dim]")
     if report.findings:
         found = Table(title="Findings", title_justify="left", expand=False, show_lines=False)
         found.add_column("level")

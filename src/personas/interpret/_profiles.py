@@ -154,7 +154,7 @@ def _profile_numeric(segments, col, role, in_basis, s, members, builder) -> None
         effect = (float(on_scale.mean()) - mu) / sd if sd > 0 else 0.0
         # 95 % interval of the effect: the segment mean's standard error, in population sd
         half = Z95 * float(on_scale.std()) / np.sqrt(on_scale.size) / sd if sd > 0 else 0.0
-        ci = [round(effect - half, 3), round(effect + half, 3)]
+        ci = _ci(effect, half)
         seg.profile.append(
             NumberProfile(
                 column=col,

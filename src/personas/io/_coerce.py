@@ -317,7 +317,7 @@ def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
     if fmt:
         return pd.to_datetime(clean, format=fmt, errors="coerce")
     best = None  # (a column declared a date without its form: the form reading the most)
-    for candidate in _dates.FORMATS:
+    for candidate in _dates.TABLE_FORMATS:
         parsed = read_dates(clean, candidate)
         if best is None or parsed.notna().sum() > best.notna().sum():
             best = parsed

@@ -12,8 +12,23 @@ reads them — and a note says so; the order is chosen with ``date_order="month"
 from __future__ import annotations
 
 import datetime as dt
+import re
+from typing import Any
 
-__all__ = ["DATE_ORDERS", "FORMATS", "ambiguous_note", "decide", "ordered", "other_order", "shape"]
+from personas.errors import DataError
+
+__all__ = [
+    "DATE_ORDERS",
+    "FORMATS",
+    "TABLE_FORMATS",
+    "ambiguous_note",
+    "decide",
+    "ordered",
+    "other_order",
+    "pattern",
+    "read_instant",
+    "shape",
+]
 
 DATE_ORDERS = ("day", "month")
 
@@ -75,6 +90,12 @@ FORMATS = (
 )
 
 
+# User tables read numeric forms with four-digit years only: a code such as "14-07-35" or
+# a label such as "28 Mar 2024" stays text there (months by name, two-digit years, AM/PM
+# and offsets are event logs' forms).
+TABLE_FORMATS = tuple(f for f in FORMATS if not re.search(r"%[ybBpIz]", f))
+
+
 def other_order(fmt: str) -> str:
     """The same form with day and month swapped ("%m/%d/%Y" ↔ "%d/%m/%Y")."""
     for sep in "/.-":
@@ -107,6 +128,15 @@ def shape(fmt: str) -> str:
     return dt.datetime(2024, 1, 31, 13, 45, 0, tzinfo=dt.UTC).strftime(fmt)
 
 
+_PATTERN = {"%d": "dd", "%m": "mm", "%Y": "yyyy", "%y": "yy", "%H": "hh", "%M": "mm", "%S": "ss",
+            "%I": "hh", "%p": "AM", "%b": "Mon", "%B": "Month", "%z": "+hhmm"}  # fmt: skip
+
+
+def pattern(fmt: str) -> str:
+    """A form as people write it: "%d/%m/%Y" is dd/mm/yyyy."""
+    return re.sub(r"%[a-zA-Z]", lambda m: _PATTERN.get(m.group(0), m.group(0)), fmt)
+
+
 def ambiguous_note(column: str, chosen: str, best: list[str]) -> str | None:
     """The note when the sample reads equally well day first and month first (``best``:
     the forms that read the most values)."""
@@ -116,9 +146,9 @@ def ambiguous_note(column: str, chosen: str, best: list[str]) -> str | None:
     first = "month" if chosen.startswith("%m") else "day"
     other = "day" if first == "month" else "month"
     return (
-        f"{column}: every sampled date fits both {shape(chosen)} and {shape(twin)}: read "
-        f"{first} first (--date-order {other}, date_order={other!r} in Python, reads them "
-        f"{other} first)."
+        f"{column}: every sampled date reads both as {pattern(chosen)} and as "
+        f"{pattern(twin)}: read {first} first (--date-order {other}, date_order={other!r} "
+        f"in Python, reads them {other} first)."
     )
 
 
@@ -134,3 +164,42 @@ def decide(
         return None, None
     tied = [f for f in ordered(order) if counts.get(f, 0) == best]
     return tied[0], ambiguous_note(column, tied[0], tied)
+
+
+def read_instant(value: Any, order: str | None = None, *, what: str = "as_of") -> Any:
+    """A date or instant a person gave (``--as-of``), as a pandas Timestamp: ISO 8601
+    (2024-12-31, 2024-12-31T18:00:00Z), or a usual form read by the same policy as the
+    data's dates (03/04/2024 is 3 April unless ``order`` is "month"). A clear error
+    names ``what`` otherwise."""
+    import pandas as pd
+
+    def bad() -> DataError:
+        return DataError(
+            f"{what} {value!r} is not a date; write it like 2024-12-31 or 2024-12-31T18:00:00Z."
+        )
+
+    if isinstance(value, str):
+        text = value.strip()
+        if re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", text):
+            try:
+                stamp = pd.Timestamp(text)
+            except (ValueError, TypeError):
+                raise bad() from None
+            if pd.isna(stamp):
+                raise bad()
+            return stamp
+        for fmt in ordered(order):
+            try:
+                read = dt.datetime.strptime(text, fmt)
+            except ValueError:
+                continue
+            if read.year >= 1900:
+                return pd.Timestamp(read)
+        raise bad()
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise bad() from None
+    if pd.isna(stamp):
+        raise bad()
+    return stamp

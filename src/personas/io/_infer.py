@@ -80,7 +80,7 @@ def _try_dates(
     if values.str.contains(r"\d", regex=True).mean() < PATTERN_SHARE:
         return None, 0.0, None  # (dates have digits: city names are not tried)
     head = values.iloc[:50]  # the forms that read the first values, then the sample
-    forms = [f for f in _dates.FORMATS if read_dates(head, f).notna().mean() >= 0.9]
+    forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
     scale = 1_000_000 / max(float(weights.sum()), 1.0)
     counts = {
         f: int(round(weights[read_dates(values, f).notna().to_numpy()].sum() * scale))

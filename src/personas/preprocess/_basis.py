@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from personas._parallel import thread_map
 from personas.errors import DataError, SchemaError
 from personas.io._coerce import coerce_frame
+from personas.io._dates import read_instant
 from personas.io._schema import FEATURE_ROLES, Schema
 
 __all__ = ["BasisBuilder", "BasisColumn", "TableTyper", "default_basis", "skew_transform"]
@@ -101,16 +102,19 @@ class BasisColumn:
         return asdict(self)
 
 
-def skew_transform(values: np.ndarray, threshold: float = 1.0) -> tuple[str, float | None]:
-    """How skewed values are brought in: ``log1p`` (all ≥ 0) or ``signed_log1p`` when
-    their sample skewness exceeds ``threshold``, else ``none``; and the skewness (None
-    for fewer than three distinct values). The one rule of the basis matrix, the
-    segments' profiles and the charts."""
+def skew_transform(
+    values: np.ndarray, threshold: float = 1.0, *, signed: bool = True
+) -> tuple[str, float | None]:
+    """How skewed values are brought in: ``log1p`` (all ≥ 0) or, with ``signed``,
+    ``signed_log1p`` when their sample skewness exceeds ``threshold``, else ``none``;
+    and the skewness (None for fewer than three distinct values). The one rule of the
+    basis matrix (``signed``), the segments' profiles and the charts (columns that only
+    describe the segments are logged when they are non-negative)."""
     finite = values[np.isfinite(values)]
     if finite.size <= 2 or np.unique(finite[:10000]).size <= 2:
         return "none", None
     skew = float(pd.Series(finite).skew())
-    if skew > threshold:
+    if skew > threshold and (signed or finite.min() >= 0):
         return ("log1p" if finite.min() >= 0 else "signed_log1p"), skew
     return "none", skew
 
@@ -147,8 +151,9 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         the fitted numbers of each step (see :class:`BasisColumn`).
     transforms_ : dict
         The transform (``none``, ``log1p``, ``signed_log1p``) of every numeric column of
-        the table, in the basis or not: the profiles and charts show skewed columns on
-        the scale decided here.
+        the table, in the basis or not (one that only describes the segments is logged
+        when it is skewed and non-negative): the profiles and charts show skewed columns
+        on the scale decided here.
     feature_names_out_ : ndarray of str
     as_of_ : str or None
         ISO date-time that datetime columns are measured from.
@@ -225,7 +230,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         for col, spec in schema.columns.items():  # numbers that describe the segments
             if spec.role == "numeric" and col in X.columns and col not in self.transforms_:
                 values = self.numeric_values(sample[col], "numeric")
-                self.transforms_[col] = skew_transform(values, self.skew_threshold)[0]
+                self.transforms_[col] = skew_transform(values, self.skew_threshold, signed=False)[0]
         self.basis_ = basis
         self.n_features_in_ = X.shape[1]
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
@@ -257,7 +262,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
     def _as_of(self, X: pd.DataFrame, basis: list[str], schema: Schema) -> pd.Timestamp | None:
         dates = [c for c in basis if schema[c].role == "datetime"]
         if self.as_of is not None:
-            return pd.Timestamp(self.as_of)
+            return read_instant(self.as_of).tz_localize(None)
         if not dates:
             return None
         latest = max(pd.to_datetime(X[c]).max() for c in dates)
@@ -591,6 +596,11 @@ class TableTyper(TransformerMixin, BaseEstimator):
 
     def transform(self, X: pd.DataFrame, *, source_name: str = "the table") -> pd.DataFrame:
         """The kept columns of ``X``, typed (a missing one is an error naming it)."""
+        return self.type_table(X, source_name=source_name)[0]
+
+    def type_table(self, X: pd.DataFrame, *, source_name: str = "the table") -> tuple:
+        """:meth:`transform`, and every value changed while typing (:class:`Change`:
+        values that could not be read are missing, and counted)."""
         check_is_fitted(self, "schema_")
         keep = list(self.schema_.columns)
         missing = [c for c in keep if c not in X.columns and c != self.id_column_]
@@ -607,8 +617,7 @@ class TableTyper(TransformerMixin, BaseEstimator):
             missing_values=self.schema_.missing_values,
             max_categories=self.schema_.max_categories,
         )
-        typed, _ = coerce_frame(X[present], schema, source_name=source_name)
-        return typed
+        return coerce_frame(X[present], schema, source_name=source_name)
 
 
 def _apply_transform(x: np.ndarray, transform: str) -> np.ndarray:

@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import numbers
 import time
+import types
 import warnings
 from pathlib import Path
 from typing import Any
@@ -252,6 +254,17 @@ class ProfileBuilder(Estimator):
         self._check_fitted("mapping_")
         return _Run(self, fitting=False).profile(X, users, as_of, query, table)
 
+    def input_columns(self) -> dict[str, Any]:
+        """The columns the fitted builder reads, by meaning (``timestamp`` may be a date in
+        three columns; ``time_of_day`` the column adding the time to dates)."""
+        self._check_fitted("mapping_")
+        out: dict[str, Any] = dict(self.mapping_)
+        if self.date_parts_:
+            out["timestamp"] = self.date_parts_.split("-")
+        if self.time_reader_.get("clock"):
+            out["time_of_day"] = self.time_reader_["clock"]
+        return out
+
     def _read_forms(self) -> dict[str, str]:
         """The forms the fitted log's dates and times were read with, for a CSV's reader:
         those its own CSV reader used, else the time column's (of a DataFrame's text)."""
@@ -268,6 +281,7 @@ class ProfileBuilder(Estimator):
         """The parameters, checked (before anything is read); the columns named."""
         if self.clv not in (True, False, "auto"):
             raise PersonasError(f"clv must be True, False or 'auto', not {self.clv!r}.")
+        _check_options(self)
         if self.date_order not in (None, "day", "month"):
             raise PersonasError(
                 f"date_order must be 'day' or 'month', not {self.date_order!r} (--date-order)."
@@ -284,7 +298,7 @@ class ProfileBuilder(Estimator):
             clv = {
                 "auto": self.clv == "auto",
                 "pareto": self.clv is True,
-                "calibration_end": checked_calibration_end(self.calibration_end),
+                "calibration_end": checked_calibration_end(self.calibration_end, self.date_order),
                 "unit": checked_time_unit(self.time_unit),
                 "horizon_days": float(self.horizon_days),
                 "annual_discount": float(self.annual_discount),
@@ -302,6 +316,10 @@ class _Run:
     def __init__(self, builder: ProfileBuilder, *, fitting: bool):
         self.b = builder
         self.fitting = fitting
+        # What is learned goes to a namespace of its own, given to the builder only once
+        # the whole run succeeded (a failed fit leaves the builder as it was); what was
+        # learned is read from the builder.
+        self.f = types.SimpleNamespace() if fitting else builder
         self.timings: dict[str, float] = {}
         self.lap = time.perf_counter()
         self.stored: list[str] = []
@@ -330,7 +348,7 @@ class _Run:
                 dates["date_formats"] = self.b._read_forms()
             log = read_events(self.con, events, query, table_name, **dates)
             if self.fitting:
-                self.b.date_formats_ = dict(log.date_formats)
+                self.f.date_formats_ = dict(log.date_formats)
             self.source, self.notes = log.source, list(log.notes)
             table, found = flatten(log.table)
             self.notes += found
@@ -355,18 +373,19 @@ class _Run:
         if users is not None:
             data, counts["users_without_events"] = join_users(data, users)
         if self.fitting:
-            self.b.rfm_thresholds_ = rfm_thresholds(data)
-        data = rfm_scores(data, self.b.rfm_thresholds_)
+            self.f.rfm_thresholds_ = rfm_thresholds(data)
+        data = rfm_scores(data, self.f.rfm_thresholds_)
         self.done("users_and_rfm")
         self.notes += filter(None, [one_order_each(data, mapping)])
         if not self.fitting:  # the fitted log's column order (counts decide its shares')
-            fitted = [c for c in self.b.columns_ if c in data.columns]
+            fitted = [c for c in self.f.columns_ if c in data.columns]
             data = data[fitted + [c for c in data.columns if c not in set(fitted)]]
         else:
-            self.b.as_of_ = as_of_ts.isoformat()
-            self.b.columns_ = [str(c) for c in data.columns]
-            self.b.notes_ = list(self.notes)
-            self.b.source_ = self.source
+            self.f.as_of_ = as_of_ts.isoformat()
+            self.f.columns_ = [str(c) for c in data.columns]
+            self.f.notes_ = list(self.notes)
+            self.f.source_ = self.source
+            self.b.__dict__.update(vars(self.f))
         return Profiling(
             data=data,
             as_of=as_of_ts.isoformat(),
@@ -385,9 +404,9 @@ class _Run:
     def _date_parts(self, table, columns: dict[str, str]):
         if self.fitting:
             parts = date_from_parts(table, columns.get("timestamp"))
-            self.b.date_parts_ = parts[0] if parts is not None else None
+            self.f.date_parts_ = parts[0] if parts is not None else None
             return parts
-        name = self.b.date_parts_
+        name = self.f.date_parts_
         return date_from_parts(table, name) if name and name not in table.columns else None
 
     def _infer(self, table, columns: dict[str, str], header_missing: bool):
@@ -445,14 +464,14 @@ class _Run:
         reader = with_clock(reader, table, mapping.timestamp, used)
         notes += [reader.note] if reader.note else []
         typ = table[mapping.timestamp].type()  # text a CSV reader parsed: its form
-        formats = self.b.date_formats_
+        formats = self.f.date_formats_
         if reader.how == "as_is" and typ.is_timestamp() and "timestampformat" in formats:
             reader.text_format = formats["timestampformat"]
         elif reader.how == "date" and "dateformat" in formats:
             reader.text_format = formats["dateformat"]
-        self.b.mapping_ = describe(mapping)
-        self.b.time_reader_ = dataclasses.asdict(reader)
-        self.b.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
+        self.f.mapping_ = describe(mapping)
+        self.f.time_reader_ = dataclasses.asdict(reader)
+        self.f.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
         return mapping, reader, numbers
 
     def _fitted(self, table):
@@ -462,27 +481,32 @@ class _Run:
         present = set(table.columns)
         found: dict[str, str] = {}
         missing = []
-        for meaning, col in self.b.mapping_.items():
+        for meaning, col in self.f.mapping_.items():
             if col in present:
                 found[meaning] = col
             elif meaning in present:
                 found[meaning] = meaning
             else:
                 missing.append(f"{col!r} (the {meaning.replace('_', ' ')}, or {meaning!r})")
+        clock = self.f.time_reader_.get("clock")
+        if clock and clock not in present and "timestamp" not in found.values():
+            # (the time of day the fitted log's dates were given: without it every time
+            # would be midnight; events under the meanings' own names carry a timestamp)
+            missing.append(f"{clock!r} (the time of day of {found.get('timestamp')!r})")
         if missing:
             raise DataError(
                 f"{self.source} lacks the column(s) profiles are built from: "
                 f"{', '.join(missing)}; its columns are {list(table.columns)[:20]}. These "
                 f"profiles (and a model holding them) read events like those of "
-                f"{self.b.source_}, the log they were fitted on: give such events (a user "
+                f"{self.f.source_}, the log they were fitted on: give such events (a user "
                 "table is scored by a model trained on a user table)."
             )
         mapping = EventMapping(**found)
         reader = fitted_time_reader(
-            self.b.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
+            self.f.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
         )
         numbers = {}
-        for meaning, decimal in self.b.number_readers_.items():
+        for meaning, decimal in self.f.number_readers_.items():
             col = getattr(mapping, meaning)
             typ = table[col].type()
             if typ.is_numeric() or typ.is_boolean():
@@ -507,15 +531,28 @@ class _Run:
             kinds = EventKinds(etypes, statuses, flag_kind(mapping.status))
             levels = {key: share_levels(key, pairs, b.top_levels) for key, pairs in values.items()}
             levels = {key: share for key, share in levels.items() if share is not None}
-            b.event_kinds_ = {"present": list(kinds.present), "status_flag": kinds.status_flag}
-            b.share_levels_ = {key: fitted_levels(share) for key, share in levels.items()}
+            self.f.event_kinds_ = {
+                "present": list(kinds.present),
+                "status_flag": kinds.status_flag,
+                "flag": flag_kind(mapping.status),
+            }
+            self.f.share_levels_ = {key: fitted_levels(share) for key, share in levels.items()}
         else:
-            kinds = EventKinds(etypes, statuses, flag_kind(mapping.status), **b.event_kinds_)
+            # (a flag's meaning comes from its fitted name: under "status" it is the same)
+            fitted = dict(self.f.event_kinds_)
+            flag = fitted.pop("flag", flag_kind(mapping.status))
+            kinds = EventKinds(etypes, statuses, flag, **fitted)
             levels = {
                 key: share_levels(key, values.get(key, []), b.top_levels, fitted=spec)
-                for key, spec in b.share_levels_.items()
+                for key, spec in self.f.share_levels_.items()
             }
-        as_of_ts = resolve_as_of(e, as_of, source)
+        as_of_ts = resolve_as_of(e, as_of, source, b.date_order)
+        if as_of is None and not self.fitting:  # (a few users' events: their own last day)
+            notes.append(
+                f"Profiled as of {as_of_ts:%Y-%m-%d %H:%M} UTC, midnight after the last event "
+                f"of {source} (the profiles were fitted as of {self.f.as_of_[:16]}); give "
+                "as_of (--as-of) to profile them at another instant."
+            )
         cutoff = int(as_of_ts.timestamp())
         # A blank id is empty or whitespace: only ids sorting before "!" (which begin with
         # a space or a control character) are stripped, as stripping every id is slow.
@@ -561,12 +598,13 @@ class _Run:
         if usable_rows == 0:
             n = counts.get("negative_lines_left_out")
             negative = f", {n} have a negative quantity or amount (left out)" if n else ""
+            no_time = counts["missing_timestamp"] + counts["unreadable_timestamp"]
             raise DataError(
-                f"No event of {source} is usable: {counts['missing_user_id']} lack a user "
-                f"id, {counts['missing_timestamp'] + counts['unreadable_timestamp']} a "
-                f"readable time, {counts['at_or_after_as_of']} are at or after as_of "
-                f"{as_of_ts.isoformat()}{negative}. Check the user-id and time columns, "
-                "choose a later --as-of"
+                f"No event of {source} is usable: of its {counts['rows_read']:,} lines, "
+                f"{counts['missing_user_id']:,} have no user id, {no_time:,} have no time "
+                f"that can be read, and {counts['at_or_after_as_of']:,} are at or after "
+                f"as_of {as_of_ts.isoformat()}{negative} (a line may fail several checks). "
+                "Check the user-id and time columns, or choose a later as_of (--as-of)"
                 f"{', or keep them: --negative-quantities returns' if n else ''}."
             )
         # The earliest and latest times of lines before as_of (of usable ones and maybe
@@ -585,7 +623,7 @@ class _Run:
         first = ("rows_read", "missing_user_id", "missing_timestamp", "unreadable_timestamp")
         first += ("at_or_after_as_of",)
         counts = {k: counts[k] for k in first} | {k: v for k, v in counts.items() if k not in first}
-        billing = {} if self.fitting else {"period": b.billing_period_}
+        billing = {} if self.fitting else {"period": self.f.billing_period_}
         features = build_features(
             e,
             mapping,
@@ -601,7 +639,7 @@ class _Run:
             billing=billing,
         )
         if self.fitting:
-            b.billing_period_ = billing.get("period")
+            self.f.billing_period_ = billing.get("period")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
             data = fetch(features.order_by("uid"), self.con, drop=self.stored)
@@ -615,7 +653,7 @@ class _Run:
         """Whether order ids of "C" and digits are cancelled invoices: yes, unless most
         order ids of the fitted log look like that (the shop's numbering)."""
         if not self.fitting:
-            return self.b.cancel_prefix_
+            return self.f.cancel_prefix_
         chosen = self.b.cancelled_invoices
         cancel_prefix = chosen if chosen is not None else True
         if mapping.order_id and chosen is None:
@@ -627,15 +665,15 @@ class _Run:
                     f"{prefixed:,} of {order_lines:,} order ids start with C and a digit: "
                     "taken as the shop's numbering, not as cancelled invoices."
                 )
-        self.b.cancel_prefix_ = cancel_prefix
+        self.f.cancel_prefix_ = cancel_prefix
         return cancel_prefix
 
     def _clv(self, e, data, as_of_ts, options):
         """``data`` with each user's lifetime value: the models fitted on this log's
         purchases (when fitting with ``clv``) or the fitted ones."""
         if self.fitting:
-            self.b.clv_ = None
-        if (options if self.fitting else self.b.clv_) is None:  # no lifetime values asked for
+            self.f.clv_ = None
+        if (options if self.fitting else self.f.clv_) is None:  # no lifetime values asked for
             return data, None
         from personas.profiles._clv import (
             checked_calibration_end,
@@ -647,8 +685,9 @@ class _Run:
         )
 
         if not self.fitting:
-            end = checked_calibration_end(self.b.calibration_end) or day_before(as_of_ts)
-            data = with_clv(e, data, end, self.b.clv_)
+            end = checked_calibration_end(self.b.calibration_end, self.b.date_order)
+            end = end or day_before(as_of_ts)
+            data = with_clv(e, data, end, self.f.clv_)
             self.done("clv")
             return data, None
         auto = options["auto"]
@@ -667,9 +706,36 @@ class _Run:
                 self.notes.append(f"No lifetime-value models: {exc}")
             else:
                 kept = {k: options[k] for k in ("horizon_days", "annual_discount")}
-                self.b.clv_ = params | kept
+                self.f.clv_ = params | kept
                 doc = kept | doc | {"calibration_end": str(end)}
                 self.notes += doc["notes"]
-                data = with_clv(e, data, end, self.b.clv_, summary)
+                data = with_clv(e, data, end, self.f.clv_, summary)
         self.done("clv")
         return data, doc
+
+
+def _check_options(b: ProfileBuilder) -> None:
+    """A clear error for a parameter of the wrong kind (each names its option)."""
+
+    def whole(x: Any) -> bool:
+        return isinstance(x, numbers.Integral) and not isinstance(x, bool)
+
+    def number(x: Any) -> bool:
+        return isinstance(x, numbers.Real) and not isinstance(x, bool) and x == x
+
+    problems = []
+    if not whole(b.top_levels) or b.top_levels < 1:
+        problems.append(f"top_levels must be a whole number of 1 or more, not {b.top_levels!r}")
+    for name in ("drop_duplicates", "zero_value_orders"):
+        if not isinstance(getattr(b, name), bool):
+            problems.append(f"{name} must be True or False, not {getattr(b, name)!r}")
+    if b.cancelled_invoices not in (None, True, False):
+        problems.append(
+            f"cancelled_invoices must be True, False or None, not {b.cancelled_invoices!r}"
+        )
+    if not number(b.horizon_days) or b.horizon_days <= 0:
+        problems.append(f"horizon_days must be a number of days above 0, not {b.horizon_days!r}")
+    if not number(b.annual_discount) or not 0 <= b.annual_discount < 10:
+        problems.append(f"annual_discount must be a rate such as 0.10, not {b.annual_discount!r}")
+    if problems:
+        raise PersonasError("; ".join(problems) + ".")

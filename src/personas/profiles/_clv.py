@@ -19,6 +19,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from personas.errors import DataError
+from personas.io._dates import read_instant
 
 __all__ = ["Fit", "fit_bgnbd", "fit_clv_models", "fit_gamma_gamma", "fit_pareto_nbd", "with_clv"]
 
@@ -512,13 +513,13 @@ def checked_time_unit(unit: str) -> str:
     return unit
 
 
-def checked_calibration_end(value: Any):
+def checked_calibration_end(value: Any, order: str | None = None):
     """The calibration end as a date (None: the day before as_of, known later)."""
     if value is None:
         return None
     try:
-        return pd.Timestamp(value).date()
-    except (ValueError, TypeError):
+        return read_instant(value, order).date()
+    except DataError:
         raise DataError(
             f"calibration_end {value!r} is not a date: give one such as 1997-09-30 "
             "(--calibration-end), or leave it out for the day before as_of."

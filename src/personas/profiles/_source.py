@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from personas.errors import DataError, InputFileError, PersonasError
-from personas.io._dates import decide, other_order
+from personas.io._dates import decide, other_order, read_instant
 
 __all__ = [
     "DUCKDB_FILES",
@@ -588,14 +588,11 @@ def kind(dtype) -> str:
     return "other"
 
 
-def resolve_as_of(e, as_of: Any, source: str) -> dt.datetime:
+def resolve_as_of(e, as_of: Any, source: str, order: str | None = None) -> dt.datetime:
+    """The instant profiles are made at: ``as_of`` as given (read as dates are, see
+    :func:`personas.io._dates.read_instant`), else midnight after the last event."""
     if as_of is not None:
-        try:
-            ts = pd.Timestamp(as_of)
-        except (ValueError, TypeError):
-            raise DataError(
-                f"as_of {as_of!r} is not a date; write it like 2024-12-31 or 2024-12-31T18:00:00Z."
-            ) from None
+        ts = read_instant(as_of, order)
         if ts.tzinfo is not None:
             ts = ts.tz_convert("UTC").tz_localize(None)
         return ts.to_pydatetime().replace(tzinfo=dt.UTC)

@@ -9,6 +9,7 @@ take plain data; the stages below never import either.
 
 from __future__ import annotations
 
+import inspect
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -99,4 +100,20 @@ class Result:
         kind = kind if kind is not None else next(iter(charts))
         if kind not in charts:
             raise ValueError(f"Unknown chart {kind!r}; choose one of {sorted(charts)}.")
-        return charts[kind](interactive=interactive, **options)
+        chart = charts[kind]
+        params = inspect.signature(chart).parameters.values()
+        if any(p.kind == p.VAR_KEYWORD for p in params):
+            return chart(interactive=interactive, **options)
+        known = [
+            p.name
+            for p in inspect.signature(chart).parameters.values()
+            if p.kind == p.KEYWORD_ONLY or p.kind == p.POSITIONAL_OR_KEYWORD
+        ]
+        unknown = [o for o in options if o not in known]
+        if unknown:
+            takes = [p for p in known if p != "interactive"]
+            raise ValueError(
+                f"The {kind} chart takes no option {unknown[0]!r}; its options are "
+                f"{takes or 'none'}."
+            )
+        return chart(interactive=interactive, **options)

@@ -17,7 +17,7 @@ from personas import viz
 from personas.cluster import embed_2d, silhouette_by_segment
 from personas.interpret import NumberProfile, numeric_view
 
-__all__ = ["CHARTS", "figure", "report_figures"]
+__all__ = ["CHARTS", "report_figures"]
 
 MAX_POINTS = 5000
 
@@ -198,13 +198,6 @@ CHARTS = {
     "category_mix": _category_mix,
     "tree": _tree,
 }
-
-
-def figure(run: Any, kind: str, *, interactive: bool = False, **options: Any) -> Any:
-    """One chart of a segmentation (see :meth:`Segmentation.plot`)."""
-    if kind not in CHARTS:
-        raise ValueError(f"Unknown chart {kind!r}; choose one of {sorted(CHARTS)}.")
-    return CHARTS[kind](run, interactive, **options)
 
 
 def report_figures(run: Any) -> dict[str, Any]:

@@ -113,6 +113,8 @@ class Segmentation(Result):
         True
         """
         ids = [self._segment_id(x) for x in (a, b)]
+        if ids[0] == ids[1]:
+            raise ValueError(f"Compare two different segments; {a!r} and {b!r} are one.")
         found = compare_segments(
             self.validation.data,
             self.validation.schema,
@@ -204,7 +206,7 @@ class Segmentation(Result):
         return super().plot(kind, interactive=interactive, **options)
 
     def _charts(self) -> dict[str, Callable[..., Any]]:
-        return {kind: functools.partial(_charts.figure, self, kind) for kind in _charts.CHARTS}
+        return {kind: functools.partial(chart, self) for kind, chart in _charts.CHARTS.items()}
 
 
 class KSelection(Result):
@@ -233,7 +235,7 @@ class KSelection(Result):
         )
 
     def _charts(self) -> dict[str, Callable[..., Any]]:
-        return {"k_selection": functools.partial(_charts.figure, self._run, "k_selection")}
+        return {"k_selection": functools.partial(_charts.CHARTS["k_selection"], self._run)}
 
 
 class SegmentProfiles(Result):
@@ -298,15 +300,9 @@ class SegmentProfiles(Result):
     def _charts(self) -> dict[str, Callable[..., Any]]:
         """``heatmap``, ``radar`` or ``snake``."""
         return {
-            kind: functools.partial(_charts.figure, self._run, kind)
+            kind: functools.partial(_charts.CHARTS[kind], self._run)
             for kind in ("heatmap", "radar", "snake")
         }
-
-    def plot(self, kind: str = "heatmap", *, interactive: bool = False, **options: Any) -> Any:
-        """``heatmap``, ``radar`` or ``snake``."""
-        if kind not in ("heatmap", "radar", "snake"):
-            raise ValueError(f"kind must be 'heatmap', 'radar' or 'snake', not {kind!r}.")
-        return super().plot(kind, interactive=interactive, **options)
 
 
 class SegmentComparison(Result, Comparison):

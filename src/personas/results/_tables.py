@@ -165,8 +165,11 @@ class Profiles(Result, Profiling):
             numbers = [c for c in self.data.columns if self.data[c].dtype.kind in "if"]
             raise ValueError(f"No numeric profile column {column!r}; choose one of {numbers}.")
         values = self.data[column].to_numpy(dtype=float, na_value=float("nan"))
-        skewed = pd.Series(values).skew() > 1
-        return viz.histogram(values, title=column, log=bool(skewed), interactive=interactive)
+        positive = values[values > 0]
+        if positive.size and pd.Series(positive).skew() > 1:  # (money: the buyers, logged)
+            title = f"{column} (the {positive.size:,} users above 0, log scale)"
+            return viz.histogram(positive, title=title, log=True, interactive=interactive)
+        return viz.histogram(values, title=column, interactive=interactive)
 
     def _charts(self) -> dict[str, Callable[..., Any]]:
         """``rfm`` (users per RFM segment) and ``distribution`` (``column=``, a feature)."""
