@@ -271,3 +271,30 @@ def test_compressed_csv_by_content(tmp_path, codec):
     df, info = load_table(path)
     assert info.options["compression"] == codec
     assert df["age"].tolist() == [31, 45]
+
+
+def test_a_zip_download_is_read_by_the_table_reader_too(tmp_path):
+    """The user-table reader and the event-log reader read the same sources: a zip of one
+    data file (as the UCI and Kaggle publish tables) is unpacked and read; an Excel
+    workbook (a zip too) is still a workbook."""
+    import zipfile
+
+    import personas
+
+    users = _frame()
+    users.to_csv(tmp_path / "users.csv", index=False, sep=";")
+    archive = tmp_path / "download.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(tmp_path / "users.csv", "bank/users.csv")
+        z.writestr("__MACOSX/bank/._users.csv", b"\x00\x05")
+    df, info = load_table(archive)
+    pd.testing.assert_frame_equal(df, read_table(tmp_path / "users.csv"))
+    assert info.name == "download.zip/bank/users.csv" and info.options["delimiter"] == ";"
+    report = personas.validate(archive)
+    assert report.source.name == "download.zip/bank/users.csv" and report.n_rows == len(users)
+    with zipfile.ZipFile(archive, "a") as z:
+        z.write(tmp_path / "users.csv", "bank/more.csv")
+    with pytest.raises(InputFileError, match=r"several data files \(bank/users.csv, bank/more"):
+        load_table(archive)
+    users.to_excel(tmp_path / "users.xlsx", index=False)
+    assert load_table(tmp_path / "users.xlsx")[1].format == "excel"

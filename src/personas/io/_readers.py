@@ -9,15 +9,11 @@ format, encoding and delimiter.
 
 from __future__ import annotations
 
-import bz2
 import csv
-import difflib
-import gzip
 import io
 import json
-import lzma
-import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,31 +29,20 @@ from personas.errors import (
     PersonasError,
     SchemaError,
 )
+from personas.io._files import (
+    HEAD_BYTES,
+    arrow_stream,
+    check_path,
+    decode_head,
+    detect_format,
+    open_decompressed,
+    unzip_one,
+)
 from personas.io._names import keep_as_text
 
-__all__ = ["SourceInfo", "load_table", "read_table"]
+__all__ = ["SCHEMA_KEY", "SourceInfo", "load_table", "read_excel", "read_table"]
 
-_HEAD_BYTES = 1 << 20
 _DELIMITERS = [",", ";", "\t", "|"]
-_EXTENSIONS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".tab": "csv",
-    ".txt": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".jsonl": "jsonl",
-    ".ndjson": "jsonl",
-    ".json": "jsonl",
-    ".xlsx": "excel",
-    ".xlsm": "excel",
-    ".xls": "excel",
-    ".duckdb": "duckdb",
-    ".ddb": "duckdb",
-    ".db": "duckdb",
-}
-_COMPRESSIONS = {".gz": "gzip", ".bz2": "bz2", ".xz": "xz", ".zst": "zstd"}
-SUPPORTED = "CSV/TSV (optionally gzip/bz2/xz), Parquet, JSON lines, Excel (.xlsx) or DuckDB"
 
 
 @dataclass
@@ -194,12 +179,12 @@ def load_table(
             target = "/" + text[len("duckdb:///") :]
         if target in ("", "/", ":memory:", "/:memory:"):
             return _read_duckdb(None, table=table, query=query)
-        return _read_duckdb(_check_path(Path(target)), table=table, query=query)
+        return _read_duckdb(check_path(Path(target)), table=table, query=query)
 
-    path = _check_path(Path(source))
+    path = check_path(Path(source))
     if path.is_dir():
         return _read_parquet_dir(path)
-    fmt = format or _detect_format(path)
+    fmt = format or detect_format(path)
     if fmt == "csv":
         return _read_csv(
             path, delimiter=delimiter, encoding=encoding, skip_bad_lines=skip_bad_lines
@@ -209,157 +194,28 @@ def load_table(
     if fmt == "jsonl":
         return _read_json(path)
     if fmt == "excel":
-        return _read_excel(path, sheet=sheet)
+        return read_excel(path, sheet=sheet)
     if fmt == "duckdb":
         return _read_duckdb(path, table=table, query=query)
+    if fmt == "zip":  # a download holding one data file
+        inner, member, folder = unzip_one(path)
+        try:
+            df, info = load_table(inner, sheet=sheet, delimiter=delimiter, encoding=encoding,
+                                  skip_bad_lines=skip_bad_lines)  # fmt: skip
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        info.name, info.path = f"{path.name}/{member}", str(path.absolute())
+        return df, info
     raise FileFormatError(
-        f"Unknown format {fmt!r} for {path.name}. Use one of: csv, parquet, jsonl, excel, duckdb."
+        f"Unknown format {fmt!r} for {path.name}. Use one of: csv, parquet, jsonl, excel, "
+        "duckdb, zip."
     )
 
 
 # --------------------------------------------------------------------------- paths + formats
 
 
-def _check_path(path: Path) -> Path:
-    path = path.expanduser()
-    if not path.exists():
-        parent = path.parent if str(path.parent) else Path(".")
-        hint = ""
-        if parent.is_dir():
-            close = difflib.get_close_matches(path.name, os.listdir(parent), n=3, cutoff=0.6)
-            if close:
-                hint = " Did you mean " + " or ".join(repr(str(parent / c)) for c in close) + "?"
-        elif str(parent) not in ("", "."):
-            hint = f" The folder {str(parent)!r} does not exist either."
-        raise InputFileError(
-            f"File {str(path)!r} does not exist (looked for {str(path.absolute())!r}).{hint} "
-            "Check the path and the current directory."
-        )
-    if path.is_dir():
-        if not any(path.glob("**/*.parquet")):
-            raise InputFileError(
-                f"{str(path)!r} is a folder, not a file. Give a file ({SUPPORTED}); a folder is "
-                "read only when it holds Parquet files."
-            )
-        return path
-    if not os.access(path, os.R_OK):
-        raise InputFileError(
-            f"File {str(path)!r} cannot be read: permission denied. "
-            "Fix its permissions (chmod +r) or run as a user who can read it."
-        )
-    return path
-
-
-def _compression(path: Path, head: bytes) -> str | None:
-    if head[:2] == b"\x1f\x8b":
-        return "gzip"
-    if head[:3] == b"BZh":
-        return "bz2"
-    if head[:6] == b"\xfd7zXZ\x00":
-        return "xz"
-    if head[:4] == b"\x28\xb5\x2f\xfd":
-        return "zstd"
-    return None
-
-
-def _raw_head(path: Path, n: int = 16) -> bytes:
-    with open(path, "rb") as fh:
-        return fh.read(n)
-
-
-def _detect_format(path: Path) -> str:
-    head = _raw_head(path)
-    if head[:4] == b"PAR1":
-        return "parquet"
-    if head[8:12] == b"DUCK":
-        return "duckdb"
-    if head[:4] == b"PK\x03\x04":
-        return "excel"
-    if head[:16] == b"SQLite format 3\x00":
-        raise FileFormatError(
-            f"{path.name} is a SQLite database, which personas does not read directly. "
-            "Export the table to CSV or Parquet (sqlite3 -header -csv db 'select * from t'), "
-            "or load it into DuckDB and pass the .duckdb file."
-        )
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes and suffixes[-1] in _COMPRESSIONS:
-        suffixes = suffixes[:-1]
-    ext = suffixes[-1] if suffixes else ""
-    if ext in _EXTENSIONS and _EXTENSIONS[ext] in ("csv", "jsonl"):
-        return _EXTENSIONS[ext]
-    if ext in _EXTENSIONS and _EXTENSIONS[ext] in ("parquet", "excel", "duckdb"):
-        raise FileFormatError(
-            f"{path.name} is named like a {_EXTENSIONS[ext]} file but its content is not one "
-            f"(it starts with {head[:8]!r}). The file may be damaged or misnamed; re-export it."
-        )
-    text = _text_head(path, 4096).lstrip()
-    if text.startswith(("{", "[")):
-        return "jsonl"
-    return "csv"
-
-
-def _open_decompressed(path: Path):
-    comp = _compression(path, _raw_head(path))
-    if comp == "gzip":
-        return gzip.open(path, "rb"), comp
-    if comp == "bz2":
-        return bz2.open(path, "rb"), comp
-    if comp == "xz":
-        return lzma.open(path, "rb"), comp
-    if comp == "zstd":
-        return pa.input_stream(str(path), compression="zstd"), comp
-    return open(path, "rb"), None
-
-
-def _arrow_stream(path: Path, compression: str | None):
-    """A stream for Arrow's readers; xz, which Arrow cannot decompress, goes through lzma."""
-    if compression == "xz":
-        return lzma.open(path, "rb")
-    return pa.input_stream(str(path), compression=compression)
-
-
-def _text_head(path: Path, n: int = _HEAD_BYTES) -> str:
-    fh, _ = _open_decompressed(path)
-    with fh:
-        data = fh.read(n)
-    return data.decode("utf-8", errors="replace")
-
-
 # --------------------------------------------------------------------------- CSV
-
-
-def _decode_head(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:
-    """Return (text, encoding) of the head, choosing utf-8, utf-16 or cp1252/latin-1."""
-    if encoding:
-        try:
-            return raw.decode(encoding, errors="strict"), encoding
-        except LookupError as exc:
-            raise FileFormatError(
-                f"Unknown encoding {encoding!r} given for {path.name}. "
-                "Use a Python codec name such as utf-8, latin-1 or cp1252."
-            ) from exc
-        except UnicodeDecodeError as exc:
-            raise FileFormatError(
-                f"{path.name} is not valid {encoding} at byte {exc.start} of its head. "
-                "Leave out --encoding to let personas detect it."
-            ) from exc
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return raw.decode("utf-16", errors="replace"), "utf-16"
-    if b"\x00" in raw[:8192]:
-        raise FileFormatError(
-            f"{path.name} looks like a binary file, not text: it contains NUL bytes "
-            f"(starts with {raw[:12]!r}). personas reads {SUPPORTED}. Give a file in one "
-            "of those formats."
-        )
-    decoder = __import__("codecs").getincrementaldecoder("utf-8")()
-    try:
-        return decoder.decode(raw, final=False), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    try:
-        return raw.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return raw.decode("latin-1"), "latin-1"
 
 
 def _sniff_delimiter(lines: list[str]) -> str:
@@ -389,11 +245,11 @@ def _read_csv(
 ) -> tuple[pd.DataFrame, SourceInfo]:
     import pyarrow.csv as pacsv
 
-    fh, compression = _open_decompressed(path)
+    fh, compression = open_decompressed(path)
     with fh:
-        raw = fh.read(_HEAD_BYTES)
-        complete = len(raw) < _HEAD_BYTES
-    text, enc = _decode_head(raw, path, encoding)
+        raw = fh.read(HEAD_BYTES)
+        complete = len(raw) < HEAD_BYTES
+    text, enc = decode_head(raw, path, encoding)
     if not text.strip():
         raise EmptyDataError(
             f"{path.name} is empty: it has no header and no rows. "
@@ -431,7 +287,7 @@ def _read_csv(
         return "skip"
 
     def read(use_threads: bool, encoding_: str):
-        source = _arrow_stream(path, compression)
+        source = arrow_stream(path, compression)
         return pacsv.read_csv(
             source,
             read_options=pacsv.ReadOptions(
@@ -600,7 +456,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
     import pyarrow.json as pajson
 
     info = SourceInfo(name=path.name, path=str(path.absolute()), format="jsonl")
-    fh, compression = _open_decompressed(path)
+    fh, compression = open_decompressed(path)
     info.options["compression"] = compression
     with fh:
         head = fh.read(4096)
@@ -609,7 +465,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
         raise EmptyDataError(f"{path.name} is empty: it holds no JSON records.")
     if text.startswith("["):  # one JSON array of records, not JSON lines
         info.options["layout"] = "array"
-        fh, _ = _open_decompressed(path)
+        fh, _ = open_decompressed(path)
         with fh:
             try:
                 df = pd.read_json(fh, orient="records")
@@ -622,7 +478,7 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
             raise EmptyDataError(f"{path.name} holds an empty JSON array: no records.")
         return df, info
     try:
-        tbl = pajson.read_json(_arrow_stream(path, compression))
+        tbl = pajson.read_json(arrow_stream(path, compression))
     except pa.ArrowInvalid as exc:
         raise FileFormatError(
             f"{path.name} could not be parsed as JSON lines: {exc}. Each line must be one "
@@ -631,7 +487,8 @@ def _read_json(path: Path) -> tuple[pd.DataFrame, SourceInfo]:
     return _finish(tbl, info)
 
 
-def _read_excel(path: Path, *, sheet: str | int | None) -> tuple[pd.DataFrame, SourceInfo]:
+def read_excel(path: Path, *, sheet: str | int | None) -> tuple[pd.DataFrame, SourceInfo]:
+    """One sheet of an Excel workbook (the first by default), with its SourceInfo."""
     import_optional("openpyxl", purpose="to read Excel files")
     info = SourceInfo(
         name=path.name, path=str(path.absolute()), format="excel", options={"sheet": sheet}

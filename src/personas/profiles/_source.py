@@ -19,6 +19,19 @@ import pandas as pd
 
 from personas.errors import DataError, InputFileError, PersonasError
 from personas.io._dates import decide, other_order, read_instant
+from personas.io._files import (
+    EXCEL_FILES,
+    HEAD_BYTES,
+    JSON_FILES,
+    TEXT_FILES,
+    compression,
+    decode_head,
+    folder_glob,
+    raw_head,
+    text_head,
+    unzip_one,
+)
+from personas.io._readers import read_excel
 
 __all__ = [
     "DUCKDB_FILES",
@@ -94,10 +107,6 @@ def _half_the_memory() -> str:
 
 DUCKDB_FILES = (".duckdb", ".ddb", ".db")
 DATE_SAMPLE = 20_000  # lines whose dates say which of day and month comes first
-EXCEL_FILES = (".xlsx", ".xlsm", ".xls")
-JSON_FILES = tuple(f".{x}{z}" for x in ("json", "jsonl", "ndjson") for z in ("", ".gz"))
-TEXT_FILES = (".csv", ".csv.gz", ".gz", ".tsv", ".txt", ".bz2", ".zst", ".dat")
-DATA_FILES = (*TEXT_FILES, ".parquet", ".parq", *JSON_FILES, *EXCEL_FILES)
 
 
 @dataclass
@@ -145,7 +154,7 @@ def read_events(
         text = str(events)
         path = Path(text)
         if path.is_dir():
-            text = _folder_glob(path)
+            text = folder_glob(path)
         elif not any(ch in text for ch in "*?[") and not path.exists():
             raise InputFileError(
                 f"Events file {text!r} does not exist. Give the path of a CSV or Parquet "
@@ -191,49 +200,13 @@ def read_events(
 
 
 def _read_zip(con, path: Path, dates: dict[str, Any]) -> Events:
-    """The one data file of a zip archive (Kaggle's and the UCI's downloads), unpacked
-    into a temporary folder that goes with the connection."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = [
-                m
-                for m in archive.infolist()
-                if not m.is_dir()
-                and not m.filename.startswith("__MACOSX/")
-                and not Path(m.filename).name.startswith(".")
-            ]
-            data = [m for m in members if m.filename.lower().endswith(DATA_FILES)]
-            if len(data) != 1:
-                names = ", ".join(m.filename for m in (data or members)[:8]) or "nothing"
-                what = "several data files" if data else "no CSV, Parquet, JSON or Excel file"
-                raise InputFileError(
-                    f"{path.name} holds {what} ({names}). Unzip it and give the file "
-                    "with the events (or a folder of files that share their columns)."
-                )
-            folder = tempfile.mkdtemp(prefix="personas-zip-")
-            weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
-            inner = Path(archive.extract(data[0], folder))
-    except zipfile.BadZipFile as exc:
-        raise InputFileError(f"{path.name} is not a readable zip archive ({exc}).") from None
+    """The one data file of a zip archive, unpacked into a temporary folder that goes
+    with the connection."""
+    inner, member, folder = unzip_one(path)
+    weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     log = read_events(con, inner, None, **dates)
-    log.source = f"{path.name}/{data[0].filename}"
+    log.source = f"{path.name}/{member}"
     return log
-
-
-def _folder_glob(path: Path) -> str:
-    """A glob of the folder's Parquet files (in subfolders too), else of its CSV or JSON
-    files (one kind, which must then share their columns)."""
-    for ends in ((".parquet",), (".csv", ".csv.gz"), (".jsonl", ".json", ".ndjson")):
-        for end in ends:
-            if next(path.rglob(f"*{end}"), None) is not None:
-                return str(path / "**" / f"*{end}")
-    found = sorted({p.suffix for p in path.rglob("*") if p.is_file()})
-    raise InputFileError(
-        f"The folder {path.name} holds no Parquet, CSV or JSON files (it holds "
-        f"{', '.join(found[:8]) or 'no files'}). Give a folder of event files, or a glob."
-    )
 
 
 def flatten(table: Any) -> tuple[Any, list[str]]:
@@ -292,12 +265,10 @@ def _read_csv(
     UTF-8 (Windows and Excel exports of Western European text) as Latin-1, with a note.
     Dates written as text are read as :func:`_date_formats` says.
     """
-    from personas.io._readers import _compression, _decode_head, _raw_head
-
     encoding = None  # DuckDB reads UTF-8, UTF-16 and Latin-1 itself (not cp1252)
-    if path.is_file() and _compression(path, _raw_head(path)) is None:
+    if path.is_file() and compression(path, raw_head(path)) is None:
         with open(path, "rb") as fh:
-            _, found = _decode_head(fh.read(1 << 20), path, None)  # (as the table reader)
+            _, found = decode_head(fh.read(HEAD_BYTES), path, None)  # (as the table reader)
         encoding = {"utf-8": None, "utf-16": "utf-16"}.get(found, "latin-1")
     notes: list[str] = []
     sniffed = _sniff(con, text, encoding)
@@ -410,9 +381,7 @@ def _read_workbook(path: Path) -> tuple[Any, list[str]]:
     split by year over sheets, as UCI's Online Retail II workbook is)."""
     import ibis
 
-    from personas.io._readers import _read_excel
-
-    first, _ = _read_excel(path, sheet=None)
+    first, _ = read_excel(path, sheet=None)
     book = pd.ExcelFile(path, engine="openpyxl")
     with book:
         names = book.sheet_names
@@ -450,10 +419,8 @@ _DELIMITERS = ",;\t|"
 def _whitespace_columns(path: Path) -> tuple[int, bool] | None:
     """(fields per line, has a header) when the file is columns separated by runs of
     spaces (CDNOW's ``CDNOW_master.txt``); None for anything else."""
-    from personas.io._readers import _text_head
-
     try:
-        text = _text_head(path)
+        text = text_head(path)
     except OSError:
         return None
     lines = [line for line in text.splitlines()[:200] if line.strip()]
@@ -485,9 +452,7 @@ def _read_whitespace(con, path: Path, n: int, header: bool) -> Events:
         "escape = '', auto_detect = false) WHERE trim(line) <> ''"
     )
     if header:
-        from personas.io._readers import _text_head
-
-        names = next(line for line in _text_head(path).splitlines() if line.strip()).split()
+        names = next(line for line in text_head(path).splitlines() if line.strip()).split()
         lines += " OFFSET 1"  # (the header is the first non-empty line)
     else:
         names = [f"column{i}" for i in range(n)]
