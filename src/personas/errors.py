@@ -20,6 +20,7 @@ __all__ = [
     "DataError",
     "DataQualityWarning",
     "EmptyDataError",
+    "NoUsableEventsError",
     "FileFormatError",
     "InputFileError",
     "MissingDependencyError",
@@ -53,6 +54,11 @@ class EmptyDataError(PersonasError):
 
 class DataError(PersonasError):
     """The data are readable but unusable as given (duplicate ids, no feature column…)."""
+
+
+class NoUsableEventsError(DataError):
+    """An event log none of whose lines can be profiled: each lacks a user id or a
+    readable time, or lies at or after as_of."""
 
 
 class SchemaError(PersonasError):

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from personas.cluster import Segmenter
-from personas.errors import DataError, PersonasError
+from personas.errors import DataError, NoUsableEventsError, PersonasError
 from personas.interpret import (
     Playbook,
     derive_insights,
@@ -251,9 +251,11 @@ def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
     builder = ProfileBuilder(columns, clv="auto", date_order=named.get("date_order"))
     try:
         return Profiles.wrap(builder.fit_profile(data, as_of=as_of, table=named.get("table")))
-    except PersonasError as exc:
-        if as_of is not None and "is usable" in str(exc):
+    except NoUsableEventsError:
+        if as_of is not None:
             raise  # a log, but nothing before the as_of given: that is the error to tell
+        return None
+    except PersonasError:
         return None
 
 

@@ -114,3 +114,11 @@ def test_the_fitted_state_is_typed_and_skew_is_decided_once(typed):
         expected = np.log1p(raw) if builder.transforms_[col] == "log1p" else raw
         np.testing.assert_allclose(scaled, expected)
     assert builder.transforms_["purchases"] == "log1p"
+
+
+def test_as_of_with_an_offset_is_its_utc_time(typed):
+    data, schema, _ = typed
+    builder = BasisBuilder(schema, as_of="2024-01-02T01:00:00+02:00").fit(data)
+    assert builder.as_of_ == "2024-01-01T23:00:00"
+    with pytest.raises(DataError, match="as_of 'soon' is not a date"):
+        BasisBuilder(schema, as_of="soon").fit(data)

@@ -196,7 +196,7 @@ def test_what_the_fitted_log_said_holds_under_other_names():
 def test_a_failed_fit_leaves_the_builder_as_it_was(log):
     builder = ProfileBuilder().fit(log, as_of=AS_OF)
     before = {k: v for k, v in vars(builder).items() if k.endswith("_")}
-    with pytest.raises(DataError, match="No event of .* is usable"):
+    with pytest.raises(personas.errors.NoUsableEventsError, match="No event of .* is usable"):
         builder.fit(_shop(), as_of="2001-01-01")  # every event after as_of
     after = {k: v for k, v in vars(builder).items() if k.endswith("_")}
     assert after.keys() == before.keys()

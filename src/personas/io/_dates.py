@@ -153,12 +153,12 @@ def ambiguous_note(column: str, chosen: str, best: list[str]) -> str | None:
 
 
 def decide(
-    counts: dict[str, int], n: int, column: str, order: str | None = None, least: float = 0.9
+    counts: dict[str, float], n: float, column: str, order: str | None = None, least: float = 0.9
 ) -> tuple[str | None, str | None]:
     """The form that reads the most of ``n`` sampled values (``counts``: values read per
-    form), if it reads ``least`` of them or more — on a tie the first in ``order``'s
-    list (day first unless ``order`` is "month") —, and the note when the sample fits
-    both orders of day and month."""
+    form, or their weights), if it reads ``least`` of them or more — on a tie the first
+    in ``order``'s list (day first unless ``order`` is "month") —, and the note when the
+    sample fits both orders of day and month."""
     best = max(counts.values(), default=0)
     if best == 0 or best < least * n:
         return None, None
@@ -178,26 +178,17 @@ def read_instant(value: Any, order: str | None = None, *, what: str = "as_of") -
             f"{what} {value!r} is not a date; write it like 2024-12-31 or 2024-12-31T18:00:00Z."
         )
 
-    if isinstance(value, str):
-        text = value.strip()
-        if re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", text):
+    if isinstance(value, str) and not re.match(r"^\d{4}-\d{1,2}-\d{1,2}([ T].*)?$", value):
+        for fmt in ordered(order):  # (not ISO 8601: the forms of the data's dates)
             try:
-                stamp = pd.Timestamp(text)
-            except (ValueError, TypeError):
-                raise bad() from None
-            if pd.isna(stamp):
-                raise bad()
-            return stamp
-        for fmt in ordered(order):
-            try:
-                read = dt.datetime.strptime(text, fmt)
+                read = dt.datetime.strptime(value.strip(), fmt)
             except ValueError:
                 continue
             if read.year >= 1900:
                 return pd.Timestamp(read)
         raise bad()
     try:
-        stamp = pd.Timestamp(value)
+        stamp = pd.Timestamp(value.strip() if isinstance(value, str) else value)
     except (ValueError, TypeError):
         raise bad() from None
     if pd.isna(stamp):

@@ -81,13 +81,10 @@ def _try_dates(
         return None, 0.0, None  # (dates have digits: city names are not tried)
     head = values.iloc[:50]  # the forms that read the first values, then the sample
     forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
-    scale = 1_000_000 / max(float(weights.sum()), 1.0)
-    counts = {
-        f: int(round(weights[read_dates(values, f).notna().to_numpy()].sum() * scale))
-        for f in forms
-    }
-    fmt, note = _dates.decide(counts, 1_000_000, name, order, least=PATTERN_SHARE)
-    return fmt, (counts[fmt] / 1_000_000 if fmt else 0.0), note
+    total = max(float(weights.sum()), 1.0)
+    read = {f: float(weights[read_dates(values, f).notna().to_numpy()].sum()) for f in forms}
+    fmt, note = _dates.decide(read, total, name, order, least=PATTERN_SHARE)
+    return fmt, (read[fmt] / total if fmt else 0.0), note
 
 
 def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, int]:

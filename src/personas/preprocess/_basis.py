@@ -261,8 +261,9 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
 
     def _as_of(self, X: pd.DataFrame, basis: list[str], schema: Schema) -> pd.Timestamp | None:
         dates = [c for c in basis if schema[c].role == "datetime"]
-        if self.as_of is not None:
-            return read_instant(self.as_of).tz_localize(None)
+        if self.as_of is not None:  # (a time with an offset: its UTC time, as profiles)
+            stamp = read_instant(self.as_of)
+            return stamp.tz_convert("UTC").tz_localize(None) if stamp.tzinfo else stamp
         if not dates:
             return None
         latest = max(pd.to_datetime(X[c]).max() for c in dates)
@@ -578,7 +579,9 @@ class TableTyper(TransformerMixin, BaseEstimator):
         self.schema = schema
         self.columns = columns
 
-    def fit(self, X: pd.DataFrame, y=None) -> TableTyper:
+    def fit(self, X: pd.DataFrame | None, y=None) -> TableTyper:
+        """Keep the schema's roles of ``columns`` (``X`` is read only to infer a schema
+        when none is given)."""
         schema = self.schema if self.schema is not None else Schema.infer(X)
         keep = list(self.columns) if self.columns is not None else list(schema.columns)
         unknown = [c for c in keep if c not in schema.columns]

@@ -27,7 +27,13 @@ from typing import Any
 import pandas as pd
 
 from personas._estimator import Estimator
-from personas.errors import DataError, EmptyDataError, PersonasError, SchemaError
+from personas.errors import (
+    DataError,
+    EmptyDataError,
+    NoUsableEventsError,
+    PersonasError,
+    SchemaError,
+)
 from personas.profiles._cleaning import scan, without_duplicates
 from personas.profiles._features import (
     RULES,
@@ -599,7 +605,7 @@ class _Run:
             n = counts.get("negative_lines_left_out")
             negative = f", {n} have a negative quantity or amount (left out)" if n else ""
             no_time = counts["missing_timestamp"] + counts["unreadable_timestamp"]
-            raise DataError(
+            raise NoUsableEventsError(
                 f"No event of {source} is usable: of its {counts['rows_read']:,} lines, "
                 f"{counts['missing_user_id']:,} have no user id, {no_time:,} have no time "
                 f"that can be read, and {counts['at_or_after_as_of']:,} are at or after "

@@ -355,7 +355,7 @@ def _date_formats(con, text, encoding, header, sniffed, order, fitted, notes) ->
             for f in (fmt, twin)
         )
         counts = con.raw_sql(
-            f"SELECT count(*) AS personas_n, {cols} FROM (SELECT * FROM read_csv("
+            f"SELECT {cols} FROM (SELECT * FROM read_csv("
             f"'{sniffed['file']}'{sniffed['option']}, all_varchar = true, "
             f"header = {str(header).lower()}) LIMIT {DATE_SAMPLE})"
         ).fetchdf()
@@ -363,9 +363,10 @@ def _date_formats(con, text, encoding, header, sniffed, order, fitted, notes) ->
         if read[twin] < read[fmt]:
             continue  # (a day above 12 in the sample: only day first reads them)
         prefer = (fitted or {}).get(key)
+        first = order
         if prefer in (fmt, twin):  # the fitted log's order
-            order = "month" if prefer.startswith("%m") else "day"
-        chosen, note = decide(read, max(read.values()), ", ".join(names), order)
+            first = "month" if prefer.startswith("%m") else "day"
+        chosen, note = decide(read, max(read.values()), ", ".join(names), first)
         out[key] = chosen
         notes += [note] if note else []
     return out

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -186,10 +187,8 @@ class Segmentation(Result):
         section = report.render_eda(eda, eda._figures(), fragment=True)
         return report.render_segmentation(self, _charts.report_figures(self), section)
 
-    def to_markdown(self, path: str | Any = None) -> str:
+    def to_markdown(self, path: str | Path | None = None) -> str:
         """The report's facts as Markdown (segments, insights, rules, k); no charts."""
-        from pathlib import Path
-
         text = report.render_markdown(self)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")

@@ -16,6 +16,7 @@ from personas import report, viz
 from personas.io import Exploration, Schema, Validation
 from personas.io import eda as explore
 from personas.io import validate as check
+from personas.io._eda import EDA_SAMPLE_ROWS
 from personas.profiles import ProfileBuilder, Profiling, read_mapping
 from personas.results._base import Result
 
@@ -156,8 +157,7 @@ class Profiles(Result, Profiling):
         return report.render_profiles(self, figures, fragment=fragment)
 
     def _rfm(self, interactive: bool) -> Any:
-        order = list(dict.fromkeys(self.data["rfm_segment"].value_counts().index))
-        counts = self.data["rfm_segment"].value_counts().reindex(order)
+        counts = self.data["rfm_segment"].value_counts()  # (most users first)
         return viz.counts(counts, title="Users per RFM segment", interactive=interactive)
 
     def _distribution(self, interactive: bool, column: str = "monetary") -> Any:
@@ -251,7 +251,7 @@ def validate(
 def eda(
     data: Any,
     *,
-    sample_rows: int = 50_000,
+    sample_rows: int = EDA_SAMPLE_ROWS,
     random_state: int = 0,
     schema: Any = None,
     id_column: str | None = None,

@@ -96,7 +96,10 @@ def surrogate_tree(rules: Any, names: list[str], *, interactive: bool = False) -
 
 def missing(pct: pd.Series, *, interactive: bool = False) -> Any:
     """Share of missing values (%) per column."""
-    return _pick(interactive).eda_missing_figure(pct)
+    return _pick(interactive).bars_figure(
+        pct, "Missing values by column", "missing (%)", color=1, empty="no missing values",
+        hover="%{x:.1f}% missing",
+    )  # fmt: skip
 
 
 def associations(table: pd.DataFrame, *, interactive: bool = False) -> Any:
@@ -108,7 +111,7 @@ def counts(
     values: pd.Series, *, title: str, xlabel: str = "users", interactive: bool = False
 ) -> Any:
     """One bar per label of ``values`` (e.g. users per RFM segment), in its order."""
-    return _pick(interactive).counts_figure(values, title, xlabel)
+    return _pick(interactive).bars_figure(values, title, xlabel, color=0, empty="nothing to count")
 
 
 def histogram(values: Any, *, title: str, log: bool = False, interactive: bool = False) -> Any:

@@ -260,23 +260,6 @@ def tree_figure(rules: Any, names: list[str]):
     return fig
 
 
-def eda_missing_figure(pct: pd.Series):
-    fig = _fig("Missing values by column")
-    fig.add_bar(
-        y=list(pct.index),
-        x=pct.to_numpy(),
-        orientation="h",
-        marker_color=COLORS[1],
-        hovertemplate="%{y}: %{x:.1f}% missing<extra></extra>",
-    )
-    fig.update_layout(
-        height=140 + 22 * max(len(pct), 1),
-        xaxis_title="missing (%)",
-        yaxis={"autorange": "reversed"},
-    )
-    return fig
-
-
 def eda_associations_figure(table: pd.DataFrame):
     fig = _fig("Associations between columns (Spearman |ρ|, Cramér's V, η)")
     if table.empty:
@@ -294,17 +277,18 @@ def eda_associations_figure(table: pd.DataFrame):
     return fig
 
 
-def counts_figure(counts: pd.Series, title: str, xlabel: str):
+def bars_figure(values: pd.Series, title: str, xlabel: str, *, color: int, empty: str,
+                hover: str = "%{x:,}"):  # fmt: skip
     fig = _fig(title)
     fig.add_bar(
-        y=[str(i) for i in counts.index],
-        x=counts.to_numpy(),
+        y=[str(i) for i in values.index],
+        x=values.to_numpy(),
         orientation="h",
-        marker_color=COLORS[0],
-        hovertemplate="%{y}: %{x:,}<extra></extra>",
+        marker_color=_color(color),
+        hovertemplate="%{y}: " + hover + "<extra></extra>",
     )
     fig.update_layout(
-        height=140 + 26 * max(len(counts), 1), xaxis_title=xlabel, yaxis={"autorange": "reversed"}
+        height=140 + 26 * max(len(values), 1), xaxis_title=xlabel, yaxis={"autorange": "reversed"}
     )
     return fig
 

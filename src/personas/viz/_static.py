@@ -258,19 +258,6 @@ def _empty(message: str):
     return fig
 
 
-def eda_missing_figure(pct: pd.Series):
-    """Share of missing values per column."""
-    if pct.empty:
-        return _empty("no missing values")
-    fig = _figure((7, 0.3 * len(pct) + 1))
-    ax = fig.subplots()
-    ax.barh(list(pct.index)[::-1], list(pct.to_numpy())[::-1], color=COLORS[1])
-    ax.set_xlabel("missing (%)")
-    ax.tick_params(labelsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def eda_associations_figure(table: pd.DataFrame):
     """Association between every pair of columns (Spearman |ρ|, Cramér's V or η)."""
     if table.empty:
@@ -285,13 +272,15 @@ def eda_associations_figure(table: pd.DataFrame):
     return fig
 
 
-def counts_figure(counts: pd.Series, title: str, xlabel: str):
-    """Horizontal bars: one per label of ``counts``, in its order."""
-    if counts.empty:
-        return _empty("nothing to count")
-    fig = _figure((7, 0.35 * len(counts) + 1.2))
+def bars_figure(values: pd.Series, title: str, xlabel: str, *, color: int, empty: str,
+                hover: str = ""):  # fmt: skip
+    """Horizontal bars: one per label of ``values``, in its order (``hover``: the
+    interactive form's value format)."""
+    if values.empty:
+        return _empty(empty)
+    fig = _figure((7, 0.35 * len(values) + 1.2))
     ax = fig.subplots()
-    ax.barh([str(i) for i in counts.index][::-1], counts.to_numpy()[::-1], color=COLORS[0])
+    ax.barh([str(i) for i in values.index][::-1], values.to_numpy()[::-1], color=_color(color))
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=9)
     ax.tick_params(labelsize=8)
