@@ -23,7 +23,7 @@ import pandas as pd
 
 from personas._version import __version__
 from personas.errors import DataError, InputFileError, PersonasError
-from personas.io._readers import load_table
+from personas.io._read import load_table
 from personas.io._schema import Schema
 from personas.preprocess import TableTyper
 

@@ -102,7 +102,7 @@ def test_html_output(tmp_path):
         (lambda p: write(p / "empty.csv", ""), "is empty"),
         (lambda p: write(p / "header.csv", "user_id,age\n"), "has a header"),
         (lambda p: write(p / "ragged.csv", "a,b\n1,2\n3,4,5\n"), "wrong number of fields"),
-        (lambda p: p, "is a folder"),
+        (lambda p: p, "holds no Parquet, CSV or JSON"),
     ],
 )
 def test_unreadable_inputs_exit_2_with_a_message(tmp_path, make, expected):

@@ -165,7 +165,7 @@ def test_missing_folder(tmp_path):
 
 
 def test_directory_without_parquet(tmp_path):
-    with pytest.raises(InputFileError, match="is a folder, not a file"):
+    with pytest.raises(InputFileError, match="holds no Parquet, CSV or JSON files"):
         read_table(tmp_path)
 
 
@@ -298,3 +298,46 @@ def test_a_zip_download_is_read_by_the_table_reader_too(tmp_path):
         load_table(archive)
     users.to_excel(tmp_path / "users.xlsx", index=False)
     assert load_table(tmp_path / "users.xlsx")[1].format == "excel"
+
+
+def test_one_reader_for_tables_and_logs(tmp_path):
+    """User tables and event logs are read by the same reader: a folder or a glob of CSV
+    files (matched by column name), a value unlike the sniffed lines' far down a column
+    (read as text, no line lost), a Windows (cp1252) export with a euro sign, bz2."""
+    import bz2 as bz2_
+
+    import personas
+
+    folder = tmp_path / "parts"
+    folder.mkdir()
+    write(folder / "a.csv", "user_id,age\nu1,31\nu2,45\n")
+    write(folder / "b.csv", "age,user_id\n27,u3\n")  # another column order
+    for given in (folder, str(folder / "*.csv")):
+        df = read_table(given)
+        assert sorted(df["user_id"]) == ["u1", "u2", "u3"]
+        assert df.set_index("user_id")["age"].to_dict() == {"u1": 31, "u2": 45, "u3": 27}
+    late = "x,y\n" + "".join(f"{i},{i}\n" for i in range(30_000)) + "abc,1\n"
+    df = read_table(write(tmp_path / "late.csv", late))
+    assert len(df) == 30_001 and df["x"].iloc[-1] == "abc" and df["y"].iloc[-1] == 1
+    log = "customer,date,amount,note\n" + "".join(
+        f"c{i % 3},2024-01-{i % 28 + 1:02d},{i}.50,caf\u00e9 \u20ac\n" for i in range(30)
+    )
+    (tmp_path / "log.csv").write_bytes(log.encode("cp1252"))
+    table, info = load_table(tmp_path / "log.csv")
+    assert table["note"].iloc[0] == "caf\u00e9 \u20ac" and info.options["encoding"] == "cp1252"
+    p = personas.profile(tmp_path / "log.csv", as_of="2024-02-01")
+    assert any("not UTF-8: read as cp1252" in n for n in p.notes)
+    assert p.data.set_index("user_id")["frequency"].to_dict() == {"c0": 10, "c1": 10, "c2": 10}
+    (tmp_path / "log.csv.bz2").write_bytes(bz2_.compress(log.encode("utf-8")))
+    q = personas.profile(tmp_path / "log.csv.bz2", as_of="2024-02-01")
+    pd.testing.assert_frame_equal(q.data, p.data)
+
+
+def test_the_sniffer_does_not_drop_lines_silently(tmp_path):
+    """DuckDB's sniffer takes a first line of another width for a preamble and skips it;
+    personas reads every line, and says which have the wrong number of fields."""
+    path = write(tmp_path / "r.csv", "a,b\n1,2\n3,4,5\n")
+    with pytest.raises(FileFormatError, match=r"1 row\(s\).*line 3: 3 fields, expected 2"):
+        read_table(path)
+    df, info = load_table(path, skip_bad_lines=True)
+    assert df.to_dict("list") == {"a": [1], "b": [2]} and info.rows_skipped == 1

@@ -376,7 +376,7 @@ def test_amounts_written_as_text_are_read_as_numbers(tmp_path):
     # a few values that are not numbers: read as empty, and the note says how many
     rows = "".join(f"{i % 3},2024-01-0{i % 9 + 1},${i}.50\n" for i in range(19))
     some = tmp_path / "some.csv"
-    some.write_text("customer_id,order_date,order_total\n" + rows + "1,2024-01-02,n/a\n")
+    some.write_text("customer_id,order_date,order_total\n" + rows + "1,2024-01-02,unknown\n")
     p = personas.profile(some, as_of=AS_OF)
     assert any("1 of 20 sampled values are not numbers" in n for n in p.notes), p.notes
 
@@ -420,7 +420,7 @@ def test_csv_files_that_are_not_utf8(encoding, tmp_path, expected):
     p = personas.profile(path, as_of=AS_OF)
     _same(p, expected)
     if encoding == "latin-1":
-        assert any("not UTF-8: read as Latin-1" in n for n in p.notes)
+        assert any("not UTF-8: read as cp1252" in n for n in p.notes), p.notes
 
 
 def test_a_folder_of_csv_files(tmp_path, expected):

@@ -6,7 +6,7 @@ The results are plain data; :mod:`personas.results` wraps them in objects that r
 from personas.io._coerce import Change, coerce_frame
 from personas.io._eda import Exploration, eda
 from personas.io._quality import Finding
-from personas.io._readers import SourceInfo, load_table, read_table
+from personas.io._read import SourceInfo, load_table, read_table
 from personas.io._schema import FEATURE_ROLES, ROLES, ColumnSpec, Schema
 from personas.io._validate import Validation, validate, validate_user_table
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.io._readers import SourceInfo, load_table
+from personas.io._read import SourceInfo, load_table
 from personas.io._validate import Validation, validate
 
 __all__ = ["HIDDEN", "Exploration", "eda"]

@@ -80,12 +80,7 @@ def check_path(path: Path) -> Path:
             "Check the path and the current directory."
         )
     if path.is_dir():
-        if not any(path.glob("**/*.parquet")):
-            raise InputFileError(
-                f"{str(path)!r} is a folder, not a file. Give a file ({SUPPORTED}); a folder is "
-                "read only when it holds Parquet files."
-            )
-        return path
+        return path  # (read by the data files it holds: see folder_glob)
     if not os.access(path, os.R_OK):
         raise InputFileError(
             f"File {str(path)!r} cannot be read: permission denied. "
@@ -121,10 +116,10 @@ def detect_format(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as archive:
                 names = set(archive.namelist())
-        except zipfile.BadZipFile:
-            names = set()
+        except zipfile.BadZipFile:  # (damaged: a zip by its name, else a workbook)
+            return "zip" if path.suffix.lower() == ".zip" else "excel"
         workbook = "[Content_Types].xml" in names or "xl/workbook.xml" in names
-        return "excel" if workbook or not names else "zip"
+        return "excel" if workbook else "zip"
     if head[:16] == b"SQLite format 3\x00":
         raise FileFormatError(
             f"{path.name} is a SQLite database, which personas does not read directly. "

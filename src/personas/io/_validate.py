@@ -18,7 +18,7 @@ from personas._version import __version__
 from personas.errors import DataError
 from personas.io._coerce import Change, coerce_frame
 from personas.io._quality import Finding, column_stats, find_problems, n_distinct
-from personas.io._readers import SourceInfo, load_table
+from personas.io._read import SourceInfo, load_table
 from personas.io._schema import Schema
 
 __all__ = ["Validation", "validate", "validate_user_table"]

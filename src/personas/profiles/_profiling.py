@@ -132,7 +132,7 @@ class Profiling:
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        from personas.io._readers import SCHEMA_KEY
+        from personas.io._read import SCHEMA_KEY
 
         path = Path(path)
         table = pa.Table.from_pandas(self.data, preserve_index=False)
