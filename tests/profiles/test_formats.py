@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 import personas
-from personas.errors import DataError, InputFileError, SchemaError
+from personas.errors import DataError, FileFormatError, InputFileError, SchemaError
 from personas.profiles._mapping import infer_mapping, words
 
 AS_OF = "2024-03-01"
@@ -288,7 +288,7 @@ def test_columns_separated_by_spaces_with_or_without_a_header(tmp_path, expected
     assert p.mapping["amount"] == "column2"
     ragged = tmp_path / "ragged.txt"
     ragged.write_text("\n".join(lines) + "\n   1 20240105 2\n")
-    with pytest.raises(DataError, match=r"ragged.txt reads as 4 columns.*1 of its 7 lines"):
+    with pytest.raises(FileFormatError, match=r"ragged.txt: 1 row\(s\).*separated by spaces"):
         personas.profile(ragged, as_of=AS_OF)
 
 

@@ -17,7 +17,6 @@ segmentation take).
 
 from __future__ import annotations
 
-import codecs
 import csv
 import glob
 import io
@@ -33,7 +32,6 @@ import pandas as pd
 
 from personas._optional import import_optional
 from personas.errors import (
-    DataError,
     EmptyDataError,
     FileFormatError,
     InputFileError,
@@ -323,11 +321,13 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     info.options.update(encoding=enc, compression=packed)
     if enc.lower() not in ("utf-8", "utf-16", "ascii"):
         info.notes.append(f"{first.name} is not UTF-8: read as {enc}.")
-    if packed in ("bz2", "xz") or enc.lower().replace("_", "-") not in DUCKDB_READS:
+    spaced = delimiter is None and len(files) == 1 and _whitespace_columns(text)
+    if spaced:  # (columns separated by runs of spaces, as CDNOW_master.txt: made a CSV)
+        files, enc, packed = [_utf8_copy(files[0], enc, info, spaces=True)], "utf-8", None
+        info.notes.append(f"{first.name}: columns separated by spaces.")
+    elif packed in ("bz2", "xz") or enc.lower().replace("_", "-") not in DUCKDB_READS:
         files = [_utf8_copy(f, enc, info) for f in files]  # (what DuckDB cannot decode)
         enc, packed = "utf-8", None
-    if delimiter is None and len(files) == 1 and (spaced := _whitespace_columns(text)):
-        return _read_whitespace(con, files[0], info, *spaced)
     options = {"compression": packed, "encoding": DUCKDB_READS.get(enc.lower())}
     # (skip = 0: DuckDB's sniffer leaves out lines it takes for a preamble, silently)
     options = {k: v for k, v in options.items() if v} | {"nullstr": NULLS, "skip": 0}
@@ -338,15 +338,18 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     if len(raw) == HEAD_BYTES and len(lines) > 1:
         lines = lines[:-1]  # (the last line of a partial head may be cut)
     lines = [ln for ln in lines if ln.strip()]
-    sep = delimiter or _delimiter(sniffed, lines)
+    sep = delimiter or ("," if spaced else _delimiter(sniffed, lines))
     if len(sep) != 1:
         raise FileFormatError(f"The delimiter must be one character; got {sep!r}.")
+    lines = [",".join(ln.split()) for ln in lines] if spaced else lines
     sample = list(csv.reader(io.StringIO("\n".join(lines[:2000])), delimiter=sep))
     header = _has_header(sniffed) if sniffed else True
     names = [h.strip() for h in sample[0]] if header and sample else []
     _check_header(names, first)
-    info.options["delimiter"] = sep
+    info.options["delimiter"] = "spaces" if spaced else sep
     info.headerless = not header
+    if not header and not dates["log"]:  # (profiling says which columns it took)
+        info.notes.append(f"{first.name} has no header: its columns are column0, column1….")
     options |= {"delim": sep, "header": header}
     types = _text_columns(sample, names, header)
     formats, dated = _date_formats(con, files[0], options, sniffed, dates, info.notes)
@@ -380,14 +383,19 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
             "SELECT line, error_type, column_name, csv_line, error_message FROM reject_errors "
             "WHERE scan_id = (SELECT max(scan_id) FROM reject_errors) ORDER BY line"
         ).fetchall()
-        cast = {e[2]: "VARCHAR" for e in errors if e[1] == "CAST" and e[2]}
+        sniffed_types = {c["name"]: c["type"] for c in (sniffed or {}).get("columns", [])}
+        cast = {  # whole numbers then one with decimals: numbers; anything else: text
+            e[2]: "DOUBLE" if sniffed_types.get(e[2]) == "BIGINT" and types.get(e[2]) is None
+            else "VARCHAR" for e in errors if e[1] == "CAST" and e[2]
+        }  # fmt: skip
         if cast:  # values unlike the sniffed lines' further down: read that column as text
             types, lenient = types | cast, skip_bad_lines
             continue
         if errors and not skip_bad_lines:
             raise FileFormatError(
                 f"{first.name}: {len(errors)} row(s) have the wrong number of fields for "
-                f"delimiter {sep!r} ({_examples(errors, sep)}). Fix those rows (a missing or "
+                f"{'columns separated by spaces' if spaced else f'delimiter {sep!r}'} "
+                f"({_examples(errors, sep)}). Fix those rows (a missing or "
                 "stray delimiter, or an unquoted value containing the delimiter), or pass "
                 "--skip-bad-lines to leave them out (they will be counted in the report)."
             )
@@ -566,18 +574,22 @@ def _unreadable(path: Path, sep: str, exc: Any) -> FileFormatError:
     )
 
 
-def _utf8_copy(path: Path, encoding: str, info: SourceInfo) -> Path:
+def _utf8_copy(path: Path, encoding: str, info: SourceInfo, *, spaces: bool = False) -> Path:
     """A UTF-8, uncompressed copy of a text file DuckDB cannot read as it is (an encoding
-    such as cp1252, bz2 or xz compression), in a temporary folder ``info`` removes."""
+    such as cp1252, bz2 or xz compression; with ``spaces``, columns separated by runs of
+    spaces, written as a CSV), in a temporary folder ``info`` removes."""
     folder = tempfile.mkdtemp(prefix="personas-text-")
     info.temporary.append(folder)
     out = Path(folder) / (path.stem + ".csv")
-    decode = codecs.getincrementaldecoder(encoding)(errors="replace")
     fh, _ = open_decompressed(path)
-    with fh, open(out, "w", encoding="utf-8", newline="") as dest:
-        while chunk := fh.read(1 << 24):
-            dest.write(decode.decode(chunk))
-        dest.write(decode.decode(b"", final=True))
+    with (
+        io.TextIOWrapper(fh, encoding=encoding, errors="replace", newline="") as src,
+        open(out, "w", encoding="utf-8", newline="") as dest,
+    ):
+        if spaces:
+            dest.writelines(",".join(line.split()) + "\n" for line in src if line.strip())
+        else:
+            shutil.copyfileobj(src, dest, 1 << 24)
     return out
 
 
@@ -600,60 +612,6 @@ def _is_number(text: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _read_whitespace(con, path: Path, info: SourceInfo, n: int, header: bool):
-    """A file of columns separated by spaces: split, then each column typed as integer,
-    number or text by all its values (not a sample). Lines with another number of
-    fields are an error, not dropped."""
-    lines = (
-        f"SELECT string_split_regex(trim(line), '\\s+') AS f FROM read_csv({_quote(str(path))}, "
-        "columns = {'line': 'VARCHAR'}, header = false, delim = '\x01', quote = '', "
-        "escape = '', auto_detect = false) WHERE trim(line) <> ''"
-    )
-    if header:
-        names = next(line for line in text_head(path).splitlines() if line.strip()).split()
-        lines += " OFFSET 1"  # (the header is the first non-empty line)
-    else:
-        names = [f"column{i}" for i in range(n)]
-    select = ", ".join(f'f[{i + 1}] AS "{c}"' for i, c in enumerate(names))
-    con.sql(f"CREATE TABLE personas_split AS SELECT {select}, len(f) AS width FROM ({lines})")
-    checks = ", ".join(
-        f'count("{c}"), count(CASE WHEN "{c}" SIMILAR TO \'[-+]?[0-9]{{1,18}}\' THEN 1 END), '
-        f'count(TRY_CAST("{c}" AS DOUBLE)), '
-        f"count(CASE WHEN \"{c}\" SIMILAR TO '0[0-9]+' THEN 1 END)"
-        for c in names
-    )
-    row = con.execute(
-        f"SELECT count(*), count(CASE WHEN width <> {n} THEN 1 END), {checks} FROM personas_split"
-    ).fetchall()[0]
-    if row[1]:
-        example = con.execute(f"SELECT f FROM ({lines}) WHERE len(f) <> {n} LIMIT 1").fetchall()[0][
-            0
-        ]
-        raise DataError(
-            f"{path.name} reads as {n} columns separated by spaces, but {row[1]:,} of its "
-            f"{row[0]:,} lines have another number of fields (e.g. {' '.join(example)!r}). "
-            "Fix those lines, or convert the file to CSV."
-        )
-    types = []
-    for i, c in enumerate(names):
-        present, whole, number, padded = row[2 + 4 * i : 6 + 4 * i]
-        if present and whole == present and not padded:
-            types.append(f'CAST("{c}" AS BIGINT) AS "{c}"')
-        elif present and number == present and not padded:
-            types.append(f'CAST("{c}" AS DOUBLE) AS "{c}"')
-        else:  # text (ids such as 00012 keep their zeros)
-            types.append(f'"{c}"')
-    con.sql(f"CREATE TABLE personas_read AS SELECT {', '.join(types)} FROM personas_split")
-    con.sql("DROP TABLE personas_split")
-    info.headerless = not header
-    info.options["delimiter"] = "spaces"
-    info.notes.append(
-        f"{path.name}: {n} columns separated by spaces"
-        + ("." if header else f", no header (named {names[0]} to {names[-1]}).")
-    )
-    return con.table("personas_read")
 
 
 # --------------------------------------------------------------------------- other formats
