@@ -215,42 +215,11 @@ def _coerce_text(
 
     if role in ("id", "categorical", "high_cardinality", "multi_label", "text"):
         typed_u = clean
-    elif role == "numeric":
-        typed_u = parse_number_text(clean, spec.params.get("decimal", "."))
-        _bad(
-            name,
-            typed_u.isna().to_numpy() & clean.notna().to_numpy(),
-            codes,
-            counts,
-            clean,
-            "not_a_number",
-            changes,
-            pii,
-        )
-    elif role == "boolean":
-        typed_u = _parse_bool(clean, spec)
-        _bad(
-            name,
-            typed_u.isna().to_numpy() & clean.notna().to_numpy(),
-            codes,
-            counts,
-            clean,
-            "not_a_boolean",
-            changes,
-            pii,
-        )
-    elif role == "datetime":
-        typed_u = _parse_dates(clean, spec)
-        _bad(
-            name,
-            typed_u.isna().to_numpy() & clean.notna().to_numpy(),
-            codes,
-            counts,
-            clean,
-            "not_a_date",
-            changes,
-            pii,
-        )
+    elif role in _PARSERS:
+        code, parse = _PARSERS[role]
+        typed_u = parse(clean, spec)
+        unread = typed_u.isna().to_numpy() & clean.notna().to_numpy()
+        _bad(name, unread, codes, counts, clean, code, changes, pii)
     else:
         raise SchemaError(f"Column {name!r} has unknown role {role!r}.")
 
@@ -322,6 +291,16 @@ def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
         if best is None or parsed.notna().sum() > best.notna().sum():
             best = parsed
     return best
+
+
+_PARSERS = {  # role: (the change's code for a value that does not read, the parser)
+    "numeric": (
+        "not_a_number",
+        lambda v, spec: parse_number_text(v, spec.params.get("decimal", ".")),
+    ),
+    "boolean": ("not_a_boolean", lambda v, spec: _parse_bool(v, spec)),
+    "datetime": ("not_a_date", lambda v, spec: _parse_dates(v, spec)),
+}
 
 
 def _naive_utc(s: pd.Series) -> pd.Series:
