@@ -127,8 +127,7 @@ def segment(
     else:  # a user table, or an event log whose users' profiles are segmented
         report = validate_user_table(data, id_column=id_column, **dated, **read_options)
         if report.event_log is not None:
-            named = {"user_id": id_column, "table": read_options.get("table")}
-            events = _profiled_events(data, as_of, say, **named, **dated)
+            events = _profiled_events(data, as_of, say, id_column, date_order, read_options)
             if events is None:  # no log personas can profile: the table's errors stand
                 report = validate(data, id_column=id_column, **dated, **read_options)
             else:  # segments of the users the log's events describe
@@ -240,17 +239,18 @@ def segment(
     return result
 
 
-def _profiled_events(data: Any, as_of: Any, say, **named) -> Any:
+def _profiled_events(data: Any, as_of: Any, say, user_id, date_order, read) -> Any:
     """The per-user profiles of the event log ``data`` (its user ids repeat, twice per
     id or more on average), when :func:`personas.profile` finds a user id and a time in
-    it; else None. ``named``: the user id column and DuckDB table, if given. Lifetime
+    it; else None. ``user_id``: the user id column, if given. Lifetime
     values are fitted where there are repeat purchases (``clv="auto"``), so that each
-    segment's value includes its mean CLV and probability of being alive."""
+    segment's value includes its mean CLV and probability of being alive. ``read``: how
+    the log is read (the reader's options)."""
     say("An event log: profiling its users first")
-    columns = {"user_id": named["user_id"]} if named.get("user_id") else None
-    builder = ProfileBuilder(columns, clv="auto", date_order=named.get("date_order"))
+    columns = {"user_id": user_id} if user_id else None
+    builder = ProfileBuilder(columns, clv="auto", date_order=date_order)
     try:
-        return Profiles.wrap(builder.fit_profile(data, as_of=as_of, table=named.get("table")))
+        return Profiles.wrap(builder.fit_profile(data, as_of=as_of, **read))
     except NoUsableEventsError:
         if as_of is not None:
             raise  # a log, but nothing before the as_of given: that is the error to tell

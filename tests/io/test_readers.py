@@ -341,3 +341,91 @@ def test_the_sniffer_does_not_drop_lines_silently(tmp_path):
         read_table(path)
     df, info = load_table(path, skip_bad_lines=True)
     assert df.to_dict("list") == {"a": [1], "b": [2]} and info.rows_skipped == 1
+
+
+def test_values_past_the_sniffed_lines_are_typed_by_every_value(tmp_path):
+    """DuckDB's sniffer types columns on its first lines, and its cast rounds 3.5 to 4
+    and reads 007 as 7: whole numbers are typed by all their values, for tables and logs;
+    a quoted value further down is read as one value."""
+    import personas
+
+    rows = "".join(f"c{i % 50},2024-01-{i % 28 + 1:02d},{i},{i}\n" for i in range(30_000))
+    path = write(tmp_path / "late.csv", "customer,date,amount,member\n" + rows
+                 + 'c1,2024-01-02,1000000.75,007\nc2,2024-01-03,5,"8"\n')  # fmt: skip
+    df = read_table(path)
+    assert df["amount"].dtype == float and df["amount"].iloc[-2] == 1000000.75
+    assert df["member"].iloc[-2] == "007" and df["member"].iloc[0] == "0"
+    p = personas.profile(path, as_of="2024-02-01")
+    spent = p.data.set_index("user_id").loc["c1", "monetary"]
+    assert spent == sum(i for i in range(30_000) if i % 50 == 1) + 1000000.75
+    quoted = "id,city,n\n" + "".join(f"{i},Paris,{i}\n" for i in range(30_000))
+    quoted += '30001,"Paris, France",5\n30002,"two\nlines",6\n'
+    df = read_table(write(tmp_path / "quoted.csv", quoted))
+    assert len(df) == 30_002 and df["city"].iloc[-2:].tolist() == ["Paris, France", "two\nlines"]
+
+
+def test_folders_are_read_whole_and_of_one_kind(tmp_path):
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    write(mixed / "a.csv", "a,b\n1,2\n")
+    (mixed / "b.csv.gz").write_bytes(gzip.compress(b"a,b\n3,4\n"))
+    write(mixed / "README.txt", "not data")
+    df, info = load_table(mixed)
+    assert df["a"].tolist() == [1, 3] and "Read 2 file(s)" in info.notes[0]
+    _frame().to_parquet(mixed / "c.parquet")
+    with pytest.raises(InputFileError, match=r"several formats: 2 csv .*1 parquet"):
+        read_table(mixed)
+    (mixed / "c.parquet").unlink()
+    write(mixed / "d.csv", "a;b\n5;6\n")
+    with pytest.raises(FileFormatError, match=r"not delimited alike \(.*d.csv ';'"):
+        read_table(mixed)
+
+
+def test_dates_names_and_workbooks_read_as_written(tmp_path):
+    """ISO times with fractions of a second (pandas' JSON) are dates; dates all distinct are
+    dates, not keys; names that differ only in case are both read (a note says how); a
+    workbook's text "007" stays text; JSON lines named .csv are JSON."""
+    import personas
+
+    times = pd.date_range("2024-01-01", periods=60, freq="37h")
+    users = pd.DataFrame({"user_id": [f"u{i}" for i in range(60)], "signup": times})
+    users.to_json(tmp_path / "u.jsonl", orient="records", lines=True, date_format="iso")
+    report = personas.validate(tmp_path / "u.jsonl")
+    assert report.schema["signup"].role == "datetime" and report.data["signup"].tolist() == list(
+        times
+    )
+    users["day"] = times.strftime("%d/%m/%Y")  # unique
+    assert personas.validate(users).schema["day"].role == "datetime"
+    df, info = load_table(write(tmp_path / "case.csv", "Age,age\n1,2\n"))
+    assert df.iloc[0].tolist() == [1, 2] and "differ only in case" in " ".join(info.notes)
+    pytest.importorskip("openpyxl")
+    pd.DataFrame({"code": ["007", "010"], "n": [1, 2]}).to_excel(tmp_path / "c.xlsx", index=False)
+    assert read_table(tmp_path / "c.xlsx")["code"].tolist() == ["007", "010"]
+    with pytest.raises(SchemaError, match="no sheet 5"):
+        read_table(tmp_path / "c.xlsx", sheet=5)
+    lines = "\n".join(json.dumps({"user_id": f"u{i}", "age": i}) for i in range(5))
+    assert read_table(write(tmp_path / "named.csv", lines))["age"].tolist() == list(range(5))
+
+
+def test_every_command_takes_the_reading_options(tmp_path):
+    """profile, segment, predict and eda read as validate does: --delimiter, --encoding,
+    --skip-bad-lines, --sheet (the messages that name them hold for every command)."""
+    from typer.testing import CliRunner
+
+    import personas
+    from personas.cli import app
+
+    users, _ = personas.datasets.make_users(200, random_state=0)
+    events = personas.datasets.make_events(users, random_state=0)
+    text = events.to_csv(index=False, sep="|") + "u_bad|x\n"
+    path = write(tmp_path / "events.txt", text)
+    with pytest.raises(FileFormatError, match="--skip-bad-lines"):
+        personas.profile(path)
+    p = personas.profile(path, delimiter="|", skip_bad_lines=True)
+    assert any("1 malformed row" in n for n in p.notes)
+    run = CliRunner().invoke(app, ["profile", str(path), "-o", str(tmp_path / "p"),
+                                   "--skip-bad-lines", "--delimiter", "|"])  # fmt: skip
+    assert run.exit_code == 0, run.output
+    for command in ("eda", "segment", "predict"):
+        run = CliRunner().invoke(app, [command, "--help"])
+        assert all(o in run.output for o in ("--delimiter", "--encoding", "--skip-bad-lines"))

@@ -85,3 +85,30 @@ def date_order_option() -> Any:
         help="day or month: which comes first in dates that read both ways (03/04/2024) "
         "when every value fits both (default: day, said in a note).",
     )
+
+
+# How a source is read: the same options on every command that reads one.
+def sheet_option() -> Any:
+    return typer.Option(None, "--sheet", help="Excel sheet (name or position).")
+
+
+def delimiter_option() -> Any:
+    return typer.Option(None, "--delimiter", "-d", help="CSV delimiter (default: sniffed).")
+
+
+def encoding_option() -> Any:
+    return typer.Option(None, "--encoding", help="Text encoding (default: detected).")
+
+
+def skip_bad_lines_option() -> Any:
+    return typer.Option(
+        False, "--skip-bad-lines", help="Leave out malformed CSV rows (counted) instead of failing."
+    )
+
+
+def read_options(**given: Any) -> dict[str, Any]:
+    """The reader's options given on the command line (a sheet's position as a number)."""
+    sheet = given.get("sheet")
+    if isinstance(sheet, str) and sheet.isdigit():
+        given["sheet"] = int(sheet)
+    return {k: v for k, v in given.items() if v is not None and v is not False}

@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
+from personas.cli._common import (
+    console,
+    date_order_option,
+    delimiter_option,
+    encoding_option,
+    err_console,
+    escape,
+    handle_errors,
+    read_options,
+    sheet_option,
+    skip_bad_lines_option,
+)
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -26,7 +37,10 @@ def eda_command(
     id_column: str | None = typer.Option(None, "--id-column", help="The user-id column."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
     query: str | None = typer.Option(None, "--query", "-q", help="SQL to run instead of a file."),
-    delimiter: str | None = typer.Option(None, "--delimiter", "-d", help="CSV delimiter."),
+    sheet: str | None = sheet_option(),
+    delimiter: str | None = delimiter_option(),
+    encoding: str | None = encoding_option(),
+    skip_bad_lines: bool = skip_bad_lines_option(),
     random_state: int = typer.Option(0, "--random-state", help="Seed of the row sample."),
     date_order: str | None = date_order_option(),
 ) -> None:
@@ -40,10 +54,15 @@ def eda_command(
             random_state=random_state,
             schema=schema,
             id_column=id_column,
-            table=table,
-            query=query,
-            delimiter=delimiter,
             date_order=date_order,
+            **read_options(
+                sheet=sheet,
+                delimiter=delimiter,
+                encoding=encoding,
+                skip_bad_lines=skip_bad_lines,
+                table=table,
+                query=query,
+            ),
         )
         report.write_html(out)
         if as_json is not None:

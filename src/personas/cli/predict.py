@@ -6,7 +6,17 @@ from pathlib import Path
 
 import typer
 
-from personas.cli._common import console, err_console, escape, handle_errors
+from personas.cli._common import (
+    console,
+    delimiter_option,
+    encoding_option,
+    err_console,
+    escape,
+    handle_errors,
+    read_options,
+    sheet_option,
+    skip_bad_lines_option,
+)
 from personas.errors import InputFileError
 
 
@@ -28,6 +38,10 @@ def predict_command(
         "for a model trained on an event log.",
     ),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    sheet: str | None = sheet_option(),
+    delimiter: str | None = delimiter_option(),
+    encoding: str | None = encoding_option(),
+    skip_bad_lines: bool = skip_bad_lines_option(),
 ) -> None:
     """Score users: id, segment, segment_name, distance, confidence."""
     import personas
@@ -38,11 +52,18 @@ def predict_command(
     if out.exists() and out.is_dir():
         raise InputFileError(f"--out {str(out)!r} is a folder; give a file name in it.")
     extra: list[str] = []
+    read = read_options(
+        sheet=sheet,
+        delimiter=delimiter,
+        encoding=encoding,
+        skip_bad_lines=skip_bad_lines,
+        table=table,
+    )
     with err_console.status("Loading the model…") as status:
         fitted = personas.load(model)
         if fitted.input == "events":
             status.update(f"Profiling the users of {data} and scoring them…")
-            scored = fitted.predict(data, as_of=as_of, table=table)
+            scored = fitted.predict(data, as_of=as_of, **read)
         else:
             if as_of is not None:
                 raise InputFileError(
@@ -50,7 +71,7 @@ def predict_command(
                     "user tables as they are. Leave it out."
                 )
             status.update(f"Scoring {data}…")
-            df, source = load_table(data, table=table)
+            df, source = load_table(data, **read)
             kept = set(fitted.basis) | {fitted.schema.id_column}
             extra = [c for c in df.columns if c not in kept]
             scored = fitted.predict(df, source_name=source.name)

@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
+from personas.cli._common import (
+    console,
+    date_order_option,
+    delimiter_option,
+    encoding_option,
+    err_console,
+    escape,
+    handle_errors,
+    read_options,
+    sheet_option,
+    skip_bad_lines_option,
+)
 from personas.errors import InputFileError
 
 
@@ -32,6 +43,10 @@ def profile_command(
     table: str | None = typer.Option(
         None, "--table", help="The table with the events, in a DuckDB database file."
     ),
+    sheet: str | None = sheet_option(),
+    delimiter: str | None = delimiter_option(),
+    encoding: str | None = encoding_option(),
+    skip_bad_lines: bool = skip_bad_lines_option(),
     top_levels: int = typer.Option(5, "--top-levels", min=1, help="Levels with a share column."),
     keep_duplicates: bool = typer.Option(
         False, "--keep-duplicates", help="Keep exact duplicate lines (dropped and counted)."
@@ -95,8 +110,14 @@ def profile_command(
             events,
             users,
             as_of=as_of,
-            query=query,
-            table=table,
+            **read_options(
+                sheet=sheet,
+                delimiter=delimiter,
+                encoding=encoding,
+                skip_bad_lines=skip_bad_lines,
+                query=query,
+                table=table,
+            ),
             top_levels=top_levels,
             drop_duplicates=not keep_duplicates,
             cancelled_invoices=cancelled_invoices,

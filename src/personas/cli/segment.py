@@ -7,7 +7,18 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
+from personas.cli._common import (
+    console,
+    date_order_option,
+    delimiter_option,
+    encoding_option,
+    err_console,
+    escape,
+    handle_errors,
+    read_options,
+    sheet_option,
+    skip_bad_lines_option,
+)
 from personas.errors import InputFileError
 
 
@@ -40,6 +51,10 @@ def segment_command(
     random_state: int = typer.Option(0, "--random-state", help="Seed: same seed, same result."),
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    sheet: str | None = sheet_option(),
+    delimiter: str | None = delimiter_option(),
+    encoding: str | None = encoding_option(),
+    skip_bad_lines: bool = skip_bad_lines_option(),
     report: bool = typer.Option(
         True, "--report/--no-report", help="Write report.html and report.md."
     ),
@@ -64,8 +79,14 @@ def segment_command(
             id_column=id_column,
             random_state=random_state,
             k_max=k_max,
-            table=table,
             playbook=playbook,
+            **read_options(
+                sheet=sheet,
+                delimiter=delimiter,
+                encoding=encoding,
+                skip_bad_lines=skip_bad_lines,
+                table=table,
+            ),
             date_order=date_order,
             progress=lambda message: status.update(f"{message}…"),
         )

@@ -8,7 +8,18 @@ from typing import TYPE_CHECKING
 import typer
 from rich.table import Table
 
-from personas.cli._common import console, date_order_option, err_console, escape, handle_errors
+from personas.cli._common import (
+    console,
+    date_order_option,
+    delimiter_option,
+    encoding_option,
+    err_console,
+    escape,
+    handle_errors,
+    read_options,
+    sheet_option,
+    skip_bad_lines_option,
+)
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
 
@@ -38,17 +49,11 @@ def validate_command(
     query: str | None = typer.Option(
         None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
     ),
-    sheet: str | None = typer.Option(None, "--sheet", help="Excel sheet (name or position)."),
-    delimiter: str | None = typer.Option(
-        None, "--delimiter", "-d", help="CSV delimiter (default: sniffed)."
-    ),
-    encoding: str | None = typer.Option(
-        None, "--encoding", help="Text encoding (default: detected)."
-    ),
+    sheet: str | None = sheet_option(),
+    delimiter: str | None = delimiter_option(),
+    encoding: str | None = encoding_option(),
     date_order: str | None = date_order_option(),
-    skip_bad_lines: bool = typer.Option(
-        False, "--skip-bad-lines", help="Leave out malformed CSV rows (counted) instead of failing."
-    ),
+    skip_bad_lines: bool = skip_bad_lines_option(),
     id_column: str | None = typer.Option(
         None, "--id-column", help="The column that identifies users (default: inferred)."
     ),
@@ -63,19 +68,15 @@ def validate_command(
     """
     from personas.results import validate
 
-    sheet_arg: str | int | None = int(sheet) if sheet is not None and sheet.isdigit() else sheet
+    read = read_options(table=table, query=query, sheet=sheet, delimiter=delimiter,
+                        encoding=encoding, skip_bad_lines=skip_bad_lines)  # fmt: skip
     if as_json:
         report = validate(
             file,
             schema=schema,
             id_column=id_column,
-            table=table,
-            query=query,
-            sheet=sheet_arg,
-            delimiter=delimiter,
-            encoding=encoding,
-            skip_bad_lines=skip_bad_lines,
             date_order=date_order,
+            **read,
         )
     else:
         with err_console.status(f"Reading and checking {file or 'the query'}…"):
@@ -83,13 +84,8 @@ def validate_command(
                 file,
                 schema=schema,
                 id_column=id_column,
-                table=table,
-                query=query,
-                sheet=sheet_arg,
-                delimiter=delimiter,
-                encoding=encoding,
-                skip_bad_lines=skip_bad_lines,
                 date_order=date_order,
+                **read,
             )
     if write_schema is not None:
         report.schema.write(write_schema)

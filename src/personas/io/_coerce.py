@@ -284,7 +284,7 @@ def _parse_bool(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
 def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
     fmt = spec.params.get("format")
     if fmt:
-        return pd.to_datetime(clean, format=fmt, errors="coerce")
+        return pd.to_datetime(clean, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
     best = None  # (a column declared a date without its form: the form reading the most)
     for candidate in _dates.TABLE_FORMATS:
         parsed = read_dates(clean, candidate)

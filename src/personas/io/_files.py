@@ -30,7 +30,7 @@ __all__ = [
     "compression",
     "decode_head",
     "detect_format",
-    "folder_glob",
+    "folder_files",
     "open_decompressed",
     "raw_head",
     "TEXT_FILES",
@@ -131,6 +131,8 @@ def detect_format(path: Path) -> str:
         suffixes = suffixes[:-1]
     ext = suffixes[-1] if suffixes else ""
     if ext in EXTENSIONS and EXTENSIONS[ext] in ("csv", "jsonl"):
+        if EXTENSIONS[ext] == "csv" and _json_object(text_head(path, 1 << 16)):
+            return "jsonl"  # (JSON lines named .csv or .txt: read by their content)
         return EXTENSIONS[ext]
     if ext in EXTENSIONS and EXTENSIONS[ext] in ("parquet", "excel", "duckdb", "zip"):
         raise FileFormatError(
@@ -141,6 +143,17 @@ def detect_format(path: Path) -> str:
     if text.startswith(("{", "[")):
         return "jsonl"
     return "csv"
+
+
+def _json_object(text: str) -> bool:
+    """Whether the first line of ``text`` is a JSON object."""
+    import json
+
+    first = text.lstrip().split("\n", 1)[0]
+    try:
+        return first.startswith("{") and isinstance(json.loads(first), dict)
+    except ValueError:
+        return False
 
 
 def open_decompressed(path: Path):
@@ -242,15 +255,32 @@ def unzip_one(path: Path) -> tuple[Path, str, str]:
     return inner, data[0].filename, folder
 
 
-def folder_glob(path: Path) -> str:
-    """A glob of the folder's Parquet files (in subfolders too), else of its CSV or JSON
-    files (one kind, which must then share their columns)."""
-    for ends in ((".parquet",), (".csv", ".csv.gz"), (".jsonl", ".json", ".ndjson")):
-        for end in ends:
-            if next(path.rglob(f"*{end}"), None) is not None:
-                return str(path / "**" / f"*{end}")
-    found = sorted({p.suffix for p in path.rglob("*") if p.is_file()})
-    raise InputFileError(
-        f"The folder {path.name} holds no Parquet, CSV or JSON files (it holds "
-        f"{', '.join(found[:8]) or 'no files'}). Give a folder of data files, or a glob."
-    )
+def folder_files(path: Path) -> list[str]:
+    """Every data file of a folder (in subfolders too; hidden files and macOS' resource
+    forks left out), which must be of one format: Parquet, delimited text or JSON."""
+    found: dict[str, list[str]] = {}
+    for file in sorted(path.rglob("*")):
+        parts = file.relative_to(path).parts
+        if not file.is_file() or any(p.startswith(".") or p == "__MACOSX" for p in parts):
+            continue
+        suffixes = [s.lower() for s in file.suffixes]
+        if suffixes and suffixes[-1] in COMPRESSIONS:
+            suffixes = suffixes[:-1]
+        ext = suffixes[-1] if suffixes else ""
+        fmt = EXTENSIONS.get(ext)
+        if fmt in ("csv", "parquet", "jsonl") and ext != ".txt":  # (a readme is no data)
+            found.setdefault(fmt, []).append(str(file))
+    if len(found) > 1:
+        kinds = ", ".join(f"{len(v)} {k} ({Path(v[0]).name}…)" for k, v in found.items())
+        raise InputFileError(
+            f"The folder {path.name} holds data files of several formats: {kinds}. Give a "
+            "folder of one format, or a glob naming the files to read (e.g. "
+            f"'{path.name}/*.csv')."
+        )
+    if not found:
+        other = sorted({p.suffix for p in path.rglob("*") if p.is_file()})
+        raise InputFileError(
+            f"The folder {path.name} holds no Parquet, CSV or JSON files (it holds "
+            f"{', '.join(other[:8]) or 'no files'}). Give a folder of data files, or a glob."
+        )
+    return next(iter(found.values()))

@@ -66,9 +66,7 @@ def parse_number_text(values: pd.Series, decimal: str = ".") -> pd.Series:
 def read_dates(values: pd.Series, fmt: str) -> pd.Series:
     """``values`` read with the form ``fmt`` (NaT where they do not fit it, or give a
     year before 1900: "2/8/16" with %Y is no date of ours)."""
-    parsed = pd.to_datetime(values, format=fmt, errors="coerce")
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    parsed = pd.to_datetime(values, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
     return parsed.where(parsed.dt.year >= 1900)
 
 
@@ -80,6 +78,10 @@ def _try_dates(
     if values.str.contains(r"\d", regex=True).mean() < PATTERN_SHARE:
         return None, 0.0, None  # (dates have digits: city names are not tried)
     head = values.iloc[:50]  # the forms that read the first values, then the sample
+    if read_dates(head, "ISO8601").notna().mean() >= 0.9:  # (2024-10-18T00:00:00.000Z too)
+        share = float(weights[read_dates(values, "ISO8601").notna().to_numpy()].sum())
+        if share >= PATTERN_SHARE * max(float(weights.sum()), 1.0):
+            return "ISO8601", share / max(float(weights.sum()), 1.0), None
     forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
     total = max(float(weights.sum()), 1.0)
     read = {f: float(weights[read_dates(values, f).notna().to_numpy()].sum()) for f in forms}
@@ -245,14 +247,6 @@ def infer_column(
             facts.reason += f"; {bad} value(s) are not numbers"
         return facts
 
-    if (
-        unique_ratio == 1.0
-        and n_nonmissing >= 20
-        and not values.str.contains(r"\s").any()
-        and num_share < 0.5
-    ):
-        return ColumnFacts("id", "every value is unique (a key)", params)
-
     date_sample = values if len(values) <= 2000 else values.iloc[:2000]
     fmt, _, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order)
     if fmt:
@@ -262,6 +256,14 @@ def infer_column(
             params["date_note"] = note
             reason += f" ({note.split(': ', 1)[1].split(' (--date-order')[0]})"
         return ColumnFacts("datetime", reason, params)
+
+    if (
+        unique_ratio == 1.0
+        and n_nonmissing >= 20
+        and not values.str.contains(r"\s").any()
+        and num_share < 0.5
+    ):
+        return ColumnFacts("id", "every value is unique (a key)", params)
 
     words = values.str.split().str.len().to_numpy()
     avg_words = float(np.average(words, weights=weights))

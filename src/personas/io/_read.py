@@ -45,7 +45,7 @@ from personas.io._files import (
     compression,
     decode_head,
     detect_format,
-    folder_glob,
+    folder_files,
     open_decompressed,
     raw_head,
     text_head,
@@ -53,11 +53,14 @@ from personas.io._files import (
 )
 from personas.io._names import keep_as_text
 
-__all__ = ["SCHEMA_KEY", "SourceInfo", "load_table", "open_source", "read_table"]
+__all__ = ["READ_OPTIONS", "SCHEMA_KEY", "SourceInfo", "load_table", "open_source", "read_table"]
+
+#: How a source is read, for every command that reads one (what ``read_options`` hold).
+READ_OPTIONS = ("table", "query", "sheet", "delimiter", "encoding", "skip_bad_lines")
 
 SCHEMA_KEY = b"personas.schema"  # the schema `personas profile` stores in its Parquet output
 NULLS = ["", "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A"]
-DATE_SAMPLE = 20_000  # lines whose dates say which of day and month comes first
+DATE_SAMPLE = 20_000  # first lines whose dates say which of day and month comes first
 DUCKDB_READS = {"utf-8": None, "utf-8-sig": None, "utf-16": "utf-16", "latin-1": "latin-1"}
 _DELIMITERS = ",;\t|"
 
@@ -244,11 +247,7 @@ def open_source(
         raise InputFileError(f"No file matches {text!r}. Check the pattern and the folder.")
     if not files:
         path = check_path(Path(text))
-        if path.is_dir():
-            text = folder_glob(path)
-            files = sorted(glob.glob(text, recursive=True))
-        else:
-            files = [str(path)]
+        files = folder_files(path) if path.is_dir() else [str(path)]
     first = Path(files[0])
     fmt = format or detect_format(first)
     if fmt == "zip":
@@ -269,8 +268,11 @@ def open_source(
     many = len(files) > 1 or text != files[0]
     shown = Path(str(source)).name or str(source)  # (the file, the folder or the pattern)
     info = SourceInfo(name=shown, path=str(Path(str(source)).absolute()), format=fmt)
-    spec = _quote(text if many else files[0])
+    spec = _quote(files if many else files[0])
     union = ", union_by_name = true" if many else ""  # (a file with another column order)
+    if many:
+        listed = ", ".join(Path(f).name for f in files[:3]) + ("…" if len(files) > 3 else "")
+        info.notes.append(f"Read {len(files)} file(s) of {shown} together: {listed}")
     try:
         if fmt == "parquet":
             rel = con.sql(f"SELECT * FROM read_parquet({spec}{union})")
@@ -330,7 +332,8 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
         enc, packed = "utf-8", None
     options = {"compression": packed, "encoding": DUCKDB_READS.get(enc.lower())}
     # (skip = 0: DuckDB's sniffer leaves out lines it takes for a preamble, silently)
-    options = {k: v for k, v in options.items() if v} | {"nullstr": NULLS, "skip": 0}
+    # (quote: DuckDB's sniffer reads no quotes where the sniffed lines hold none)
+    options = {k: v for k, v in options.items() if v} | {"nullstr": NULLS, "skip": 0, "quote": '"'}
     if len(files) > 1:
         options["union_by_name"] = True
     sniffed = _sniff(con, files[0], options | ({"delim": delimiter} if delimiter else {}))
@@ -341,6 +344,14 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     sep = delimiter or ("," if spaced else _delimiter(sniffed, lines))
     if len(sep) != 1:
         raise FileFormatError(f"The delimiter must be one character; got {sep!r}.")
+    if len(files) > 1 and not delimiter and not spaced:  # (one dialect reads them all)
+        seps = {f.name: _delimiter(None, text_head(f, 1 << 16).splitlines()[:50]) for f in files}
+        if len(set(seps.values())) > 1:
+            shown = ", ".join(f"{n} {d!r}" for n, d in list(seps.items())[:6])
+            raise FileFormatError(
+                f"The files read together are not delimited alike ({shown}). Give the files "
+                "of one delimiter (a glob naming them), or convert the others."
+            )
     lines = [",".join(ln.split()) for ln in lines] if spaced else lines
     sample = list(csv.reader(io.StringIO("\n".join(lines[:2000])), delimiter=sep))
     header = _has_header(sniffed) if sniffed else True
@@ -356,6 +367,10 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     info.date_formats = formats
     options |= formats
     as_text = {c: "VARCHAR" for c in dated}
+    # Whole numbers are typed by every value, not the sniffed lines' (see _whole_numbers)
+    kinds = {c["name"]: c["type"] for c in (sniffed or {}).get("columns", [])}
+    ints = [c for c, t in kinds.items() if t == "BIGINT" and c not in types]
+    as_text |= {c: "VARCHAR" for c in ints}
     spec = _quote([str(f) for f in files] if len(files) > 1 else str(files[0]))
     lenient, failure = skip_bad_lines, None
     for _ in range(len(sample[0]) + 3 if sample else 3):
@@ -383,14 +398,16 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
             "SELECT line, error_type, column_name, csv_line, error_message FROM reject_errors "
             "WHERE scan_id = (SELECT max(scan_id) FROM reject_errors) ORDER BY line"
         ).fetchall()
-        sniffed_types = {c["name"]: c["type"] for c in (sniffed or {}).get("columns", [])}
-        cast = {  # whole numbers then one with decimals: numbers; anything else: text
-            e[2]: "DOUBLE" if sniffed_types.get(e[2]) == "BIGINT" and types.get(e[2]) is None
-            else "VARCHAR" for e in errors if e[1] == "CAST" and e[2]
-        }  # fmt: skip
+        broken = {e[0] for e in errors if e[1] != "CAST"}  # (a row per line and column)
+        cast = {e[2]: "VARCHAR" for e in errors if e[1] == "CAST" and e[0] not in broken}
         if cast:  # values unlike the sniffed lines' further down: read that column as text
             types, lenient = types | cast, skip_bad_lines
             continue
+        by_line: dict[int, tuple] = {}
+        for e in errors:
+            if e[1] != "CAST":
+                by_line.setdefault(e[0], e)
+        errors = list(by_line.values())
         if errors and not skip_bad_lines:
             raise FileFormatError(
                 f"{first.name}: {len(errors)} row(s) have the wrong number of fields for "
@@ -409,8 +426,14 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
         break
     else:
         raise _unreadable(first, sep, failure or "the file's columns keep changing types")
+    out = _whole_numbers(con, out, ints, dates["log"])
     columns = list(getattr(out, "column_names", None) or out.columns)
     blank = {columns[i]: f"unnamed_{i}" for i, n in enumerate(names) if not n}
+    cased = [f"{n!r} as {c!r}" for n, c in zip(names, columns, strict=False) if n and n != c]
+    if cased:  # (DuckDB's names are not case-sensitive: "Age" and "age" are one name)
+        info.notes.append(
+            f"Names that differ only in case are read as new names: {', '.join(cased)}."
+        )
     if blank and dates["log"]:
         for old, new in blank.items():
             con.sql(f'ALTER TABLE personas_read RENAME COLUMN "{old}" TO "{new}"')
@@ -435,11 +458,46 @@ def _parse(con, spec: str, options: dict[str, Any], log: bool) -> Any:
     return con.table("personas_read")
 
 
+WHOLE = "[+-]?(0|[1-9][0-9]{0,17})"  # (no leading zeros: "007" is a code, kept as text)
+NUMBER = "[+-]?([1-9][0-9]*|0)?(\\.[0-9]+)?([eE][+-]?[0-9]+)?"
+
+
+def _whole_numbers(con, out: Any, ints: list[str], log: bool) -> Any:
+    """The columns DuckDB's sniffer typed as whole numbers, read as text and typed here by
+    all their values, not the sniffed lines' (DuckDB's cast rounds 3.5 to 4 and reads 007
+    as 7): whole numbers as integers, numbers as floats, anything else stays text."""
+    if not ints:
+        return out
+    if log:
+        quoted = [c.replace('"', '""') for c in ints]
+        checks = ", ".join(
+            f"count(*) FILTER (WHERE NOT regexp_full_match(\"{c}\", '{pattern}'))"
+            for c in quoted
+            for pattern in (WHOLE, NUMBER)
+        )
+        row = con.execute(f"SELECT {checks} FROM personas_read").fetchall()[0]
+        for i, c in enumerate(quoted):
+            typ = "BIGINT" if not row[2 * i] else "DOUBLE" if not row[2 * i + 1] else None
+            if typ:
+                con.execute(f'ALTER TABLE personas_read ALTER "{c}" TYPE {typ}')
+        return con.table("personas_read")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    for c in ints:
+        i, col = out.schema.get_field_index(c), out.column(c)
+        for pattern, typ in ((WHOLE, pa.int64()), (NUMBER, pa.float64())):
+            if pc.all(pc.match_substring_regex(col, f"^{pattern}$")).as_py() is not False:
+                out = out.set_column(i, c, pc.cast(col, typ))
+                break
+    return out
+
+
 def _sniff(con, path: Path, options: dict[str, Any]) -> dict[str, Any] | None:
     """DuckDB's sniffer on one CSV file: its delimiter, whether it finds a header, the
     columns and their types, the forms of dates and times; None when it cannot read it."""
     keep = {k: v for k, v in options.items() if k in ("compression", "encoding", "delim",
-                                                       "nullstr", "skip")}  # fmt: skip
+                                                       "nullstr", "skip", "quote")}  # fmt: skip
     try:
         row = con.execute(
             "SELECT Delimiter, HasHeader, Columns, DateFormat, TimestampFormat FROM "
@@ -525,14 +583,17 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
             for f in (fmt, twin)
         )
         plain = {k: v for k, v in options.items() if k in ("compression", "encoding", "delim",
-                                                            "header", "skip")}  # fmt: skip
-        counts = con.execute(
-            f"SELECT {cols} FROM (SELECT * FROM read_csv({_quote(str(path))}, "
-            f"{_sql_options(plain | {'all_varchar': True})}) LIMIT {DATE_SAMPLE})"
-        ).fetch_df()
-        read = {f: int(sum(counts[f"{n}|{f}"].iloc[0] for n in names)) for f in (fmt, twin)}
+                                                            "header", "skip", "quote")}  # fmt: skip
+        for limit in (f"LIMIT {DATE_SAMPLE}", ""):  # the first lines, else every line
+            counts = con.execute(
+                f"SELECT {cols} FROM (SELECT * FROM read_csv({_quote(str(path))}, "
+                f"{_sql_options(plain | {'all_varchar': True})}) {limit})"
+            ).fetch_df()
+            read = {f: int(sum(counts[f"{n}|{f}"].iloc[0] for n in names)) for f in (fmt, twin)}
+            if read[twin] != read[fmt]:
+                break
         if read[twin] < read[fmt]:
-            continue  # (a day above 12 in the sample: only day first reads them)
+            continue  # (a day above 12: only day first reads them)
         prefer, first = (dates["fitted"] or {}).get(key), dates["order"]
         if prefer in (fmt, twin):  # the fitted log's order
             first = "month" if prefer.startswith("%m") else "day"
@@ -657,13 +718,19 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
         names = book.sheet_names
         if sheet is None:
             sheet = names[0]
+        elif isinstance(sheet, int) and not 0 <= sheet < len(names):
+            raise SchemaError(
+                f"{path.name} has {len(names)} sheet(s) ({_short_list(names)}): there is no "
+                f"sheet {sheet} (the first is 0). Pass a sheet's name or position with --sheet."
+            )
         elif isinstance(sheet, str) and sheet not in names:
             raise SchemaError(
                 f"{path.name} has no sheet {sheet!r}; its sheets are {_short_list(names)}. "
                 "Pass one of those with --sheet."
             )
         info.options["sheet"] = sheet
-        data = pd.read_excel(book, sheet_name=sheet)
+        # (cells as written: text "007" stays text; numbers and dates are typed after)
+        data = pd.read_excel(book, sheet_name=sheet, dtype=object).infer_objects()
         data.columns = [str(c) for c in data.columns]
         same = [] if not stack else [
             n for n in names

@@ -196,7 +196,7 @@ class ProfileBuilder(Estimator):
     def fit(self, X: Any, y: Any = None, **read: Any) -> ProfileBuilder:
         """Learn how ``X`` (an event log) is read and its population's thresholds.
 
-        ``read``: ``as_of``, ``users``, ``query``, ``table`` as for :meth:`transform`.
+        ``read``: ``as_of``, ``users`` and how ``X`` is read, as for :meth:`profile`.
         """
         self.fit_profile(X, **read)
         return self
@@ -216,27 +216,13 @@ class ProfileBuilder(Estimator):
         return np.asarray(self.columns_, dtype=object)
 
     def fit_profile(
-        self,
-        X: Any,
-        *,
-        as_of: Any = None,
-        users: Any = None,
-        query: str | None = None,
-        table: str | None = None,
+        self, X: Any, *, as_of: Any = None, users: Any = None, **read: Any
     ) -> Profiling:
         """Fit on the log ``X`` and return its :class:`Profiling` (``fit_transform`` with
         everything learned about it: cleaning counts, notes, timings)."""
-        return _Run(self, fitting=True).profile(X, users, as_of, query, table)
+        return _Run(self, fitting=True).profile(X, users, as_of, read)
 
-    def profile(
-        self,
-        X: Any,
-        *,
-        as_of: Any = None,
-        users: Any = None,
-        query: str | None = None,
-        table: str | None = None,
-    ) -> Profiling:
+    def profile(self, X: Any, *, as_of: Any = None, users: Any = None, **read: Any) -> Profiling:
         """Profile the users of the events ``X`` by what was fitted.
 
         Parameters
@@ -250,15 +236,16 @@ class ProfileBuilder(Estimator):
             as the whole log: each user's row depends only on that user's events.
         users : path or DataFrame, optional
             A users table: every user in it appears (zero activity without events).
-        query, table : str, optional
-            SQL giving the events, or a DuckDB database's table (see :func:`personas.profile`).
+        **read
+            How ``X`` is read: ``query``, ``table``, ``sheet``, ``delimiter``, ``encoding``,
+            ``skip_bad_lines`` (see :func:`personas.profile`).
 
         Returns
         -------
         Profiling
         """
         self._check_fitted("mapping_")
-        return _Run(self, fitting=False).profile(X, users, as_of, query, table)
+        return _Run(self, fitting=False).profile(X, users, as_of, read)
 
     def input_columns(self) -> dict[str, Any]:
         """The columns the fitted builder reads, by meaning (``timestamp`` may be a date in
@@ -342,7 +329,7 @@ class _Run:
         self.done(step)
         return table
 
-    def profile(self, events, users, as_of, query, table_name) -> Profiling:
+    def profile(self, events, users, as_of, read: dict[str, Any]) -> Profiling:
         start = time.perf_counter()
         with warnings.catch_warnings():
             # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
@@ -352,7 +339,7 @@ class _Run:
             dates = {"date_order": self.b.date_order}
             if not self.fitting:  # (ties of day and month are read as the fitted log's)
                 dates["date_formats"] = self.b._read_forms()
-            log = read_events(self.con, events, query, table_name, **dates)
+            log = read_events(self.con, events, **read, **dates)
             if self.fitting:
                 self.f.date_formats_ = dict(log.date_formats)
             self.source, self.notes = log.source, list(log.notes)

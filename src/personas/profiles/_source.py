@@ -18,7 +18,7 @@ import pandas as pd
 
 from personas.errors import DataError, InputFileError, PersonasError
 from personas.io._dates import read_instant
-from personas.io._read import open_source
+from personas.io._read import READ_OPTIONS, open_source
 
 __all__ = [
     "Events",
@@ -112,24 +112,30 @@ class Events:
 def read_events(
     con,
     events: Any,
-    query: str | None,
-    table: str | None = None,
     *,
     date_order: str | None = None,
     date_formats: dict[str, str] | None = None,
+    **read: Any,
 ) -> Events:
     """The events as an Ibis table of ``con``, read by personas' one reader
     (:func:`personas.io._read.open_source`): dates written as text in a CSV by the
     policy of :mod:`personas.io._dates` (``date_order`` first when they fit both
-    orders), or with the ``date_formats`` of a log read before (a fitted builder's)."""
+    orders), or with the ``date_formats`` of a log read before (a fitted builder's).
+    ``read``: the reader's options (:data:`personas.io._read.READ_OPTIONS`)."""
     import ibis
 
     if isinstance(events, pd.DataFrame):
         return Events(ibis.memtable(events), "DataFrame")
-    if events is None and not (query or table):
+    unknown = sorted(set(read) - set(READ_OPTIONS))
+    if unknown:
+        raise PersonasError(
+            f"Unknown reading option(s) {', '.join(map(repr, unknown))}; the options are "
+            f"{', '.join(READ_OPTIONS)}."
+        )
+    if events is None and not (read.get("query") or read.get("table")):
         raise InputFileError("Nothing to profile: give an events file or a --query.")
-    data, info = open_source(con.con, events, table=table, query=query, date_order=date_order,
-                             date_formats=date_formats, log=True)  # fmt: skip
+    dates = {"date_order": date_order, "date_formats": date_formats}
+    data, info = open_source(con.con, events, **read, **dates, log=True)
     for folder in info.temporary:  # (an unpacked zip, a UTF-8 copy: read until the end)
         weakref.finalize(con, shutil.rmtree, folder, ignore_errors=True)
     if isinstance(data, pd.DataFrame):

@@ -295,6 +295,10 @@ def profile(
     as_of: Any = None,
     query: str | None = None,
     table: str | None = None,
+    sheet: str | int | None = None,
+    delimiter: str | None = None,
+    encoding: str | None = None,
+    skip_bad_lines: bool = False,
     mapping: str | Path | dict[str, str] | None = None,
     top_levels: int = 5,
     drop_duplicates: bool = True,
@@ -315,8 +319,8 @@ def profile(
     ----------
     events : path, glob, DataFrame or None
         CSV (optionally compressed) or Parquet file(s) — a glob such as
-        ``"events/*.parquet"`` or a folder (its Parquet files, else its CSV or JSON
-        files, subfolders too) reads them all, matching columns by name —, a zip
+        ``"events/*.parquet"`` or a folder (its data files, of one format, subfolders
+        too) reads them all, matching columns by name —, a zip
         archive holding one data file, a text file of columns
         separated by spaces (with or without a header), JSON (``.json``, ``.jsonl``;
         nested fields become columns: ``properties_revenue``), an Excel workbook (``.xlsx``;
@@ -328,6 +332,10 @@ def profile(
     table : str, optional
         The table of the DuckDB database that holds the events (needed when it holds
         several). The database is attached read-only and never copied.
+    sheet, delimiter, encoding, skip_bad_lines : optional
+        As :func:`personas.read_table` takes them: the Excel sheet, the CSV delimiter and
+        text encoding instead of the detected ones, and whether lines with the wrong
+        number of fields are left out (counted in the notes) instead of failing.
     users : path or DataFrame, optional
         A users table: every user in it appears, with zero activity when they have no
         events; its columns are kept.
@@ -405,6 +413,6 @@ def profile(
         annual_discount=annual_discount,
         date_order=date_order,
     )
-    return Profiles.wrap(
-        builder.fit_profile(events, as_of=as_of, users=users, query=query, table=table)
-    )
+    read = {"query": query, "table": table, "sheet": sheet, "delimiter": delimiter,
+            "encoding": encoding, "skip_bad_lines": skip_bad_lines}  # fmt: skip
+    return Profiles.wrap(builder.fit_profile(events, as_of=as_of, users=users, **read))
