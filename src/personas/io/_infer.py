@@ -30,6 +30,7 @@ _NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
 _THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[$€£¥]\s*|\s*[$€£¥%]$")
 _LEADING_ZERO = re.compile(r"^0\d")
+_DATE_START = re.compile(r"^\d{1,4}[-/.]\d|^\d{8}\b")
 _DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b")
 
 SAMPLE_DISTINCT = 20_000
@@ -75,9 +76,9 @@ def _try_dates(
 ) -> tuple[str | None, float, str | None]:
     """The date form of most of ``values`` (weighted), its share and the note on the
     order of day and month (see :mod:`personas.io._dates`)."""
-    if values.str.contains(r"\d", regex=True).mean() < PATTERN_SHARE:
-        return None, 0.0, None  # (dates have digits: city names are not tried)
     head = values.iloc[:50]  # the forms that read the first values, then the sample
+    if head.str.match(_DATE_START).mean() < 0.9:
+        return None, 0.0, None  # (dates start with digits and a separator, or yyyymmdd)
     if read_dates(head, "ISO8601").notna().mean() >= 0.9:  # (2024-10-18T00:00:00.000Z too)
         share = float(weights[read_dates(values, "ISO8601").notna().to_numpy()].sum())
         if share >= PATTERN_SHARE * max(float(weights.sum()), 1.0):
