@@ -97,3 +97,15 @@ def test_a_validation_report_is_explored_as_it_is(users):
     assert report.n_rows == 4000 and report.sample_rows == 500
     # column counts come from validating every row
     assert report.columns["income"]["n_missing"] == checked.columns["income"]["n_missing"]
+
+
+def test_a_one_row_table_is_refused_and_findings_name_the_file(tmp_path):
+    import personas
+    from personas.errors import DataError
+
+    (tmp_path / "one.csv").write_text("user_id,age\nu1,30\n")
+    with pytest.raises(DataError, match="one.csv has 1 row"):
+        personas.eda(tmp_path / "one.csv")
+    (tmp_path / "two.csv").write_text("user_id,age\nu1,30\nu2,30\n")
+    alerts = personas.eda(tmp_path / "two.csv").alerts
+    assert any(a["message"].startswith("two.csv has no column usable") for a in alerts)

@@ -133,3 +133,34 @@ def test_name_like_id_preferred_over_other_unique_column():
 def test_numeric_pii_name_wins_over_content():
     df = pd.DataFrame({"phone_number": rng.integers(10**9, 10**10, N)})
     assert Schema.infer(df)["phone_number"].role == "pii"
+
+
+@pytest.mark.parametrize("n", [60, 3_000])
+@pytest.mark.parametrize(
+    "name", ["CustomerNumber", "client_no", "AccountNr", "KundenNummer", "numero_cliente"]
+)
+def test_a_number_named_for_whom_it_numbers_is_an_id(name, n):
+    """Unique whole numbers named for the customer, client, account or member they number
+    are ids (never clustered on), in any of the languages personas reads."""
+    values = np.random.default_rng(n).permutation(10 * n)[:n] + 10_000
+    assert _role(values.tolist(), name).role == "id"
+    assert _role([str(v) for v in values], name).role == "id"
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "role"),
+    [
+        ("email_open_rate", rng.random(N).round(3).tolist(), "numeric"),
+        ("phone_minutes", rng.integers(0, 600, N).tolist(), "numeric"),
+        ("tel_calls", rng.integers(0, 9, N).tolist(), "numeric"),
+        ("email_domain", _cycle(["gmail.com", "yahoo.fr", "web.de", "outlook.com"]), "categorical"),
+        ("phone", [f"+44 7700 {100000 + i}" for i in range(N)], "pii"),
+        ("phone_number", (447700000000 + np.arange(N)).tolist(), "pii"),
+        ("email", [f"p{i}@example.org" for i in range(N)], "pii"),
+        ("last_name", [f"Name{chr(65 + i % 26)}x{'abc'[i % 3]}" for i in range(N)], "pii"),
+    ],
+)
+def test_a_name_is_personal_data_when_its_values_can_be(name, values, role):
+    """A name holding a personal-data word makes a column personal data only when its
+    values can be that data: an e-mail open rate or minutes on the phone are behaviour."""
+    assert _role(values, name).role == role

@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas.errors import DataError
 from personas.io._read import SourceInfo, load_table
-from personas.io._validate import Validation, validate
+from personas.io._validate import Validation, _validate
 
 __all__ = ["HIDDEN", "Exploration", "eda"]
 
@@ -114,12 +115,13 @@ def eda(
     else:
         raw, source = load_table(data, **read_options)
         n_rows = len(raw)
-        report = validate(
-            _sample(raw, sample_rows, random_state),
-            schema=schema,
-            id_column=id_column,
-            date_order=date_order,
-        )
+        if n_rows < 2:
+            raise DataError(
+                f"{source.name} has {n_rows} row: there is no distribution to explore in it. "
+                "Give the table with all its users."
+            )
+        sample = _sample(raw, sample_rows, random_state)
+        report = _validate(sample, schema, id_column, {}, date_order=date_order, source=source)
         typed = report.data
     schema_ = report.schema
     columns: dict[str, dict[str, Any]] = {}

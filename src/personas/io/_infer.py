@@ -128,7 +128,7 @@ def infer_column(
     """
     rng = np.random.default_rng(random_state)
     params: dict[str, Any] = {}
-    pii_name = _names.pii_kind(name)
+    pii_name = _names.pii_kind(name, whole=True) or _pii_by_name(_names.pii_kind(name), series)
 
     if pd.api.types.is_bool_dtype(series):
         if series.isna().all():
@@ -283,6 +283,35 @@ def infer_column(
         "not used to find them",
         params,
     )
+
+
+def _pii_by_name(kind: str | None, series: pd.Series) -> str | None:
+    """The kind of personal data a column's name holds a word of (``email_open_rate``), when
+    its values can be that too: an e-mail open rate, minutes on the phone or a yes/no flag
+    about e-mails are not an address or a number to call (a name that is nothing but the
+    word, ``email``, is personal data whatever its values). Numbers are personal data only
+    as phone, card or national numbers and dates of birth (whole numbers of 7 digits or
+    more); text must hold "@" for e-mail addresses, 7 digits for phone numbers, no digit
+    for names."""
+    sample = series.dropna().head(1000)
+    if kind is None or sample.empty:
+        return kind
+    if pd.api.types.is_bool_dtype(sample):
+        return None
+    if pd.api.types.is_numeric_dtype(sample):
+        values = np.abs(sample.to_numpy(dtype=np.float64))
+        big_whole = bool(np.all(np.mod(values, 1) == 0)) and float(np.median(values)) >= 1e6
+        numbered = ("phone number", "national id", "payment card or bank account", "date of birth")
+        return kind if kind in numbered and big_whole else None
+    if pd.api.types.is_datetime64_any_dtype(sample):
+        return kind
+    text = sample.astype(str).str.strip()
+    looks = {
+        "e-mail address": text.str.contains("@", regex=False),
+        "phone number": text.str.count(r"\d") >= 7,
+        "person's name": ~text.str.contains(r"\d"),
+    }
+    return kind if kind not in looks or looks[kind].mean() >= 0.5 else None
 
 
 def _looks_like_user_key(name: str) -> bool:

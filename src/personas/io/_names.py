@@ -15,6 +15,8 @@ TEXT_KEEP_TOKENS = ID_TOKENS | set(_WORDS["keep_as_text"])
 PII_NAME_PATTERNS = [(re.compile(p["pattern"]), p["kind"]) for p in _WORDS["personal_data"]]
 DATE_TOKENS = set(_WORDS["date"])
 CODE_TOKENS = set(_WORDS["code"])
+_ID_OWNER = set(_WORDS["id_owner"])
+_ID_NUMBER = set(_WORDS["id_number"])
 _GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
 
 
@@ -36,8 +38,12 @@ def snake(name: str) -> str:
 
 
 def is_id_name(name: str) -> bool:
+    """ "customer_id", "userKey", "customerid"; "CustomerNumber", "numero_cliente"."""
     toks = tokens(name)
-    return bool(toks) and (toks[-1] in ID_TOKENS or (len(toks) == 1 and _GLUED_ID.match(toks[0])))
+    numbered = len(toks) == 2 and bool(set(toks) & _ID_OWNER) and bool(set(toks) & _ID_NUMBER)
+    return bool(toks) and (
+        toks[-1] in ID_TOKENS or numbered or (len(toks) == 1 and bool(_GLUED_ID.match(toks[0])))
+    )
 
 
 def keep_as_text(name: str) -> bool:
@@ -46,10 +52,12 @@ def keep_as_text(name: str) -> bool:
     return bool(toks) and (toks[-1] in TEXT_KEEP_TOKENS or is_id_name(name))
 
 
-def pii_kind(name: str) -> str | None:
+def pii_kind(name: str, *, whole: bool = False) -> str | None:
+    """The kind of personal data a name says a column holds; with ``whole``, only when the
+    name is nothing but that ("email", "phone_number"; not "email_open_rate")."""
     s = snake(name)
     for pattern, kind in PII_NAME_PATTERNS:
-        if pattern.search(s):
+        if (pattern.fullmatch if whole else pattern.search)(s):
             return kind
     return None
 

@@ -172,9 +172,12 @@ def _validate(
     *,
     stop_at_events: bool = False,
     date_order: str | None = None,
+    source: SourceInfo | None = None,
 ) -> Validation:
+    """``source``: where ``data``, a DataFrame read already, came from (named so in the
+    findings)."""
     start = time.perf_counter()
-    raw, source = load_table(data, **read_options)
+    raw, source = (data, source) if source is not None else load_table(data, **read_options)
     if isinstance(schema, (str, Path)):
         schema = Schema.read(schema)
     elif schema is None and source.schema_hint is not None:
