@@ -429,3 +429,51 @@ def test_every_command_takes_the_reading_options(tmp_path):
     for command in ("eda", "segment", "predict"):
         run = CliRunner().invoke(app, [command, "--help"])
         assert all(o in run.output for o in ("--delimiter", "--encoding", "--skip-bad-lines"))
+
+
+def test_a_maintainers_review_of_the_one_reader(tmp_path):
+    """What a review of the one reader found: a folder's malformed lines (DuckDB keeps no
+    rejected lines for a read of several files), wide files without a header, ./paths,
+    names with brackets, a sheet by position, '-' in a number column, 19-digit numbers,
+    files of two encodings in one folder, a bad --encoding spelling, a failed zip."""
+    import os
+
+    import personas
+
+    folder = tmp_path / "fb"
+    folder.mkdir()
+    write(folder / "a.csv", "user_id,age\nu1,31\nu2,45\n")
+    write(folder / "b.csv", "user_id,age\nu3,27\nu4,34,9\n")
+    with pytest.raises(FileFormatError, match=r"b.csv: 1 row\(s\).*line 3: 3 fields"):
+        read_table(folder)
+    df, info = load_table(folder, skip_bad_lines=True)
+    assert sorted(df["user_id"]) == ["u1", "u2", "u3"] and info.rows_skipped == 1
+    wide = "".join(",".join(["00123", *[str(i * j) for j in range(11)]]) + "\n" for i in range(5))
+    df = read_table(write(tmp_path / "wide.csv", wide))
+    assert df.shape == (5, 12) and df.iloc[0, 0] == "00123"
+    profiles = tmp_path / "p.parquet"
+    _frame().to_parquet(profiles)
+    here = os.getcwd()
+    try:
+        os.chdir(tmp_path)
+        df, info = load_table("./p.parquet")
+        assert info.name == "p.parquet" and not info.notes
+    finally:
+        os.chdir(here)
+    write(tmp_path / "users[1].csv", "user_id,age\nu1,1\n")
+    write(tmp_path / "users1.csv", "user_id,age\nu9,9\n")
+    assert read_table(tmp_path / "users[1].csv")["user_id"].tolist() == ["u1"]
+    rows = "".join(f"u{i},{i}\n" for i in range(25_000))
+    df = read_table(write(tmp_path / "dash.csv", "user_id,n\n" + rows + "u_x,-\n"))
+    assert len(df) == 25_001 and df["n"].iloc[-1] == "-"
+    big = read_table(write(tmp_path / "big.csv", "k,v\n1234567890123456789,1\n5,2\n"))
+    assert big["k"].tolist() == [1234567890123456789, 5]
+    mixed = tmp_path / "enc"
+    mixed.mkdir()
+    (mixed / "a.csv").write_bytes("user_id,city\nu1,Zürich\n".encode())
+    (mixed / "b.csv").write_bytes("user_id,city\nu2,Besançon\n".encode("cp1252"))
+    assert sorted(read_table(mixed)["city"]) == ["Besançon", "Zürich"]
+    (tmp_path / "l1.csv").write_bytes("user_id,city\nu1,Besançon\n".encode("latin-1"))
+    assert read_table(tmp_path / "l1.csv", encoding="latin_1")["city"].tolist() == ["Besançon"]
+    with pytest.raises(personas.errors.PersonasError):
+        personas.segment(tmp_path / "wide.csv", format="nope")

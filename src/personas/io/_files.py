@@ -25,7 +25,6 @@ __all__ = [
     "HEAD_BYTES",
     "JSON_FILES",
     "SUPPORTED",
-    "arrow_stream",
     "check_path",
     "compression",
     "decode_head",
@@ -80,7 +79,7 @@ def check_path(path: Path) -> Path:
             "Check the path and the current directory."
         )
     if path.is_dir():
-        return path  # (read by the data files it holds: see folder_glob)
+        return path  # (read by the data files it holds: see folder_files)
     if not os.access(path, os.R_OK):
         raise InputFileError(
             f"File {str(path)!r} cannot be read: permission denied. "
@@ -167,13 +166,6 @@ def open_decompressed(path: Path):
     if comp == "zstd":
         return pa.input_stream(str(path), compression="zstd"), comp
     return open(path, "rb"), None
-
-
-def arrow_stream(path: Path, compression: str | None):
-    """A stream for Arrow's readers; xz, which Arrow cannot decompress, goes through lzma."""
-    if compression == "xz":
-        return lzma.open(path, "rb")
-    return pa.input_stream(str(path), compression=compression)
 
 
 def text_head(path: Path, n: int = HEAD_BYTES) -> str:

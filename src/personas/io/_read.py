@@ -17,6 +17,7 @@ segmentation take).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import glob
 import io
@@ -56,12 +57,13 @@ from personas.io._names import keep_as_text
 __all__ = ["READ_OPTIONS", "SCHEMA_KEY", "SourceInfo", "load_table", "open_source", "read_table"]
 
 #: How a source is read, for every command that reads one (what ``read_options`` hold).
-READ_OPTIONS = ("table", "query", "sheet", "delimiter", "encoding", "skip_bad_lines")
+READ_OPTIONS = ("table", "query", "sheet", "format", "delimiter", "encoding", "skip_bad_lines")
 
 SCHEMA_KEY = b"personas.schema"  # the schema `personas profile` stores in its Parquet output
 NULLS = ["", "NA", "N/A", "n/a", "NULL", "null", "NaN", "nan", "#N/A"]
 DATE_SAMPLE = 20_000  # first lines whose dates say which of day and month comes first
-DUCKDB_READS = {"utf-8": None, "utf-8-sig": None, "utf-16": "utf-16", "latin-1": "latin-1"}
+# Encodings DuckDB reads itself (canonical names: see _codec), as it names them
+DUCKDB_READS = {"utf-8": None, "utf-8-sig": None, "utf-16": "utf-16", "iso8859-1": "latin-1"}
 _DELIMITERS = ",;\t|"
 
 
@@ -217,7 +219,8 @@ def open_source(
     """Read ``source`` with the DuckDB connection ``con``: (the data, a
     :class:`SourceInfo`). The data are a DuckDB relation — a log's text files parsed
     into a table of ``con`` once, Parquet and databases read where they are —, or a
-    DataFrame (an Excel workbook), or an Arrow table (a user table's CSV).
+    DataFrame (an Excel workbook), or an Arrow table (a user table's CSV, or its one
+    Parquet file).
 
     ``log``: an event log — every date form reads (a table keeps dates of two-digit years
     or months by name as text) and a workbook's sheets with the same columns are read
@@ -242,19 +245,26 @@ def open_source(
             return _database(con, None, "query", table, query)
         path = check_path(Path(target))
         return _database(con, path, path.name, table, query)
-    files = sorted(glob.glob(text, recursive=True)) if _is_glob(text) else []
-    if _is_glob(text) and not files:
-        raise InputFileError(f"No file matches {text!r}. Check the pattern and the folder.")
-    if not files:
+    globbed = _is_glob(text) and not Path(text).expanduser().exists()  # ("users[1].csv")
+    if globbed:
+        files = [f for f in sorted(glob.glob(text, recursive=True)) if Path(f).is_file()]
+        if not files:
+            raise InputFileError(f"No file matches {text!r}. Check the pattern and the folder.")
+    else:
         path = check_path(Path(text))
         files = folder_files(path) if path.is_dir() else [str(path)]
+    many = globbed or len(files) > 1 or Path(text).expanduser().is_dir()
     first = Path(files[0])
     fmt = format or detect_format(first)
     if fmt == "zip":
         inner, member, folder = unzip_one(first)
         options = {"sheet": sheet, "delimiter": delimiter, "encoding": encoding,
                    "skip_bad_lines": skip_bad_lines, "date_order": date_order}  # fmt: skip
-        data, info = open_source(con, inner, date_formats=date_formats, log=log, **options)
+        try:
+            data, info = open_source(con, inner, date_formats=date_formats, log=log, **options)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
         info.name, info.path = f"{first.name}/{member}", str(first.absolute())
         info.temporary.append(folder)
         return data, info
@@ -265,14 +275,15 @@ def open_source(
             f"--table and --query go with a DuckDB database (.duckdb), not {first.name}; "
             "leave them out, or give the query alone (it can read files itself)."
         )
-    many = len(files) > 1 or text != files[0]
-    shown = Path(str(source)).name or str(source)  # (the file, the folder or the pattern)
-    info = SourceInfo(name=shown, path=str(Path(str(source)).absolute()), format=fmt)
+    shown = Path(text).name or text  # (the file, the folder or the pattern)
+    info = SourceInfo(name=shown, path=str(Path(text).absolute()), format=fmt)
+    files = [_plain_name(f, info) for f in files]  # (DuckDB reads "a[1].csv" as a pattern)
+    first = Path(files[0])
     spec = _quote(files if many else files[0])
     union = ", union_by_name = true" if many else ""  # (a file with another column order)
     if many:
         listed = ", ".join(Path(f).name for f in files[:3]) + ("…" if len(files) > 3 else "")
-        info.notes.append(f"Read {len(files)} file(s) of {shown} together: {listed}")
+        info.notes.append(f"Read {len(files)} file(s) of {shown} together: {listed}.")
     try:
         if fmt == "parquet":
             info.schema_hint = None if many else _stored_schema(first)
@@ -309,10 +320,51 @@ def open_source(
 # --------------------------------------------------------------------------- CSV
 
 
+@dataclass
+class _Dialect:
+    """How a set of CSV files is read: DuckDB's options, the delimiter, the header as
+    written, DuckDB's names of the columns (by position) and the types personas gives."""
+
+    files: list[Path]
+    options: dict[str, Any]
+    sep: str
+    names: list[str]  # the header as written ([] without a header)
+    columns: list[str]  # DuckDB's names, by position
+    types: dict[str, str]
+    ints: list[str]
+    spaced: bool
+    skip_bad_lines: bool
+    shown: list[str]  # the files' own names (``files`` may be UTF-8 copies)
+
+
 def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad_lines, dates):
-    """Text files of delimited columns (or columns separated by spaces), parsed by DuckDB
-    into the table ``personas_read`` of ``con``."""
-    first = files[0]
+    """Text files of delimited columns (or columns separated by spaces), parsed by DuckDB:
+    a log into the table ``personas_read`` of ``con``, a user table into Arrow."""
+    d = _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates)
+    out = _parse_all(con, d, info, dates["log"])
+    out = _whole_numbers(con, out, d.ints, dates["log"])
+    columns = list(getattr(out, "column_names", None) or out.columns)
+    blank = {columns[i]: f"unnamed_{i}" for i, n in enumerate(d.names) if not n}
+    cased = [f"{n!r} as {c!r}" for n, c in zip(d.names, columns, strict=False) if n and n != c]
+    if cased:  # (DuckDB's names are not case-sensitive: "Age" and "age" are one name)
+        info.notes.append(f"Names that differ only in case are read as: {', '.join(cased)}.")
+    if blank and dates["log"]:
+        for old, new in blank.items():
+            con.sql(f'ALTER TABLE personas_read RENAME COLUMN "{old}" TO "{new}"')
+        out = con.table("personas_read")
+    elif blank:
+        out = out.rename_columns([blank.get(c, c) for c in columns])
+    if not d.names or (out.num_rows if hasattr(out, "num_rows") else out.shape[0]):
+        return out
+    raise EmptyDataError(
+        f"{files[0].name} has a header ({len(d.names)} columns: {_short_list(d.names)}) "
+        "but no data rows. Export the table again with its rows."
+    )
+
+
+def _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates) -> _Dialect:
+    """The files' encodings (file by file), delimiter, header and column types."""
+    first, given = files[0], list(files)
     fh, packed = open_decompressed(first)
     with fh:
         raw = fh.read(HEAD_BYTES)
@@ -324,21 +376,16 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
             "Export the table again, with a header row and at least one data row."
         )
     info.options.update(encoding=enc, compression=packed)
-    if enc.lower() not in ("utf-8", "utf-16", "ascii"):
-        info.notes.append(f"{first.name} is not UTF-8: read as {enc}.")
-    spaced = delimiter is None and len(files) == 1 and _whitespace_columns(text)
+    spaced = bool(delimiter is None and len(files) == 1 and _whitespace_columns(text))
     if spaced:  # (columns separated by runs of spaces, as CDNOW_master.txt: made a CSV)
-        files, enc, packed = [_utf8_copy(files[0], enc, info, spaces=True)], "utf-8", None
+        files, packed, reads = [_utf8_copy(first, enc, info, spaces=True)], None, None
         info.notes.append(f"{first.name}: columns separated by spaces.")
-    elif packed in ("bz2", "xz") or enc.lower().replace("_", "-") not in DUCKDB_READS:
-        files = [_utf8_copy(f, enc, info) for f in files]  # (what DuckDB cannot decode)
-        enc, packed = "utf-8", None
-    options = {"compression": packed, "encoding": DUCKDB_READS.get(enc.lower())}
-    # (skip = 0: DuckDB's sniffer leaves out lines it takes for a preamble, silently)
-    # (quote: DuckDB's sniffer reads no quotes where the sniffed lines hold none)
-    options = {k: v for k, v in options.items() if v} | {"nullstr": NULLS, "skip": 0, "quote": '"'}
-    if len(files) > 1:
-        options["union_by_name"] = True
+    else:  # each file as DuckDB reads it: UTF-8 (or UTF-16, Latin-1), else a UTF-8 copy
+        files, packed, reads = _decodable(files, enc, encoding is not None, info, packed)
+    # (skip = 0: DuckDB's sniffer leaves out lines it takes for a preamble, silently;
+    # quote: it reads no quotes where the sniffed lines hold none)
+    options = {k: v for k, v in {"compression": packed, "encoding": reads}.items() if v}
+    options |= {"nullstr": NULLS, "skip": 0, "quote": '"'}
     sniffed = _sniff(con, files[0], options | ({"delim": delimiter} if delimiter else {}))
     lines = text.splitlines()
     if len(raw) == HEAD_BYTES and len(lines) > 1:
@@ -347,7 +394,7 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     sep = delimiter or ("," if spaced else _delimiter(sniffed, lines))
     if len(sep) != 1:
         raise FileFormatError(f"The delimiter must be one character; got {sep!r}.")
-    if len(files) > 1 and not delimiter and not spaced:  # (one dialect reads them all)
+    if len(files) > 1 and not delimiter:  # (one dialect reads them all)
         seps = {f.name: _delimiter(None, text_head(f, 1 << 16).splitlines()[:50]) for f in files}
         if len(set(seps.values())) > 1:
             shown = ", ".join(f"{n} {d!r}" for n, d in list(seps.items())[:6])
@@ -360,109 +407,191 @@ def _csv(con, files: list[Path], info: SourceInfo, delimiter, encoding, skip_bad
     header = _has_header(sniffed) if sniffed else True
     names = [h.strip() for h in sample[0]] if header and sample else []
     _check_header(names, first)
+    columns = [c["name"] for c in sniffed["columns"]] if sniffed else names
     info.options["delimiter"] = "spaces" if spaced else sep
     info.headerless = not header
     if not header and not dates["log"]:  # (profiling says which columns it took)
         info.notes.append(f"{first.name} has no header: its columns are column0, column1….")
     options |= {"delim": sep, "header": header}
-    types = _text_columns(sample, names, header)
+    types = _text_columns(sample[1 if header else 0 :], columns, names)
     formats, dated = _date_formats(con, files[0], options, sniffed, dates, info.notes)
     info.date_formats = formats
     options |= formats
-    as_text = {c: "VARCHAR" for c in dated}
     # Whole numbers are typed by every value, not the sniffed lines' (see _whole_numbers)
     kinds = {c["name"]: c["type"] for c in (sniffed or {}).get("columns", [])}
     ints = [c for c, t in kinds.items() if t == "BIGINT" and c not in types]
-    as_text |= {c: "VARCHAR" for c in ints}
-    spec = _quote([str(f) for f in files] if len(files) > 1 else str(files[0]))
-    lenient, failure = skip_bad_lines, None
-    for _ in range(len(sample[0]) + 3 if sample else 3):
-        read = options | ({"types": types | as_text} if types or as_text else {})
+    types |= {c: "VARCHAR" for c in [*dated, *ints]}
+    shown = [Path(f).name for f in given]
+    return _Dialect(files, options, sep, names, columns, types, ints, spaced, skip_bad_lines, shown)
+
+
+def _decodable(files: list[Path], enc: str, given: bool, info: SourceInfo, packed):
+    """The files as DuckDB can read them, with the compression and encoding options to
+    give it: each file's head says its encoding (``given``: ``enc`` for every file); a
+    file not in UTF-8, UTF-16 or Latin-1, or compressed with bz2 or xz, or in another
+    encoding than the first file, is decoded into a UTF-8 copy."""
+    out, encodings = [], []
+    for i, f in enumerate(files):
+        own = enc
+        if i and not given:  # (the first file's head is read already)
+            fh, _ = open_decompressed(f)
+            with fh:
+                own = decode_head(fh.read(HEAD_BYTES), f, None)[1]
+        if _codec(own) not in ("utf-8", "utf-16"):
+            info.notes.append(f"{f.name} is not UTF-8: read as {own}.")
+        encodings.append(own)
+    mixed = len({_codec(e) for e in encodings}) > 1
+    for f, own in zip(files, encodings, strict=True):
+        plain = packed not in ("bz2", "xz") and _codec(own) in DUCKDB_READS and not mixed
+        out.append(f if plain else _utf8_copy(f, own, info))
+    if out == files:
+        return out, packed, DUCKDB_READS[_codec(enc)]
+    return out, None, None
+
+
+def _codec(name: str) -> str:
+    """An encoding's canonical name ("latin_1", "ISO-8859-1" → "iso8859-1")."""
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return name.lower()
+
+
+def _parse_all(con, d: _Dialect, info: SourceInfo, log: bool) -> Any:
+    """The files parsed by DuckDB with the dialect ``d``; on an error, read again leniently
+    to tell the lines with the wrong number of fields (an error naming them, or counted
+    and left out with ``skip_bad_lines``) from values unlike the sniffed lines' further
+    down a column (that column read as text) and from bytes that are not UTF-8 (the files
+    read as cp1252)."""
+    failure, lenient = None, d.skip_bad_lines
+    for _ in range(len(d.columns) + 3):
         try:
-            lax = {"ignore_errors": True, "store_rejects": True} if lenient else {}
-            out = _parse(con, spec, read | lax, dates["log"])
+            return _lenient(con, d, info, log) if lenient else _parse(con, d, False, log)
+        except _Retry:
+            continue
+        except PersonasError:
+            raise
         except Exception as exc:
-            if "utf-8" in str(exc).lower() and "encod" in str(exc).lower() and enc == "utf-8":
-                files = [_utf8_copy(f, "cp1252", info) for f in files]
-                spec = _quote([str(f) for f in files] if len(files) > 1 else str(files[0]))
-                enc = info.options["encoding"] = "cp1252"
-                info.notes.append(
-                    f"{first.name} is not valid UTF-8 past its first MiB: read as cp1252. "
-                    "Pass --encoding to choose another encoding."
-                )
+            if _not_utf8(exc) and _codec(info.options["encoding"]) == "utf-8":
+                _as_cp1252(d, info)
                 continue
             if lenient:
-                raise _unreadable(first, sep, exc) from None
+                raise _unreadable(d.shown[0], d.sep, failure or exc) from None
             failure, lenient = exc, True  # (read leniently, to say which lines are wrong)
-            continue
-        if not lenient:
-            break
-        errors = con.execute(
-            "SELECT line, error_type, column_name, csv_line, error_message FROM reject_errors "
-            "WHERE scan_id = (SELECT max(scan_id) FROM reject_errors) ORDER BY line"
-        ).fetchall()
-        broken = {e[0] for e in errors if e[1] != "CAST"}  # (a row per line and column)
-        cast = {e[2]: "VARCHAR" for e in errors if e[1] == "CAST" and e[0] not in broken}
-        if cast:  # values unlike the sniffed lines' further down: read that column as text
-            types, lenient = types | cast, skip_bad_lines
-            continue
-        by_line: dict[int, tuple] = {}
-        for e in errors:
-            if e[1] != "CAST":
-                by_line.setdefault(e[0], e)
-        errors = list(by_line.values())
-        if errors and not skip_bad_lines:
-            raise FileFormatError(
-                f"{first.name}: {len(errors)} row(s) have the wrong number of fields for "
-                f"{'columns separated by spaces' if spaced else f'delimiter {sep!r}'} "
-                f"({_examples(errors, sep)}). Fix those rows (a missing or "
-                "stray delimiter, or an unquoted value containing the delimiter), or pass "
-                "--skip-bad-lines to leave them out (they will be counted in the report)."
-            )
-        if errors:
-            info.rows_skipped = len(errors)
-            info.notes.append(
-                f"{len(errors)} malformed row(s) with the wrong number of fields were skipped."
-            )
-        elif failure is not None:  # (the lenient read found nothing wrong with the lines)
-            raise _unreadable(first, sep, failure)
-        break
-    else:
-        raise _unreadable(first, sep, failure or "the file's columns keep changing types")
-    out = _whole_numbers(con, out, ints, dates["log"])
-    columns = list(getattr(out, "column_names", None) or out.columns)
-    blank = {columns[i]: f"unnamed_{i}" for i, n in enumerate(names) if not n}
-    cased = [f"{n!r} as {c!r}" for n, c in zip(names, columns, strict=False) if n and n != c]
-    if cased:  # (DuckDB's names are not case-sensitive: "Age" and "age" are one name)
-        info.notes.append(
-            f"Names that differ only in case are read as new names: {', '.join(cased)}."
+    raise _unreadable(d.shown[0], d.sep, failure or "the file's columns keep changing types")
+
+
+class _Retry(Exception):
+    """The dialect changed (a column read as text, the files as cp1252): parse again."""
+
+
+def _lenient(con, d: _Dialect, info: SourceInfo, log: bool) -> Any:
+    """The files parsed leaving out the lines DuckDB cannot read, told file by file (a
+    read of several files keeps no rejected lines)."""
+    errors: list[tuple] = []
+    for f, name in zip(d.files, d.shown, strict=True):
+        before = _last_scan(con)
+        con.execute(f"SELECT count(*) FROM {_read_csv(d, [f], True)}").fetchall()
+        errors += [
+            (*e, name)
+            for e in con.execute(
+                "SELECT line, error_type, column_name, csv_line, error_message FROM "
+                f"reject_errors WHERE scan_id > {before} ORDER BY line"
+            ).fetchall()
+        ]
+    utf8 = _codec(info.options["encoding"]) == "utf-8"
+    if utf8 and any(e[1] == "INVALID UNICODE" for e in errors):
+        _as_cp1252(d, info)
+        raise _Retry
+    broken = {(e[5], e[0]) for e in errors if e[1] != "CAST"}  # (a row per line, column)
+    cast = {e[2]: "VARCHAR" for e in errors if e[1] == "CAST" and (e[5], e[0]) not in broken}
+    if cast:  # values unlike the sniffed lines' further down: read that column as text
+        d.types |= cast
+        d.ints = [c for c in d.ints if c not in cast]
+        raise _Retry
+    by_line: dict[tuple, tuple] = {}
+    for e in errors:
+        if e[1] != "CAST":
+            by_line.setdefault((e[5], e[0]), e)
+    lines = list(by_line.values())
+    if lines and not d.skip_bad_lines:
+        what = "columns separated by spaces" if d.spaced else f"delimiter {d.sep!r}"
+        raise FileFormatError(
+            f"{lines[0][5]}: {len(lines)} row(s) have the wrong number of fields for "
+            f"{what} ({_examples(lines, d.sep)}). Fix those rows (a missing or stray "
+            "delimiter, or an unquoted value containing the delimiter), or pass "
+            "--skip-bad-lines to leave them out (they will be counted in the report)."
         )
-    if blank and dates["log"]:
-        for old, new in blank.items():
-            con.sql(f'ALTER TABLE personas_read RENAME COLUMN "{old}" TO "{new}"')
-        out = con.table("personas_read")
-    elif blank:
-        out = out.rename_columns([blank.get(c, c) for c in columns])
-    if not names or (out.num_rows if hasattr(out, "num_rows") else out.shape[0]):
-        return out
-    raise EmptyDataError(
-        f"{first.name} has a header ({len(names)} columns: {_short_list(names)}) "
-        "but no data rows. Export the table again with its rows."
+    if lines:
+        info.rows_skipped = len(lines)
+        info.notes.append(
+            f"{len(lines)} malformed row(s) with the wrong number of fields were skipped."
+        )
+    return _parse(con, d, bool(lines), log)
+
+
+def _last_scan(con) -> int:
+    """The last scan whose rejected lines DuckDB kept (-1 before any)."""
+    try:
+        return con.execute("SELECT coalesce(max(scan_id), -1) FROM reject_errors").fetchall()[0][0]
+    except Exception:  # (no table of rejected lines yet)
+        return -1
+
+
+def _not_utf8(exc: Exception) -> bool:
+    text = str(exc).lower()
+    return "invalid unicode" in text or "not utf-8 encoded" in text
+
+
+def _as_cp1252(d: _Dialect, info: SourceInfo) -> None:
+    """Read the files as cp1252 from now on (bytes that are not UTF-8 past the head)."""
+    d.files = [_utf8_copy(f, "cp1252", info) for f in d.files]
+    d.options.pop("encoding", None)
+    d.options.pop("compression", None)
+    info.options["encoding"] = "cp1252"
+    info.notes.append(
+        f"{info.name} is not valid UTF-8 past its first MiB: read as cp1252. "
+        "Pass --encoding to choose another encoding."
     )
 
 
-def _parse(con, spec: str, options: dict[str, Any], log: bool) -> Any:
+def _read_csv(d: _Dialect, files: list[Path], lenient: bool) -> str:
+    """DuckDB's read of ``files``, each read alone and stacked by column name (a read of
+    several files cannot keep its rejected lines; each file's types are its columns')."""
+    parts = []
+    for f in files:
+        options = d.options | ({"ignore_errors": True} if lenient else {})
+        if lenient and len(files) == 1:
+            options["store_rejects"] = True
+        head = _header_names(f, d) if len(d.files) > 1 else None
+        types = {c: t for c, t in d.types.items() if head is None or c in head}
+        if types:
+            options["types"] = types
+        parts.append(f"SELECT * FROM read_csv({_quote(str(f))}, {_sql_options(options)})")
+    return "(" + " UNION ALL BY NAME ".join(parts) + ")"
+
+
+def _header_names(path: Path, d: _Dialect) -> set[str]:
+    """The column names of one of several files (their header, or column0…)."""
+    first = next((ln for ln in text_head(path, 1 << 16).splitlines() if ln.strip()), "")
+    row = next(csv.reader([first], delimiter=d.sep), [])
+    if not d.options.get("header", True):
+        return {f"column{i}" for i in range(len(row))} | set(d.columns)
+    return {c.strip() for c in row}
+
+
+def _parse(con, d: _Dialect, lenient: bool, log: bool) -> Any:
     """The CSV parsed: a log into the table ``personas_read`` every query reads; a user
     table, which goes to pandas, into Arrow."""
-    select = f"SELECT * FROM read_csv({spec}, {_sql_options(options)})"
+    select = f"SELECT * FROM {_read_csv(d, d.files, lenient)}"
     if not log:
         return con.sql(select).to_arrow_table()
     con.sql(f"CREATE OR REPLACE TABLE personas_read AS {select}")
     return con.table("personas_read")
 
 
-WHOLE = "[+-]?(0|[1-9][0-9]{0,17})"  # (no leading zeros: "007" is a code, kept as text)
-NUMBER = "[+-]?([1-9][0-9]*|0)?(\\.[0-9]+)?([eE][+-]?[0-9]+)?"
+WHOLE = "[+-]?(0|[1-9][0-9]{0,18})"  # (no leading zeros: "007" is a code, kept as text)
+NUMBER = "[+-]?(0|[1-9][0-9]*)(\\.[0-9]*)?([eE][+-]?[0-9]+)?|[+-]?\\.[0-9]+([eE][+-]?[0-9]+)?"
 
 
 def _whole_numbers(con, out: Any, ints: list[str], log: bool) -> Any:
@@ -474,15 +603,19 @@ def _whole_numbers(con, out: Any, ints: list[str], log: bool) -> Any:
     if log:
         quoted = [c.replace('"', '""') for c in ints]
         checks = ", ".join(
-            f"count(*) FILTER (WHERE NOT regexp_full_match(\"{c}\", '{pattern}'))"
+            f"count(*) FILTER (WHERE NOT regexp_full_match(\"{c}\", '({pattern})'))"
             for c in quoted
             for pattern in (WHOLE, NUMBER)
         )
         row = con.execute(f"SELECT {checks} FROM personas_read").fetchall()[0]
         for i, c in enumerate(quoted):
-            typ = "BIGINT" if not row[2 * i] else "DOUBLE" if not row[2 * i + 1] else None
-            if typ:
-                con.execute(f'ALTER TABLE personas_read ALTER "{c}" TYPE {typ}')
+            for typ, bad in (("BIGINT", row[2 * i]), ("DOUBLE", row[2 * i + 1])):
+                try:  # (a whole number past the 64-bit range is a float)
+                    if not bad:
+                        con.execute(f'ALTER TABLE personas_read ALTER "{c}" TYPE {typ}')
+                        break
+                except Exception:
+                    continue
         return con.table("personas_read")
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -490,9 +623,12 @@ def _whole_numbers(con, out: Any, ints: list[str], log: bool) -> Any:
     for c in ints:
         i, col = out.schema.get_field_index(c), out.column(c)
         for pattern, typ in ((WHOLE, pa.int64()), (NUMBER, pa.float64())):
-            if pc.all(pc.match_substring_regex(col, f"^{pattern}$")).as_py() is not False:
-                out = out.set_column(i, c, pc.cast(col, typ))
-                break
+            if pc.all(pc.match_substring_regex(col, f"^({pattern})$")).as_py() is not False:
+                try:  # (a whole number past the 64-bit range is a float)
+                    out = out.set_column(i, c, pc.cast(col, typ))
+                    break
+                except pa.ArrowInvalid:
+                    continue
     return out
 
 
@@ -543,14 +679,16 @@ _DATE_LIKE = re.compile(
 )
 
 
-def _text_columns(sample: list[list[str]], names: list[str], header: bool) -> dict[str, str]:
-    """Columns read as text whatever they hold: named for ids or codes, or holding numbers
-    with leading zeros ("007", "01234") that a number would lose."""
+def _text_columns(rows: list[list[str]], columns: list[str], names: list[str]) -> dict[str, str]:
+    """Columns (DuckDB's names, by position) read as text whatever they hold: named for ids
+    or codes, or holding numbers with leading zeros ("007", "01234") that a number would
+    lose."""
     out = {}
-    for j, name in enumerate(names if header else [f"column{j}" for j in range(len(sample[0]))]):
-        values = [row[j] for row in sample[1 if header else 0 :] if len(row) > j]
-        if keep_as_text(name) or any(re.fullmatch(r"\s*[+-]?0\d+\s*", v) for v in values):
-            out[name] = "VARCHAR"
+    for j, column in enumerate(columns):
+        values = [row[j] for row in rows if len(row) > j]
+        named = names[j] if j < len(names) else column
+        if keep_as_text(named) or any(re.fullmatch(r"\s*[+-]?0\d+\s*", v) for v in values):
+            out[column] = "VARCHAR"
     return out
 
 
@@ -627,13 +765,13 @@ def _examples(errors: list[tuple], sep: str) -> str:
 
     return "; ".join(
         f"line {line}: {fields(text)} fields, expected {expected(message)} ({text[:60]!r})"
-        for line, _, _, text, message in errors[:3]
+        for line, _, _, text, message, *_ in errors[:3]
     )
 
 
-def _unreadable(path: Path, sep: str, exc: Any) -> FileFormatError:
+def _unreadable(name: str, sep: str, exc: Any) -> FileFormatError:
     return FileFormatError(
-        f"{path.name} could not be parsed as CSV with delimiter {sep!r}: {_first_line(exc)}. "
+        f"{name} could not be parsed as CSV with delimiter {sep!r}: {_first_line(exc)}. "
         "Check that it is a delimited text file; pass --delimiter to force the delimiter."
     )
 
@@ -690,6 +828,8 @@ def _json(con, path: Path, spec: str, union: str, info: SourceInfo):
     info.options["layout"] = "array" if head.startswith("[") else "lines"
     info.options["compression"] = compression(path, raw_head(path))
     info.parse_once = True
+    if head.startswith("[") and head[1:].lstrip().startswith("]"):
+        raise EmptyDataError(f"{path.name} holds an empty JSON array: no records.")
     return con.sql(f"SELECT * FROM read_json({spec}{union})")
 
 
@@ -719,8 +859,9 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
         ) from exc
     with book:
         names = book.sheet_names
+        stack = stack and sheet is None  # (a sheet named is read alone)
         if sheet is None:
-            sheet = names[0]
+            sheet = 0
         elif isinstance(sheet, int) and not 0 <= sheet < len(names):
             raise SchemaError(
                 f"{path.name} has {len(names)} sheet(s) ({_short_list(names)}): there is no "
@@ -731,16 +872,20 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
                 f"{path.name} has no sheet {sheet!r}; its sheets are {_short_list(names)}. "
                 "Pass one of those with --sheet."
             )
+        sheet = names[sheet] if isinstance(sheet, int) else sheet
         info.options["sheet"] = sheet
-        # (cells as written: text "007" stays text; numbers and dates are typed after)
-        data = pd.read_excel(book, sheet_name=sheet, dtype=object).infer_objects()
+
+        def read(name: str) -> pd.DataFrame:  # (cells as written: text "007" stays text)
+            return pd.read_excel(book, sheet_name=name, dtype=object).infer_objects()
+
+        data = read(sheet)
         data.columns = [str(c) for c in data.columns]
         same = [] if not stack else [
             n for n in names
             if n != sheet and [str(c) for c in pd.read_excel(book, sheet_name=n, nrows=0).columns]
             == list(data.columns)
         ]  # fmt: skip
-        parts = [data] + [pd.read_excel(book, sheet_name=n) for n in same]
+        parts = [data] + [read(n) for n in same]
     if same:
         info.notes.append(
             f"Read {len(same) + 1} sheets of {path.name} with the same columns: "
@@ -767,8 +912,8 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
 def _database(con, path: Path | None, name: str, table: str | None, query: str | None):
     """A table (or a query) of a DuckDB database file, attached read-only (not copied), of
     the connection itself, or a query on an in-memory DuckDB that reads files."""
-    where = str(path.absolute()) if path else None
-    info = SourceInfo(name, where, "sql" if query else "duckdb", {"table": table, "query": query})
+    located = str(path.absolute()) if path else None
+    info = SourceInfo(name, located, "sql" if query else "duckdb", {"table": table, "query": query})
     if table and query:
         raise InputFileError("Give either a table (--table) or a query (--query), not both.")
     catalog = None
@@ -827,6 +972,9 @@ def _to_pandas(tbl: Any) -> pd.DataFrame:
     "a;b" text, dates as datetimes (not Python date objects in an object column)."""
     import pyarrow as pa
 
+    names = [str(n) if n is not None else "" for n in tbl.column_names]
+    if any(not n.strip() for n in names):  # (a Parquet file's index column without a name)
+        tbl = tbl.rename_columns([n if n.strip() else f"unnamed_{i}" for i, n in enumerate(names)])
     for i, f in enumerate(tbl.schema):
         if pa.types.is_list(f.type) or pa.types.is_large_list(f.type):
             joined = pa.array(
@@ -857,6 +1005,17 @@ def _arrow(rel: Any, info: SourceInfo) -> Any:
 
 def _is_connection(obj: Any) -> bool:
     return type(obj).__module__.lstrip("_").startswith("duckdb") and hasattr(obj, "sql")
+
+
+def _plain_name(path: str, info: SourceInfo) -> str:
+    """``path``, or a link to it in a temporary folder when its name holds ``*?[``."""
+    if not _is_glob(path):
+        return path
+    folder = tempfile.mkdtemp(prefix="personas-name-")
+    info.temporary.append(folder)
+    link = Path(folder) / ("data" + "".join(Path(path).suffixes[-2:]).replace("[", "_"))
+    link.symlink_to(Path(path).absolute())
+    return str(link)
 
 
 def _is_glob(text: str) -> bool:
