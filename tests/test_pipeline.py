@@ -439,3 +439,37 @@ def test_notebook_views(planted):
         assert profiles.plot(kind, interactive=True).data
     with pytest.raises(ValueError, match="Unknown chart .pie.; choose one of .+heatmap"):
         profiles.plot("pie")
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [("Churn", ("Yes", "No")), ("Exited", (1, 0)), ("Attrition_Flag", ("yes", "no")),
+     ("is_churned", (True, False)), ("y", ("yes", "no"))],
+)  # fmt: skip
+def test_an_outcome_is_described_per_segment_not_clustered_on(tmp_path, name, values):
+    """A yes/no column named for an outcome (churn, exited, attrition…) is the outcome the
+    segments should explain: not in the default basis, its rate and lift per segment in
+    summary.json and the report, in the basis when named; the schema file can set it."""
+    rng = np.random.default_rng(3)
+    n = 600
+    spend = np.concatenate([rng.normal(20, 3, n // 2), rng.normal(80, 5, n // 2)])
+    churn = np.where(rng.random(n) < np.where(spend < 50, 0.6, 0.1), values[0], values[1])
+    users = pd.DataFrame(
+        {"member": [f"m{i}" for i in range(n)], "spend": spend.round(2),
+         "visits": rng.poisson(np.where(spend < 50, 2, 9)), name: churn}
+    )  # fmt: skip
+    report = personas.validate(users)
+    assert report.schema[name].role == "outcome"
+    run = personas.segment(users, random_state=0)
+    assert name not in run.model.basis
+    (outcome,) = run.summary()["outcomes"]
+    assert outcome["column"] == name and 0.3 < outcome["rate"] < 0.4
+    rates = [s["rate"] for s in outcome["segments"]]
+    assert max(rates) > 0.5 and min(rates) < 0.2 and outcome["separation"] > 0.1
+    run.write_html(tmp_path / "report.html")
+    assert "Outcomes" in (tmp_path / "report.html").read_text()
+    assert f"Outcome: {name}" in run.to_markdown()
+    named = personas.segment(users, basis=["spend", name], random_state=0)
+    assert name in named.model.basis
+    scored = run.model.predict(users.drop(columns=[name]))  # no outcome needed to score
+    assert len(scored) == n

@@ -29,6 +29,9 @@ def test_sensible_segments_at_defaults(datasets_dir, name):
     if name == "telco":
         assert "customerID" not in run.model.basis
         assert list(run.labels.columns)[0] == "customerID"
+        # the outcome is described per segment, not clustered on (issue 17)
+        assert "Churn" not in run.model.basis
+        assert [o["column"] for o in run.summary()["outcomes"]] == ["Churn"]
     else:
         assert list(run.labels.columns)[0] == "row"
 

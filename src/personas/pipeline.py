@@ -19,6 +19,7 @@ from personas.interpret import (
     Playbook,
     derive_insights,
     find_meanings,
+    outcome_rates,
     profile_segments,
     segment_signals,
     segment_value,
@@ -185,6 +186,7 @@ def segment(
         segments, segment_value(table, segmenter.labels_, len(segments), meanings), strict=True
     ):
         seg.value = {key: round(v, 6) for key, v in worth.items()}
+    outcomes = outcome_rates(table, segmenter.labels_, report.schema)
     timings["insights"] = time.perf_counter() - start
 
     start = time.perf_counter()
@@ -233,6 +235,7 @@ def segment(
         as_of=builder.as_of_,
         rules=rules,
         insights=insights,
+        outcomes=outcomes,
         events=events,
         basis_sample=(X[rows], segmenter.labels_[rows]),  # for the map in the report
     )

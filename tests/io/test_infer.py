@@ -41,7 +41,7 @@ def _cycle(options, n=N):
         ("city", [f"Town{i % 300}" for i in range(N)], "high_cardinality"),
         ("age", rng.integers(18, 80, N), "numeric"),
         ("spend", rng.gamma(2, 30, N), "numeric"),
-        ("churn", _cycle(["Yes", "No"]), "boolean"),
+        ("churn", _cycle(["Yes", "No"]), "outcome"),  # (issue 17: an outcome, not a feature)
         ("flag", _cycle(["Y", "N"]), "boolean"),
         ("active", _cycle(["true", "false"]), "boolean"),
         ("senior", _cycle([0, 1]), "boolean"),

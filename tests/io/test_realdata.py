@@ -20,7 +20,7 @@ def test_telco(datasets_dir):
     assert roles["TotalCharges"] == "numeric"
     assert report.data["TotalCharges"].isna().sum() == 11
     assert (report.data.loc[report.data["TotalCharges"].isna(), "tenure"] == 0).all()
-    assert roles["Churn"] == "boolean"
+    assert roles["Churn"] == "outcome"  # (issue 17: described per segment, not clustered on)
     assert int(report.data["Churn"].sum()) == 1869
     assert roles["SeniorCitizen"] == "boolean"
     assert roles["Contract"] == "categorical"
@@ -37,7 +37,7 @@ def test_bank_marketing(datasets_dir):
     assert report.n_rows == 45211
     assert report.schema.id_column is None
     roles = report.schema.roles
-    assert roles["y"] == "boolean"
+    assert roles["y"] == "outcome"  # (the term deposit the campaign sought: issue 17)
     assert round(100 * report.data["y"].mean(), 2) == 11.70
     assert roles["job"] == "categorical"
     assert roles["balance"] == "numeric"
@@ -56,7 +56,7 @@ def test_online_shoppers_without_id(datasets_dir):
     assert "id" not in report.schema.roles.values()
     assert report.n_duplicate_rows == 125
     roles = report.schema.roles
-    assert roles["Revenue"] == "boolean"
+    assert roles["Revenue"] == "outcome"  # (the session bought: issue 17)
     assert int(report.data["Revenue"].sum()) == 1908
     assert roles["VisitorType"] == "categorical"
     for code_column in ["OperatingSystems", "Browser", "Region", "TrafficType"]:

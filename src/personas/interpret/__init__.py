@@ -9,7 +9,7 @@ from personas.interpret._insights import (
     segment_signals,
     segment_value,
 )
-from personas.interpret._profiles import numeric_view, profile_segments
+from personas.interpret._profiles import numeric_view, outcome_rates, profile_segments
 from personas.interpret._rules import Condition, Rule, SurrogateRules, surrogate_rules
 from personas.interpret._segments import LevelProfile, LevelShare, NumberProfile, Segment, Term
 
@@ -29,6 +29,7 @@ __all__ = [
     "derive_insights",
     "find_meanings",
     "numeric_view",
+    "outcome_rates",
     "profile_segments",
     "segment_signals",
     "segment_value",

@@ -15,12 +15,13 @@ import numpy as np
 import pandas as pd
 
 from personas.interpret._profiles import Z95, _round, label_matrix, numeric_view, share_se
-from personas.io._schema import Schema
+from personas.io._schema import Schema, value_kind
 from personas.preprocess import BasisBuilder
 
 __all__ = ["Comparison", "compare_segments"]
 
-PROFILED = ("numeric", "boolean", "datetime", "categorical", "high_cardinality", "multi_label")
+PROFILED = ("numeric", "boolean", "outcome", "datetime", "categorical", "high_cardinality",
+            "multi_label")  # fmt: skip
 
 
 class Comparison:
@@ -76,9 +77,9 @@ def compare_segments(
     for col, spec in schema.columns.items():
         if spec.role not in PROFILED or col not in data.columns:
             continue
-        s = data[col]
-        if spec.role in ("numeric", "boolean", "datetime"):
-            row = _numeric_row(builder, col, spec.role, s, in_a, in_b)
+        s, role = data[col], value_kind(spec.role)
+        if role in ("numeric", "boolean", "datetime"):
+            row = _numeric_row(builder, col, role, s, in_a, in_b)
             if row is not None:
                 rows.append(row)
         else:

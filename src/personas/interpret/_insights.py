@@ -214,7 +214,7 @@ def find_meanings(
         found["value"] = _first_by_tokens(numeric, VALUE_TOKENS)
     churn = overrides.get("churn")
     if churn is None:
-        candidates = named(("boolean", "categorical"), CHURN_TOKENS) + named(
+        candidates = named(("outcome", "boolean", "categorical"), CHURN_TOKENS) + named(
             ("categorical",), CHURN_STATUS_TOKENS
         )
         churn = next((c for c in candidates if _churn_flag(data[c]) is not None), None)

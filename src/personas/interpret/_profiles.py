@@ -18,7 +18,7 @@ import pandas as pd
 from personas._parallel import thread_map
 from personas.interpret._segments import LevelProfile, LevelShare, NumberProfile, Segment, Term
 from personas.io._names import tokens
-from personas.io._schema import Schema
+from personas.io._schema import Schema, value_kind
 from personas.preprocess import BasisBuilder
 
 __all__ = ["profile_segments"]
@@ -93,7 +93,15 @@ def profile_segments(
         c
         for c, spec in schema.columns.items()
         if spec.role
-        in ("numeric", "boolean", "datetime", "categorical", "high_cardinality", "multi_label")
+        in (
+            "numeric",
+            "boolean",
+            "outcome",
+            "datetime",
+            "categorical",
+            "high_cardinality",
+            "multi_label",
+        )  # fmt: skip
     ]
     segments = [Segment(id=s, size=int((labels == s).sum()), share=0.0) for s in range(k)]
     for seg in segments:
@@ -107,7 +115,7 @@ def profile_segments(
     def profile_column(col: str) -> list[_Part]:
         # Each column fills its own per-segment records; they are merged in column order.
         part = [_Part(seg.id) for seg in segments]
-        role = schema[col].role
+        role = value_kind(schema[col].role)  # (an outcome's rate: a yes/no column's share)
         in_basis = col in basis
         if role in ("numeric", "boolean", "datetime"):
             _profile_numeric(part, col, role, in_basis, data[col], members, builder)
@@ -396,3 +404,47 @@ class _Part:
 def _join(terms: list[str]) -> str:
     text = " · ".join(terms)
     return text[:1].upper() + text[1:] if text else ""
+
+
+def outcome_rates(data: pd.DataFrame, labels: np.ndarray, schema: Schema) -> list[dict[str, Any]]:
+    """How each outcome column (a yes/no the segments should explain: churn, response…)
+    falls across the segments: its rate overall and in each segment, the lift (segment
+    rate / overall rate), and ``separation`` — the share of the outcome's variance lying
+    between the segments (η², 0: the segments say nothing of it, 1: each is all yes or all
+    no)."""
+    out = []
+    k = int(labels.max()) + 1 if len(labels) else 0
+    for col in schema.columns_with("outcome"):
+        if col not in data.columns:
+            continue
+        y = data[col].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+        known = np.isfinite(y)
+        if not known.any():
+            continue
+        overall = float(y[known].mean())
+        n = np.bincount(labels[known], minlength=k).astype(float)
+        yes = np.bincount(labels[known], weights=y[known], minlength=k)
+        rate = np.divide(yes, n, out=np.full(k, np.nan), where=n > 0)
+        total = float(((y[known] - overall) ** 2).sum())
+        between = float(np.nansum(n * (rate - overall) ** 2))
+        out.append(
+            {
+                "column": col,
+                "rate": round(overall, 4),
+                "separation": round(between / total, 4) if total > 0 else 0.0,
+                "segments": [
+                    {
+                        "segment": s,
+                        "rate": None if np.isnan(rate[s]) else round(float(rate[s]), 4),
+                        "lift": (
+                            None
+                            if np.isnan(rate[s]) or overall == 0
+                            else round(float(rate[s]) / overall, 3)
+                        ),
+                        "n": int(n[s]),
+                    }
+                    for s in range(k)
+                ],
+            }
+        )
+    return out

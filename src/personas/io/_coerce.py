@@ -8,6 +8,7 @@ rows where it happens, in a :class:`Change`.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -60,6 +61,8 @@ def coerce_frame(
 def _coerce_column(
     s: pd.Series, spec: ColumnSpec, missing_values: list[str], *, source_name: str
 ) -> tuple[pd.Series, list[Change]]:
+    if spec.role == "outcome":  # (held as a boolean)
+        spec = dataclasses.replace(spec, role="boolean")
     role, name = spec.role, spec.name
     changes: list[Change] = []
     pii = role == "pii"

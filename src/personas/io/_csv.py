@@ -59,9 +59,7 @@ class _Dialect:
     shown: list[str]  # the files' own names (``files`` may be UTF-8 copies)
 
 
-def read_csv_files(
-    con, files: list[Path], info: Any, delimiter, encoding, skip_bad_lines, dates
-):
+def read_csv_files(con, files: list[Path], info: Any, delimiter, encoding, skip_bad_lines, dates):
     """Text files of delimited columns (or columns separated by spaces), parsed by DuckDB:
     a log into the table ``personas_read`` of ``con``, a user table into Arrow."""
     d = _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates)

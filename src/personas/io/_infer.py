@@ -108,7 +108,30 @@ def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, in
     return None, 0
 
 
-def infer_column(
+def infer_column(name: str, series: pd.Series, **options: Any) -> ColumnFacts:
+    """Decide the role of one column.
+
+    ``options``: ``n_rows``, ``missing_values``, ``max_categories``, ``random_state``,
+    ``date_order``. A yes/no column named for an outcome (``Churn``, ``Exited``) is an
+    ``outcome``: the segments are to explain it, not be found on it.
+
+    Returns
+    -------
+    ColumnFacts
+        The role, a sentence saying why, and the parameters needed to read it (date
+        format, boolean spellings, decimal mark, the missing-value tokens it holds).
+    """
+    facts = _infer_column(name, series, **options)
+    if facts.role == "boolean" and _names.is_outcome_name(name):
+        facts.role = "outcome"
+        facts.reason = (
+            f"{facts.reason}; the name says an outcome: described per segment, not used to "
+            "find them (name it in --basis to use it)"
+        )
+    return facts
+
+
+def _infer_column(
     name: str,
     series: pd.Series,
     *,
@@ -118,14 +141,6 @@ def infer_column(
     random_state: int = 0,
     date_order: str | None = None,
 ) -> ColumnFacts:
-    """Decide the role of one column.
-
-    Returns
-    -------
-    ColumnFacts
-        The role, a sentence saying why, and the parameters needed to read it (date
-        format, boolean spellings, decimal mark, the missing-value tokens it holds).
-    """
     rng = np.random.default_rng(random_state)
     params: dict[str, Any] = {}
     pii_name = _names.pii_kind(name, whole=True) or _pii_by_name(_names.pii_kind(name), series)

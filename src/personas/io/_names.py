@@ -15,6 +15,8 @@ TEXT_KEEP_TOKENS = ID_TOKENS | set(_WORDS["keep_as_text"])
 PII_NAME_PATTERNS = [(re.compile(p["pattern"]), p["kind"]) for p in _WORDS["personal_data"]]
 DATE_TOKENS = set(_WORDS["date"])
 CODE_TOKENS = set(_WORDS["code"])
+_OUTCOME = set(_WORDS["outcome"])
+_OUTCOME_CONTEXT = set(_WORDS["outcome_context"])
 _ID_OWNER = set(_WORDS["id_owner"])
 _ID_NUMBER = set(_WORDS["id_number"])
 _GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
@@ -44,6 +46,13 @@ def is_id_name(name: str) -> bool:
     return bool(toks) and (
         toks[-1] in ID_TOKENS or numbered or (len(toks) == 1 and bool(_GLUED_ID.match(toks[0])))
     )
+
+
+def is_outcome_name(name: str) -> bool:
+    """ "Churn", "Exited", "Attrition_Flag", "is_churned", "y"; not "churn_risk_score" or
+    "email_opt_in": a word of an outcome, and no word beyond such a name's."""
+    toks = set(tokens(name))
+    return bool(toks & _OUTCOME) and toks <= _OUTCOME | _OUTCOME_CONTEXT
 
 
 def keep_as_text(name: str) -> bool:

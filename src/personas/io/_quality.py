@@ -103,7 +103,7 @@ def column_stats(
                 mean=_num(v.mean()),
                 std=_num(v.std()),
             )
-    elif role == "boolean":
+    elif role in ("boolean", "outcome"):
         v = s.dropna()
         stats["pct_true"] = round(100.0 * float(v.astype(bool).mean()), 2) if len(v) else None
     elif role == "datetime":

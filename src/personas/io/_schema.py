@@ -16,7 +16,7 @@ from personas._parallel import thread_map
 from personas.errors import SchemaError
 from personas.io._infer import DEFAULT_MISSING, MAX_CATEGORIES, infer_column
 
-__all__ = ["FEATURE_ROLES", "ROLES", "ColumnSpec", "Schema"]
+__all__ = ["FEATURE_ROLES", "ROLES", "ColumnSpec", "Schema", "value_kind"]
 
 #: Every role a column can have, with what it means.
 ROLES: dict[str, str] = {
@@ -25,6 +25,8 @@ ROLES: dict[str, str] = {
     "categorical": "a category with few levels, used as a feature",
     "high_cardinality": "a category with many levels (city, product): describes segments only",
     "boolean": "yes/no, true/false or 0/1, used as a feature",
+    "outcome": "a yes/no outcome the segments should explain (churn, response, conversion): "
+    "its rate is described per segment, never in the default basis (--basis adds it)",
     "datetime": "a date or time; becomes recency/tenure in days when used",
     "multi_label": "several labels in one value ('sports;music'), used as a feature",
     "text": "free text: describes, never clustered",
@@ -33,6 +35,12 @@ ROLES: dict[str, str] = {
 }
 #: Roles whose columns can be features (the default basis of a segmentation).
 FEATURE_ROLES = ("numeric", "categorical", "boolean", "multi_label", "datetime")
+
+
+def value_kind(role: str) -> str:
+    """How a role's values are held and measured: an outcome's as a boolean's."""
+    return "boolean" if role == "outcome" else role
+
 
 _PARAM_KEYS = {
     "format": str,

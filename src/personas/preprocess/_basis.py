@@ -31,7 +31,7 @@ from personas._parallel import thread_map
 from personas.errors import DataError, SchemaError
 from personas.io._coerce import coerce_frame
 from personas.io._dates import read_instant
-from personas.io._schema import FEATURE_ROLES, Schema
+from personas.io._schema import FEATURE_ROLES, Schema, value_kind
 
 __all__ = ["BasisBuilder", "BasisColumn", "TableTyper", "default_basis", "skew_transform"]
 
@@ -214,7 +214,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         self.columns_ = []
         numeric_cache: dict[str, np.ndarray] = {}
         for col in basis:
-            role = schema[col].role
+            role = value_kind(schema[col].role)  # (an outcome named in the basis: yes/no)
             if role in ("numeric", "boolean", "datetime"):
                 raw = self.numeric_values(sample[col], role)
                 numeric_cache[col] = raw
@@ -246,7 +246,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 "or date column to find segments in. Check the roles with `personas validate`."
             )
         for col in basis:
-            if col in schema.columns and schema[col].role not in FEATURE_ROLES:
+            if col in schema.columns and schema[col].role not in (*FEATURE_ROLES, "outcome"):
                 raise SchemaError(
                     f"Column {col!r} cannot be in the basis: its role is {schema[col].role!r} "
                     f"(a basis column must be one of {list(FEATURE_ROLES)}). Leave it out of "

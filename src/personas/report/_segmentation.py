@@ -123,6 +123,7 @@ def render_segmentation(run: Any, figures: dict[str, Any], eda: str | None) -> s
         findings=findings,
         charts=_divs(figures),
         insights=insights,
+        outcomes=getattr(run, "outcomes", []),
         rules=run.rules,
         eda=Markup(eda) if eda is not None else None,
         value_column=(insights.get("columns") or {}).get("value"),
@@ -154,6 +155,14 @@ def render_markdown(run: Any) -> str:
     else:
         lines.append("No playbook rule fired.")
     lines += [""] + [f"- {limit}" for limit in insights.get("limits", [])]
+    for o in getattr(run, "outcomes", []):
+        title = f"{o['column']} ({100 * o['rate']:.1f}% overall, separation {o['separation']})"
+        lines += ["", f"## Outcome: {title}", "", "| segment | users | rate | lift |"]
+        lines.append("|---|---|---|---|")
+        for r in o["segments"]:
+            lines.append(
+                f"| {r['segment']} | {r['n']:,} | {_cell(r['rate'])} | {_cell(r['lift'])} |"
+            )
     lines += ["", "## Segment overview", ""]
     lines += [
         "| id | name | users | share | value share | churn | mean CLV | P(alive) | stability |"

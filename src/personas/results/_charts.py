@@ -16,6 +16,7 @@ import pandas as pd
 from personas import viz
 from personas.cluster import embed_2d, silhouette_by_segment
 from personas.interpret import NumberProfile, numeric_view
+from personas.io._schema import value_kind
 
 __all__ = ["CHARTS", "report_figures"]
 
@@ -80,7 +81,7 @@ def distributions(run: Any, column: str, per_segment: int = 2000) -> dict[str, A
     data, labels = _table(run)
     if column not in data.columns:
         raise ValueError(f"No column {column!r} in the segmented table.")
-    role = run.validation.schema[column].role
+    role = value_kind(run.validation.schema[column].role)
     if role not in ("numeric", "datetime", "boolean"):
         raise ValueError(
             f"Column {column!r} is {role}; distributions are drawn for numbers and dates "

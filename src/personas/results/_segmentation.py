@@ -63,7 +63,7 @@ class Segmentation(Result):
 
     def __init__(self, *, labels, segments, scores, k, k_reason, model, validation, timings,
                  preprocessing, as_of, rules=None, insights=None, events=None,
-                 basis_sample=None):  # fmt: skip
+                 basis_sample=None, outcomes=None):  # fmt: skip
         self.labels = labels
         self.segments = segments
         self.scores = scores
@@ -76,6 +76,7 @@ class Segmentation(Result):
         self.as_of = as_of
         self.rules = rules
         self.insights = insights
+        self.outcomes = outcomes or []  # (each outcome's rate per segment: outcome_rates)
         self.events = events
         self.basis_sample = basis_sample  # (rows of the basis matrix, their segments)
         self._eda = None
@@ -171,6 +172,7 @@ class Segmentation(Result):
                 else None
             ),
             "insights": self.insights,
+            "outcomes": self.outcomes,
             # the report's EDA facts, once the report (or .eda) has computed them
             "eda": self._eda.to_dict() if self._eda is not None else None,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
