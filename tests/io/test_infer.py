@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import personas
 from personas import Schema
 
 N = 400
@@ -164,3 +165,20 @@ def test_a_name_is_personal_data_when_its_values_can_be(name, values, role):
     """A name holding a personal-data word makes a column personal data only when its
     values can be that data: an e-mail open rate or minutes on the phone are behaviour."""
     assert _role(values, name).role == role
+
+
+def test_an_outcome_of_two_named_levels_and_a_glued_client_number():
+    """Kaggle's bank churners: ``Attrition_Flag`` holds "Attrited Customer" and "Existing
+    Customer" — an outcome, yes for the level that names it; ``CLIENTNUM`` is an id. Two
+    levels neither of which names the outcome stay a category."""
+    n = 300
+    values = np.random.default_rng(1).permutation(10**8)[:n] + 7 * 10**8
+    flags = _cycle(["Existing Customer"] * 5 + ["Attrited Customer"], n)
+    users = pd.DataFrame({"CLIENTNUM": values, "Attrition_Flag": flags})
+    schema = Schema.infer(users)
+    assert schema["CLIENTNUM"].role == "id"
+    spec = schema["Attrition_Flag"]
+    assert spec.role == "outcome" and spec.params["true_values"] == ["Attrited Customer"]
+    report = personas.validate(users)
+    assert report.data["Attrition_Flag"].sum() == n // 6
+    assert _role(_cycle(["Gold", "Blue"]), "Churn").role == "categorical"

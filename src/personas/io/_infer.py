@@ -122,6 +122,8 @@ def infer_column(name: str, series: pd.Series, **options: Any) -> ColumnFacts:
         format, boolean spellings, decimal mark, the missing-value tokens it holds).
     """
     facts = _infer_column(name, series, **options)
+    if facts.role == "categorical" and _names.is_outcome_name(name):
+        facts = _outcome_levels(series, facts)  # ("Attrited Customer" / "Existing Customer")
     if facts.role == "boolean" and _names.is_outcome_name(name):
         facts.role = "outcome"
         facts.reason = (
@@ -129,6 +131,21 @@ def infer_column(name: str, series: pd.Series, **options: Any) -> ColumnFacts:
             "find them (name it in --basis to use it)"
         )
     return facts
+
+
+def _outcome_levels(series: pd.Series, facts: ColumnFacts) -> ColumnFacts:
+    """A column of two levels named for an outcome, one of which names it ("Attrited
+    Customer" beside "Existing Customer", "Churned" beside "Stayed"), read as yes (that
+    level) or no; other columns as they are."""
+    levels = [str(v).strip() for v in series.dropna().unique()[:3]]
+    if len(levels) != 2:
+        return facts
+    says = [bool(set(_names.tokens(v)) & _names.OUTCOME_WORDS) for v in levels]
+    if says.count(True) != 1:
+        return facts
+    yes, no = (levels[0], levels[1]) if says[0] else (levels[1], levels[0])
+    params = facts.params | {"true_values": [yes], "false_values": [no]}
+    return ColumnFacts("boolean", f"two levels: {yes!r} (yes) and {no!r}", params)
 
 
 def _infer_column(

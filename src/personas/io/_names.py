@@ -15,10 +15,11 @@ TEXT_KEEP_TOKENS = ID_TOKENS | set(_WORDS["keep_as_text"])
 PII_NAME_PATTERNS = [(re.compile(p["pattern"]), p["kind"]) for p in _WORDS["personal_data"]]
 DATE_TOKENS = set(_WORDS["date"])
 CODE_TOKENS = set(_WORDS["code"])
-_OUTCOME = set(_WORDS["outcome"])
+OUTCOME_WORDS = _OUTCOME = set(_WORDS["outcome"])
 _OUTCOME_CONTEXT = set(_WORDS["outcome_context"])
 _ID_OWNER = set(_WORDS["id_owner"])
 _ID_NUMBER = set(_WORDS["id_number"])
+_GLUED_NUMBER = re.compile(rf"^({'|'.join(_ID_OWNER)})_?({'|'.join(_ID_NUMBER)})$")
 _GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
 
 
@@ -40,9 +41,11 @@ def snake(name: str) -> str:
 
 
 def is_id_name(name: str) -> bool:
-    """ "customer_id", "userKey", "customerid"; "CustomerNumber", "numero_cliente"."""
+    """ "customer_id", "userKey", "customerid"; "CustomerNumber", "numero_cliente",
+    "CLIENTNUM"."""
     toks = tokens(name)
     numbered = len(toks) == 2 and bool(set(toks) & _ID_OWNER) and bool(set(toks) & _ID_NUMBER)
+    numbered |= len(toks) == 1 and bool(_GLUED_NUMBER.match(toks[0]))  # ("CLIENTNUM")
     return bool(toks) and (
         toks[-1] in ID_TOKENS or numbered or (len(toks) == 1 and bool(_GLUED_ID.match(toks[0])))
     )
