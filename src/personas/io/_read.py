@@ -2,13 +2,11 @@
 
 CSV/TSV (gzip, zstd, bz2 or xz), Parquet files, folders and globs, JSON (lines or an
 array), Excel, a zip download holding one of those, a DuckDB database (a table or a SQL
-query) and a query on an in-memory DuckDB that reads files itself. DuckDB reads them all:
-its CSV sniffer finds the dialect, the header and the types; personas adds what it does
-not do — the encoding of Windows exports (cp1252, decoded into a UTF-8 copy), text kept
-as text where a number would lose it (ids, "007"), the one policy for dates that read both
-ways (:mod:`personas.io._dates`), malformed lines reported with their line numbers (or
-counted and left out), files of columns separated by spaces. What the reader finds goes
-to :class:`SourceInfo`'s notes.
+query) and a query on an in-memory DuckDB that reads files itself. DuckDB reads them
+(Excel goes through pandas, and a user table's one Parquet file through Arrow's reader,
+which needs less memory on its way to pandas); delimited text is read by
+:mod:`personas.io._csv`, which adds to DuckDB's sniffer what it does not do. What the
+reader finds goes to :class:`SourceInfo`'s notes.
 
 :func:`open_source` leaves the data in a DuckDB connection (what profiling queries);
 :func:`load_table` fetches them as a pandas DataFrame (what validation, EDA and
