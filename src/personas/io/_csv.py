@@ -24,7 +24,7 @@ from typing import Any
 
 from personas.errors import EmptyDataError, FileFormatError, PersonasError
 from personas.io._dates import decide, other_order
-from personas.io._files import HEAD_BYTES, decode_head, open_decompressed, text_head
+from personas.io._files import HEAD_BYTES, decode_head, open_decompressed, read_head, text_head
 from personas.io._names import keep_as_text
 
 __all__ = ["NULLS", "first_line", "quote", "read_csv_files", "short_list", "sql_options"]
@@ -87,9 +87,7 @@ def read_csv_files(con, files: list[Path], info: Any, delimiter, encoding, skip_
 def _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates) -> _Dialect:
     """The files' encodings (file by file), delimiter, header and column types."""
     first, given = files[0], list(files)
-    fh, packed = open_decompressed(first)
-    with fh:
-        raw = fh.read(HEAD_BYTES)
+    raw, packed = read_head(first)
     text, enc = decode_head(raw, first, encoding)
     text = text.removeprefix("\ufeff")  # (a byte-order mark is no part of the first name)
     if not text.strip():
@@ -142,7 +140,8 @@ def _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates) -> _D
     # Whole numbers are typed by every value, not the sniffed lines' (see _whole_numbers)
     kinds = {c["name"]: c["type"] for c in (sniffed or {}).get("columns", [])}
     ints = [c for c, t in kinds.items() if t == "BIGINT" and c not in types]
-    types |= {c: "VARCHAR" for c in [*dated, *ints]}
+    odd = [c for c, t in kinds.items() if t not in SNIFFED_TYPES]  # (a 40-digit "BIGNUM")
+    types |= {c: "VARCHAR" for c in [*dated, *ints, *odd]}
     shown = [Path(f).name for f in given]
     return _Dialect(files, options, sep, names, columns, types, ints, spaced, skip_bad_lines, shown)
 
@@ -156,9 +155,7 @@ def _decodable(files: list[Path], enc: str, given: bool, info: Any, packed):
     for i, f in enumerate(files):
         own = enc
         if i and not given:  # (the first file's head is read already)
-            fh, _ = open_decompressed(f)
-            with fh:
-                own = decode_head(fh.read(HEAD_BYTES), f, None)[1]
+            own = decode_head(read_head(f)[0], f, None)[1]
         if _codec(own) not in ("utf-8", "utf-16"):
             info.notes.append(f"{f.name} is not UTF-8: read as {own}.")
         encodings.append(own)
@@ -312,6 +309,9 @@ def _parse(con, d: _Dialect, lenient: bool, log: bool) -> Any:
     return con.table("personas_read")
 
 
+# The types of DuckDB's sniffer kept; others (big integers beyond 64 bits…) read as text
+SNIFFED_TYPES = {"BOOLEAN", "BIGINT", "DOUBLE", "VARCHAR", "DATE", "TIME", "TIMESTAMP",
+                 "TIMESTAMP WITH TIME ZONE"}  # fmt: skip
 WHOLE = "[+-]?(0|[1-9][0-9]{0,18})"  # (no leading zeros: "007" is a code, kept as text)
 
 

@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import pyarrow as pa
@@ -32,6 +33,7 @@ __all__ = [
     "folder_files",
     "open_decompressed",
     "raw_head",
+    "read_head",
     "TEXT_FILES",
     "text_head",
     "unzip_one",
@@ -168,11 +170,22 @@ def open_decompressed(path: Path):
     return open(path, "rb"), None
 
 
+def read_head(path: Path, n: int = HEAD_BYTES) -> tuple[bytes, str | None]:
+    """The first ``n`` bytes of the file, decompressed, and its compression; a clear error
+    when the compressed data end too soon or are damaged (a download cut short)."""
+    fh, packed = open_decompressed(path)
+    try:
+        with fh:
+            return fh.read(n), packed
+    except (EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        raise FileFormatError(
+            f"{path.name} holds {packed or 'compressed'} data that end too soon or are "
+            f"damaged ({exc}). Download or compress the file again."
+        ) from None
+
+
 def text_head(path: Path, n: int = HEAD_BYTES) -> str:
-    fh, _ = open_decompressed(path)
-    with fh:
-        data = fh.read(n)
-    return data.decode("utf-8", errors="replace")
+    return read_head(path, n)[0].decode("utf-8", errors="replace")
 
 
 def decode_head(raw: bytes, path: Path, encoding: str | None) -> tuple[str, str]:

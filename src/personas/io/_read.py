@@ -49,6 +49,11 @@ __all__ = ["READ_OPTIONS", "SCHEMA_KEY", "SourceInfo", "load_table", "open_sourc
 #: How a source is read, for every command that reads one (what ``read_options`` hold).
 READ_OPTIONS = ("table", "query", "sheet", "format", "delimiter", "encoding", "skip_bad_lines")
 
+#: DuckDB's types pandas takes as they are (others are read as text)
+PLAIN_TYPES = {"BOOLEAN", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT",
+               "USMALLINT", "UINTEGER", "FLOAT", "DOUBLE", "VARCHAR", "DATE", "TIMESTAMP",
+               "TIMESTAMP_S", "TIMESTAMP_MS", "TIMESTAMP_NS", "TIMESTAMP WITH TIME ZONE",
+               "TIME", "BLOB"}  # fmt: skip
 SCHEMA_KEY = b"personas.schema"  # the schema `personas profile` stores in its Parquet output
 
 
@@ -173,7 +178,7 @@ def load_table(source: Any, **options: Any) -> tuple[pd.DataFrame, SourceInfo]:
         data, info = open_source(con, source, **options)
         if isinstance(data, pd.DataFrame):
             return data, info
-        tbl = data if hasattr(data, "num_rows") else _arrow(data, info)
+        tbl = data if hasattr(data, "num_rows") else _arrow(_plain_types(data), info)
         if tbl.num_rows == 0:
             raise EmptyDataError(
                 f"{info.name} has {tbl.num_columns} columns ({short_list(tbl.column_names)}) "
@@ -480,6 +485,26 @@ def _to_pandas(tbl: Any) -> pd.DataFrame:
         if pa.types.is_date(f.type):
             tbl = tbl.set_column(i, f.name, tbl.column(i).cast(pa.timestamp("ms")))
     return tbl.to_pandas(split_blocks=True, self_destruct=True)
+
+
+def _plain_types(rel: Any) -> Any:
+    """The relation with columns of types pandas cannot take from DuckDB (its big
+    integers, intervals, UUIDs…) as text, which the table's inference reads."""
+    odd = [
+        c
+        for c, t in zip(rel.columns, rel.types, strict=True)
+        if str(t) not in PLAIN_TYPES
+        and not str(t).startswith(("STRUCT", "MAP"))
+        and not str(t).endswith("[]")  # (nested JSON: flattened by _to_pandas)
+    ]
+    if not odd:
+        return rel
+    quoted = {c: '"' + c.replace('"', '""') + '"' for c in rel.columns}
+    cols = ", ".join(
+        f"CAST({quoted[c]} AS VARCHAR) AS {quoted[c]}" if c in odd else quoted[c]
+        for c in rel.columns
+    )
+    return rel.project(cols)
 
 
 def _arrow(rel: Any, info: SourceInfo) -> Any:
