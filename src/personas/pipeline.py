@@ -36,6 +36,11 @@ __all__ = ["segment"]
 
 def _check_k(k: Any, n_rows: int, source_name: str) -> None:
     """A clear error for a k that cannot work (the estimator itself raises plain ValueError)."""
+    if n_rows < 2:
+        raise DataError(
+            f"{source_name} has {n_rows} row(s) to segment: segments need two users or more. "
+            "Give the table (or the event log) of all the users."
+        )
     if k == "auto":
         return
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:

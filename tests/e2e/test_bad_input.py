@@ -3,6 +3,7 @@ internal error, every refusal exits 2, and a usable table is read whole (issue 1
 
 from __future__ import annotations
 
+import json
 import random
 
 import pytest
@@ -89,3 +90,52 @@ def test_hostile_tables_are_refused_clearly_or_read(tmp_path, case):
         if usable and command[0] == "validate" and path.suffix in (".csv", ".txt", ""):
             assert result.exit_code in (0, 1), (case, command, out)
     assert not any(p.name not in ("out", path.name) for p in tmp_path.iterdir())
+
+
+def _log(rng: random.Random, case: int) -> tuple[str, bytes]:
+    """A hostile event log of the family ``case % 8``: (its file name, its bytes)."""
+    n = rng.choice([1, 2, 40, 300])
+    users = rng.choice([1, 3, 30])
+    lines = [
+        [f"c{rng.randrange(users)}", f"2024-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} 10:00:00",
+         f"{rng.random() * 90 + 1:.2f}", rng.choice(["purchase", "refund", "view"])]
+        for _ in range(n)
+    ]  # fmt: skip
+    family = case % 8
+    if family == 0:  # unreadable times
+        for line in lines[: max(1, n // 2)]:
+            line[1] = rng.choice(["soon", "31/31/2024", "", "0000-00-00", "2024-13-45 99:99"])
+    if family == 1:  # times in the future
+        lines = [[u, t.replace("2024", "2999"), a, e] for u, t, a, e in lines]
+    if family == 2:  # amounts as text
+        for line in lines:
+            line[2] = rng.choice(["$1,234.50", "12,50 €", "high", "(3.00)", "n/a", "∞"])
+    if family == 3:  # broken JSON lines
+        rows = [json.dumps(dict(zip(["user", "time", "amount", "event"], r, strict=True)))
+                for r in lines]  # fmt: skip
+        rows.insert(len(rows) // 2, '{"user": "c1", "time": ')
+        return "log.jsonl", ("\n".join(rows) + "\n").encode()
+    if family == 4:  # no amounts at all, one event type
+        lines = [[u, t, "", "view"] for u, t, _, _ in lines]
+    if family == 5:  # every value missing but the user
+        lines = [[u, "", "", ""] for u, _, _, _ in lines]
+    text = "customer_id,order_time,amount,event_type\n"
+    text += "".join(",".join(line) + "\n" for line in lines)
+    return "log.csv", text.encode()
+
+
+@pytest.mark.parametrize("case", range(48))
+def test_hostile_event_logs_are_refused_clearly_or_profiled(tmp_path, case):
+    rng = random.Random(1000 + case)
+    name, data = _log(rng, case)
+    path = tmp_path / name
+    path.write_bytes(data)
+    as_of = ["--as-of", "2024-06-01"] if case % 3 == 0 else []
+    for command in (["profile", str(path), "-o", str(tmp_path / "p"), *as_of],
+                    ["segment", str(path), "-o", str(tmp_path / "s"), "--no-report"]):  # fmt: skip
+        result = CliRunner().invoke(app, command)
+        out = result.output
+        assert "Traceback" not in out and "Internal error" not in out, (case, command, out)
+        assert result.exit_code in (0, 2), (case, command, result.exit_code, out)
+        if result.exit_code == 2:
+            assert "Error:" in out, (case, command, out)

@@ -22,6 +22,7 @@ from personas.profiles._active import (
     day_bits,
 )
 from personas.profiles._mapping import EventMapping
+from personas.profiles._times import epoch_seconds
 from personas.profiles._vocabulary import (
     CANCEL_TYPES,
     FLAG_FALSE,
@@ -103,7 +104,7 @@ def normalise(
     # timestamps instead hit a DuckDB 2.0 bug that ignored offsets inside filters.)
     ts = time(raw, t)
     cols["ts"] = ts
-    cols["sec"] = ts.epoch_seconds()
+    cols["sec"] = epoch_seconds(ts)
     cols["ts_unread"] = (ts.isnull() & raw.notnull()) if time.may_fail else ibis.literal(False)
     numbers = numbers or {}
 

@@ -21,6 +21,7 @@ __all__ = [
     "TEXT_FORMATS",
     "TimeReader",
     "date_from_parts",
+    "epoch_seconds",
     "fitted_time_reader",
     "time_reader",
     "with_clock",
@@ -76,7 +77,7 @@ class TimeReader:
             if not clock.type().is_time():
                 clock = clock.try_cast("time")
             seconds = clock.hour() * 3600 + clock.minute() * 60 + clock.second()
-        return _to_timestamp(ts.epoch_seconds() + seconds.fill_null(0))
+        return _to_timestamp(epoch_seconds(ts) + seconds.fill_null(0))
 
     def _read(self, col: Any) -> Any:
         import ibis
@@ -280,10 +281,10 @@ def _text_reader(t: Any, column: str, source: str, order: str | None = None) -> 
     sample = ibis.memtable(values)
     v = sample.v
     cast = v.try_cast(dt_.Timestamp(timezone="UTC"))  # ("13/01/24" is the year 13 to it)
-    tries = {"cast": cast.count(where=cast.epoch_seconds() >= YEAR_1900)}
+    tries = {"cast": cast.count(where=epoch_seconds(cast) >= YEAR_1900)}
     for f in TEXT_FORMATS:  # (a reading of a year before 1900 does not count)
         read = _try_strptime(v, ibis.literal(f))
-        tries[f] = read.count(where=read.epoch_seconds() >= YEAR_1900)
+        tries[f] = read.count(where=epoch_seconds(read) >= YEAR_1900)
     counts = sample.aggregate(n=v.count(), **{f"c{i}": e for i, e in enumerate(tries.values())})
     row = counts.execute().iloc[0]
     n = int(row["n"])
@@ -319,6 +320,12 @@ def _unread_examples(sample: Any, v: Any) -> str:
     return ", ".join(repr(s) for s in list(dict.fromkeys(bad))[:3])
 
 
+def epoch_seconds(ts: Any) -> Any:
+    """Seconds since 1970 as 64-bit integers (Ibis' own are 32-bit: an instant past
+    January 2038 overflowed them)."""
+    return _udfs()["epoch"](ts).cast("int64")
+
+
 def _try_strptime(text: Any, fmt: Any) -> Any:
     return _udfs()["try_strptime"](text, fmt)
 
@@ -342,6 +349,9 @@ def _udfs() -> dict[str, Any]:
             lambda text, fmt: None,
             name="try_strptime",
             signature=(("string", "string"), "timestamp"),
+        )
+        _CACHE["epoch"] = ibis.udf.scalar.builtin(
+            lambda ts: None, name="epoch", signature=((utc,), "float64")
         )
         _CACHE["to_timestamp"] = ibis.udf.scalar.builtin(
             lambda seconds: None, name="to_timestamp", signature=(("float64",), utc)
