@@ -139,3 +139,52 @@ def test_hostile_event_logs_are_refused_clearly_or_profiled(tmp_path, case):
         assert result.exit_code in (0, 2), (case, command, result.exit_code, out)
         if result.exit_code == 2:
             assert "Error:" in out, (case, command, out)
+
+
+def _model_file(rng: random.Random, case: int, good: bytes) -> bytes:
+    """A damaged, foreign or malicious model file of the family ``case % 6``."""
+    import io
+    import pickle
+    import zipfile
+
+    family = case % 6
+    if family == 0:  # random bytes
+        return bytes(rng.getrandbits(8) for _ in range(rng.choice([0, 16, 4096])))
+    if family == 1:  # truncated
+        return good[: rng.randrange(1, len(good))]
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        if family == 2:  # a pickle where the manifest goes
+            archive.writestr("manifest.json", pickle.dumps({"format_version": 2}))
+        if family == 3:  # a member escaping the folder
+            archive.writestr("../escaped.txt", "boom")
+            archive.writestr("manifest.json", '{"format_version": 2, "input": "users"}')
+        if family == 4:  # an oversized member (50 MB of zeros)
+            archive.writestr("manifest.json", b"\x00" * 50_000_000)
+        if family == 5:  # the real manifest, a foreign payload
+            with zipfile.ZipFile(io.BytesIO(good)) as real:
+                archive.writestr("manifest.json", real.read("manifest.json"))
+            archive.writestr("pipeline.skops", bytes(rng.getrandbits(8) for _ in range(512)))
+    return buffer.getvalue()
+
+
+def test_hostile_model_files_are_refused(tmp_path):
+    import personas
+
+    users, _ = personas.datasets.make_users(200, random_state=0)
+    run = personas.segment(users, random_state=0)
+    run.model.save(tmp_path / "good.personas")
+    good = (tmp_path / "good.personas").read_bytes()
+    users.to_csv(tmp_path / "users.csv", index=False)
+    for case in range(12):
+        rng = random.Random(2000 + case)
+        folder = tmp_path / f"case{case}"
+        folder.mkdir()
+        (folder / "m.personas").write_bytes(_model_file(rng, case, good))
+        out = folder / "out" / "scored.parquet"
+        args = ["predict", str(folder / "m.personas"), str(tmp_path / "users.csv"), "-o", str(out)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (case, result.output)
+        said = ("not a personas model file", "is damaged")  # (foreign, or tampered with)
+        assert any(words in result.output for words in said), (case, result.output)
+        assert not out.exists() and not (tmp_path / "escaped.txt").exists()
