@@ -182,3 +182,12 @@ def test_an_outcome_of_two_named_levels_and_a_glued_client_number():
     report = personas.validate(users)
     assert report.data["Attrition_Flag"].sum() == n // 6
     assert _role(_cycle(["Gold", "Blue"]), "Churn").role == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("name", "values"),
+    [("Kündigung", ["ja", "nein"]), ("Résiliation", ["oui", "non"]), ("disdetta", [1, 0]),
+     ("opzegging", [True, False]), ("baja_cliente", ["si", "no"])],
+)  # fmt: skip
+def test_outcomes_are_named_in_seven_languages(name, values):
+    assert _role(_cycle(values), name).role == "outcome"

@@ -477,3 +477,9 @@ def test_a_maintainers_review_of_the_one_reader(tmp_path):
     assert read_table(tmp_path / "l1.csv", encoding="latin_1")["city"].tolist() == ["Besançon"]
     with pytest.raises(personas.errors.PersonasError):
         personas.segment(tmp_path / "wide.csv", format="nope")
+
+
+def test_a_file_named_like_a_pattern_is_named_in_messages(tmp_path):
+    path = write(tmp_path / "users[2].csv", "a,b\n1,2\n3,4,5\n")
+    with pytest.raises(FileFormatError, match=r"users\(2\).csv: 1 row\(s\)"):
+        read_table(path)

@@ -522,12 +522,14 @@ def _is_connection(obj: Any) -> bool:
 
 
 def _plain_name(path: str, info: SourceInfo) -> str:
-    """``path``, or a link to it in a temporary folder when its name holds ``*?[``."""
+    """``path``, or a link to it in a temporary folder when its name holds ``*?[``, named
+    as it is but for those ("users[1].csv" → "users(1).csv": messages name it so)."""
     if not _is_glob(path):
         return path
     folder = tempfile.mkdtemp(prefix="personas-name-")
     info.temporary.append(folder)
-    link = Path(folder) / ("data" + "".join(Path(path).suffixes[-2:]).replace("[", "_"))
+    plain = Path(path).name.translate(str.maketrans("[]*?", "()__"))
+    link = Path(folder) / plain
     link.symlink_to(Path(path).absolute())
     return str(link)
 
