@@ -80,7 +80,7 @@ def segment(
         first, with ``as_of``; the segments are those of its users' profiles, which the
         result's ``events`` holds.
     k : "auto" or int, default "auto"
-        The number of segments, or "auto" to choose it (see the README's rule).
+        The number of segments, or "auto" to choose it (see the rule in docs/guide/segments.md).
     basis : list of str, optional
         The columns segments are found on (default: every usable feature column).
     schema : Schema or path, optional
@@ -185,7 +185,8 @@ def segment(
     book = playbook if isinstance(playbook, Playbook) else Playbook.load(playbook)
     meanings = find_meanings(table, report.schema, book.columns)
     signals, why_not = segment_signals(table, report.schema, segmenter.labels_, segments, meanings)
-    insights = derive_insights(signals, segments, book, why_not)
+    named = {"outcome": meanings["outcome"]} if meanings.get("outcome") else {}
+    insights = derive_insights(signals, segments, book, why_not, named)
     insights["columns"] = meanings
     for seg, worth in zip(
         segments, segment_value(table, segmenter.labels_, len(segments), meanings), strict=True

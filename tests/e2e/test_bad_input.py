@@ -15,9 +15,9 @@ ODD_NAMES = ["naïve", "عمود", "a/b", "..\\x", "<b>x</b>", "=cmd|' /C calc'!
 
 
 def _table(rng: random.Random, case: int) -> tuple[bytes, bool]:
-    """A hostile table of the family ``case % 16``, and whether it is usable as it is."""
+    """A hostile table of the family ``case % 18``, and whether it is usable as it is."""
     n = rng.choice([1, 2, 3, 25, 120])
-    family = case % 16
+    family = case % 18
     header = ["user_id", "age", "spend", "plan"]
     rows = [[f"u{i}", str(rng.randint(18, 80)), f"{rng.random() * 100:.2f}",
              rng.choice(["free", "pro"])] for i in range(n)]  # fmt: skip
@@ -68,10 +68,21 @@ def _table(rng: random.Random, case: int) -> tuple[bytes, bool]:
         return data[: len(data) // 2], False
     if family == 15:  # only a byte-order mark, or only blank lines
         return rng.choice([b"\xef\xbb\xbf", b"\n\n\n", b"\xff\xfe"]), False
+    if family == 16:  # duplicated columns: a repeated name, or a copy under another name
+        header = rng.choice(
+            [["user_id", "age", "age", "plan"], ["user_id", "age", "spend", "spend_copy"]]
+        )
+        rows = [[r[0], r[1], r[1] if header[2] == "age" else r[2], r[2]] for r in rows]
+        usable = usable and header[2] != "age"  # (a name twice: refused, naming it)
+    if family == 17:  # mixed delimiters: some lines with ; instead of ,
+        lines = [",".join(header)] + [
+            (";" if i % 3 == 1 else ",").join(r) for i, r in enumerate(rows)
+        ]
+        return ("\n".join(lines) + "\n").encode(), usable and n < 2
     return ("\n".join(",".join(r) for r in [header, *rows]) + "\n").encode(), usable
 
 
-@pytest.mark.parametrize("case", range(160))
+@pytest.mark.parametrize("case", range(180))
 def test_hostile_tables_are_refused_clearly_or_read(tmp_path, case):
     rng = random.Random(case)
     data, usable = _table(rng, case)
@@ -89,6 +100,9 @@ def test_hostile_tables_are_refused_clearly_or_read(tmp_path, case):
             assert "Error:" in out, (case, command, out)
         if usable and command[0] == "validate" and path.suffix in (".csv", ".txt", ""):
             assert result.exit_code in (0, 1), (case, command, out)
+            rows = len([ln for ln in data.decode("utf-8", "replace").splitlines() if ln]) - 1
+            said = CliRunner().invoke(app, [*command, "--json"]).output
+            assert json.loads(said[said.index("{") :])["n_rows"] == rows, case  # every row kept
     assert not any(p.name not in ("out", path.name) for p in tmp_path.iterdir())
 
 
@@ -188,3 +202,120 @@ def test_hostile_model_files_are_refused(tmp_path):
         said = ("not a personas model file", "is damaged")  # (foreign, or tampered with)
         assert any(words in result.output for words in said), (case, result.output)
         assert not out.exists() and not (tmp_path / "escaped.txt").exists()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A user table and a model trained on it."""
+    import personas
+
+    folder = tmp_path_factory.mktemp("trained")
+    users, _ = personas.datasets.make_users(300, random_state=0)
+    users.to_csv(folder / "users.csv", index=False)
+    personas.segment(users, random_state=0).model.save(folder / "model.personas")
+    (folder / "empty").mkdir()
+    return folder
+
+
+def _bad_flags(folder):
+    users, model = str(folder / "users.csv"), str(folder / "model.personas")
+    seg = ["segment", users, "-o", str(folder / "o"), "--no-report"]
+    return [  # (the command, a word its refusal must name)
+        ([*seg, "--k", "0"], "--k"), ([*seg, "--k", "abc"], "--k"), ([*seg, "--k", "999"], "k"),
+        ([*seg, "--k-max", "1"], "--k-max"), ([*seg, "--random-state", "-1"], "--random-state"),
+        ([*seg, "--basis", "nope"], "nope"), ([*seg, "--basis", "user_id"], "user_id"),
+        ([*seg, "--id-column", "nope"], "nope"), ([*seg, "--playbook", users], "users.csv"),
+        ([*seg, "--schema", str(folder / "none.toml")], "none.toml"),
+        (["validate", users, "--date-order", "sideways"], "date"),
+        (["validate", users, "--delimiter", "ab"], "delimiter"),
+        (["validate", users, "--delimiter", ""], "delimiter"),
+        (["validate", users, "--encoding", "klingon"], "klingon"),
+        (["validate", users, "--sheet", "2"], "--sheet"),
+        (["validate", users, "--table", "t"], "--table"),
+        (["validate", "--query", "SELEC 1"], "query"), (["validate"], "--query"),
+        (["validate", ""], "empty"), (["validate", str(folder / "nope.csv")], "nope.csv"),
+        (["validate", str(folder / "empty")], "empty"),
+        (["validate", users, "--html", str(folder / "empty")], "--html"),
+        (["eda", users, "-o", str(folder / "empty")], "--out"),
+        (["eda", users, "--sample-rows", "0"], "--sample-rows"),
+        (["profile", users, "--time-unit", "year", "-o", str(folder / "p")], "year"),
+        (["profile", users, "--negative-quantities", "keep", "-o", str(folder / "p")], "keep"),
+        (["profile", users, "--as-of", "soon", "-o", str(folder / "p")], "soon"),
+        (["predict", model, users, "-o", str(folder / "x.xlsx")], "--out"),
+        (["predict", model, users, "--as-of", "2024-01-01"], "--as-of"),
+        (["predict", model, users, "-o", str(folder / "empty")], "--out"),
+        (["generate", "-o", str(folder / "g"), "-n", "0"], "--users"),
+        (["generate", "-o", str(folder / "g"), "--as-of", "31/02/2024"], "--as-of"),
+        (["generate", "-o", str(folder / "g"), "--format", "xml"], "--format"),
+        (["demo", "-o", str(folder / "d"), "-n", "1"], "--users"),
+    ]  # fmt: skip
+
+
+def test_bad_flag_values_are_refused_naming_the_option(trained):
+    for command, named in _bad_flags(trained):
+        result = CliRunner().invoke(app, command)
+        out = " ".join(result.output.split())
+        assert "Traceback" not in out and "Internal error" not in out, (command, out)
+        assert result.exit_code == 2, (command, result.exit_code, out)
+        assert named in out, (command, named, out)
+
+
+@pytest.mark.parametrize("case", range(40))
+def test_hostile_predict_inputs_are_scored_or_refused(trained, tmp_path, case):
+    """Tables a model scores that lack its columns, hold the wrong types or nothing."""
+    import numpy as np
+    import pandas as pd
+
+    rng = random.Random(3000 + case)
+    users = pd.read_csv(trained / "users.csv").sample(rng.choice([1, 2, 50]), random_state=case)
+    family = case % 8
+    basis = ["age", "income", "purchases", "membership_type", "sessions", "signup_date"]
+    if family == 0:  # basis columns missing
+        users = users.drop(columns=rng.sample(basis, rng.randint(1, 3)))
+    if family == 1:  # text where numbers were
+        users[rng.choice(["age", "income", "purchases"])] = rng.choice(["many", "", "1,5", "∞"])
+    if family == 2:  # every value of a column missing
+        users[rng.choice(basis)] = np.nan
+    if family == 3:  # levels never seen, dates that are not dates
+        users["membership_type"], users["signup_date"] = "platinum", rng.choice(["x", "0", ""])
+    if family == 4:  # no rows
+        users = users.head(0)
+    if family == 5:  # the id renamed, extra columns
+        users = users.rename(columns={"user_id": "id"}).assign(extra=1)
+    if family == 6:  # infinite and huge numbers
+        users["income"] = rng.choice(["inf", "-1e400", "9" * 40])
+    if family == 7:  # an event log's shape
+        users = pd.DataFrame({"user_id": ["a", "a", "b"], "time": ["2024-01-01"] * 3})
+    path = tmp_path / "new.csv"
+    users.to_csv(path, index=False)
+    out = tmp_path / "out" / "scored.csv"
+    result = CliRunner().invoke(app, ["predict", str(trained / "model.personas"), str(path),
+                                      "-o", str(out)])  # fmt: skip
+    text = " ".join(result.output.split())
+    assert "Traceback" not in text and "Internal error" not in text, (case, text)
+    assert result.exit_code in (0, 2), (case, result.exit_code, text)
+    if result.exit_code == 0:
+        assert len(pd.read_csv(out)) == len(users)  # every row scored
+    else:
+        assert "Error:" in text and not out.exists(), (case, text)
+
+
+def test_what_outputs_show_is_escaped(tmp_path):
+    """A column named like markup, and values like it, are shown as text in every HTML
+    and Markdown output, never run."""
+    import personas
+
+    script, image = "<script>alert(1)</script>", "<img src=x onerror=alert(2)>"
+    users, _ = personas.datasets.make_users(300, random_state=0)
+    users[script] = range(len(users))
+    users["city"] = [image if i % 3 == 0 else c for i, c in enumerate(users["city"])]
+    path = tmp_path / "evil.csv"
+    users.to_csv(path, index=False)
+    for command in (["validate", str(path), "--html", str(tmp_path / "v.html")],
+                    ["eda", str(path), "-o", str(tmp_path / "e.html")],
+                    ["segment", str(path), "-o", str(tmp_path / "s")]):  # fmt: skip
+        result = CliRunner().invoke(app, command)
+        assert result.exit_code == 0, (command, result.output)
+    for name in ("v.html", "e.html", "s/report.html", "s/report.md"):
+        text = (tmp_path / name).read_text()
+        assert script not in text and image not in text, name

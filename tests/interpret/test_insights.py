@@ -243,3 +243,61 @@ def test_alternative_rules_say_it_once():
     )
     assert [i["rule"] for i in out["insights"]] == ["reward_loyal_value_low_churn"]
     assert out["missing_signals"] == ["recency"]
+
+
+def _two_groups(name, yes, no, rng_seed=5, n=800, other=None):
+    """Users in two behaviour groups; ``name`` is yes for 55 % of one group, 5 % of the
+    other (and ``other``, when given, is a second outcome unrelated to the groups)."""
+    rng = np.random.default_rng(rng_seed)
+    heavy = np.arange(n) < n // 2
+    users = pd.DataFrame(
+        {"client_id": [f"c{i}" for i in range(n)],
+         "visits": rng.poisson(np.where(heavy, 12, 2)),
+         "basket": np.where(heavy, rng.normal(90, 8, n), rng.normal(25, 4, n)).round(2),
+         name: np.where(rng.random(n) < np.where(heavy, 0.55, 0.05), yes, no)}
+    )  # fmt: skip
+    if other:
+        users[other] = np.where(rng.random(n) < 0.2, yes, no)
+    return users
+
+
+@pytest.mark.parametrize(
+    ("name", "yes", "no", "rule"),
+    [("responded", "Yes", "No", "aim_at_likely_outcome"),
+     ("Converted", 1, 0, "aim_at_likely_outcome"),
+     ("is_fraud", "Y", "N", "contain_outcome_risk")],
+)  # fmt: skip
+def test_an_outcome_gives_insights_that_cite_its_lift_and_separation(name, yes, no, rule):
+    run = personas.segment(_two_groups(name, yes, no), random_state=0)
+    fired = [i for i in run.insights["insights"] if i["rule"] == rule]
+    assert len(fired) == 1 and name in fired[0]["title"] and name in fired[0]["action"]
+    (outcome,) = run.outcomes
+    top = max(outcome["segments"], key=lambda s: s["rate"])
+    assert fired[0]["segment"] == top["segment"]
+    assert f"{top['lift']:.1f}× the average" in fired[0]["because"]
+    assert (
+        f"the segments explain {outcome['separation']:.0%} of its variance" in (fired[0]["because"])
+    )
+    others = {"aim_at_likely_outcome", "contain_outcome_risk"} - {rule}
+    assert not [i for i in run.insights["insights"] if i["rule"] in others]
+
+
+def test_of_two_outcomes_the_better_separated_speaks_and_the_playbook_can_choose():
+    users = _two_groups("subscribed", "yes", "no", other="default")
+    run = personas.segment(users, random_state=0)
+    said = {i["rule"]: i for i in run.insights["insights"]}
+    assert "subscribed" in said["aim_at_likely_outcome"]["title"]
+    assert "contain_outcome_risk" not in said  # (default: no segment stands out)
+    bad = Playbook([], columns={"outcome": "visits"})
+    with pytest.raises(SchemaError, match="'visits' as the outcome column.*yes/no"):
+        personas.segment(users, random_state=0, playbook=bad)
+
+
+def test_rule_texts_may_name_the_outcome_only(tmp_path):
+    path = tmp_path / "p.toml"
+    path.write_text(
+        '[[rule]]\nid = "x"\ntitle = "Where {churn} is"\naction = "a"\n'
+        'when = ["outcome_index >= 2"]\n'
+    )
+    with pytest.raises(SchemaError, match=r"`title` refers to 'churn'.*\['outcome'\]"):
+        Playbook.load(path)

@@ -170,7 +170,7 @@ def test_a_name_is_personal_data_when_its_values_can_be(name, values, role):
 def test_an_outcome_of_two_named_levels_and_a_glued_client_number():
     """Kaggle's bank churners: ``Attrition_Flag`` holds "Attrited Customer" and "Existing
     Customer" — an outcome, yes for the level that names it; ``CLIENTNUM`` is an id. Two
-    levels neither of which names the outcome stay a category."""
+    levels that do not say which is yes, as often as each other, stay a category."""
     n = 300
     values = np.random.default_rng(1).permutation(10**8)[:n] + 7 * 10**8
     flags = _cycle(["Existing Customer"] * 5 + ["Attrited Customer"], n)
@@ -182,6 +182,24 @@ def test_an_outcome_of_two_named_levels_and_a_glued_client_number():
     report = personas.validate(users)
     assert report.data["Attrition_Flag"].sum() == n // 6
     assert _role(_cycle(["Gold", "Blue"]), "Churn").role == "categorical"
+
+
+@pytest.mark.parametrize(
+    ("name", "levels", "yes"),
+    [("Churn", ["Stayed", "Left"], "Left"), ("Exited", ["Retained", "Exited"], "Exited"),
+     ("converted", ["Not converted", "Converted"], "Converted"),
+     ("response", ["No response", "Responded"], "Responded"),
+     ("subscribed", ["failure", "success"], "success"),
+     ("Abwanderung", ["keine", "Kunde weg"], "Kunde weg"),
+     ("target", ["B", "A"], "A")],
+)  # fmt: skip
+def test_outcome_levels_that_are_not_yes_and_no(name, levels, yes):
+    """The two levels of an outcome say which is yes: a result or the outcome's word, or
+    the other's negation or staying word; when nothing says it, the rarer (and the reason
+    says so)."""
+    spec = _role(_cycle([levels[0]] * 3 + [levels[1]]), name)
+    assert spec.role == "outcome" and spec.params["true_values"] == [yes], spec.reason
+    assert ("the rarer is taken" in spec.reason) == (name == "target")
 
 
 @pytest.mark.parametrize(

@@ -67,6 +67,16 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def output_file(path: Any, option: str) -> None:
+    """Refuse an output file that is an existing folder, before any work is done."""
+    from pathlib import Path
+
+    from personas.errors import InputFileError
+
+    if path is not None and Path(path).is_dir():
+        raise InputFileError(f"{option} {str(path)!r} is a folder; give a file name in it.")
+
+
 def escape(text: str) -> str:
     from rich.markup import escape as _escape
 

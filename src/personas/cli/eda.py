@@ -15,6 +15,7 @@ from personas.cli._common import (
     err_console,
     escape,
     handle_errors,
+    output_file,
     read_options,
     sheet_option,
     skip_bad_lines_option,
@@ -41,12 +42,14 @@ def eda_command(
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),
     skip_bad_lines: bool = skip_bad_lines_option(),
-    random_state: int = typer.Option(0, "--random-state", help="Seed of the row sample."),
+    random_state: int = typer.Option(0, "--random-state", min=0, help="Seed of the row sample."),
     date_order: str | None = date_order_option(),
 ) -> None:
     """Explore a table: distributions, missingness, associations and alerts (HTML)."""
     from personas.results import eda
 
+    output_file(out, "--out")
+    output_file(as_json, "--json")
     with err_console.status("Reading and exploring the table…"):
         report = eda(
             file,

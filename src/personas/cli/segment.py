@@ -48,7 +48,9 @@ def segment_command(
     ),
     schema: Path | None = typer.Option(None, "--schema", "-s", help="Schema TOML file."),
     id_column: str | None = typer.Option(None, "--id-column", help="The user-id column."),
-    random_state: int = typer.Option(0, "--random-state", help="Seed: same seed, same result."),
+    random_state: int = typer.Option(
+        0, "--random-state", min=0, help="Seed: same seed, same result."
+    ),
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
     sheet: str | None = sheet_option(),

@@ -16,6 +16,7 @@ from personas.cli._common import (
     err_console,
     escape,
     handle_errors,
+    output_file,
     read_options,
     sheet_option,
     skip_bad_lines_option,
@@ -68,6 +69,8 @@ def validate_command(
     """
     from personas.results import validate
 
+    output_file(write_schema, "--write-schema")
+    output_file(html, "--html")
     read = read_options(table=table, query=query, sheet=sheet, delimiter=delimiter,
                         encoding=encoding, skip_bad_lines=skip_bad_lines)  # fmt: skip
     if as_json:

@@ -24,6 +24,7 @@ import pandas as pd
 
 from personas._words import load
 from personas.errors import SchemaError
+from personas.interpret._profiles import outcome_rate
 from personas.interpret._segments import NumberProfile, Segment
 from personas.io._names import tokens
 from personas.io._schema import Schema
@@ -43,11 +44,17 @@ SIGNALS = (
     "free_index",
     "discount_effect",
     "trend_effect",
+    "outcome_rate",
+    "outcome_overall",
+    "outcome_index",
+    "outcome_separation",
+    "outcome_risk",
 )
+NAMES = ("outcome",)  # columns a rule's title, action and because may name
 PRIORITIES = {"high": 3, "medium": 2, "low": 1}
 _CONDITION = re.compile(r"^\s*([a-z_]+)\s*(>=|<=|==|>|<)\s*(-?\d+(?:\.\d+)?)\s*$")
 
-# What a column's name says about its meaning (documented in the README, "Insights"):
+# What a column's name says about its meaning (documented in docs/guide/playbook.md):
 # personas/words/signals.toml, and the churn levels of personas/words/values.toml.
 _SIGNALS = load("signals")
 VALUE_TOKENS = [set(tier) for tier in _SIGNALS["value"]]  # realised value first, then estimates
@@ -64,6 +71,8 @@ NOT_A_MEANING = set(_SIGNALS["not_a_meaning"])
 PLAN_TOKENS = set(_SIGNALS["plan"])
 FREE_LEVELS = re.compile(rf"\b({'|'.join(_SIGNALS['free_levels'])})\b", re.I)
 DISCOUNT_TOKENS = set(_SIGNALS["discount"])
+# An outcome to contain rather than to seek (default, fraud; churn has its own signals)
+RISK_OUTCOME_TOKENS = set(_SIGNALS["risk_outcome"]) | CHURN_TOKENS
 
 
 def _discounty(text: str) -> bool:
@@ -174,9 +183,14 @@ def _parse_rule(doc: dict[str, Any], source: str, i: int) -> _Rule:
             )
         when.append((m.group(1), m.group(2), float(m.group(3))))
     because = doc.get("because", "")
-    for name in re.findall(r"{(\w+)", because):
-        if name not in SIGNALS:
-            raise SchemaError(f"{where}: `because` refers to {name!r}, which is not a signal.")
+    for key in ("title", "action", "because"):
+        for name in re.findall(r"{(\w+)", str(doc.get(key, ""))):
+            if name not in (SIGNALS if key == "because" else ()) + NAMES:
+                raise SchemaError(
+                    f"{where}: `{key}` refers to {name!r}, which is not "
+                    + ("a signal or " if key == "because" else "")
+                    + f"one of {list(NAMES)}."
+                )
     return _Rule(doc["id"], doc["title"], doc["action"], priority, when, because)
 
 
@@ -219,6 +233,8 @@ def find_meanings(
         )
         churn = next((c for c in candidates if _churn_flag(data[c]) is not None), None)
     found["churn"] = churn
+    outcomes = [c for c, r in roles.items() if r == "outcome" and c != churn]
+    found["outcome"] = overrides.get("outcome") or outcomes
     found["recency"] = overrides.get("recency") or next(
         iter(named(("datetime", "numeric"), RECENCY_FIRST)), None
     )
@@ -266,7 +282,8 @@ def segment_signals(
     segments: list[Segment],
     meanings: dict[str, Any],
 ) -> tuple[list[dict[str, float]], dict[str, str]]:
-    """Per segment, the signals the data can give; and, for each missing one, why not."""
+    """Per segment, the signals the data can give; and, for each missing one, why not.
+    ``meanings["outcome"]`` becomes the one outcome column the signals speak of."""
     labels = np.asarray(labels)
     k = len(segments)
     sizes = np.bincount(labels, minlength=k).astype(float)
@@ -357,6 +374,10 @@ def segment_signals(
                     out[s]["free_index"] = float(out[s]["free_share"] / share_all)
     else:
         why_not["free"] = "no plan column with a free or trial level was found"
+    # (the outcome the signals speak of, by name, for the insights' text)
+    meanings["outcome"] = _outcome_signals(
+        data, labels, k, meanings.get("outcome"), meanings.get("churn"), out, why_not
+    )
     found_discount = False
     for s, seg in enumerate(segments):
         best = None
@@ -380,6 +401,42 @@ def segment_signals(
     else:
         why_not["discount"] = "no discount, coupon or deal column or level was found"
     return out, why_not
+
+
+def _outcome_signals(data, labels, k, outcome, churn, out, why_not) -> str | None:
+    """The outcome's signals in ``out``: its rate in each segment and overall, the lift,
+    the separation (η²) and whether it is a risk to contain (default, fraud) rather than a
+    result to seek (a response, a conversion). Of several outcome columns, the one the
+    segments separate best; the playbook's ``[columns]`` ``outcome`` names one."""
+    columns = outcome if isinstance(outcome, list) else [outcome] if outcome else []
+    for c in columns:  # (a column the playbook names must be a yes/no one)
+        values = pd.to_numeric(data[c], errors="coerce") if c in data else None
+        if values is None or not values.dropna().isin([0, 1]).all() or values.isna().all():
+            raise SchemaError(
+                f"The playbook names {c!r} as the outcome column, but it does not hold yes/no "
+                "values (true/false, 1/0). Name a yes/no column in its [columns] table."
+            )
+    found = [r for c in columns if c in data and (r := outcome_rate(data[c], labels, k))]
+    if not found and not churn:  # (with churn: its own rules speak of the outcome)
+        why_not["outcome"] = (
+            "no outcome column besides churn was found (a yes/no column named like response, "
+            "converted, subscribed or y; role = 'outcome' in the schema file makes one)"
+        )
+    if not found:
+        return None
+    best = max(found, key=lambda r: r["separation"])
+    risk = float(bool(set(tokens(best["column"])) & RISK_OUTCOME_TOKENS))
+    for s, entry in enumerate(best["segments"]):
+        if entry["rate"] is None or entry["lift"] is None:
+            continue
+        out[s].update(
+            outcome_rate=entry["rate"],
+            outcome_overall=best["rate"],
+            outcome_index=entry["lift"],
+            outcome_separation=best["separation"],
+            outcome_risk=risk,
+        )
+    return best["column"]
 
 
 def _churn_flag(s: pd.Series) -> np.ndarray | None:
@@ -411,8 +468,11 @@ def derive_insights(
     segments: list[Segment],
     playbook: Playbook,
     why_not: dict[str, str] | None = None,
+    names: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Apply every rule to every segment; return insights, rules not assessed and limits."""
+    """Apply every rule to every segment; return insights, rules not assessed and limits.
+    ``names``: the columns a rule's text may name (``{outcome}``)."""
+    names = names or {}
     why_not = why_not or {}
     insights: list[Insight] = []
     not_assessed: list[dict[str, Any]] = []
@@ -438,10 +498,10 @@ def derive_insights(
                         seg.id,
                         seg.name,
                         rule.id,
-                        rule.title,
-                        rule.action,
+                        _format(rule.title, names),
+                        _format(rule.action, names),
                         rule.priority,
-                        _format(rule.because, sig),
+                        _format(rule.because, sig | names),
                         used,
                     )
                 )
@@ -477,7 +537,7 @@ def _holds(value: float, op: str, x: float) -> bool:
     }[op]
 
 
-def _format(template: str, signals: dict[str, float]) -> str:
+def _format(template: str, signals: dict[str, Any]) -> str:
     try:
         return template.format(**signals)
     except (KeyError, ValueError):

@@ -408,43 +408,42 @@ def _join(terms: list[str]) -> str:
 
 def outcome_rates(data: pd.DataFrame, labels: np.ndarray, schema: Schema) -> list[dict[str, Any]]:
     """How each outcome column (a yes/no the segments should explain: churn, response…)
-    falls across the segments: its rate overall and in each segment, the lift (segment
-    rate / overall rate), and ``separation`` — the share of the outcome's variance lying
-    between the segments (η², 0: the segments say nothing of it, 1: each is all yes or all
-    no)."""
-    out = []
+    falls across the segments (see :func:`outcome_rate`)."""
     k = int(labels.max()) + 1 if len(labels) else 0
-    for col in schema.columns_with("outcome"):
-        if col not in data.columns:
-            continue
-        y = data[col].astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
-        known = np.isfinite(y)
-        if not known.any():
-            continue
-        overall = float(y[known].mean())
-        n = np.bincount(labels[known], minlength=k).astype(float)
-        yes = np.bincount(labels[known], weights=y[known], minlength=k)
-        rate = np.divide(yes, n, out=np.full(k, np.nan), where=n > 0)
-        total = float(((y[known] - overall) ** 2).sum())
-        between = float(np.nansum(n * (rate - overall) ** 2))
-        out.append(
+    found = (outcome_rate(data[c], labels, k) for c in schema.columns_with("outcome") if c in data)
+    return [entry for entry in found if entry is not None]
+
+
+def outcome_rate(values: pd.Series, labels: np.ndarray, k: int) -> dict[str, Any] | None:
+    """One yes/no column across ``k`` segments: its rate overall and in each segment, the
+    lift (segment rate / overall rate), and ``separation`` — the share of its variance
+    lying between the segments (η², 0: the segments say nothing of it, 1: each is all yes
+    or all no). None when no value is known."""
+    y = values.astype("Float64").to_numpy(dtype=np.float64, na_value=np.nan)
+    known = np.isfinite(y)
+    if not known.any():
+        return None
+    overall = float(y[known].mean())
+    n = np.bincount(labels[known], minlength=k).astype(float)
+    yes = np.bincount(labels[known], weights=y[known], minlength=k)
+    rate = np.divide(yes, n, out=np.full(k, np.nan), where=n > 0)
+    total = float(((y[known] - overall) ** 2).sum())
+    between = float(np.nansum(n * (rate - overall) ** 2))
+    return {
+        "column": str(values.name),
+        "rate": round(overall, 4),
+        "separation": round(between / total, 4) if total > 0 else 0.0,
+        "segments": [
             {
-                "column": col,
-                "rate": round(overall, 4),
-                "separation": round(between / total, 4) if total > 0 else 0.0,
-                "segments": [
-                    {
-                        "segment": s,
-                        "rate": None if np.isnan(rate[s]) else round(float(rate[s]), 4),
-                        "lift": (
-                            None
-                            if np.isnan(rate[s]) or overall == 0
-                            else round(float(rate[s]) / overall, 3)
-                        ),
-                        "n": int(n[s]),
-                    }
-                    for s in range(k)
-                ],
+                "segment": s,
+                "rate": None if np.isnan(rate[s]) else round(float(rate[s]), 4),
+                "lift": (
+                    None
+                    if np.isnan(rate[s]) or overall == 0
+                    else round(float(rate[s]) / overall, 3)
+                ),
+                "n": int(n[s]),
             }
-        )
-    return out
+            for s in range(k)
+        ],
+    }

@@ -17,7 +17,8 @@ import pandas as pd
 from personas._parallel import thread_map
 from personas.errors import SchemaError
 from personas.io import _dates
-from personas.io._infer import BOOLEAN_PAIRS, parse_number_text, read_dates
+from personas.io._infer import BOOLEAN_PAIRS, read_dates
+from personas.io._numbers import read_numbers
 from personas.io._schema import ColumnSpec, Schema
 
 __all__ = ["Change", "coerce_frame"]
@@ -228,7 +229,10 @@ def _coerce_text(
 
     if role == "categorical":
         cat_codes, cats = pd.factorize(clean, use_na_sentinel=True)
-        row_codes = np.where(codes >= 0, cat_codes[np.where(codes >= 0, codes, 0)], -1)
+        if len(cat_codes):
+            row_codes = np.where(codes >= 0, cat_codes[np.where(codes >= 0, codes, 0)], -1)
+        else:  # (every value missing: no level to point at)
+            row_codes = np.full(len(codes), -1)
         result = pd.Series(
             pd.Categorical.from_codes(row_codes, categories=cats), index=s.index, name=name
         )
@@ -299,7 +303,7 @@ def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
 _PARSERS = {  # role: (the change's code for a value that does not read, the parser)
     "numeric": (
         "not_a_number",
-        lambda v, spec: parse_number_text(v, spec.params.get("decimal", ".")),
+        lambda v, spec: read_numbers(v, spec.params.get("decimal", "."), strict=True),
     ),
     "boolean": ("not_a_boolean", lambda v, spec: _parse_bool(v, spec)),
     "datetime": ("not_a_date", lambda v, spec: _parse_dates(v, spec)),

@@ -62,6 +62,13 @@ class _Dialect:
 def read_csv_files(con, files: list[Path], info: Any, delimiter, encoding, skip_bad_lines, dates):
     """Text files of delimited columns (or columns separated by spaces), parsed by DuckDB:
     a log into the table ``personas_read`` of ``con``, a user table into Arrow."""
+    if delimiter is not None:  # (a tab as the shell passes it: "\t", or by name)
+        delimiter = {"\\t": "\t", "tab": "\t"}.get(delimiter.lower(), delimiter)
+        if len(delimiter) != 1:
+            raise FileFormatError(
+                f"The delimiter must be one character (a tab: --delimiter tab); got "
+                f"{delimiter!r}. Leave it out to have it sniffed."
+            )
     d = _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates)
     out = _parse_all(con, d, info, dates["log"])
     out = _whole_numbers(con, out, d.ints, dates["log"])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from personas._words import load
 from personas.io import _dates, _names
+from personas.io._numbers import decimal_mark, is_number_text, read_numbers
 
 __all__ = ["DEFAULT_MISSING", "ColumnFacts", "infer_column"]
 
@@ -23,12 +24,11 @@ _VALUES = load("values")["table"]  # (personas/words/values.toml)
 #: Values read as missing in text columns (compared case-insensitively, after stripping).
 DEFAULT_MISSING = list(_VALUES["missing"])
 BOOLEAN_PAIRS = [(set(pair["true"]), set(pair["false"])) for pair in _VALUES["booleans"]]
+_LEVELS = load("values")["outcome"]  # (the two levels of an outcome that are not yes/no)
+YES_LEVEL, NO_LEVEL, NEGATIONS = set(_LEVELS["yes"]), set(_LEVELS["no"]), set(_LEVELS["negations"])
 _EMAIL = re.compile(r"^[\w.+'-]+@[\w-]+(\.[\w-]+)+$")
 _PHONE = re.compile(r"^\+?[\d\s().-]{7,22}$")
 _PERSON = re.compile(r"^[A-Z][a-zà-ÿ'’-]+(?:[ -][A-Z][a-zà-ÿ'’.-]*){1,3}$")
-_NUMBER = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
-_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(,\d{3})+(\.\d+)?$")
-_CURRENCY = re.compile(r"^[$€£¥]\s*|\s*[$€£¥%]$")
 _LEADING_ZERO = re.compile(r"^0\d")
 _DATE_START = re.compile(r"^\d{1,4}[-/.]\d|^\d{8}\b")
 _DATE_LIKE = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}|^\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}\b")
@@ -51,17 +51,6 @@ class ColumnFacts:
 def _share(mask: np.ndarray, weights: np.ndarray) -> float:
     total = weights.sum()
     return float(weights[mask].sum() / total) if total else 0.0
-
-
-def parse_number_text(values: pd.Series, decimal: str = ".") -> pd.Series:
-    """Parse numbers written as text ("1,234.5", "$12", " 7 ", "3,5" with decimal=",")."""
-    v = values.astype(str).str.strip().str.replace(_CURRENCY, "", regex=True)
-    if decimal == ",":
-        v = v.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        thousands = v.str.match(_THOUSANDS)
-        v = v.where(~thousands, v.str.replace(",", "", regex=False))
-    return pd.to_numeric(v, errors="coerce")
 
 
 def read_dates(values: pd.Series, fmt: str) -> pd.Series:
@@ -134,18 +123,35 @@ def infer_column(name: str, series: pd.Series, **options: Any) -> ColumnFacts:
 
 
 def _outcome_levels(series: pd.Series, facts: ColumnFacts) -> ColumnFacts:
-    """A column of two levels named for an outcome, one of which names it ("Attrited
-    Customer" beside "Existing Customer", "Churned" beside "Stayed"), read as yes (that
-    level) or no; other columns as they are."""
+    """A column of two levels named for an outcome, read as yes or no when the levels
+    say which: one names the outcome or a result ("Attrited Customer" beside "Existing
+    Customer", "Left" beside "Stayed"), or one is a negation or a staying word ("No
+    response" beside "Responded", "Not converted" beside "Converted"); other columns as
+    they are."""
     levels = [str(v).strip() for v in series.dropna().unique()[:3]]
     if len(levels) != 2:
         return facts
-    says = [bool(set(_names.tokens(v)) & _names.OUTCOME_WORDS) for v in levels]
-    if says.count(True) != 1:
-        return facts
+    words = [set(_names.tokens(v)) for v in levels]
+    no = [bool(w & (NEGATIONS | NO_LEVEL)) for w in words]
+    says = [
+        bool(w & (_names.OUTCOME_WORDS | YES_LEVEL)) and not n
+        for w, n in zip(words, no, strict=True)
+    ]
+    if says.count(True) != 1 and no.count(True) == 1:
+        says = [not n for n in no]  # ("No response" / "Responded")
+    how = ""
+    if says.count(True) != 1:  # levels that do not say ("A"/"B"): the rarer is the outcome,
+        counts = series.astype(str).str.strip().value_counts()  # as it mostly is (churners,
+        if counts.iloc[0] == counts.iloc[-1]:  # responders…), said in the reason
+            return facts
+        says = [levels[0] == counts.index[-1], levels[1] == counts.index[-1]]
+        how = (
+            "; they do not say which is yes: the rarer is taken (set true_values in the "
+            "schema file if the other is)"
+        )
     yes, no = (levels[0], levels[1]) if says[0] else (levels[1], levels[0])
     params = facts.params | {"true_values": [yes], "false_values": [no]}
-    return ColumnFacts("boolean", f"two levels: {yes!r} (yes) and {no!r}", params)
+    return ColumnFacts("boolean", f"two levels: {yes!r} (yes) and {no!r}{how}", params)
 
 
 def _infer_column(
@@ -262,14 +268,13 @@ def _infer_column(
 
     # Numbers stored as text (stray blanks, thousands separators, decimal commas).
     leading_zero = _share(values.str.match(_LEADING_ZERO).to_numpy(), weights)
-    is_num = values.str.match(_NUMBER) | values.str.match(_THOUSANDS)
-    is_num = is_num | values.str.replace(_CURRENCY, "", regex=True).str.match(_NUMBER)
+    is_num = is_number_text(values)
     num_share = _share(is_num.to_numpy(), weights)
     if num_share >= PATTERN_SHARE and leading_zero < 0.1 and not _names.keep_as_text(name):
-        dec_comma = values.str.match(r"^[+-]?\d+,\d{1,2}$") & ~values.str.contains(r"\.")
-        if _share(dec_comma.to_numpy(), weights) > 0.5:
+        if decimal_mark(values[is_num.to_numpy()]) == ",":
             params["decimal"] = ","
-        parsed = parse_number_text(all_values, params.get("decimal", ".")).to_numpy()
+        decimal = params.get("decimal", ".")
+        parsed = read_numbers(all_values, decimal, strict=True).to_numpy()
         bad = int(all_weights[np.isnan(parsed)].sum())
         full = pd.Series(np.repeat(parsed, all_weights.astype(np.int64)))
         facts = _infer_numeric(

@@ -228,6 +228,11 @@ def open_source(
         name = "query" if source is None else "DuckDB connection"
         return _database(con, None, name, table, query)
     text = str(source)
+    if not text.strip():  # (Path("") is the current folder: never read it unasked)
+        raise InputFileError(
+            "The path given is empty: give a file, a folder or a glob of files to read, or "
+            "a SQL query with --query."
+        )
     if text.startswith("duckdb://"):
         target = text[len("duckdb://") :]
         target = target if target.startswith("/") and text.startswith("duckdb:///") else target
@@ -264,6 +269,16 @@ def open_source(
         raise InputFileError(
             f"--table and --query go with a DuckDB database (.duckdb), not {first.name}; "
             "leave them out, or give the query alone (it can read files itself)."
+        )
+    if sheet is not None and fmt != "excel":
+        raise InputFileError(
+            f"--sheet {sheet!r} goes with an Excel workbook (.xlsx), not {first.name} "
+            f"(read as {fmt}); leave it out."
+        )
+    if delimiter is not None and fmt != "csv":
+        raise InputFileError(
+            f"--delimiter {delimiter!r} goes with delimited text (CSV, TSV), not "
+            f"{first.name} (read as {fmt}); leave it out."
         )
     shown = Path(text).name or text  # (the file, the folder or the pattern)
     info = SourceInfo(name=shown, path=str(Path(text).absolute()), format=fmt)

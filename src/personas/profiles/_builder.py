@@ -34,6 +34,7 @@ from personas.errors import (
     PersonasError,
     SchemaError,
 )
+from personas.io._numbers import NumberReader, number_reader
 from personas.profiles._cleaning import scan, without_duplicates
 from personas.profiles._features import (
     RULES,
@@ -67,7 +68,6 @@ from personas.profiles._mapping import (
     is_email_name,
     read_mapping,
 )
-from personas.profiles._numbers import NumberReader, number_reader
 from personas.profiles._profiling import Profiling
 from personas.profiles._rfm import rfm_scores, rfm_thresholds
 from personas.profiles._source import (
@@ -282,7 +282,18 @@ class ProfileBuilder(Estimator):
         if self.negative_quantities not in ("returns", "drop"):
             raise PersonasError(
                 "negative_quantities must be 'returns' or 'drop', "
-                f"not {self.negative_quantities!r}."
+                f"not {self.negative_quantities!r} (--negative-quantities)."
+            )
+        if self.time_unit not in ("day", "week", "month"):  # (checked with clv off too)
+            raise DataError(
+                f"time_unit must be one of ['day', 'month', 'week'], not {self.time_unit!r} "
+                "(--time-unit)."
+            )
+        if not float(self.horizon_days) > 0 or not float(self.annual_discount) >= 0:
+            raise PersonasError(
+                "horizon_days must be above 0 and annual_discount 0 or more, not "
+                f"{self.horizon_days!r} and {self.annual_discount!r} (--horizon-days, "
+                "--discount-rate)."
             )
         clv = None
         if self.clv:  # (the models' module, SciPy's optimisers, only when asked for)

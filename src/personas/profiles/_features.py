@@ -1,8 +1,8 @@
 """Per-user features from an event log, as Ibis expressions run by DuckDB.
 
 Only the result (one row per user) reaches pandas. Every feature is defined in
-``FEATURES`` (shown in the README and in ``summary.json``). Times are UTC; only events
-strictly before ``as_of`` count.
+``FEATURES`` (shown in the user guide, docs/guide/profiles.md, and in ``summary.json``).
+Times are UTC; only events strictly before ``as_of`` count.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def normalise(
     is read (by default, as :func:`~personas.profiles._times.time_reader` chooses);
     ``ts_unread`` is then true where a time is present but could not be read.
     ``numbers`` maps amount, price, quantity, duration to how their column is read
-    (:class:`~personas.profiles._numbers.NumberReader`; default: a cast).
+    (:class:`~personas.io._numbers.NumberReader`; default: a cast).
     ``row_hash`` adds ``h``, a 64-bit hash (unsigned) of every column of the line as
     read: identical lines share it (lines sharing it are then compared on every column).
     """
@@ -743,7 +743,7 @@ def definitions(columns) -> dict[str, str]:
             "f_score": "frequency quintile, 5 = most orders",
             "m_score": "monetary quintile, 5 = highest spend",
             "rfm": "the three scores, e.g. 545",
-            "rfm_segment": "named RFM segment (see the README's table)",
+            "rfm_segment": "named RFM segment (see the RFM table of the user guide)",
             "cal_x": "repeat purchase days up to the calibration end (CLV models)",
             "cal_t_x": "time from the first to the last purchase day, in the time unit",
             "cal_T": "time from the first purchase day to the calibration end, in the time unit",

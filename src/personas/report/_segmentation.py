@@ -137,10 +137,10 @@ def render_markdown(run: Any) -> str:
     facts = segment_facts(run)
     insights = run.insights or {}
     lines = [
-        f"# Segments of {run.validation.source.name}",
+        f"# Segments of {_md(run.validation.source.name)}",
         "",
-        f"{len(run.labels):,} users · {run.k} segments · basis: {', '.join(run.model.basis)} · "
-        f"personas {__version__}",
+        f"{len(run.labels):,} users · {run.k} segments · "
+        f"basis: {_md(', '.join(run.model.basis))} · personas {__version__}",
         "",
         "## Insights",
         "",
@@ -154,9 +154,9 @@ def render_markdown(run: Any) -> str:
             )
     else:
         lines.append("No playbook rule fired.")
-    lines += [""] + [f"- {limit}" for limit in insights.get("limits", [])]
+    lines += [""] + [f"- {_md(limit)}" for limit in insights.get("limits", [])]
     for o in getattr(run, "outcomes", []):
-        title = f"{o['column']} ({100 * o['rate']:.1f}% overall, separation {o['separation']})"
+        title = f"{_md(o['column'])} ({100 * o['rate']:.1f}% overall, separation {o['separation']})"
         lines += ["", f"## Outcome: {title}", "", "| segment | users | rate | lift |"]
         lines.append("|---|---|---|---|")
         for r in o["segments"]:
@@ -187,13 +187,15 @@ def render_markdown(run: Any) -> str:
         rules = (seg.rules or {}).get("rules", [])
         if rules:
             lines += ["", "Rules (precision / recall on held-out users):", ""]
-            lines += [f"- `{r['rule']}` ({r['precision']:.0%} / {r['recall']:.0%})" for r in rules]
+            lines += [
+                f"- `{_code(r['rule'])}` ({r['precision']:.0%} / {r['recall']:.0%})" for r in rules
+            ]
         for i in f["insights"]:
             lines.append(
                 f"- **{_md(i['title'])}** ({i['priority']}): {_md(i['action'])} "
                 f"— {_md(i['because'])}"
             )
-    lines += ["", "## Choosing k", "", run.k_reason, ""]
+    lines += ["", "## Choosing k", "", _md(run.k_reason), ""]
     if len(run.scores):
         lines += ["| k | silhouette | stability | Calinski–Harabasz | Davies–Bouldin |"]
         lines += ["|---:|---:|---:|---:|---:|"]
@@ -206,7 +208,15 @@ def render_markdown(run: Any) -> str:
 
 
 def _md(text: Any) -> str:
-    return str(text).replace("|", "\\|")
+    """Text for Markdown prose and tables: what it holds (a column named "<script>") is
+    shown, never run by the page that renders the Markdown as HTML."""
+    text = str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return text.replace("|", "\\|")
+
+
+def _code(text: Any) -> str:
+    """Text for a code span (shown as it is; a backtick in it would end the span)."""
+    return str(text).replace("`", "'").replace("|", "\\|")
 
 
 def _pct(x: float | None) -> str:
