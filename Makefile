@@ -4,12 +4,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint browser format clean help
+.PHONY: demo test lint docs docs-check docs-serve browser format clean help
 
 help:
 	@echo "make demo   - create $(VENV), install personas, run the demo (writes demo-output/)"
 	@echo "make test   - create $(VENV) with test extras, install chromium (apt) if missing,"
-	@echo "              run ruff and the whole test suite"
+	@echo "              run ruff, build the docs (strict) and the whole test suite"
+	@echo "make docs   - build the user guide and architecture (MkDocs) into site/"
 	@echo "make format - format the code with ruff"
 	@echo "make clean  - remove $(VENV), demo-output/ and caches"
 
@@ -43,7 +44,21 @@ browser:
 	    || echo "warning: could not install chromium; the browser tests will be skipped"; \
 	else echo "warning: no chromium and no apt-get; the browser tests will be skipped"; fi
 
-test: lint browser
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(PIP) -e '.[docs]'
+	@touch $@ $(VENV)/.installed
+
+# The site: docs/ (user guide, architecture) built by MkDocs + Material into site/.
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+docs-serve: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
+
+docs-check: $(VENV)/.installed-test
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site-check
+
+test: lint docs-check browser
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.installed-test
@@ -51,4 +66,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) demo-output site .pytest_cache .ruff_cache build src/*.egg-info
