@@ -18,7 +18,16 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "personas"
 
 LAYERS = [
-    {"errors", "_version", "_optional", "_parallel", "_sklearn_compat", "_estimator", "_words"},
+    {
+        "errors",
+        "_version",
+        "_optional",
+        "_parallel",
+        "_sklearn_compat",
+        "_estimator",
+        "_words",
+        "_json",
+    },
     {"datasets"},
     {"io"},
     {"profiles"},

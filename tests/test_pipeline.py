@@ -473,3 +473,31 @@ def test_an_outcome_is_described_per_segment_not_clustered_on(tmp_path, name, va
     assert name in named.model.basis
     scored = run.model.predict(users.drop(columns=[name]))  # no outcome needed to score
     assert len(scored) == n
+
+
+@pytest.mark.parametrize(
+    ("user", "order", "date", "amount"),
+    [("customer", "order_no", "order_date", "amount"),
+     ("Kundennummer", "Rechnungsnummer", "Bestelldatum", "Betrag"),
+     ("client", None, "date", "total")],
+)  # fmt: skip
+def test_a_log_keyed_by_a_user_column_beside_unique_order_numbers_is_profiled(
+    user, order, date, amount
+):
+    """An order log whose user column is named for the user but not as an id
+    ("customer", "Kundennummer"), beside a unique order number (which the table's
+    inference takes for its id), is an event log: its users are segmented, not its
+    lines."""
+    rng = np.random.default_rng(11)
+    n = 900
+    who = rng.integers(0, 150, n)
+    log = pd.DataFrame(
+        {user: [f"K{u:04d}" for u in who],
+         date: pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 300, n), "D"),
+         amount: (rng.gamma(2, 20, n) * np.where(who < 50, 4, 1)).round(2)}
+    )  # fmt: skip
+    if order:
+        log[order] = [f"R{i:06d}" for i in range(n)]
+    run = personas.segment(log, random_state=0)
+    assert len(run.labels) == log[user].nunique()
+    assert "is an event log" in run.validation.source.notes[0]

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._json import dumps
 from personas._version import __version__
 from personas.errors import DataError, InputFileError, PersonasError
 from personas.io._read import load_table
@@ -255,7 +256,7 @@ class Model:
             "payload_sha256": hashlib.sha256(payload).hexdigest(),
         }
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
+            zf.writestr("manifest.json", dumps(manifest, indent=2))
             zf.writestr("pipeline.skops", payload)
         return path
 

@@ -119,6 +119,15 @@ def segment(
     >>> run.k
     6
     """
+    if random_state is not None and (
+        isinstance(random_state, bool)
+        or not isinstance(random_state, int | np.integer)
+        or random_state < 0
+    ):
+        raise PersonasError(
+            f"random_state must be None or a whole number of 0 or more, not {random_state!r} "
+            "(--random-state)."
+        )
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()

@@ -307,15 +307,47 @@ def test_what_outputs_show_is_escaped(tmp_path):
 
     script, image = "<script>alert(1)</script>", "<img src=x onerror=alert(2)>"
     users, _ = personas.datasets.make_users(300, random_state=0)
-    users[script] = range(len(users))
+    users[script] = users["income"].fillna(0) * 1.5  # (a feature: in the profiles, the name)
     users["city"] = [image if i % 3 == 0 else c for i, c in enumerate(users["city"])]
     path = tmp_path / "evil.csv"
     users.to_csv(path, index=False)
     for command in (["validate", str(path), "--html", str(tmp_path / "v.html")],
-                    ["eda", str(path), "-o", str(tmp_path / "e.html")],
+                    ["eda", str(path), "-o", str(tmp_path / "e.html"), "--json",
+                     str(tmp_path / "e.json")],
                     ["segment", str(path), "-o", str(tmp_path / "s")]):  # fmt: skip
         result = CliRunner().invoke(app, command)
         assert result.exit_code == 0, (command, result.output)
     for name in ("v.html", "e.html", "s/report.html", "s/report.md"):
         text = (tmp_path / name).read_text()
         assert script not in text and image not in text, name
+
+    def refuse(constant):  # (NaN, Infinity: words most JSON parsers refuse)
+        raise AssertionError(f"{constant} in JSON")
+
+    for name in ("e.json", "s/summary.json"):  # JSON every parser reads
+        json.loads((tmp_path / name).read_text(), parse_constant=refuse)
+
+
+def test_a_tab_delimiter_as_the_shell_passes_it(tmp_path):
+    path = tmp_path / "users.tsv"
+    rows = "".join(f"u{i}\t{20 + i % 50}\t{i * 1.37 % 90:.2f}\n" for i in range(40))
+    path.write_text("user_id\tage\tspend\n" + rows)
+    for given in ("tab", "\\t", "\t"):
+        result = CliRunner().invoke(app, ["validate", str(path), "--delimiter", given, "--json"])
+        assert result.exit_code == 0, (given, result.output)
+        assert json.loads(result.output)["n_columns"] == 3
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [('u2,"oops,7', "opens a value that never closes"),
+     ('u2,"oops,"$1,745.33"', "a quoted value is malformed")],
+)  # fmt: skip
+def test_a_quote_left_open_is_named_by_its_line(tmp_path, line, said):
+    rows = [f"u{i},{20 + i},{i * 1.5}" for i in range(40)]
+    rows[2] = line
+    path = tmp_path / "quotes.csv"
+    path.write_text("user_id,age,spend\n" + "\n".join(rows) + "\n")
+    result = CliRunner().invoke(app, ["validate", str(path)])
+    out = " ".join(result.output.split())
+    assert result.exit_code == 2 and "quotes.csv, line 4" in out and said in out, out

@@ -293,11 +293,26 @@ def test_of_two_outcomes_the_better_separated_speaks_and_the_playbook_can_choose
         personas.segment(users, random_state=0, playbook=bad)
 
 
-def test_rule_texts_may_name_the_outcome_only(tmp_path):
+def test_rule_texts_may_name_the_outcome(tmp_path):
     path = tmp_path / "p.toml"
     path.write_text(
-        '[[rule]]\nid = "x"\ntitle = "Where {churn} is"\naction = "a"\n'
-        'when = ["outcome_index >= 2"]\n'
+        '[[rule]]\nid = "x"\ntitle = "Where {outcome} is {promo}"\naction = "a"\n'
+        'when = ["outcome_index >= 2"]\nbecause = "{outcome}: {churn}"\n'
     )
-    with pytest.raises(SchemaError, match=r"`title` refers to 'churn'.*\['outcome'\]"):
+    with pytest.raises(SchemaError, match=r"`because` refers to 'churn'.*\['outcome'\]"):
         Playbook.load(path)
+    path.write_text(path.read_text().replace(": {churn}", " {outcome_index:.1f}x"))
+    assert Playbook.load(path).rules[-1].title == "Where {outcome} is {promo}"  # (as written)
+
+
+def test_a_playbook_file_names_the_outcome_and_a_non_yes_no_outcome_is_left_alone(tmp_path):
+    users = _two_groups("subscribed", "yes", "no", other="responded")
+    book = tmp_path / "book.toml"
+    book.write_text('[columns]\noutcome = "responded"\n')
+    run = personas.segment(users, random_state=0, playbook=book)
+    said = [i for i in run.insights["insights"] if i["rule"] == "aim_at_likely_outcome"]
+    assert all("responded" in i["title"] for i in said)
+    schema = personas.Schema.infer(users)
+    schema.columns["basket"].role = "outcome"  # (numbers, not yes/no: no outcome signals)
+    run = personas.segment(users, schema=schema, basis=["visits"], random_state=0)
+    assert {o["column"] for o in run.outcomes} >= {"subscribed"}

@@ -190,16 +190,18 @@ def test_an_outcome_of_two_named_levels_and_a_glued_client_number():
      ("converted", ["Not converted", "Converted"], "Converted"),
      ("response", ["No response", "Responded"], "Responded"),
      ("subscribed", ["failure", "success"], "success"),
-     ("Abwanderung", ["keine", "Kunde weg"], "Kunde weg"),
-     ("target", ["B", "A"], "A")],
+     ("churn", ["Active", "Not active"], "Not active"),
+     ("default", ["Payer", "Non-payer"], "Non-payer"), ("target", ["B", "A"], "A")],
 )  # fmt: skip
 def test_outcome_levels_that_are_not_yes_and_no(name, levels, yes):
     """The two levels of an outcome say which is yes: a result or the outcome's word, or
     the other's negation or staying word; when nothing says it, the rarer (and the reason
     says so)."""
-    spec = _role(_cycle([levels[0]] * 3 + [levels[1]]), name)
+    values = _cycle([levels[0]] * 3 + [levels[1]])
+    values[1:4] = [None, "n/a", None]  # (missing values are no third level)
+    spec = _role(values, name)
     assert spec.role == "outcome" and spec.params["true_values"] == [yes], spec.reason
-    assert ("the rarer is taken" in spec.reason) == (name == "target")
+    assert ("the rarer is taken" in spec.reason) == (name in ("target", "default"))
 
 
 @pytest.mark.parametrize(

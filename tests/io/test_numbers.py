@@ -47,3 +47,16 @@ def test_a_table_and_a_log_read_the_same_text_the_same(tmp_path, values):
             assert spent.loc[user, "monetary"] == pytest.approx(value)
         else:
             assert spent.loc[user, "returns_value"] == pytest.approx(-value)
+
+
+def test_numbers_as_text_in_many_columns_of_a_large_table():
+    """Columns are typed in threads from 100,000 rows: each reads its numbers on its own
+    DuckDB connection (one connection runs one query at a time)."""
+    n = 120_000
+    spend = [f"{i % 9000 + 1000:,}.{i % 100:02d}" for i in range(n)]
+    table = pd.DataFrame({"user_id": [f"u{i}" for i in range(n)], "spend": spend,
+                          "balance": [f"({v})" if i % 7 == 0 else v for i, v in enumerate(spend)],
+                          "fee": ["12,50\u00a0€"] * (n // 2) + ["3,75 €"] * (n // 2)})  # fmt: skip
+    data = personas.validate(table).data
+    assert data["spend"].iloc[1] == 1001.01 and data["balance"].iloc[7] == -1007.07
+    assert data["fee"].tolist()[:: n // 2] == [12.5, 3.75]  # (a no-break space, as fr-FR Excel)

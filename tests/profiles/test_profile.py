@@ -460,6 +460,21 @@ def test_users_without_events_appear_with_zero_activity(log):
     assert d.loc["e", "rfm_segment"] == "No purchase" and d.loc["e", "age"] == 70
 
 
+def test_users_the_users_table_lacks_are_said_and_no_match_is_an_error(log):
+    """--users keeps only its users: the log's others are counted in a note, a users
+    table that shares no id with the log is an error, and a users' column with a
+    feature's name is kept under another."""
+    users = pd.DataFrame({"user_id": ["a", "b"], "frequency": ["weekly", "daily"]})
+    p = personas.profile(log, users, as_of=AS_OF)
+    assert set(p.data["user_id"]) == {"a", "b"}
+    assert any("users are not in the users table" in n for n in p.notes)
+    assert p.data.set_index("user_id").loc["a", "frequency_users"] == "weekly"
+    assert any("kept as frequency_users" in n for n in p.notes)
+    strangers = pd.DataFrame({"user_id": ["K1", "K2"], "age": [30, 40]})
+    with pytest.raises(DataError, match="None of the .* users of the log is in the users table"):
+        personas.profile(log, strangers, as_of=AS_OF)
+
+
 def test_transaction_logs_price_times_quantity_and_cancelled_invoices():
     lines = pd.DataFrame(
         {

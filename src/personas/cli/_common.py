@@ -24,8 +24,11 @@ def fail(message: str, *, code: int = 2, as_json: bool = False, kind: str = "Err
     """Print an error without a traceback and exit with ``code``."""
     if as_json:
         print(json.dumps({"ok": False, "error": {"type": kind, "message": message}}, indent=2))
-    err_console.print(
-        f"[bold red]Error:[/bold red] {message}", markup=True, highlight=False, soft_wrap=True
+    err_console.print(  # (the message as written: "[columns.x]" is no markup)
+        f"[bold red]Error:[/bold red] {escape(message)}",
+        markup=True,
+        highlight=False,
+        soft_wrap=True,
     )
     raise typer.Exit(code)
 

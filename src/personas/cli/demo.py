@@ -15,7 +15,7 @@ from personas.cli.segment import print_segmentation, write_outputs
 def demo_command(
     out: Path = typer.Option(Path("demo-output"), "--out", "-o", help="Folder for everything."),
     users: int = typer.Option(20_000, "--users", "-n", min=100, help="Number of demo users."),
-    seed: int = typer.Option(0, "--seed", help="Random seed."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed."),
 ) -> None:
     """Generate demo users and events, check them, find their segments, write the report.
 

@@ -67,7 +67,7 @@ def generate_command(
     segments: int = typer.Option(
         6, "--segments", "-k", min=1, max=24, help="Number of planted segments."
     ),
-    seed: int = typer.Option(0, "--seed", help="Random seed (same seed, same data)."),
+    seed: int = typer.Option(0, "--seed", min=0, help="Random seed (same seed, same data)."),
     days: int = typer.Option(365, "--days", min=7, help="Days of activity the data cover."),
     as_of: str = typer.Option("2025-06-30", "--as-of", help="Snapshot date (YYYY-MM-DD)."),
     events: bool = typer.Option(True, "--events/--no-events", help="Also write the event log."),

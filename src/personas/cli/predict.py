@@ -23,10 +23,10 @@ from personas.errors import InputFileError
 @handle_errors
 def predict_command(
     model: Path = typer.Argument(..., help="A model.personas file from `personas segment`."),
-    data: str = typer.Argument(
-        ...,
+    data: str | None = typer.Argument(
+        None,
         help="What the model scores: an event log for a model trained on one (profiled "
-        "first), else a user table (any format `validate` reads).",
+        "first), else a user table (any format `validate` reads). Leave out with --query.",
     ),
     out: Path = typer.Option(
         Path("scored.parquet"), "--out", "-o", help="Output file (.parquet or .csv)."
@@ -38,6 +38,9 @@ def predict_command(
         "for a model trained on an event log.",
     ),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    query: str | None = typer.Option(
+        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
+    ),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),
@@ -58,11 +61,12 @@ def predict_command(
         encoding=encoding,
         skip_bad_lines=skip_bad_lines,
         table=table,
+        query=query,
     )
     with err_console.status("Loading the model…") as status:
         fitted = personas.load(model)
         if fitted.input == "events":
-            status.update(f"Profiling the users of {data} and scoring them…")
+            status.update(f"Profiling the users of {data or 'the query'} and scoring them…")
             scored = fitted.predict(data, as_of=as_of, **read)
         else:
             if as_of is not None:
@@ -70,7 +74,7 @@ def predict_command(
                     f"--as-of is for a model trained on an event log; {model.name} scores "
                     "user tables as they are. Leave it out."
                 )
-            status.update(f"Scoring {data}…")
+            status.update(f"Scoring {data or 'the query'}…")
             df, source = load_table(data, **read)
             kept = set(fitted.basis) | {fitted.schema.id_column}
             extra = [c for c in df.columns if c not in kept]

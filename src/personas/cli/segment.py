@@ -36,8 +36,10 @@ def parse_k(k: str) -> str | int:
 
 @handle_errors
 def segment_command(
-    data: str = typer.Argument(
-        ..., help="The user table (any format `validate` reads), or an event log to profile."
+    data: str | None = typer.Argument(
+        None,
+        help="The user table (any format `validate` reads), or an event log to profile. "
+        "Leave out with --query.",
     ),
     out: Path = typer.Option(Path("segments-output"), "--out", "-o", help="Output folder."),
     k: str = typer.Option("auto", "--k", "-k", help="'auto' or the number of segments."),
@@ -53,6 +55,9 @@ def segment_command(
     ),
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
     table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
+    query: str | None = typer.Option(
+        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
+    ),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),
@@ -88,6 +93,7 @@ def segment_command(
                 encoding=encoding,
                 skip_bad_lines=skip_bad_lines,
                 table=table,
+                query=query,
             ),
             date_order=date_order,
             progress=lambda message: status.update(f"{message}…"),
@@ -152,8 +158,9 @@ def print_segmentation(run) -> None:
             )
     missing = (run.insights or {}).get("missing_signals", [])
     if missing:
+        keys = "value, churn, recency, tenure, plan, activity, trend or outcome"
         console.print(
             f"  [dim]Not assessed, no such column found: {escape(', '.join(missing))} "
-            f"(name them in a --playbook {escape('[columns]')} table; the report says more)."
-            "[/dim]"
+            f"(a --playbook file's {escape('[columns]')} table names them: {keys}; the "
+            "report says more).[/dim]"
         )

@@ -139,11 +139,12 @@ class Playbook:
             )
         rules = [_parse_rule(r, source, i) for i, r in enumerate(doc.get("rule", []))]
         columns = doc.get("columns", {})
-        bad = set(columns) - {"value", "churn", "recency", "tenure", "plan", "activity", "trend"}
+        known = {"value", "churn", "recency", "tenure", "plan", "activity", "trend", "outcome"}
+        bad = set(columns) - known
         if bad:
             raise SchemaError(
                 f"{source}: unknown [columns] key(s) {sorted(bad)}; use value, churn, recency, "
-                "tenure, plan, activity or trend (activity and trend take lists)."
+                "tenure, plan, activity, trend or outcome (activity and trend take lists)."
             )
         book = cls(rules, columns)
         book.replace = bool(doc.get("replace", False))
@@ -183,14 +184,12 @@ def _parse_rule(doc: dict[str, Any], source: str, i: int) -> _Rule:
             )
         when.append((m.group(1), m.group(2), float(m.group(3))))
     because = doc.get("because", "")
-    for key in ("title", "action", "because"):
-        for name in re.findall(r"{(\w+)", str(doc.get(key, ""))):
-            if name not in (SIGNALS if key == "because" else ()) + NAMES:
-                raise SchemaError(
-                    f"{where}: `{key}` refers to {name!r}, which is not "
-                    + ("a signal or " if key == "because" else "")
-                    + f"one of {list(NAMES)}."
-                )
+    for name in re.findall(r"{(\w+)", because):
+        if name not in SIGNALS + NAMES:
+            raise SchemaError(
+                f"{where}: `because` refers to {name!r}, which is not a signal or one of "
+                f"{list(NAMES)}."
+            )
     return _Rule(doc["id"], doc["title"], doc["action"], priority, when, because)
 
 
@@ -409,14 +408,13 @@ def _outcome_signals(data, labels, k, outcome, churn, out, why_not) -> str | Non
     result to seek (a response, a conversion). Of several outcome columns, the one the
     segments separate best; the playbook's ``[columns]`` ``outcome`` names one."""
     columns = outcome if isinstance(outcome, list) else [outcome] if outcome else []
-    for c in columns:  # (a column the playbook names must be a yes/no one)
-        values = pd.to_numeric(data[c], errors="coerce") if c in data else None
-        if values is None or not values.dropna().isin([0, 1]).all() or values.isna().all():
-            raise SchemaError(
-                f"The playbook names {c!r} as the outcome column, but it does not hold yes/no "
-                "values (true/false, 1/0). Name a yes/no column in its [columns] table."
-            )
-    found = [r for c in columns if c in data and (r := outcome_rate(data[c], labels, k))]
+    columns = [c for c in columns if c in data and _yes_no(data[c])]
+    if isinstance(outcome, str) and not columns:  # (the one the playbook names)
+        raise SchemaError(
+            f"The playbook names {outcome!r} as the outcome column, but it does not hold "
+            "yes/no values (true/false, 1/0). Name a yes/no column in its [columns] table."
+        )
+    found = [r for c in columns if (r := outcome_rate(data[c], labels, k))]
     if not found and not churn:  # (with churn: its own rules speak of the outcome)
         why_not["outcome"] = (
             "no outcome column besides churn was found (a yes/no column named like response, "
@@ -437,6 +435,12 @@ def _outcome_signals(data, labels, k, outcome, churn, out, why_not) -> str | Non
             outcome_risk=risk,
         )
     return best["column"]
+
+
+def _yes_no(values: pd.Series) -> bool:
+    """Whether ``values`` are yes/no (booleans, or 1 and 0), some known."""
+    numbers = pd.to_numeric(values, errors="coerce")
+    return bool(numbers.notna().any() and numbers.dropna().isin([0, 1]).all())
 
 
 def _churn_flag(s: pd.Series) -> np.ndarray | None:

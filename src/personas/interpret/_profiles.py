@@ -366,8 +366,8 @@ def _name_segments(segments: list[Segment], terms: list[list[Term]], n_terms: in
         seen, labels, out = set(), set(), []
         for t in ordered:
             key = frozenset(t.label.lower().split())
-            if t.column in seen or key in labels:
-                continue
+            if t.column in seen or key in labels or str(t.column).startswith("cal_"):
+                continue  # (cal_x, cal_T…: the lifetime-value models' inputs, no name)
             seen.add(t.column)
             labels.add(key)
             out.append(t.label)

@@ -63,7 +63,8 @@ def _coerce_column(
     s: pd.Series, spec: ColumnSpec, missing_values: list[str], *, source_name: str
 ) -> tuple[pd.Series, list[Change]]:
     if spec.role == "outcome":  # (held as a boolean)
-        spec = dataclasses.replace(spec, role="boolean")
+        declared = {"declared": "an outcome (a yes/no role)"}
+        spec = dataclasses.replace(spec, role="boolean", params=spec.params | declared)
     role, name = spec.role, spec.name
     changes: list[Change] = []
     pii = role == "pii"
@@ -276,7 +277,8 @@ def _parse_bool(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
                 break
         else:
             raise SchemaError(
-                f"Column {spec.name!r} is declared boolean but holds values "
+                f"Column {spec.name!r} is declared {spec.params.get('declared', 'boolean')} but "
+                "holds values "
                 f"{sorted(present)[:6]}. Give true_values and false_values for it in the schema "
                 "file, or choose another role."
             )

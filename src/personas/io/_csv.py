@@ -202,7 +202,8 @@ def _parse_all(con, d: _Dialect, info: Any, log: bool) -> Any:
                 _as_cp1252(d, info)
                 continue
             if lenient:
-                raise _unreadable(d.shown[0], d.sep, failure or exc) from None
+                found = _open_quote(d, info) or _unreadable(d.shown[0], d.sep, failure or exc)
+                raise found from None
             failure, lenient = exc, True  # (read leniently, to say which lines are wrong)
     raise _unreadable(d.shown[0], d.sep, failure or "the file's columns keep changing types")
 
@@ -498,6 +499,38 @@ def _examples(errors: list[tuple], sep: str) -> str:
         f"line {line}: {fields(text)} fields, expected {expected(message)} ({text[:60]!r})"
         for line, _, _, text, message, *_ in errors[:3]
     )
+
+
+def _open_quote(d: _Dialect, info: Any) -> FileFormatError | None:
+    """An error naming the line of a file where quotes are malformed — a quote opening a
+    value that never closes makes the rest of the file one value, which DuckDB can neither
+    sniff nor parse —; None when there is none. Looked for after the files failed."""
+    import io
+
+    from personas.io._files import open_decompressed
+
+    for path, shown in zip(d.files, d.shown, strict=True):
+        raw, _ = open_decompressed(path)
+        with raw, io.TextIOWrapper(raw, encoding=_codec(info.options["encoding"]),
+                                   errors="replace", newline="") as text:  # fmt: skip
+            reader = csv.reader(text, delimiter=d.sep, strict=True)
+            start = 1
+            try:
+                for _ in reader:
+                    start = reader.line_num + 1
+            except csv.Error as err:
+                if "end of data" in str(err):
+                    return FileFormatError(
+                        f'{shown}, line {start}: a quote (") opens a value that never '
+                        "closes, so the rest of the file would be one value. Close or remove "
+                        "the quote on that line."
+                    )
+                return FileFormatError(
+                    f"{shown}, line {start}: a quoted value is malformed ({err}): a quote "
+                    '(") opens a value, and the quote that closes it must be followed by the '
+                    "delimiter. Fix the quotes on that line."
+                )
+    return None
 
 
 def _unreadable(name: str, sep: str, exc: Any) -> FileFormatError:

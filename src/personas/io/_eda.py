@@ -12,7 +12,6 @@ sample, personal data and free text left out).
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas._json import dumps
 from personas.errors import DataError
 from personas.io._read import SourceInfo, load_table
 from personas.io._validate import Validation, _validate
@@ -89,7 +89,7 @@ class Exploration:
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.to_dict(), indent=2, default=str, ensure_ascii=False)
+        text = dumps(self.to_dict(), indent=2)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text

@@ -124,32 +124,39 @@ def infer_column(name: str, series: pd.Series, **options: Any) -> ColumnFacts:
 
 def _outcome_levels(series: pd.Series, facts: ColumnFacts) -> ColumnFacts:
     """A column of two levels named for an outcome, read as yes or no when the levels
-    say which: one names the outcome or a result ("Attrited Customer" beside "Existing
-    Customer", "Left" beside "Stayed"), or one is a negation or a staying word ("No
-    response" beside "Responded", "Not converted" beside "Converted"); other columns as
-    they are."""
-    levels = [str(v).strip() for v in series.dropna().unique()[:3]]
+    say which: a level naming the outcome or a result ("Attrited Customer", "Left",
+    "success") or negating a staying word ("Not active") is yes; one with a staying word
+    ("Existing Customer", "Stayed") or negating the outcome ("No response", "Not
+    converted") is no. When they say nothing ("A"/"B", "Payer"/"Non-payer"), the rarer
+    is yes, as churners, responders and buyers mostly are (the reason says so); two
+    levels as frequent as each other stay as they are."""
+    missing = set(facts.params.get("missing_tokens", {}))
+    text = series.dropna().astype(str).str.strip()
+    counts = text[~text.isin(missing)].value_counts()
+    levels = list(counts.index)
     if len(levels) != 2:
         return facts
-    words = [set(_names.tokens(v)) for v in levels]
-    no = [bool(w & (NEGATIONS | NO_LEVEL)) for w in words]
-    says = [
-        bool(w & (_names.OUTCOME_WORDS | YES_LEVEL)) and not n
-        for w, n in zip(words, no, strict=True)
-    ]
-    if says.count(True) != 1 and no.count(True) == 1:
-        says = [not n for n in no]  # ("No response" / "Responded")
+    yes_like, no_like = [], []
+    for level in levels:
+        words = set(_names.tokens(level))
+        negated = bool(words & NEGATIONS)
+        result, staying = bool(words & (_names.OUTCOME_WORDS | YES_LEVEL)), bool(words & NO_LEVEL)
+        yes_like.append((result and not negated) or (staying and negated))
+        no_like.append((staying and not negated) or (result and negated))
     how = ""
-    if says.count(True) != 1:  # levels that do not say ("A"/"B"): the rarer is the outcome,
-        counts = series.astype(str).str.strip().value_counts()  # as it mostly is (churners,
-        if counts.iloc[0] == counts.iloc[-1]:  # responders…), said in the reason
-            return facts
-        says = [levels[0] == counts.index[-1], levels[1] == counts.index[-1]]
+    if yes_like.count(True) == 1 and not no_like[yes_like.index(True)]:
+        yes = levels[yes_like.index(True)]
+    elif no_like.count(True) == 1:  # ("Not converted" / "Converted")
+        yes = levels[1 - no_like.index(True)]
+    elif counts.iloc[0] != counts.iloc[1]:
+        yes = levels[1]  # (value_counts: the rarer last)
         how = (
             "; they do not say which is yes: the rarer is taken (set true_values in the "
             "schema file if the other is)"
         )
-    yes, no = (levels[0], levels[1]) if says[0] else (levels[1], levels[0])
+    else:
+        return facts
+    no = levels[1 - levels.index(yes)]
     params = facts.params | {"true_values": [yes], "false_values": [no]}
     return ColumnFacts("boolean", f"two levels: {yes!r} (yes) and {no!r}{how}", params)
 

@@ -21,6 +21,9 @@ _ID_OWNER = set(_WORDS["id_owner"])
 _ID_NUMBER = set(_WORDS["id_number"])
 _GLUED_NUMBER = re.compile(rf"^({'|'.join(_ID_OWNER)})_?({'|'.join(_ID_NUMBER)})$")
 _GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
+# The words of an event log's user column (the same list the log's mapping reads)
+_USERS = set(load("column_names")["events"]["users"])
+_USER_KEY = ID_TOKENS | _ID_NUMBER | {"key", "code", "ref"}
 
 
 def tokens(name: str) -> list[str]:
@@ -49,6 +52,17 @@ def is_id_name(name: str) -> bool:
     return bool(toks) and (
         toks[-1] in ID_TOKENS or numbered or (len(toks) == 1 and bool(_GLUED_ID.match(toks[0])))
     )
+
+
+def is_user_name(name: str) -> bool:
+    """ "customer", "Client", "user_id", "Kundennummer", "member_no": a name saying the
+    user, alone or with an id word; not "customer_type" or "customer_name"."""
+    toks = tokens(name)
+    if not toks:
+        return False
+    first = toks[0]
+    glued = any(first.startswith(w) and first[len(w) :] in _USER_KEY for w in _USERS)
+    return (first in _USERS or glued) and all(t in _USERS | _USER_KEY for t in toks[1:])
 
 
 def is_outcome_name(name: str) -> bool:

@@ -10,6 +10,7 @@ trailing minus make a number negative; currency signs, spaces and letters around
 from __future__ import annotations
 
 import re
+import threading
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -21,14 +22,16 @@ from personas.errors import DataError
 __all__ = ["NumberReader", "decimal_mark", "is_number_text", "number_reader", "read_numbers"]
 
 SAMPLE = 5_000
-_KEEP = r"[^0-9,.()\-]"  # currency signs, spaces, letters go; digits, marks, signs stay
-_EXPONENT = r"^\s*[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+\s*$"
+_LOCAL = threading.local()
+_EXPONENT = r"^\s*[+-]?([0-9]+[.,]?[0-9]*|[.,][0-9]+)[eE][+-]?[0-9]+\s*$"
+# Spaces that spreadsheets put between thousands and before a currency sign (fr-FR Excel)
+_SPACES = "[\u00a0\u202f\u2009]"
 # A number as written, strictly (what a table's text column must hold to be numbers):
 # an optional sign or parentheses, a currency sign before or after, thousands separated
 # by commas, points or spaces, and a decimal part.
 _WRITTEN = re.compile(
-    r"^\(?[+-]?\s*[$€£¥]?\s*[+-]?(\d{1,3}([,. ]\d{3})+|\d+)?([.,]\d*)?([eE][+-]?\d+)?"
-    r"\s*[$€£¥%]?\s*-?\)?$"
+    r"^\(?[+-]? *[$€£¥]? *[+-]?([0-9]{1,3}([,. ][0-9]{3})+|[0-9]+)?([.,][0-9]*)?"
+    r"([eE][+-]?[0-9]+)? *[$€£¥%]? *-?\)?$"
 )
 
 
@@ -42,21 +45,23 @@ class NumberReader:
     def __call__(self, col: Any) -> Any:
         if self.decimal is None:
             return col.cast("float64")
-        kept = col.re_replace(_KEEP, "")
+        # (each piece of the column once: the expression is inlined where it is used)
         thousands = "," if self.decimal == "." else "."
-        # (a separator of thousands is one before three digits: "-3.5" keeps its point)
-        kept = kept.re_replace(rf"\{thousands}(\d{{3}})", r"\1").replace(self.decimal, ".")
-        negative = kept.startswith("(") | kept.startswith("-") | kept.endswith("-")
-        digits = kept.re_replace(r"[()\-]", "")
-        value = digits.try_cast("float64")
-        value = negative.ifelse(-value, value)  # (and 1.5e-3 as it is written)
-        return col.re_search(_EXPONENT).ifelse(col.strip().try_cast("float64"), value)
+        kept = col.re_replace(r"[^0-9,.]", "")  # digits and marks: signs, letters go
+        # a separator of thousands is one before three digits: "-3.5" keeps its point
+        kept = kept.re_replace(rf"\{thousands}([0-9]{{3}})", r"\1")
+        if self.decimal == ",":
+            kept = kept.replace(",", ".")
+        negative = col.re_search(r"^[^0-9]*[-(]|-[^0-9]*$")  # -12, $-12, (12.00), 12.00-
+        value = kept.try_cast("float64") * negative.ifelse(-1.0, 1.0)
+        exponent = col.strip().replace(",", ".").try_cast("float64")  # (1.5e-3 as written)
+        return col.re_search(_EXPONENT).ifelse(exponent, value)
 
 
 def decimal_mark(values: pd.Series) -> str:
     """ "," when more of ``values`` end in a comma and one or two digits ("12,50 €") than
     in a point and one or two digits ("$12.50"); else "."."""
-    kept = values.astype(str).str.replace(_KEEP, "", regex=True)
+    kept = values.astype(str).str.replace(r"[^0-9,.()\-]", "", regex=True)
     commas = kept.str.contains(r",\d{1,2}\)?-?$").sum()
     points = kept.str.contains(r"\.\d{1,2}\)?-?$").sum()
     return "," if commas > points else "."
@@ -64,8 +69,8 @@ def decimal_mark(values: pd.Series) -> str:
 
 def is_number_text(values: pd.Series) -> pd.Series:
     """Whether each of ``values`` (text) is a number as written (see ``_WRITTEN``)."""
-    text = values.astype(str).str.strip()
-    return text.str.contains(r"\d") & text.str.match(_WRITTEN)
+    text = values.astype(str).str.replace(_SPACES, " ", regex=True).str.strip()
+    return text.str.contains(r"[0-9]") & text.str.match(_WRITTEN)
 
 
 def read_numbers(values: pd.Series, decimal: str, *, strict: bool = False) -> pd.Series:
@@ -73,17 +78,31 @@ def read_numbers(values: pd.Series, decimal: str, *, strict: bool = False) -> pd
     reads a log's amounts —, NaN where a value holds none (``strict``: where a value is
     not a number as written, "12 kg", "A-3": a table's column must hold nothing else)."""
     import ibis
+    import pyarrow as pa
 
+    text = values.astype("string").str.replace(_SPACES, " ", regex=True)
     with warnings.catch_warnings():  # (ibis asks pandas about an option pandas 3 retires)
         warnings.simplefilter("ignore", DeprecationWarning)
-        frame = pd.DataFrame({"v": values.astype("string").to_numpy()})
-        table = ibis.memtable(frame, schema={"v": "string"})  # (all missing: still text)
+        arrow = pa.table({"v": pa.array(text.to_numpy(na_value=None), pa.string())})
+        table = ibis.memtable(arrow)
         read = NumberReader(decimal=decimal)(table.v)
         if strict:
-            written = table.v.strip().re_search(_WRITTEN.pattern) & table.v.re_search(r"\d")
+            written = table.v.strip().re_search(_WRITTEN.pattern) & table.v.re_search("[0-9]")
             read = written.ifelse(read, ibis.null("float64"))
-        out = table.select(n=read).execute()["n"].astype("float64")
-    return pd.Series(out.to_numpy(), index=values.index, name=values.name)
+        out = _connection().to_pyarrow(table.select(n=read))["n"]
+    numbers = out.to_numpy(zero_copy_only=False).astype("float64")
+    return pd.Series(numbers, index=values.index, name=values.name)
+
+
+def _connection() -> Any:
+    """This thread's own DuckDB connection (typing runs columns in threads, and one
+    connection runs one query at a time)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        import ibis
+
+        con = _LOCAL.con = ibis.duckdb.connect()
+    return con
 
 
 def number_reader(t: Any, column: str, source: str, meaning: str = "amount") -> NumberReader:

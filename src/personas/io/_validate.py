@@ -6,16 +6,17 @@ The result is plain data (:class:`Validation`); ``personas.validate`` wraps it i
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from personas._json import dumps
 from personas._parallel import thread_map
 from personas._version import __version__
 from personas.errors import DataError
+from personas.io import _names
 from personas.io._coerce import Change, coerce_frame
 from personas.io._quality import Finding, column_stats, find_problems, n_distinct
 from personas.io._read import SourceInfo, load_table
@@ -114,7 +115,7 @@ class Validation:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The report as JSON (each column's role under ``columns.<name>.role``)."""
-        text = json.dumps(self.to_dict(), indent=2, default=str, ensure_ascii=False)
+        text = dumps(self.to_dict(), indent=2)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
@@ -164,6 +165,21 @@ def validate_user_table(
     )
 
 
+def _users_of_a_log(typed: pd.DataFrame, schema: Schema, given: str | None) -> int | None:
+    """The number of users of a table that is an event log although its id column is
+    unique (an order or invoice number): a column named for the user ("customer",
+    "Kundennummer") repeats twice per value or more, beside a column of dates; None
+    otherwise, or when the caller named the id column."""
+    if given is not None or not schema.columns_with("datetime"):
+        return None
+    for name in typed.columns:
+        if name != schema.id_column and _names.is_user_name(name):
+            distinct = n_distinct(typed[name])
+            if distinct >= 2 and len(typed) >= 2 * distinct:
+                return distinct
+    return None
+
+
 def _validate(
     data: Any,
     schema: Schema | str | Path | None,
@@ -192,7 +208,10 @@ def _validate(
     typed, changes = coerce_frame(raw, inferred, source_name=source.name)
     id_col = inferred.id_column
     id_distinct = n_distinct(typed[id_col]) if id_col is not None else None  # hashed once
-    if stop_at_events and id_distinct is not None and len(typed) >= 2 * max(id_distinct, 1):
+    users = id_distinct
+    if stop_at_events and not (users is not None and len(typed) >= 2 * max(users, 1)):
+        users = _users_of_a_log(typed, inferred, id_column)  # (an order number is unique)
+    if stop_at_events and users is not None and len(typed) >= 2 * max(users, 1):
         return Validation(
             source=source,
             schema=inferred,
@@ -202,7 +221,7 @@ def _validate(
             changes=changes,
             n_rows=len(raw),
             seconds=time.perf_counter() - start,
-            event_log={"rows": len(typed), "users": id_distinct},
+            event_log={"rows": len(typed), "users": users},
         )
     findings = find_problems(
         raw, typed, inferred, changes, source_name=source.name, id_distinct=id_distinct

@@ -289,12 +289,6 @@ class ProfileBuilder(Estimator):
                 f"time_unit must be one of ['day', 'month', 'week'], not {self.time_unit!r} "
                 "(--time-unit)."
             )
-        if not float(self.horizon_days) > 0 or not float(self.annual_discount) >= 0:
-            raise PersonasError(
-                "horizon_days must be above 0 and annual_discount 0 or more, not "
-                f"{self.horizon_days!r} and {self.annual_discount!r} (--horizon-days, "
-                "--discount-rate)."
-            )
         clv = None
         if self.clv:  # (the models' module, SciPy's optimisers, only when asked for)
             from personas.profiles._clv import checked_calibration_end, checked_time_unit
@@ -376,6 +370,7 @@ class _Run:
             )
         if users is not None:
             data, counts["users_without_events"] = join_users(data, users)
+            self.notes += data.attrs.pop("notes", [])
         if self.fitting:
             self.f.rfm_thresholds_ = rfm_thresholds(data)
         data = rfm_scores(data, self.f.rfm_thresholds_)

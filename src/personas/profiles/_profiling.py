@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from personas._json import dumps
 from personas._version import __version__
 from personas.profiles._mapping import mapping_toml
 
@@ -79,7 +80,7 @@ class Profiling:
         }
 
     def to_json(self, path: str | Path | None = None) -> str:
-        text = json.dumps(self.summary(), indent=2, default=str, ensure_ascii=False)
+        text = dumps(self.summary(), indent=2)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text

@@ -12,6 +12,7 @@ import tempfile
 import warnings
 import weakref
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -238,6 +239,15 @@ def join_users(data: pd.DataFrame, users: Any) -> tuple[pd.DataFrame, int]:
     if ids.dtype.kind == "f" and ((ids.dropna() % 1) == 0).all():
         ids = ids.astype("Int64")  # 17850.0 (a column with missing values) is 17850
     ids = ids.astype("string")
+    name = "the users table" if isinstance(users, pd.DataFrame) else Path(str(users)).name
+    unknown = int((~data["user_id"].isin(ids)).sum())
+    if len(data) and unknown == len(data):
+        raise DataError(
+            f"None of the {len(data):,} users of the log is in {name}: its id column "
+            f"{schema.id_column!r} holds {', '.join(repr(v) for v in ids.dropna()[:3])}…, "
+            f"the log's user ids are {', '.join(repr(v) for v in data['user_id'][:3])}…. "
+            "Check which column is the user id in each (--user-id for the log)."
+        )
     merged = pd.DataFrame({"user_id": ids}).merge(data, on="user_id", how="left")
     no_events = int(merged["n_events"].isna().sum())
     count_like = [
@@ -259,9 +269,19 @@ def join_users(data: pd.DataFrame, users: Any) -> tuple[pd.DataFrame, int]:
     ]
     merged[count_like] = merged[count_like].fillna(0)
     extra = table.drop(columns=[schema.id_column]).reset_index(drop=True)
-    extra = extra[[c for c in extra.columns if c not in merged.columns]]
+    notes = []
+    clash = [c for c in extra.columns if c in merged.columns]
+    if clash:  # (kept, under another name: a profile feature has theirs)
+        extra = extra.rename(columns={c: f"{c}_users" for c in clash})
+        notes.append(
+            f"{name}'s column(s) {', '.join(clash)} share a profile feature's name: kept "
+            f"as {', '.join(f'{c}_users' for c in clash)}."
+        )
     out = pd.concat([merged, extra], axis=1)
-    unknown = int((~data["user_id"].isin(ids)).sum())
     if unknown:
-        out.attrs["users_only_in_events"] = unknown
+        notes.append(
+            f"{unknown:,} of the log's {len(data):,} users are not in {name}: their profiles "
+            "are left out (profile without --users to keep them)."
+        )
+    out.attrs["notes"] = notes
     return out, no_events

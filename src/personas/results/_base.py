@@ -10,12 +10,13 @@ take plain data; the stages below never import either.
 from __future__ import annotations
 
 import inspect
-import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import numpy as np
+
+from personas._json import dumps
 
 __all__ = ["Result", "json_default"]
 
@@ -74,7 +75,7 @@ class Result:
 
     def to_json(self, path: str | Path | None = None) -> str:
         """``to_dict`` as JSON; written to ``path`` when given."""
-        text = json.dumps(self.to_dict(), indent=2, default=json_default, ensure_ascii=False)
+        text = dumps(self.to_dict(), indent=2)
         if path is not None:
             Path(path).write_text(text, encoding="utf-8")
         return text
