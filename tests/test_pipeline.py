@@ -501,3 +501,13 @@ def test_a_log_keyed_by_a_user_column_beside_unique_order_numbers_is_profiled(
     run = personas.segment(log, random_state=0)
     assert len(run.labels) == log[user].nunique()
     assert "is an event log" in run.validation.source.notes[0]
+
+
+def test_levels_never_seen_in_training_are_said_when_scoring():
+    users, _ = personas.datasets.make_users(400, random_state=2)
+    model = personas.segment(users, random_state=0).model
+    new = users.head(30).assign(membership_type="platinum")
+    scored = model.predict(new)
+    (note,) = [n for n in scored.attrs["notes"] if "never seen" in n]
+    assert "30 value(s) of membership_type" in note and "'platinum'" in note
+    assert not [n for n in model.predict(users.head(30)).attrs["notes"] if "never seen" in n]

@@ -227,7 +227,7 @@ class Model:
         scored = scored_frame(
             typed, id_col if id_col in typed.columns else None, labels, dist, self.segment_names
         )
-        scored.attrs["notes"] = _unread(changes)
+        scored.attrs["notes"] = _unread(changes) + _unseen(typed, self.builder.columns_)
         return scored
 
     # ------------------------------------------------------------------ files
@@ -378,6 +378,26 @@ def _unread(changes: list[Any]) -> list[str]:
         for c in changes
         if c.code in what and c.count
     ]
+
+
+def _unseen(typed: pd.DataFrame, columns: list[Any]) -> list[str]:
+    """Notes on the category levels the model never saw in training, and how they were
+    scored: as the pooled rarer levels, else as the most common level."""
+    notes = []
+    for c in columns:
+        if c.kind != "onehot" or c.column not in typed.columns:
+            continue
+        values = typed[c.column].dropna().astype(str)
+        new = values[~values.isin(set(c.levels) | set(c.pooled))]
+        if new.empty:
+            continue
+        shown = ", ".join(repr(v) for v in new.value_counts().index[:3])
+        how = "the pooled rarer levels, (other)" if "(other)" in c.levels else repr(c.mode)
+        notes.append(
+            f"{len(new):,} value(s) of {c.column} were never seen in training (e.g. {shown}): "
+            f"scored as {how}."
+        )
+    return notes
 
 
 def _refuse_event_log(ids: pd.Series, id_col: str, source_name: str, basis: list[str]) -> None:

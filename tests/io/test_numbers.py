@@ -60,3 +60,13 @@ def test_numbers_as_text_in_many_columns_of_a_large_table():
     data = personas.validate(table).data
     assert data["spend"].iloc[1] == 1001.01 and data["balance"].iloc[7] == -1007.07
     assert data["fee"].tolist()[:: n // 2] == [12.5, 3.75]  # (a no-break space, as fr-FR Excel)
+
+
+def test_infinities_written_as_text_are_counted_as_in_a_dataframe(tmp_path):
+    values = ["inf" if i % 7 == 0 else f"{i * 0.37:.2f}" for i in range(200)]
+    path = tmp_path / "v.csv"
+    pd.DataFrame({"uid": [f"u{i}" for i in range(200)], "v": values}).to_csv(path, index=False)
+    report = personas.validate(path)
+    assert report.schema["v"].role == "numeric"
+    assert report.data["v"].isna().sum() == 29
+    assert any("29 infinite value(s)" in f.message for f in report.warnings)

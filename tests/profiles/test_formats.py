@@ -1023,6 +1023,10 @@ def test_a_flag_column_marks_cancelled_or_returned_lines():
     # Y/N in a column named Cancelled; a column of other values changes nothing
     yn = log.drop(columns="is_cancel").assign(Cancelled=["N", "Y", "N", "N"])
     assert personas.profile(yn, as_of=AS_OF).cleaning["cancelled_invoices"] == 1
+    # the yes and no of a user table's booleans, in the languages they are read in
+    for no, yes in (("nein", "ja"), ("non", "oui"), ("não", "sim")):
+        spelled = log.drop(columns="is_cancel").assign(Cancelled=[no, yes, no, no])
+        assert personas.profile(spelled, as_of=AS_OF).cleaning["cancelled_invoices"] == 1
     other = log.drop(columns="is_cancel").assign(Cancelled=["x", "y", "z", "w"])
     assert personas.profile(other, as_of=AS_OF).cleaning["cancelled_invoices"] == 0
     # names that say more than a flag are none: the reason of a return, its amount

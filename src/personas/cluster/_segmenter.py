@@ -9,11 +9,13 @@ Segments are numbered by size: segment 0 is the largest.
 from __future__ import annotations
 
 import time
+import warnings
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
@@ -30,6 +32,8 @@ from personas.cluster._select_k import (
 )
 
 __all__ = ["Segmenter"]
+
+FEW_USERS = 50  # fewer users than this: k is chosen, but the reason says to take care
 
 
 class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
@@ -179,7 +183,13 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             # Candidates are scored on parallel threads, each K-Means on one thread: every
             # k has its own seed, so the result does not depend on the number of threads.
             candidates = list(range(max(k_lo, 2), k_hi + 1))
-            with threadpool_limits(limits=1), ThreadPoolExecutor(n_threads()) as pool:
+            # (a bootstrap resample of a few rows holds fewer distinct ones: no warning)
+            with (
+                threadpool_limits(limits=1),
+                ThreadPoolExecutor(n_threads()) as pool,
+                warnings.catch_warnings(),
+            ):
+                warnings.simplefilter("ignore", ConvergenceWarning)
                 done = list(pool.map(score, candidates[::-1]))[::-1]  # slow ones first
             scores = [d[0] for d in done]
             models = {s.k: m for s, m in done}
@@ -192,6 +202,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 k, reason = choose_k(scores)
                 sample_model = models[k]
                 jaccard = next(s.jaccard for s in scores if s.k == k)
+            if len(S) < FEW_USERS:
+                reason += f" Only {len(S)} users: segments of so few are a sketch."
             self.scores_ = [s.to_dict() for s in scores]
         else:
             k = int(self.k)

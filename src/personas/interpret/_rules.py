@@ -222,7 +222,9 @@ def surrogate_rules(
                 )
             )
         found.sort(key=lambda r: (-r.recall, -r.precision))
-        rules[s] = found[:max_rules]
+        # (a leaf no held-out user reaches has no precision to show: left out while the
+        # segment has rules that are measured)
+        rules[s] = ([r for r in found if r.support] or found)[:max_rules]
     names = [f.column + (f"={f.value}" if f.value is not None else "") for f in features]
     return SurrogateRules(
         rules, precision, recall, fidelity, depth, len(train), len(test), tree, names

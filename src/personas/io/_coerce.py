@@ -224,6 +224,11 @@ def _coerce_text(
         code, parse = _PARSERS[role]
         typed_u = parse(clean, spec)
         unread = typed_u.isna().to_numpy() & clean.notna().to_numpy()
+        if role == "numeric":  # ("nan" written out is missing, as the tokens are)
+            unread &= ~clean.str.lower().eq("nan").fillna(False).to_numpy()
+            infinite = np.isinf(typed_u.to_numpy(dtype=np.float64, na_value=np.nan))
+            _bad(name, infinite, codes, counts, clean, "infinite", changes, pii)
+            typed_u = typed_u.mask(infinite)
         _bad(name, unread, codes, counts, clean, code, changes, pii)
     else:
         raise SchemaError(f"Column {name!r} has unknown role {role!r}.")

@@ -23,6 +23,7 @@ __all__ = ["NumberReader", "decimal_mark", "is_number_text", "number_reader", "r
 
 SAMPLE = 5_000
 _LOCAL = threading.local()
+_SPECIAL = ("inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "nan")
 _EXPONENT = r"^\s*[+-]?([0-9]+[.,]?[0-9]*|[.,][0-9]+)[eE][+-]?[0-9]+\s*$"
 # Spaces that spreadsheets put between thousands and before a currency sign (fr-FR Excel)
 _SPACES = "[\u00a0\u202f\u2009]"
@@ -68,9 +69,11 @@ def decimal_mark(values: pd.Series) -> str:
 
 
 def is_number_text(values: pd.Series) -> pd.Series:
-    """Whether each of ``values`` (text) is a number as written (see ``_WRITTEN``)."""
+    """Whether each of ``values`` (text) is a number as written (see ``_WRITTEN``), or
+    an infinity or NaN as Python and NumPy write them ("inf", "-inf", "nan")."""
     text = values.astype(str).str.replace(_SPACES, " ", regex=True).str.strip()
-    return text.str.contains(r"[0-9]") & text.str.match(_WRITTEN)
+    special = text.str.lower().isin(_SPECIAL)
+    return (text.str.contains(r"[0-9]") & text.str.match(_WRITTEN)) | special
 
 
 def read_numbers(values: pd.Series, decimal: str, *, strict: bool = False) -> pd.Series:
@@ -86,9 +89,11 @@ def read_numbers(values: pd.Series, decimal: str, *, strict: bool = False) -> pd
         arrow = pa.table({"v": pa.array(text.to_numpy(na_value=None), pa.string())})
         table = ibis.memtable(arrow)
         read = NumberReader(decimal=decimal)(table.v)
-        if strict:
+        if strict:  # (and infinities as infinities: typing counts them as such)
             written = table.v.strip().re_search(_WRITTEN.pattern) & table.v.re_search("[0-9]")
             read = written.ifelse(read, ibis.null("float64"))
+            special = table.v.strip().lower().isin(list(_SPECIAL))
+            read = special.ifelse(table.v.strip().try_cast("float64"), read)
         out = _connection().to_pyarrow(table.select(n=read))["n"]
     numbers = out.to_numpy(zero_copy_only=False).astype("float64")
     return pd.Series(numbers, index=values.index, name=values.name)

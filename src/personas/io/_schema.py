@@ -198,10 +198,16 @@ class Schema:
                 facts.reason += f" (decided on a sample of {len(sample):,} rows)"
             if declared is not None and declared.role:
                 # The user chose the role; inference only fills in how to read the values.
+                # (a role edited in a written schema keeps no reason given for another one)
+                changed = (
+                    declared.role != facts.role and declared.reason != "set in the schema file"
+                )
                 return ColumnSpec(
                     name,
                     declared.role,
-                    declared.reason,
+                    f"set in the schema file (inferred: {facts.role})"
+                    if changed
+                    else declared.reason,
                     "schema file",
                     {**_reading_params(facts.params), **declared.params},
                 )

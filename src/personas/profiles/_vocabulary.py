@@ -10,6 +10,7 @@ folded), in English and in Spanish, Portuguese, French, German, Italian and Dutc
 from __future__ import annotations
 
 from personas._words import load
+from personas.io._infer import BOOLEAN_PAIRS
 from personas.io._names import fold_accents
 
 __all__ = ["CANCEL_TYPES", "FLAG_FALSE", "FLAG_TRUE", "PURCHASE_TYPES", "RENEWAL_TYPES",
@@ -28,12 +29,16 @@ SESSION_TYPES = tuple(_EVENTS["session"])
 # Values of an order's status column that undo it
 STATUS_CANCELLED = tuple(_VALUES["order_status"]["cancelled"])
 STATUS_RETURNED = tuple(_VALUES["order_status"]["returned"])
-# The values of a flag column (is_cancel, is_returned, Cancelled), as event_name writes them
-FLAG_TRUE = set(_VALUES["flag"]["true"])
-FLAG_FALSE = set(_VALUES["flag"]["false"])
+
 
 
 def event_name(value: str) -> str:
     """An event type as the name lists write it: "Order_Completed " -> "order completed",
     "Devolución" -> "devolucion"."""
     return " ".join(fold_accents(value).replace("_", " ").replace("-", " ").lower().split())
+
+
+# The values of a flag column (is_cancel, is_returned, Cancelled): the yes and no a user
+# table's boolean columns are read by (Y/N, true/false, 1/0, ja/nein, oui/non, sí/no…)
+FLAG_TRUE = {event_name(v) for trues, _ in BOOLEAN_PAIRS for v in trues}
+FLAG_FALSE = {event_name(v) for _, falses in BOOLEAN_PAIRS for v in falses}
