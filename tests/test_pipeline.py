@@ -511,3 +511,38 @@ def test_levels_never_seen_in_training_are_said_when_scoring():
     (note,) = [n for n in scored.attrs["notes"] if "never seen" in n]
     assert "30 value(s) of membership_type" in note and "'platinum'" in note
     assert not [n for n in model.predict(users.head(30)).attrs["notes"] if "never seen" in n]
+
+
+def test_user_ids_that_are_email_addresses_stay_out_of_the_report(tmp_path):
+    """A shop's order export keyed by e-mail (no customer number): a log by its e-mail
+    column, and the report shows no address (example users are numbered instead)."""
+    rng = np.random.default_rng(5)
+    n = 1200
+    who = rng.integers(0, 200, n)
+    log = pd.DataFrame(
+        {"Id": [f"#{1000 + i}" if i % 3 == 0 else None for i in range(n)],
+         "Email": [f"buyer{u:03d}@example.com" for u in who],
+         "Created at": pd.Timestamp("2024-01-01", tz="UTC")
+         + pd.to_timedelta(rng.integers(0, 300 * 24, n), "h"),
+         "Total": rng.gamma(2, 30, n).round(2)}
+    )  # fmt: skip
+    run = personas.segment(log, random_state=0)
+    assert len(run.labels) == log["Email"].nunique()
+    run.write_html(tmp_path / "report.html")
+    assert "@example.com" not in (tmp_path / "report.html").read_text()
+
+
+def test_a_customer_table_with_a_repeating_customer_column_stays_a_table():
+    """A unique customer_id beside a "customer" column of names that repeat, and a date:
+    a table of customers, not a log of the names."""
+    rng = np.random.default_rng(8)
+    n = 600
+    users = pd.DataFrame(
+        {"customer_id": [f"C{i:05d}" for i in range(n)],
+         "customer": rng.choice(["Anna Rossi", "Ben Ott", "Cleo Dubois", "Dan Li"], n),
+         "signup": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 500, n), "D"),
+         "spend": rng.gamma(2, 50, n).round(2), "visits": rng.poisson(6, n)}
+    )  # fmt: skip
+    run = personas.segment(users, random_state=0)
+    assert len(run.labels) == n
+    assert not any("is an event log" in note for note in run.validation.source.notes)

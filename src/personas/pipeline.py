@@ -143,6 +143,8 @@ def segment(
         report = validate_user_table(data, id_column=id_column, **dated, **read_options)
         if report.event_log is not None:
             events = _profiled_events(data, as_of, say, id_column, date_order, read_options)
+            if events is not None and events.cleaning["rows_used"] < 1.5 * len(events.data):
+                events = None  # (profiled by a column unique per row: a table after all)
             if events is None:  # no log personas can profile: the table's errors stand
                 report = validate(data, id_column=id_column, **dated, **read_options)
             else:  # segments of the users the log's events describe

@@ -351,3 +351,15 @@ def test_a_quote_left_open_is_named_by_its_line(tmp_path, line, said):
     result = CliRunner().invoke(app, ["validate", str(path)])
     out = " ".join(result.output.split())
     assert result.exit_code == 2 and "quotes.csv, line 4" in out and said in out, out
+
+
+def test_a_quote_left_open_early_in_a_long_log_is_named_by_its_line(tmp_path):
+    rows = [f"c{i % 300},2024-01-{1 + i % 28:02d},{i * 0.37:.2f},purchase" for i in range(9000)]
+    rows[500] = 'c1,2024-01-02,"12.50,purchase'  # (the rest of the file: one value)
+    path = tmp_path / "log.csv"
+    path.write_text("customer_id,order_date,amount,event_type\n" + "\n".join(rows) + "\n")
+    for command in ("profile", "validate"):
+        args = [command, str(path)] + (["-o", str(tmp_path / "p")] if command == "profile" else [])
+        result = CliRunner().invoke(app, args)
+        out = " ".join(result.output.split())
+        assert result.exit_code == 2 and "log.csv, line 502: a quote" in out, out

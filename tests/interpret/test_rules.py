@@ -97,3 +97,21 @@ def test_levels_read_as_is_and_is_not():
     assert Condition("age", "numeric", low=42.5, high=92.5, integer=True).text() == "43 ≤ age ≤ 92"
     assert Condition("opt_in", "boolean", truth=True).text() == "opt_in is true"
     assert Condition("signup", "datetime", high=30.5).text() == "days since signup ≤ 30.5"
+
+
+def test_a_number_missing_for_most_users_splits_as_missing_or_known():
+    """pdays blank for the 70 % never contacted: when the segments are the contacted and
+    the others, the tree splits the missing values from every present one (an infinite
+    threshold) — "pdays is missing", "pdays is known" — where it was an internal error."""
+    rng = np.random.default_rng(2)
+    n = 1000
+    contacted = rng.random(n) < 0.3
+    data = pd.DataFrame(
+        {"pdays": np.where(contacted, rng.integers(1, 400, n), np.nan).astype(float),
+         "balance": rng.normal(1000, 200, n).round(2)}
+    )  # fmt: skip
+    report = personas.validate(data)
+    builder = BasisBuilder(report.schema).fit(report.data)
+    found = surrogate_rules(report.data, builder, contacted.astype(int), random_state=0)
+    texts = {r.text() for rules in found.rules.values() for r in rules}
+    assert {"pdays is missing", "pdays is known"} <= texts, texts

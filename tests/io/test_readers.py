@@ -111,7 +111,8 @@ def test_excel(tmp_path):
     with pd.ExcelWriter(path) as xw:
         _frame().to_excel(xw, sheet_name="users", index=False)
         _frame().iloc[:1].to_excel(xw, sheet_name="other", index=False)
-    assert len(read_table(path)) == 3
+    assert len(read_table(path)) == 3  # ("other" repeats a row of "users": a view of it)
+    assert any("left out as views" in n for n in load_table(path)[1].notes)
     assert len(read_table(path, sheet="other")) == 1
     with pytest.raises(SchemaError, match="no sheet 'nope'.*'users', 'other'"):
         read_table(path, sheet="nope")
@@ -483,3 +484,17 @@ def test_a_file_named_like_a_pattern_is_named_in_messages(tmp_path):
     path = write(tmp_path / "users[2].csv", "a,b\n1,2\n3,4,5\n")
     with pytest.raises(FileFormatError, match=r"users\(2\).csv: 1 row\(s\)"):
         read_table(path)
+
+
+def test_a_workbook_s_sheets_with_the_same_columns_are_one_user_table(tmp_path):
+    """Customers split by region over sheets of one workbook: read together, with a note;
+    a sheet named is read alone."""
+    path = tmp_path / "customers.xlsx"
+    eu = pd.DataFrame({"customer_id": ["e1", "e2", "e3"], "spend": [1.5, 2.5, 3.5]})
+    us = pd.DataFrame({"customer_id": ["u1", "u2"], "spend": [4.0, 5.0]})
+    with pd.ExcelWriter(path) as book:
+        eu.to_excel(book, sheet_name="EU", index=False)
+        us.to_excel(book, sheet_name="US", index=False)
+    table, info = load_table(path)
+    assert len(table) == 5 and any("Read 2 sheets" in n for n in info.notes)
+    assert len(load_table(path, sheet="US")[0]) == 2

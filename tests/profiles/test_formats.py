@@ -966,11 +966,12 @@ def test_mostly_negative_amounts_are_pointed_out(tmp_path):
     p = personas.profile(path)
     said = [n for n in p.notes if "are negative, read as returns" in n]
     assert said and said[0].startswith("4 of the 5 lines of historical_transactions.csv")
-    assert "abs(purchase_amount) AS spent FROM 'historical_transactions.csv'" in said[0]
-    # the query it suggests reads them as spent
-    query = f"SELECT *, abs(purchase_amount) AS spent FROM '{path}'"
+    assert "-purchase_amount AS spent FROM 'historical_transactions.csv'" in said[0]
+    # the query it suggests turns the sign: debits are purchases, a credit a return
+    query = f"SELECT *, -purchase_amount AS spent FROM '{path}'"
     fixed = personas.profile(None, query=query, amount="spent")
-    assert fixed.data.set_index("user_id")["frequency"].to_dict() == {"C_1": 2, "C_2": 2, "C_3": 1}
+    assert fixed.data.set_index("user_id")["frequency"].to_dict() == {"C_1": 2, "C_2": 1, "C_3": 1}
+    assert fixed.data.set_index("user_id").loc["C_2", "returns"] == 1
     assert not any("are negative" in n for n in fixed.notes)
     # a few returns among purchases are no sign of it; neither are dropped lines
     some = log.assign(purchase_amount=[0.70, 0.73, 0.15, -0.72, 0.69])
@@ -1059,3 +1060,50 @@ def test_no_user_column_by_name_gets_a_hint_from_the_values():
     with pytest.raises(SchemaError) as info:
         personas.profile(sales)
     assert "repeats as a user id" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "minutes"),
+    [("duration_sec", [600, 1200], 15.0), ("duration_ms", [600_000, 1_200_000], 15.0),
+     ("duration_hours", [0.25, 0.25], 15.0), ("duration", [10, 20], 15.0)],
+)  # fmt: skip
+def test_a_duration_is_read_in_the_unit_its_name_gives(column, values, minutes):
+    log = pd.DataFrame(
+        {"user_id": ["a", "a"], "session_id": ["s1", "s2"],
+         "timestamp": pd.to_datetime(["2024-01-02 10:00", "2024-01-05 10:00"]), column: values}
+    )  # fmt: skip
+    p = personas.profile(log, as_of=AS_OF)
+    assert p.data.set_index("user_id").loc["a", "avg_session_minutes"] == pytest.approx(minutes)
+    assert any(f"{column} is read in" in n for n in p.notes)
+
+
+def test_whole_number_ids_written_with_a_point_zero_in_a_csv(tmp_path):
+    """A spreadsheet or pandas writes a customer id column with gaps as 12000.0: the ids
+    are 12000, as the same log's Parquet copy and a users table give them."""
+    path = tmp_path / "lines.csv"
+    path.write_text(
+        "InvoiceNo,InvoiceDate,UnitPrice,Quantity,CustomerID\n"
+        "1,2024-01-02,2.5,2,12000.0\n2,2024-01-09,1.0,5,12000.0\n3,2024-01-10,4.0,1,\n"
+        "4,2024-01-12,3.0,1,12003.0\n"
+    )
+    p = personas.profile(path, as_of=AS_OF)
+    assert sorted(p.data["user_id"]) == ["12000", "12003"]
+    users = pd.DataFrame({"CustomerID": [12000, 12003, 12005]})
+    assert len(personas.profile(path, users, as_of=AS_OF).data) == 3
+
+
+def test_invoices_never_paid_are_no_purchase():
+    """A billing system's invoices: paid ones are purchases; uncollectible, unpaid or
+    failed ones were never paid (cancelled, as void ones are), a refunded one a return
+    (returns count both)."""
+    log = pd.DataFrame(
+        {"account": ["a"] * 5,
+         "invoice_date": pd.to_datetime(["2024-01-01", "2024-01-08", "2024-01-15",
+                                         "2024-01-22", "2024-01-29"]),
+         "amount": [100.0] * 5,
+         "status": ["paid", "uncollectible", "paid", "failed", "refunded"]}
+    )  # fmt: skip
+    p = personas.profile(log, as_of=AS_OF)
+    a = p.data.set_index("user_id").loc["a"]
+    assert (a["frequency"], a["monetary"], a["returns"]) == (2, 200.0, 3)
+    assert p.cleaning["cancelled_invoices"] == 2

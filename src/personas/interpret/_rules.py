@@ -54,6 +54,7 @@ class Condition:
     truth: bool | None = None
     with_missing: bool = False
     integer: bool = False
+    only_missing: bool = False  # (a split of missing values from all others)
 
     def text(self, as_of: str | None = None) -> str:
         col = self.column
@@ -71,8 +72,12 @@ class Condition:
         if self.kind == "boolean":
             return f"{col} is {'true' if self.truth else 'false'}{miss}"
         name = f"days since {col}" if self.kind == "datetime" else col
+        if self.only_missing:
+            return f"{name} is missing"
         lo = _bound(self.low, "low", self.integer)
         hi = _bound(self.high, "high", self.integer)
+        if not (lo or hi):
+            return f"{name} is known"
         if lo and hi:
             flipped = {">": "<", "≥": "≤"}[lo[0]]
             return f"{lo[1]} {flipped} {name} {hi[0]} {hi[1]}{miss}"
@@ -85,6 +90,8 @@ class Condition:
         for key in ("low", "high", "truth"):
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
+        if self.only_missing:
+            out["missing"] = True
         if self.is_:
             out["is"] = self.is_
         if self.is_not:
@@ -290,6 +297,9 @@ def _simplify(path, t, features: list[_Feature]) -> list[Condition]:
         elif feat.kind == "boolean":
             c.truth = not left
             missing_ok[feat.column] &= takes_missing
+        elif not math.isfinite(thr):  # (missing values apart from every present one)
+            c.only_missing = c.only_missing or not left
+            missing_ok[feat.column] &= takes_missing
         else:
             if left:
                 c.high = thr if c.high is None else min(c.high, thr)
@@ -301,6 +311,12 @@ def _simplify(path, t, features: list[_Feature]) -> list[Condition]:
         if c.is_:
             c.is_not = []
         c.with_missing = c.kind not in ("level", "label") and missing_ok[col]
+        if c.only_missing:
+            c.low = c.high = None
+            c.with_missing = False
+        vacuous = c.kind not in ("level", "label", "boolean") and c.with_missing
+        if vacuous and c.low is None and c.high is None and not c.only_missing:
+            continue  # (any value, or none: no condition)
         out.append(c)
     return out
 

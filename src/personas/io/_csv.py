@@ -69,7 +69,13 @@ def read_csv_files(con, files: list[Path], info: Any, delimiter, encoding, skip_
                 f"The delimiter must be one character (a tab: --delimiter tab); got "
                 f"{delimiter!r}. Leave it out to have it sniffed."
             )
-    d = _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates)
+    try:
+        d = _dialect(con, files, info, delimiter, encoding, skip_bad_lines, dates)
+    except csv.Error as exc:  # (the head's lines, split by Python's csv: a quote left open)
+        named = [Path(f).name for f in files]
+        enc = encoding or info.options.get("encoding") or "utf-8"
+        found = _open_quote(files, named, enc, delimiter or ",")
+        raise found or FileFormatError(f"{named[0]} could not be read as CSV: {exc}.") from None
     out = _parse_all(con, d, info, dates["log"])
     out = _whole_numbers(con, out, d.ints, dates["log"])
     columns = list(getattr(out, "column_names", None) or out.columns)
@@ -202,7 +208,8 @@ def _parse_all(con, d: _Dialect, info: Any, log: bool) -> Any:
                 _as_cp1252(d, info)
                 continue
             if lenient:
-                found = _open_quote(d, info) or _unreadable(d.shown[0], d.sep, failure or exc)
+                found = _open_quote(d.files, d.shown, info.options["encoding"], d.sep)
+                found = found or _unreadable(d.shown[0], d.sep, failure or exc)
                 raise found from None
             failure, lenient = exc, True  # (read leniently, to say which lines are wrong)
     raise _unreadable(d.shown[0], d.sep, failure or "the file's columns keep changing types")
@@ -501,7 +508,7 @@ def _examples(errors: list[tuple], sep: str) -> str:
     )
 
 
-def _open_quote(d: _Dialect, info: Any) -> FileFormatError | None:
+def _open_quote(files: list[Path], shown: list[str], encoding: str, sep: str) -> Any:
     """An error naming the line of a file where quotes are malformed — a quote opening a
     value that never closes makes the rest of the file one value, which DuckDB can neither
     sniff nor parse —; None when there is none. Looked for after the files failed."""
@@ -509,24 +516,24 @@ def _open_quote(d: _Dialect, info: Any) -> FileFormatError | None:
 
     from personas.io._files import open_decompressed
 
-    for path, shown in zip(d.files, d.shown, strict=True):
+    for path, name in zip(files, shown, strict=True):
         raw, _ = open_decompressed(path)
-        with raw, io.TextIOWrapper(raw, encoding=_codec(info.options["encoding"]),
+        with raw, io.TextIOWrapper(raw, encoding=_codec(encoding),
                                    errors="replace", newline="") as text:  # fmt: skip
-            reader = csv.reader(text, delimiter=d.sep, strict=True)
+            reader = csv.reader(text, delimiter=sep, strict=True)
             start = 1
             try:
                 for _ in reader:
                     start = reader.line_num + 1
             except csv.Error as err:
-                if "end of data" in str(err):
+                if "end of data" in str(err) or "field limit" in str(err):
                     return FileFormatError(
-                        f'{shown}, line {start}: a quote (") opens a value that never '
+                        f'{name}, line {start}: a quote (") opens a value that never '
                         "closes, so the rest of the file would be one value. Close or remove "
                         "the quote on that line."
                     )
                 return FileFormatError(
-                    f"{shown}, line {start}: a quoted value is malformed ({err}): a quote "
+                    f"{name}, line {start}: a quoted value is malformed ({err}): a quote "
                     '(") opens a value, and the quote that closes it must be followed by the '
                     "delimiter. Fix the quotes on that line."
                 )

@@ -21,8 +21,17 @@ _ID_OWNER = set(_WORDS["id_owner"])
 _ID_NUMBER = set(_WORDS["id_number"])
 _GLUED_NUMBER = re.compile(rf"^({'|'.join(_ID_OWNER)})_?({'|'.join(_ID_NUMBER)})$")
 _GLUED_ID = re.compile(rf"^({'|'.join(_WORDS['glued_id'])})_?(id|uuid|guid|key)$")
-# The words of an event log's user column (the same list the log's mapping reads)
+# The words of an event log's user column (the same lists the log's mapping reads): the
+# user's, then a payment card's (a card transaction log's user)
 _USERS = set(load("column_names")["events"]["users"])
+_CARDS = {
+    w
+    for m in load("column_names")["events"]["meaning"]
+    if m["name"] == "user_id"
+    for tier in m["tiers"]
+    for w in tier
+    if not w.startswith("@")
+}
 _USER_KEY = ID_TOKENS | _ID_NUMBER | {"key", "code", "ref"}
 
 
@@ -47,22 +56,24 @@ def is_id_name(name: str) -> bool:
     """ "customer_id", "userKey", "customerid"; "CustomerNumber", "numero_cliente",
     "CLIENTNUM"."""
     toks = tokens(name)
-    numbered = len(toks) == 2 and bool(set(toks) & _ID_OWNER) and bool(set(toks) & _ID_NUMBER)
+    numbered = len(toks) == 2 and bool(set(toks) & _ID_OWNER)  # (id_cliente, numero_cliente)
+    numbered = numbered and bool(set(toks) & (_ID_NUMBER | ID_TOKENS))
     numbered |= len(toks) == 1 and bool(_GLUED_NUMBER.match(toks[0]))  # ("CLIENTNUM")
     return bool(toks) and (
         toks[-1] in ID_TOKENS or numbered or (len(toks) == 1 and bool(_GLUED_ID.match(toks[0])))
     )
 
 
-def is_user_name(name: str) -> bool:
-    """ "customer", "Client", "user_id", "Kundennummer", "member_no": a name saying the
-    user, alone or with an id word; not "customer_type" or "customer_name"."""
+def is_user_name(name: str, *, cards: bool = False) -> bool:
+    """ "customer", "Client", "user_id", "id_client", "Kundennummer", "member_no": a name
+    saying the user, alone or with an id word; with ``cards``, a payment card's too
+    ("card_id", "cc_num"); not "customer_type" or "customer_name"."""
+    words = _USERS | (_CARDS if cards else set())
     toks = tokens(name)
-    if not toks:
-        return False
-    first = toks[0]
-    glued = any(first.startswith(w) and first[len(w) :] in _USER_KEY for w in _USERS)
-    return (first in _USERS or glued) and all(t in _USERS | _USER_KEY for t in toks[1:])
+    glued = [t for t in toks if any(t.startswith(w) and t[len(w) :] in _USER_KEY for w in words)]
+    return bool(set(toks) & words or glued) and all(
+        t in words | _USER_KEY or t in glued for t in toks
+    )
 
 
 def is_outcome_name(name: str) -> bool:

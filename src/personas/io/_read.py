@@ -300,7 +300,7 @@ def open_source(
         if fmt == "jsonl":
             return _json(con, first, spec, union, info), info
         if fmt == "excel":
-            return _workbook(first, sheet, info, stack=log), info
+            return _workbook(first, sheet, info, log=log), info
         if fmt == "csv":
             dates = {"order": date_order, "fitted": date_formats, "log": log}
             return read_csv_files(con, [Path(f) for f in files], info, delimiter, encoding,
@@ -353,11 +353,11 @@ def _stored_schema(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: bool):
-    """One sheet of an Excel workbook (the first by default); with ``stack``, every
-    other sheet with the same columns too (a log split by year over sheets, as UCI's
-    Online Retail II workbook is). Cells of mixed kinds (invoice 489434 beside C489449)
-    become text."""
+def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, log: bool):
+    """One sheet of an Excel workbook (the first by default), and, when no sheet is named,
+    every other sheet with the same columns (a log split by year over sheets, as UCI's
+    Online Retail II workbook is; customers split by region). For a ``log``, cells of
+    mixed kinds (invoice 489434 beside C489449) become text."""
     import_optional("openpyxl", purpose="to read Excel files")
     try:
         book = pd.ExcelFile(path, engine="openpyxl")
@@ -368,7 +368,7 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
         ) from exc
     with book:
         names = book.sheet_names
-        stack = stack and sheet is None  # (a sheet named is read alone)
+        stack = sheet is None  # (a sheet named is read alone)
         if sheet is None:
             sheet = 0
         elif isinstance(sheet, int) and not 0 <= sheet < len(names):
@@ -395,12 +395,26 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
             == list(data.columns)
         ]  # fmt: skip
         parts = [data] + [read(n) for n in same]
+    copies = []
+    if not log and same:  # (a user table: a sheet repeating rows is a view of it, not more)
+        seen = set(pd.util.hash_pandas_object(data.astype(str), index=False))
+        for name, part in list(zip(same, parts[1:], strict=True)):
+            part.columns = data.columns
+            if seen & set(pd.util.hash_pandas_object(part.astype(str), index=False)):
+                copies.append(name)
+        parts = [data] + [p for n, p in zip(same, parts[1:], strict=True) if n not in copies]
+        same = [n for n in same if n not in copies]
+    if copies:
+        info.notes.append(
+            f"Sheets of {path.name} repeating rows of {sheet!r} were left out as views of it: "
+            + ", ".join(repr(n) for n in copies) + " (name one with --sheet to read it)."
+        )  # fmt: skip
     if same:
         info.notes.append(
             f"Read {len(same) + 1} sheets of {path.name} with the same columns: "
             + ", ".join(repr(n) for n in [sheet, *same]) + "."
         )  # fmt: skip
-    other = [n for n in names if n != sheet and n not in same] if stack else []
+    other = [n for n in names if n != sheet and n not in same + copies] if stack else []
     if other:
         info.notes.append(
             f"Sheets of {path.name} with other columns were left out: "
@@ -411,7 +425,7 @@ def _workbook(path: Path, sheet: str | int | None, info: SourceInfo, *, stack: b
         raise EmptyDataError(
             f"Sheet {sheet!r} of {path.name} has no data rows. Choose another sheet with --sheet."
         )
-    if stack:
+    if log:
         for col in data.columns:
             if data[col].dtype == object:
                 data[col] = data[col].map(lambda v: v if v is None or v != v else str(v))

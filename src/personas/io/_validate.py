@@ -167,16 +167,25 @@ def validate_user_table(
 
 def _users_of_a_log(typed: pd.DataFrame, schema: Schema, given: str | None) -> int | None:
     """The number of users of a table that is an event log although its id column is
-    unique (an order or invoice number): a column named for the user ("customer",
-    "Kundennummer") repeats twice per value or more, beside a column of dates; None
-    otherwise, or when the caller named the id column."""
+    unique (an order or invoice number) or partly empty: a column named for the user
+    ("customer", "Kundennummer", "id_client"; else a card's, "card_id"; else an e-mail
+    address) repeats twice per value or more, beside a column of dates; None otherwise,
+    or when the caller named the id column."""
     if given is not None or not schema.columns_with("datetime"):
         return None
-    for name in typed.columns:
-        if name != schema.id_column and _names.is_user_name(name):
-            distinct = n_distinct(typed[name])
-            if distinct >= 2 and len(typed) >= 2 * distinct:
-                return distinct
+    if schema.id_column is not None and _names.is_user_name(schema.id_column):
+        return None  # (a unique customer_id: a table of customers, whatever else repeats)
+    named = [  # the user's column, else a payment card's (not people's names: "customer"
+        lambda c: _names.is_user_name(c) and schema[c].role != "pii",  # of full names)
+        lambda c: _names.is_user_name(c, cards=True) and schema[c].role != "pii",
+        lambda c: _names.pii_kind(c) == "e-mail address",  # else an e-mail address
+    ]
+    for says in named:
+        for name in typed.columns:
+            if name != schema.id_column and says(name):
+                distinct = n_distinct(typed[name])
+                if distinct >= 2 and len(typed) >= 2 * distinct:
+                    return distinct
     return None
 
 

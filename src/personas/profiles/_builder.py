@@ -62,6 +62,7 @@ from personas.profiles._inference import (
 from personas.profiles._mapping import (
     EventMapping,
     describe,
+    duration_minutes,
     flag_kind,
     infer_mapping,
     is_customer_name,
@@ -455,6 +456,13 @@ class _Run:
                 f"{source} has no event type and no amount: each line, naming "
                 f"{' and '.join(named)}, is taken as an item bought without a value "
                 "(monetary stays 0). Name an amount with --amount."
+            )
+        _, unit = duration_minutes(mapping.duration)
+        if mapping.duration:
+            notes.append(
+                f"{mapping.duration} is read in {unit or 'minutes'}"
+                + (" (its name says so)" if unit else " (its name gives no unit)")
+                + ": avg_session_minutes is in minutes."
             )
         if mapping.price and not (mapping.amount or mapping.quantity):
             notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")

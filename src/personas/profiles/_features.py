@@ -21,7 +21,7 @@ from personas.profiles._active import (
     block_range,
     day_bits,
 )
-from personas.profiles._mapping import EventMapping
+from personas.profiles._mapping import EventMapping, duration_minutes
 from personas.profiles._times import epoch_seconds
 from personas.profiles._vocabulary import (
     CANCEL_TYPES,
@@ -140,9 +140,12 @@ def normalise(
 
 def _as_id(col: Any) -> Any:
     """An id column as text; whole numbers stored as floats (a column with missing
-    values read by pandas: 17850.0) are written without the ".0"."""
+    values read by pandas: 17850.0), or written so in a CSV, are written without the
+    ".0"."""
     import ibis
 
+    if col.type().is_string():  # ("17850.0" in a file a spreadsheet or pandas wrote)
+        return col.re_replace(r"^([0-9]+)\.0+$", r"\1")
     if not col.type().is_floating():
         return col.cast("string")
     whole = (col == col.floor()) & (col.abs() < 2**53)
@@ -420,7 +423,8 @@ def build_features(
         timed = e.duration.notnull()
         if m.event_type and not m.session_id:
             timed = timed & kinds.test(e.etype, "session")
-        agg["avg_session_minutes"] = when(timed, e.duration).mean()
+        per, _ = duration_minutes(m.duration)  # (the unit the column's name gives)
+        agg["avg_session_minutes"] = when(timed, e.duration).mean() * per
     if m.event_type:
         for name, kind in (("renewals", "renewal"), ("cancellations", "cancel")):
             if kinds.has(kind):

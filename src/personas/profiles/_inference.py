@@ -190,13 +190,14 @@ def mostly_negative(negative: int, priced: int, mapping: EventMapping, source: s
     share = f"{negative / priced:.0%}"
     example = ""
     if source.lower().endswith((".csv", ".parquet", ".gz", ".tsv", ".txt", ".json")):
-        query = f"SELECT *, abs({column}) AS spent FROM '{source}'"
+        query = f"SELECT *, -{column} AS spent FROM '{source}'"  # (credits: returns)
         example = f' (e.g. --query "{query}" --amount spent)'
     return (
         f"{negative:,} of the {priced:,} lines of {source} with an amount ({share}) are "
         f"negative, read as returns: most users have no purchase. If {column} writes "
-        f"spending as negative or is standardised, give the amounts as spent{example}, "
-        "or leave those lines out: --negative-quantities drop."
+        f"spending as negative (debits), give it with the sign turned{example}, so that "
+        "debits are purchases and credits returns; if it is standardised, give the amounts "
+        "as spent; or leave those lines out: --negative-quantities drop."
     )
 
 

@@ -109,6 +109,18 @@ def words(name: str) -> set[str]:
 EMAIL_WORDS = set(_WORDS["email"])
 
 
+_UNITS = [(float(u["minutes"]), u["name"], set(u["words"])) for u in _WORDS["duration_units"]]
+
+
+def duration_minutes(name: str | None) -> tuple[float, str | None]:
+    """Minutes per unit of a duration column, from the unit its name gives ("duration_sec":
+    1/60, "length_ms", "hours"), and the unit; (1.0, None) when it gives none."""
+    for per, unit, words in _UNITS:
+        if set(tokens(name or "")) & words:
+            return per, unit
+    return 1.0, None
+
+
 def is_email_name(name: str | None) -> bool:
     """ "Email", "e-mail", "customer_email", "EmailAddress"; not "email_opt_in"."""
     w = words(name or "")

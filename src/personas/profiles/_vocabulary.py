@@ -31,7 +31,6 @@ STATUS_CANCELLED = tuple(_VALUES["order_status"]["cancelled"])
 STATUS_RETURNED = tuple(_VALUES["order_status"]["returned"])
 
 
-
 def event_name(value: str) -> str:
     """An event type as the name lists write it: "Order_Completed " -> "order completed",
     "Devolución" -> "devolucion"."""

@@ -42,9 +42,14 @@ def table_report_html(report: Any) -> str | None:
         return None
     import skrub
 
+    from personas.report._segmentation import _personal
+
     shown = [
-        c for c in report.sample.columns if report.columns.get(c, {}).get("role") not in HIDDEN
-    ]
+        c
+        for c in report.sample.columns
+        if report.columns.get(c, {}).get("role") not in HIDDEN
+        and not (report.columns.get(c, {}).get("role") == "id" and _personal(c, report.sample[c]))
+    ]  # (ids that are e-mail addresses are personal data too)
     frame = report.sample[shown].head(SKRUB_ROWS)
     html = skrub.TableReport(frame, verbose=0, title=None).html_snippet()
     # The report must not point outside the file: keep link texts, drop their targets.
