@@ -98,3 +98,18 @@ def test_an_absent_rare_level_is_not_called_under_represented():
     profiles = profile_segments(report.data, report.schema, builder, seg)
     town = next(p for p in profiles[1].profile if p.column == "town")
     assert "Town7" not in {u.value for u in town.under}
+
+
+def test_a_name_does_not_repeat_itself():
+    """ "high spend 365d" adds nothing to a name that says "high spend"."""
+    from personas.interpret._profiles import _name_segments
+    from personas.interpret._segments import Segment, Term
+
+    def term(column, label):
+        return Term(column, "numeric", "numeric", 1.0, [0.5, 1.5], label, in_basis=True)
+
+    seg = Segment(id=0, name="", size=10, share=1.0)
+    terms = [[term("spend", "high spend"), term("spend_365d", "high spend 365d"),
+              term("orders", "frequent buyers")]]  # fmt: skip
+    _name_segments([seg], terms)
+    assert seg.name == "High spend · frequent buyers"

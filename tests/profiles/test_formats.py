@@ -1107,3 +1107,10 @@ def test_invoices_never_paid_are_no_purchase():
     a = p.data.set_index("user_id").loc["a"]
     assert (a["frequency"], a["monetary"], a["returns"]) == (2, 200.0, 3)
     assert p.cleaning["cancelled_invoices"] == 2
+
+
+def test_a_till_receipt_and_a_department_are_an_order_and_a_category():
+    kinds = {"id_client": "text", "date_achat": "time", "num_ticket": "text", "rayon": "text",
+             "montant": "number", "Kassenbon": "text"}  # fmt: skip
+    m = infer_mapping(kinds)
+    assert (m.user_id, m.order_id, m.category) == ("id_client", "num_ticket", "rayon")

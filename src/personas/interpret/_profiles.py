@@ -366,8 +366,10 @@ def _name_segments(segments: list[Segment], terms: list[list[Term]], n_terms: in
         seen, labels, out = set(), set(), []
         for t in ordered:
             key = frozenset(t.label.lower().split())
-            if t.column in seen or key in labels or str(t.column).startswith("cal_"):
+            if t.column in seen or str(t.column).startswith("cal_"):
                 continue  # (cal_x, cal_T…: the lifetime-value models' inputs, no name)
+            if any(key >= said for said in labels):  # ("high spend 365d" after "high spend")
+                continue
             seen.add(t.column)
             labels.add(key)
             out.append(t.label)
