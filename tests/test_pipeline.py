@@ -546,3 +546,19 @@ def test_a_customer_table_with_a_repeating_customer_column_stays_a_table():
     run = personas.segment(users, random_state=0)
     assert len(run.labels) == n
     assert not any("is an event log" in note for note in run.validation.source.notes)
+
+
+def test_every_entry_point_reads_a_query_alone(tmp_path):
+    """personas.validate(query=...) and the others, without a data argument first."""
+    users, _ = personas.datasets.make_users(300, random_state=1)
+    path = tmp_path / "users.parquet"
+    users.to_parquet(path)
+    query = f"SELECT * FROM '{path}'"
+    assert personas.validate(query=query).n_rows == 300
+    assert len(personas.read_table(query=query)) == 300
+    assert personas.eda(query=query).n_rows == 300
+    assert len(personas.segment(query=query, random_state=0).labels) == 300
+    log = personas.datasets.make_events(users, random_state=1)
+    log_path = tmp_path / "events.parquet"
+    log.to_parquet(log_path)
+    assert len(personas.profile(query=f"SELECT * FROM '{log_path}'").data) > 0

@@ -53,7 +53,7 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
 
 
 def segment(
-    data: Any,
+    data: Any = None,
     *,
     k: Any = "auto",
     basis: list[str] | None = None,

@@ -96,7 +96,7 @@ class Exploration:
 
 
 def eda(
-    data: Any,
+    data: Any = None,
     *,
     sample_rows: int = EDA_SAMPLE_ROWS,
     random_state: int = 0,

@@ -108,7 +108,7 @@ class SourceInfo:
 
 
 def read_table(
-    source: Any,
+    source: Any = None,
     *,
     table: str | None = None,
     query: str | None = None,
@@ -165,7 +165,7 @@ def read_table(
     return load_table(source, skip_bad_lines=skip_bad_lines, **options)[0]
 
 
-def load_table(source: Any, **options: Any) -> tuple[pd.DataFrame, SourceInfo]:
+def load_table(source: Any = None, **options: Any) -> tuple[pd.DataFrame, SourceInfo]:
     """Like :func:`read_table`, but also return the :class:`SourceInfo`."""
     if isinstance(source, pd.DataFrame):
         return source, SourceInfo(name="DataFrame")

@@ -136,7 +136,7 @@ class Validation:
 
 
 def validate(
-    data: Any,
+    data: Any = None,
     *,
     schema: Schema | str | Path | None = None,
     id_column: str | None = None,

@@ -202,7 +202,7 @@ def association_table(pairs: pd.DataFrame, max_columns: int = 25) -> pd.DataFram
 
 
 def validate(
-    data: Any,
+    data: Any = None,
     *,
     schema: Schema | str | Path | None = None,
     id_column: str | None = None,
@@ -249,7 +249,7 @@ def validate(
 
 
 def eda(
-    data: Any,
+    data: Any = None,
     *,
     sample_rows: int = EDA_SAMPLE_ROWS,
     random_state: int = 0,
@@ -289,7 +289,7 @@ def eda(
 
 
 def profile(
-    events: Any,
+    events: Any = None,
     users: Any = None,
     *,
     as_of: Any = None,
