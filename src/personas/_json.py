@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["dumps", "plain"]
+__all__ = ["default", "dumps", "plain"]
 
 
 def plain(obj: Any) -> Any:
@@ -25,9 +25,13 @@ def plain(obj: Any) -> Any:
     return obj
 
 
-def _default(obj: Any) -> Any:
+def default(obj: Any) -> Any:
+    """JSON for what ``json`` does not know (its ``default=``): NumPy numbers as numbers,
+    non-finite ones as null, arrays as lists, the rest as text."""
     if isinstance(obj, np.integer):
         return int(obj)
+    if isinstance(obj, np.floating):
+        return plain(obj)
     if isinstance(obj, np.bool_):
         return bool(obj)
     if isinstance(obj, np.ndarray):
@@ -38,4 +42,4 @@ def _default(obj: Any) -> Any:
 def dumps(obj: Any, **options: Any) -> str:
     """``json.dumps`` of ``obj`` that never writes NaN or Infinity (see the module)."""
     options.setdefault("ensure_ascii", False)
-    return json.dumps(plain(obj), default=_default, allow_nan=False, **options)
+    return json.dumps(plain(obj), default=default, allow_nan=False, **options)

@@ -27,6 +27,7 @@ from personas.errors import DataError, InputFileError, PersonasError
 from personas.io._read import load_table
 from personas.io._schema import Schema
 from personas.preprocess import TableTyper
+from personas.preprocess._basis import OTHER
 
 __all__ = ["Model", "load"]
 
@@ -392,7 +393,7 @@ def _unseen(typed: pd.DataFrame, columns: list[Any]) -> list[str]:
         if new.empty:
             continue
         shown = ", ".join(repr(v) for v in new.value_counts().index[:3])
-        how = "the pooled rarer levels, (other)" if "(other)" in c.levels else repr(c.mode)
+        how = f"the pooled rarer levels, {OTHER}" if OTHER in c.levels else repr(c.mode)
         notes.append(
             f"{len(new):,} value(s) of {c.column} were never seen in training (e.g. {shown}): "
             f"scored as {how}."

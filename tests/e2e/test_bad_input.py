@@ -320,6 +320,8 @@ def test_what_outputs_show_is_escaped(tmp_path):
     for name in ("v.html", "e.html", "s/report.html", "s/report.md"):
         text = (tmp_path / name).read_text()
         assert script not in text and image not in text, name
+    for name in ("v.html", "s/report.md"):  # (shown, escaped: the check is not vacuous)
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in (tmp_path / name).read_text(), name
 
     def refuse(constant):  # (NaN, Infinity: words most JSON parsers refuse)
         raise AssertionError(f"{constant} in JSON")

@@ -101,6 +101,16 @@ def date_order_option() -> Any:
 
 
 # How a source is read: the same options on every command that reads one.
+def table_option() -> Any:
+    return typer.Option(None, "--table", help="Table to read from a DuckDB file.")
+
+
+def query_option() -> Any:
+    return typer.Option(
+        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
+    )
+
+
 def sheet_option() -> Any:
     return typer.Option(None, "--sheet", help="Excel sheet (name or position).")
 

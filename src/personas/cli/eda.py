@@ -16,9 +16,11 @@ from personas.cli._common import (
     escape,
     handle_errors,
     output_file,
+    query_option,
     read_options,
     sheet_option,
     skip_bad_lines_option,
+    table_option,
 )
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -36,8 +38,8 @@ def eda_command(
     ),
     schema: Path | None = typer.Option(None, "--schema", "-s", help="Schema TOML file."),
     id_column: str | None = typer.Option(None, "--id-column", help="The user-id column."),
-    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
-    query: str | None = typer.Option(None, "--query", "-q", help="SQL to run instead of a file."),
+    table: str | None = table_option(),
+    query: str | None = query_option(),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),

@@ -13,9 +13,11 @@ from personas.cli._common import (
     err_console,
     escape,
     handle_errors,
+    query_option,
     read_options,
     sheet_option,
     skip_bad_lines_option,
+    table_option,
 )
 from personas.errors import InputFileError
 
@@ -37,10 +39,8 @@ def predict_command(
         help="Profile the events as of this date (default: midnight after the last event); "
         "for a model trained on an event log.",
     ),
-    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
-    query: str | None = typer.Option(
-        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
-    ),
+    table: str | None = table_option(),
+    query: str | None = query_option(),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),

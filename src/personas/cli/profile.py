@@ -15,9 +15,11 @@ from personas.cli._common import (
     err_console,
     escape,
     handle_errors,
+    query_option,
     read_options,
     sheet_option,
     skip_bad_lines_option,
+    table_option,
 )
 from personas.errors import InputFileError
 
@@ -39,10 +41,8 @@ def profile_command(
     as_of: str | None = typer.Option(
         None, "--as-of", help="Only events before this instant count (default: after the last)."
     ),
-    query: str | None = typer.Option(None, "--query", "-q", help="SQL (DuckDB) giving events."),
-    table: str | None = typer.Option(
-        None, "--table", help="The table with the events, in a DuckDB database file."
-    ),
+    query: str | None = query_option(),
+    table: str | None = table_option(),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),

@@ -15,9 +15,11 @@ from personas.cli._common import (
     err_console,
     escape,
     handle_errors,
+    query_option,
     read_options,
     sheet_option,
     skip_bad_lines_option,
+    table_option,
 )
 from personas.errors import InputFileError
 
@@ -54,10 +56,8 @@ def segment_command(
         0, "--random-state", min=0, help="Seed: same seed, same result."
     ),
     k_max: int = typer.Option(12, "--k-max", min=2, help="Largest k tried by --k auto."),
-    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
-    query: str | None = typer.Option(
-        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
-    ),
+    table: str | None = table_option(),
+    query: str | None = query_option(),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),

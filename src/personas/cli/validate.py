@@ -17,9 +17,11 @@ from personas.cli._common import (
     escape,
     handle_errors,
     output_file,
+    query_option,
     read_options,
     sheet_option,
     skip_bad_lines_option,
+    table_option,
 )
 
 LEVEL_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
@@ -46,10 +48,8 @@ def validate_command(
         None, "--write-schema", help="Write the inferred schema to this TOML file, to edit."
     ),
     html: Path | None = typer.Option(None, "--html", help="Also write the report as HTML here."),
-    table: str | None = typer.Option(None, "--table", help="Table to read from a DuckDB file."),
-    query: str | None = typer.Option(
-        None, "--query", "-q", help="SQL to run (on the DuckDB file, or on files it names)."
-    ),
+    table: str | None = table_option(),
+    query: str | None = query_option(),
     sheet: str | None = sheet_option(),
     delimiter: str | None = delimiter_option(),
     encoding: str | None = encoding_option(),

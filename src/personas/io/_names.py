@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from typing import Any
 
 from personas._words import load
 
@@ -74,6 +75,13 @@ def is_user_name(name: str, *, cards: bool = False) -> bool:
     return bool(set(toks) & words or glued) and all(
         t in words | _USER_KEY or t in glued for t in toks
     )
+
+
+def personal_ids(name: str, ids: Any) -> bool:
+    """Whether a column of user ids is personal data: named so ("Email",
+    "customer_name"), or mostly e-mail addresses (a shop export keyed by e-mail)."""
+    sample = ids.dropna().astype(str).head(1000)
+    return bool(pii_kind(name)) or bool(len(sample) and sample.str.contains("@").mean() > 0.5)
 
 
 def is_outcome_name(name: str) -> bool:

@@ -8,6 +8,7 @@ from typing import Any
 from markupsafe import Markup
 
 from personas._version import __version__
+from personas.io._names import personal_ids
 from personas.report._render import css, environment, plotly_div, plotly_js
 
 SKRUB_ROWS = 10_000
@@ -42,13 +43,13 @@ def table_report_html(report: Any) -> str | None:
         return None
     import skrub
 
-    from personas.report._segmentation import _personal
-
     shown = [
         c
         for c in report.sample.columns
         if report.columns.get(c, {}).get("role") not in HIDDEN
-        and not (report.columns.get(c, {}).get("role") == "id" and _personal(c, report.sample[c]))
+        and not (
+            report.columns.get(c, {}).get("role") == "id" and personal_ids(c, report.sample[c])
+        )
     ]  # (ids that are e-mail addresses are personal data too)
     frame = report.sample[shown].head(SKRUB_ROWS)
     html = skrub.TableReport(frame, verbose=0, title=None).html_snippet()

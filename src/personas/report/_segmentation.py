@@ -11,11 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from markupsafe import Markup
 
 from personas._version import __version__
-from personas.io._names import pii_kind
+from personas.io._names import personal_ids
 from personas.report._render import css, environment, plotly_div, plotly_js
 
 HIDDEN_ROLES = ("pii", "text", "ignore")
@@ -61,7 +60,7 @@ def example_users(run: Any, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
     data = run.validation.data
     shown_ok = {c for c, spec in schema.columns.items() if spec.role not in HIDDEN_ROLES}
     id_col = schema.id_column
-    if id_col in data.columns and _personal(id_col, data[id_col]):
+    if id_col in data.columns and personal_ids(id_col, data[id_col]):
         id_col = None  # (ids that are e-mail addresses or names: rows are numbered instead)
     labels = run.labels
     out: dict[int, Any] = {}
@@ -81,13 +80,6 @@ def example_users(run: Any, n: int = 3, max_columns: int = 8) -> dict[int, Any]:
             rows.append([key] + [_cell(data[c].iloc[r]) for c in cols])
         out[seg.id] = {"columns": [id_col or "row"] + cols, "rows": rows}
     return out
-
-
-def _personal(name: str, ids: pd.Series) -> bool:
-    """Whether user ids are personal data: named so ("Email", "customer_name"), or mostly
-    e-mail addresses."""
-    sample = ids.dropna().astype(str).head(1000)
-    return bool(pii_kind(name)) or bool(len(sample) and sample.str.contains("@").mean() > 0.5)
 
 
 def _cell(v: Any) -> str:

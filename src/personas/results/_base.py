@@ -14,25 +14,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import numpy as np
-
-from personas._json import dumps
+from personas._json import default, dumps
 
 __all__ = ["Result", "json_default"]
 
 R = TypeVar("R", bound="Result")
 
 
-def json_default(obj: Any) -> Any:
-    """JSON for what ``json`` does not know: NumPy numbers (non-finite as null), the rest
-    as text."""
-    if isinstance(obj, np.integer):
-        return int(obj)
-    if isinstance(obj, np.floating):
-        return None if not np.isfinite(obj) else float(obj)
-    if isinstance(obj, np.bool_):
-        return bool(obj)
-    return str(obj)
+json_default = default  # (the name results export)
 
 
 class Result:
