@@ -299,12 +299,8 @@ def _parse_dates(clean: pd.Series, spec: ColumnSpec) -> pd.Series:
     fmt = spec.params.get("format")
     if fmt:
         return pd.to_datetime(clean, format=fmt, errors="coerce", utc=True).dt.tz_localize(None)
-    best = None  # (a column declared a date without its form: the form reading the most)
-    for candidate in _dates.TABLE_FORMATS:
-        parsed = read_dates(clean, candidate)
-        if best is None or parsed.notna().sum() > best.notna().sum():
-            best = parsed
-    return best
+    # (a column declared a date without its form: the form reading the most, day first on a tie)
+    return max((read_dates(clean, f) for f in _dates.TABLE_FORMATS), key=lambda p: p.notna().sum())
 
 
 _PARSERS = {  # role: (the change's code for a value that does not read, the parser)

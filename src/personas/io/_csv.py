@@ -512,10 +512,6 @@ def _open_quote(files: list[Path], shown: list[str], encoding: str, sep: str) ->
     """An error naming the line of a file where quotes are malformed — a quote opening a
     value that never closes makes the rest of the file one value, which DuckDB can neither
     sniff nor parse —; None when there is none. Looked for after the files failed."""
-    import io
-
-    from personas.io._files import open_decompressed
-
     for path, name in zip(files, shown, strict=True):
         raw, _ = open_decompressed(path)
         with raw, io.TextIOWrapper(raw, encoding=_codec(encoding),

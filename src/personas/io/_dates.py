@@ -18,7 +18,6 @@ from typing import Any
 from personas.errors import DataError
 
 __all__ = [
-    "DATE_ORDERS",
     "FORMATS",
     "TABLE_FORMATS",
     "ambiguous_note",
@@ -29,8 +28,6 @@ __all__ = [
     "read_instant",
     "shape",
 ]
-
-DATE_ORDERS = ("day", "month")
 
 # Each day-first form comes before its month-first twin (the order kept on a tie). A
 # reading counts only with a year from 1900 on (the readers check it): "2/8/16" read with

@@ -62,21 +62,22 @@ def read_dates(values: pd.Series, fmt: str) -> pd.Series:
 
 def _try_dates(
     values: pd.Series, weights: np.ndarray, name: str, order: str | None
-) -> tuple[str | None, float, str | None]:
-    """The date form of most of ``values`` (weighted), its share and the note on the
-    order of day and month (see :mod:`personas.io._dates`)."""
+) -> tuple[str | None, str | None]:
+    """The date form of most of ``values`` (weighted) and the note on the order of day
+    and month (see :mod:`personas.io._dates`)."""
     head = values.iloc[:50]  # the forms that read the first values, then the sample
     if head.str.match(_DATE_START).mean() < 0.9:
-        return None, 0.0, None  # (dates start with digits and a separator, or yyyymmdd)
-    if read_dates(head, "ISO8601").notna().mean() >= 0.9:  # (2024-10-18T00:00:00.000Z too)
-        share = float(weights[read_dates(values, "ISO8601").notna().to_numpy()].sum())
-        if share >= PATTERN_SHARE * max(float(weights.sum()), 1.0):
-            return "ISO8601", share / max(float(weights.sum()), 1.0), None
-    forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
+        return None, None  # (dates start with digits and a separator, or yyyymmdd)
     total = max(float(weights.sum()), 1.0)
+    iso = read_dates(head, "ISO8601").notna().mean() >= 0.9  # (2024-10-18T00:00:00.000Z too)
+    if (
+        iso
+        and weights[read_dates(values, "ISO8601").notna().to_numpy()].sum() >= PATTERN_SHARE * total
+    ):
+        return "ISO8601", None
+    forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
     read = {f: float(weights[read_dates(values, f).notna().to_numpy()].sum()) for f in forms}
-    fmt, note = _dates.decide(read, total, name, order, least=PATTERN_SHARE)
-    return fmt, (read[fmt] / total if fmt else 0.0), note
+    return _dates.decide(read, total, name, order, least=PATTERN_SHARE)
 
 
 def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, int]:
@@ -225,8 +226,6 @@ def _infer_column(
     n_unique = len(all_values)
     unique_ratio = n_unique / n_nonmissing
 
-    if pii_name:
-        return ColumnFacts("pii", f"name says {pii_name}; never used, never shown", params)
     if _share(values.str.match(_EMAIL).to_numpy(), weights) >= PII_SHARE:
         return ColumnFacts("pii", "values look like e-mail addresses; never used, never shown", {})
     digits = values.str.count(r"\d")
@@ -245,7 +244,7 @@ def _infer_column(
             "pii", "values look like people's names (first and last); never used, never shown", {}
         )
 
-    if _names.is_id_name(name) and (unique_ratio >= 0.5 or _looks_like_user_key(name)):
+    if _names.is_id_name(name) and (unique_ratio >= 0.5 or _names.names_a_user(name)):
         dup = n_nonmissing - n_unique
         why = "name says identifier and every value is unique"
         if dup:
@@ -293,7 +292,7 @@ def _infer_column(
         return facts
 
     date_sample = values if len(values) <= 2000 else values.iloc[:2000]
-    fmt, _, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order)
+    fmt, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order)
     if fmt:
         params["format"] = fmt
         reason = f"dates written as {fmt}"
@@ -356,23 +355,6 @@ def _pii_by_name(kind: str | None, series: pd.Series) -> str | None:
         "person's name": ~text.str.contains(r"\d"),
     }
     return kind if kind not in looks or looks[kind].mean() >= 0.5 else None
-
-
-def _looks_like_user_key(name: str) -> bool:
-    toks = _names.tokens(name)
-    return bool(toks) and toks[0] in {
-        "user",
-        "customer",
-        "client",
-        "member",
-        "account",
-        "cust",
-        "visitor",
-        "subscriber",
-        "player",
-        "userid",
-        "customerid",
-    }
 
 
 def _infer_numeric(

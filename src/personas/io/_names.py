@@ -77,6 +77,14 @@ def is_user_name(name: str, *, cards: bool = False) -> bool:
     )
 
 
+def names_a_user(name: str) -> bool:
+    """A user's name (:func:`is_user_name`), or one starting with a user's word
+    ("customer_unique_id", "user_pseudo_id", "user_session_id"): a key of users, whose
+    values may repeat."""
+    toks = tokens(name)
+    return is_user_name(name) or (bool(toks) and toks[0] in _USERS)
+
+
 def personal_ids(name: str, ids: Any) -> bool:
     """Whether a column of user ids is personal data: named so ("Email",
     "customer_name"), or mostly e-mail addresses (a shop export keyed by e-mail)."""

@@ -50,12 +50,12 @@ from personas.profiles._features import (
     share_levels,
 )
 from personas.profiles._inference import (
-    Reads,
     check_event_type,
     headerless,
     level_counts,
     mostly_negative,
     one_order_each,
+    reads,
     user_hint,
     user_with_values,
 )
@@ -418,8 +418,8 @@ class _Run:
             given = {k: v for k, v in columns.items() if v is not None}
             columns = headerless(table, column_kinds, given, source, notes) | given
         # Whether a text column reads as numbers ("$1,234.50"), a number column as times
-        numeric_text = Reads(lambda c, t=table: number_reader(t, c, source))
-        numeric_time = Reads(lambda c, t=table: time_reader(t, c, source, self.b.date_order))
+        numeric_text = reads(lambda c, t=table: number_reader(t, c, source))
+        numeric_time = reads(lambda c, t=table: time_reader(t, c, source, self.b.date_order))
         infer = functools.partial(infer_mapping, overrides=columns, source_name=source,
                                   numeric_text=numeric_text, numeric_time=numeric_time)  # fmt: skip
         try:
@@ -444,7 +444,7 @@ class _Run:
         if mapping.event_type and not columns.get("event_type"):
             check_event_type(table, mapping, notes)
         numbers = {  # (a column the caller named that does not read as numbers: the error)
-            meaning: numeric_text.found.get(col) or number_reader(table, col, source, meaning)
+            meaning: numeric_text(col) or number_reader(table, col, source, meaning)
             for meaning in ("amount", "price", "quantity", "duration")
             if (col := getattr(mapping, meaning))
         }
@@ -466,7 +466,9 @@ class _Run:
             )
         if mapping.price and not (mapping.amount or mapping.quantity):
             notes.append(f"{mapping.price} is a price without a quantity: each line's amount.")
-        reader = numeric_time.reader(mapping.timestamp)  # (its error names the column)
+        reader = numeric_time(mapping.timestamp) or time_reader(  # (its error names the column)
+            table, mapping.timestamp, source, self.b.date_order
+        )
         used = {c for c in mapping.to_dict().values() if c}
         reader = with_clock(reader, table, mapping.timestamp, used)
         notes += [reader.note] if reader.note else []

@@ -9,6 +9,7 @@ user id looks like one per order.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from personas.errors import DataError, SchemaError
@@ -16,7 +17,7 @@ from personas.profiles._features import EventKinds
 from personas.profiles._mapping import TIME_WORDS, EventMapping, words
 from personas.profiles._times import time_reader
 
-__all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "Reads", "check_event_type", "headerless",
+__all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "reads", "check_event_type", "headerless",
            "level_counts", "mostly_negative", "one_order_each", "user_hint",
            "user_with_values"]  # fmt: skip
 
@@ -25,25 +26,18 @@ FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly
 SHARE_COLUMNS = ("category", "channel", "device", "etype")
 
 
-class Reads:
-    """Whether a column reads in some way (``read(column)`` does not raise a DataError),
-    each column tried once; ``found`` keeps how (None where it does not)."""
+def reads(read):
+    """Whether a column reads in some way: ``read(column)``, or None where it raises a
+    DataError; each column tried once."""
 
-    def __init__(self, read):
-        self.read = read
-        self.found: dict[str, Any] = {}
+    @functools.cache
+    def how(column: str) -> Any:
+        try:
+            return read(column)
+        except DataError:
+            return None
 
-    def __call__(self, column: str) -> bool:
-        if column not in self.found:
-            try:
-                self.found[column] = self.read(column)
-            except DataError:
-                self.found[column] = None
-        return self.found[column] is not None
-
-    def reader(self, column: str) -> Any:
-        """How ``column`` reads (``read``'s error where it does not)."""
-        return self.found.get(column) or self.read(column)
+    return how
 
 
 def user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer, notes):

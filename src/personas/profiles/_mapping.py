@@ -24,8 +24,6 @@ __all__ = [
     "words",
 ]
 
-TIME_NAMES = set(load("column_names")["events"]["time_names"])  # "the time" outright
-
 
 @dataclass
 class EventMapping:
@@ -63,7 +61,6 @@ STATUS_WORDS = set(_WORDS["status"])
 # A flag of a line undone: "is_cancel" (KKBox), "Cancelled", "is_returned", "return_flag"
 _CANCEL_FLAGS = set(_WORDS["cancel_flags"])
 FLAG_WORDS = _CANCEL_FLAGS | set(_WORDS["return_flags"])
-_PLATFORM_WORDS = set(_WORDS["platform"])
 _FLAG_CONTEXT = set(_WORDS["flag_context"])
 # name tokens per meaning, most telling first; a column is used for one meaning only
 _RULES: list[tuple[str, list[set[str]], str]] = [

@@ -18,7 +18,6 @@ from personas.io._dates import FORMATS, decide, shape
 from personas.profiles._mapping import TIME_WORDS, words
 
 __all__ = [
-    "TEXT_FORMATS",
     "TimeReader",
     "date_from_parts",
     "epoch_seconds",
@@ -27,11 +26,10 @@ __all__ = [
     "with_clock",
 ]
 
-# Text forms tried when DuckDB's own reading (ISO 8601, with an offset or a zone name)
-# does not read every sampled value: the forms and the policy for ambiguous dates are
-# personas.io._dates', shared with user tables. A reading counts only with a year from 1900
+# Text forms (io._dates.FORMATS) are tried when DuckDB's own reading (ISO 8601, with an
+# offset or a zone name) does not read every sampled value: the forms and the policy for
+# ambiguous dates are shared with user tables. A reading counts only with a year from 1900
 # on (DuckDB reads "13/01/24" as January 24th of the year 13).
-TEXT_FORMATS = FORMATS
 YEAR_1900 = -2_208_988_800  # 1900-01-01 in seconds since 1970
 DAY_NUMBERS = 100_000  # a column named day of whole numbers below this: day numbers
 SAMPLE = 5_000  # non-missing values looked at to choose a text format
@@ -282,7 +280,7 @@ def _text_reader(t: Any, column: str, source: str, order: str | None = None) -> 
     v = sample.v
     cast = v.try_cast(dt_.Timestamp(timezone="UTC"))  # ("13/01/24" is the year 13 to it)
     tries = {"cast": cast.count(where=epoch_seconds(cast) >= YEAR_1900)}
-    for f in TEXT_FORMATS:  # (a reading of a year before 1900 does not count)
+    for f in FORMATS:  # (a reading of a year before 1900 does not count)
         read = _try_strptime(v, ibis.literal(f))
         tries[f] = read.count(where=epoch_seconds(read) >= YEAR_1900)
     counts = sample.aggregate(n=v.count(), **{f"c{i}": e for i, e in enumerate(tries.values())})
@@ -302,7 +300,7 @@ def _text_reader(t: Any, column: str, source: str, order: str | None = None) -> 
         )
     if read["cast"] == best:
         return TimeReader("cast", note=_partly(column, n, best))
-    chosen, ambiguous = decide({f: read[f] for f in TEXT_FORMATS}, n, column, order)
+    chosen, ambiguous = decide({f: read[f] for f in FORMATS}, n, column, order)
     note = f"{column} holds times written like {shape(chosen)}"
     note += f" ({ambiguous.split(': ', 1)[1][:-1]})" if ambiguous else ""
     note += "." + (" " + _partly(column, n, best) if best < n else "")
