@@ -33,10 +33,11 @@ LAYERS = [
     {"profiles"},
     {"preprocess", "cluster"},
     {"interpret"},
-    {"model"},
+    {"model", "store"},
     {"viz", "report"},
     {"results"},
     {"pipeline"},
+    {"serve"},
     {"cli", "__init__", "__main__"},
 ]
 RANK = {part: i for i, layer in enumerate(LAYERS) for part in layer}

@@ -193,11 +193,7 @@ class Model:
             profiled) and, for events, the ``as_of`` and ``cleaning`` counts.
         """
         if self.input == "events":
-            profiles = self.profile_builder.profile(data, as_of=as_of, **read_options)
-            scored = self._score(profiles.data, source_name or profiles.source)
-            scored.attrs |= {"as_of": profiles.as_of, "cleaning": profiles.cleaning}
-            scored.attrs["notes"] = list(profiles.notes) + scored.attrs["notes"]
-            return scored
+            return self.score_events(data, as_of=as_of, source_name=source_name, **read_options)[1]
         if as_of is not None:
             raise DataError(
                 "as_of is for a model trained on an event log (it profiles the events as of "
@@ -205,6 +201,24 @@ class Model:
             )
         df, source = load_table(data, **read_options)
         return self._score(df, source_name or source.name)
+
+    def score_events(
+        self, events: Any, *, as_of: Any = None, source_name: str | None = None, **read: Any
+    ) -> tuple[Any, pd.DataFrame]:
+        """The users of ``events`` profiled as of ``as_of`` and scored: their
+        :class:`~personas.profiles.Profiling` (one row per user in ``.data``) and the table
+        :meth:`predict` returns, in the same order of users. Only for a model trained on
+        an event log (the real-time service keeps both)."""
+        if self.input != "events":
+            raise DataError(
+                "This model was trained on a user table: it scores rows of users, not events. "
+                "Score a table with predict(), or train a model on an event log."
+            )
+        profiles = self.profile_builder.profile(events, as_of=as_of, **read)
+        scored = self._score(profiles.data, source_name or profiles.source)
+        scored.attrs |= {"as_of": profiles.as_of, "cleaning": profiles.cleaning}
+        scored.attrs["notes"] = list(profiles.notes) + scored.attrs["notes"]
+        return profiles, scored
 
     def _score(self, df: pd.DataFrame, source_name: str) -> pd.DataFrame:
         typer = self.pipeline.named_steps["types"]

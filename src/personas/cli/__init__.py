@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from personas._version import __version__
-from personas.cli import demo, eda, generate, predict, profile, segment, validate
+from personas.cli import demo, eda, generate, predict, profile, segment, serve, validate
 
 app = typer.Typer(
     name="personas",
@@ -43,6 +43,7 @@ app.command("eda")(eda.eda_command)
 app.command("profile")(profile.profile_command)
 app.command("segment")(segment.segment_command)
 app.command("predict")(predict.predict_command)
+app.command("serve")(serve.serve_command)
 app.command("generate")(generate.generate_command)
 app.command("demo")(demo.demo_command)
 

@@ -1,0 +1,60 @@
+"""``personas serve``: the real-time API over a saved model and a profile store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from personas.cli._common import err_console, escape, handle_errors
+from personas.errors import InputFileError
+
+
+@handle_errors
+def serve_command(
+    model: Path = typer.Argument(
+        ..., help="A model.personas trained on an event log (`personas segment LOG`)."
+    ),
+    store: str = typer.Option(
+        "sqlite:///personas.db",
+        "--store",
+        envvar="PERSONAS_STORE",
+        help="Where profiles are kept: sqlite:///path.db (created on first start).",
+    ),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", envvar="PERSONAS_HOST", help="Address to listen on."
+    ),
+    port: int = typer.Option(8000, "--port", envvar="PERSONAS_PORT", help="Port to listen on."),
+    api_keys_file: Path | None = typer.Option(
+        None,
+        "--api-keys-file",
+        envvar="PERSONAS_API_KEYS_FILE",
+        help="A file of API keys, one per line (or set PERSONAS_API_KEYS, comma-separated).",
+    ),
+) -> None:
+    """Serve profiles and segments in real time: POST events, GET a user's segment."""
+    import os
+
+    from personas._optional import import_optional
+    from personas.model import load
+    from personas.serve import Engine, create_app
+    from personas.store import open_store
+
+    uvicorn = import_optional("uvicorn", purpose="to serve segments over HTTP")
+    import_optional("fastapi", purpose="to serve segments over HTTP")
+    if not 0 < port < 65536:
+        raise InputFileError(f"--port must be between 1 and 65535, not {port}.")
+    keys = [k.strip() for k in os.environ.get("PERSONAS_API_KEYS", "").split(",") if k.strip()]
+    if api_keys_file is not None:
+        if not api_keys_file.is_file():
+            raise InputFileError(f"--api-keys-file {api_keys_file}: no such file.")
+        lines = api_keys_file.read_text(encoding="utf-8").splitlines()
+        keys += [k.strip() for k in lines if k.strip() and not k.startswith("#")]
+    engine = Engine(load(model), open_store(store))
+    app = create_app(engine, api_keys=keys)
+    where = f"http://{host}:{port}"
+    err_console.print(
+        f"personas serves {escape(str(model))} at {escape(where)} (API at {escape(where)}/docs), "
+        f"store {escape(store)}"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,231 @@
+"""What the service does, without HTTP: take events, keep every user's profile and segment
+up to date in the store, answer for a user and for the segments.
+
+A batch of events is one transaction: the new events are stored, each user they touch is
+profiled again from all of that user's stored events — by the model's own
+:class:`~personas.ProfileBuilder`, so a profile here is the one ``personas profile`` and
+``personas predict`` give over the same events at the same ``as_of`` — and scored, and the
+profiles, segments and segment changes are written; the answer comes after the commit. A
+user's row depends only on that user's events and what the model learned at fit time, so
+late and out-of-order events give the same profile as in-order ones.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from typing import Any
+
+import pandas as pd
+
+from personas._json import dumps, plain
+from personas.errors import PersonasError
+from personas.model import Model
+from personas.serve._events import EventError, EventReader
+from personas.store import Store
+
+__all__ = ["Engine", "ServiceError"]
+
+MAX_BATCH = 10_000
+
+
+class ServiceError(PersonasError):
+    """A request the service refuses: ``status`` is its HTTP code (4xx)."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _instant(seconds: float) -> pd.Timestamp:
+    return pd.Timestamp(seconds, unit="s", tz="UTC").floor("us")
+
+
+class Engine:
+    """The model and the store, and the one writer between them."""
+
+    def __init__(self, model: Model, store: Store) -> None:
+        if model.input != "events":
+            raise ServiceError(
+                "This model was trained on a user table; the service keeps profiles from "
+                "events, so it needs a model trained on an event log (personas segment LOG).",
+                status=400,
+            )
+        self.model = model
+        self.store = store
+        self.reader = EventReader(model.profile_builder)
+        self.names = list(model.segment_names)
+
+    # ------------------------------------------------------------------ writes
+    def ingest(self, raw: list[Any]) -> dict[str, Any]:
+        """Store ``raw`` events and update their users; the answer of ``POST /v1/events``."""
+        if len(raw) > MAX_BATCH:
+            raise ServiceError(
+                f"events: at most {MAX_BATCH:,} events a request; got {len(raw):,}. Send them "
+                "in several requests.",
+                status=413,
+            )
+        now = time.time()
+        parsed, rejected = [], []
+        for i, event in enumerate(raw):
+            try:
+                parsed.append(self.reader.read(event, now))
+            except EventError as exc:
+                ident = event.get("event_id") if isinstance(event, dict) else None
+                rejected.append({"index": i, "event_id": ident, "error": str(exc)})
+        with self.store.transaction() as tx:
+            fresh = self.store.add_events(tx, parsed, now)
+            new = [e for e, is_new in zip(parsed, fresh, strict=True) if is_new]
+            changes = self._update(tx, new, now) if new else []
+        return {
+            "accepted": len(new),
+            "duplicates": len(parsed) - len(new),
+            "rejected": rejected,
+            "changes": changes,
+        }
+
+    def _update(self, tx: Any, new: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+        """Profile and score the users of ``new`` events from all their stored events; write
+        their rows and the changes of segment."""
+        users = sorted({e["user_id"] for e in new})
+        last_event = {e["user_id"]: e["event_id"] for e in new}
+        bodies = self.store.events_of(users, tx)
+        profiles, scored = self._score(bodies, now)
+        before = self.store.segments_of(users, tx)
+        stamp = _instant(now).isoformat()
+        rows, changes = [], []
+        for record, (_, s) in zip(profiles, scored.iterrows(), strict=True):
+            user = str(record[self._user_column(scored)])
+            segment = int(s["segment"])
+            rows.append(self._row(user, record, s, profiles.attrs["as_of"], stamp))
+            if before.get(user, -1) != segment:
+                changes.append({"user_id": user, "from": before.get(user), "to": segment,
+                                "at": stamp, "event_id": last_event.get(user)})  # fmt: skip
+        self.store.put_users(tx, rows)
+        for change, change_id in zip(changes, self.store.add_changes(tx, changes), strict=True):
+            change["change_id"] = change_id
+        return [{"change_id": c.pop("change_id"), **c} for c in changes]
+
+    def _score(self, bodies: list[dict[str, Any]], now: float) -> tuple[Any, pd.DataFrame]:
+        """Profiles (a list of row dicts, with ``attrs``) and scores of the users of
+        ``bodies``, as of ``now`` — or just after the latest event, when a sender's clock
+        runs a little ahead (only events before as_of count)."""
+        latest = max(pd.Timestamp(b["timestamp"]).timestamp() for b in bodies)
+        as_of = _instant(max(now, latest + 1e-3))
+        return self._profile(bodies, as_of)
+
+    def _profile(self, bodies: list[dict[str, Any]], as_of: pd.Timestamp):
+        frame = self.reader.frame(bodies)
+        try:
+            profiling, scored = self.model.score_events(
+                frame, as_of=as_of, source_name="the events"
+            )
+        except PersonasError as exc:
+            raise ServiceError(f"The events could not be profiled: {exc}") from None
+        records = _Records(profiling.data.to_dict("records"))
+        records.attrs["as_of"] = profiling.as_of
+        return records, scored
+
+    @staticmethod
+    def _user_column(scored: pd.DataFrame) -> str:
+        return str(scored.columns[0])
+
+    def _row(self, user: str, record: dict, s: pd.Series, as_of: str, stamp: str) -> dict:
+        profile = plain({str(k): _value(v) for k, v in record.items()})
+        return {
+            "user_id": user,
+            "profile": dumps(profile),
+            "segment": int(s["segment"]),
+            "segment_name": str(s["segment_name"]),
+            "confidence": float(s["confidence"]),
+            "value": _money(profile.get("monetary")),
+            "as_of": as_of,
+            "updated_at": stamp,
+        }
+
+    # ------------------------------------------------------------------ reads
+    def user(self, user_id: str, as_of: Any = None) -> dict[str, Any] | None:
+        """What ``GET /v1/users/{user_id}`` answers (None for a user the store lacks);
+        with ``as_of``, the profile and segment recomputed from the stored events as of
+        that instant."""
+        stored = self.store.user(user_id)
+        if stored is None:
+            return None
+        out = {
+            "user_id": user_id,
+            "profile": stored["profile"],
+            "segment": stored["segment"],
+            "segment_name": stored["segment_name"],
+            "confidence": stored["confidence"],
+            "as_of": stored["as_of"],
+            "updated_at": stored["updated_at"],
+            "history": self.store.history(user_id),
+        }
+        if as_of is not None:
+            instant = _as_of(as_of)
+            bodies = self.store.events_of([user_id])
+            if not any(pd.Timestamp(b["timestamp"]) < instant for b in bodies):
+                raise ServiceError(
+                    f"as_of {as_of!r}: user {user_id!r} has no event before it (the first is "
+                    f"at {bodies[0]['timestamp']}); give a later instant.",
+                    status=422,
+                )
+            profiles, scored = self._profile(bodies, instant)
+            s = scored.iloc[0]
+            out |= {
+                "profile": plain({str(k): _value(v) for k, v in profiles[0].items()}),
+                "segment": int(s["segment"]),
+                "segment_name": str(s["segment_name"]),
+                "confidence": float(s["confidence"]),
+                "as_of": profiles.attrs["as_of"],
+            }
+        return out
+
+    def segments(self) -> list[dict[str, Any]]:
+        """Every segment of the model with its live size, share and value."""
+        counts = self.store.segment_counts()
+        total = sum(n for n, _ in counts.values()) or 1
+        out = []
+        for i, name in enumerate(self.names):
+            n, value = counts.get(i, (0, 0.0))
+            out.append({"id": i, "name": name, "size": n, "share": n / total, "value": value})
+        return out
+
+
+class _Records(list):
+    """A list of row dicts with ``attrs`` (as a DataFrame has)."""
+
+    attrs: dict[str, Any]
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        super().__init__(rows)
+        self.attrs = {}
+
+
+def _value(v: Any) -> Any:
+    if isinstance(v, pd.Timestamp | dt.datetime):
+        return None if pd.isna(v) else v.isoformat()
+    if v is pd.NA or v is pd.NaT:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+def _money(v: Any) -> float | None:
+    return float(v) if isinstance(v, int | float) else None
+
+
+def _as_of(value: str) -> pd.Timestamp:
+    try:
+        stamp = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or pd.isna(stamp):
+        raise ServiceError(
+            f"as_of: expected an ISO 8601 instant (2024-06-30T00:00:00Z); got {value!r}",
+            status=422,
+        )
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")

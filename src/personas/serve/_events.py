@@ -1,0 +1,188 @@
+"""Events as the service receives them (JSON objects) read into the rows the model's
+profile builder reads, one rule per field, each refusal naming the field, what was
+expected and what came.
+
+An event has ``event_id`` (made by the client, unique), ``user_id``, ``timestamp`` (ISO
+8601 with an offset, or Unix time in seconds; milliseconds when above 10^11) and the
+fields the model's profile uses, under the canonical names (``event_type``, ``amount``…)
+or the names the training log had (``InvoiceNo``, ``Price``…). Other fields are kept as
+``properties``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["CANONICAL", "EventError", "EventReader", "MAX_FUTURE_SECONDS", "NUMERIC"]
+
+#: The fields an event may carry for profiling, beside event_id, user_id and timestamp.
+CANONICAL = ("event_type", "amount", "price", "quantity", "order_id", "product", "category",
+             "channel", "device", "session_id", "duration", "plan", "status")  # fmt: skip
+NUMERIC = {"amount", "price", "quantity", "duration"}
+#: How far ahead of the server's clock an event's time may be (clocks differ a little).
+MAX_FUTURE_SECONDS = 300.0
+MAX_ID = 256
+
+
+class EventError(ValueError):
+    """One event cannot be read; the message names the field."""
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+class EventReader:
+    """Reads events for the fitted :class:`~personas.ProfileBuilder` ``builder``."""
+
+    def __init__(self, builder: Any) -> None:
+        self.mapping: dict[str, str] = dict(builder.mapping_)
+        reader = builder.time_reader_
+        # The column each meaning goes under in the frame the builder reads: the training
+        # log's name (a duration's unit is in it: "duration_sec"), the time under
+        # "timestamp" where the log built it from parts or a separate time of day.
+        self.columns = dict(self.mapping)
+        if reader.get("clock") or builder.date_parts_:
+            self.columns["timestamp"] = "timestamp"
+        self.aliases = {col: meaning for meaning, col in self.mapping.items()}
+
+    # ------------------------------------------------------------------ one event
+    def read(self, raw: Any, now: float) -> dict[str, Any]:
+        """``raw`` as ``{"event_id", "user_id", "ts", "body"}`` (``ts`` in Unix seconds;
+        ``body`` the event under canonical names, with ``properties``)."""
+        if not isinstance(raw, dict):
+            raise EventError(f"an event is a JSON object; got {type(raw).__name__} {_short(raw)}")
+        fields: dict[str, Any] = {}
+        properties: dict[str, Any] = {}
+        for key, value in raw.items():
+            meaning = key if key in CANONICAL or key in ("user_id", "timestamp") else None
+            meaning = meaning or self.aliases.get(key)
+            if meaning is None or key in ("event_id", "properties"):
+                if key not in ("event_id", "properties"):
+                    properties[key] = value
+                continue
+            if meaning in fields and key != meaning:
+                continue  # (the canonical name wins over the training log's)
+            fields[meaning] = value
+        if isinstance(raw.get("properties"), dict):
+            properties = raw["properties"] | properties
+        event_id = _identifier(raw.get("event_id"), "event_id")
+        user_id = _identifier(fields.pop("user_id", None), "user_id")
+        ts = _timestamp(fields.pop("timestamp", None), now)
+        body: dict[str, Any] = {"event_id": event_id, "user_id": user_id,
+                                "timestamp": _iso(ts)}  # fmt: skip
+        for meaning, value in fields.items():
+            if value is None:
+                continue
+            body[meaning] = _number(value, meaning) if meaning in NUMERIC else _text(value, meaning)
+        if properties:
+            body["properties"] = properties
+        return {"event_id": event_id, "user_id": user_id, "ts": ts, "body": body}
+
+    # ------------------------------------------------------------------ many events
+    def frame(self, bodies: list[dict[str, Any]]) -> pd.DataFrame:
+        """The events as the builder reads them: one column per meaning of the fitted
+        log, under its column name, typed (times as UTC instants, numbers as floats)."""
+        out: dict[str, Any] = {}
+        for meaning in self.mapping:
+            col = self.columns[meaning]
+            if meaning == "timestamp":
+                stamps = pd.to_datetime(
+                    [b["timestamp"] for b in bodies], utc=True, format="ISO8601"
+                )
+                out[col] = stamps.tz_localize(None).as_unit("us")
+            elif meaning in NUMERIC:
+                out[col] = np.array([b.get(meaning, np.nan) for b in bodies], dtype=np.float64)
+            else:
+                out[col] = pd.Series([b.get(meaning) for b in bodies], dtype=object)
+        return pd.DataFrame(out)
+
+
+def _identifier(value: Any, field: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        got = "nothing" if value is None else f"{type(value).__name__} {_short(value)}"
+        raise EventError(f"{field}: expected a non-empty string (or an integer); got {got}")
+    text = str(value).strip()
+    if not text or len(text) > MAX_ID:
+        raise EventError(
+            f"{field}: expected a non-empty string of at most {MAX_ID} characters; got "
+            f"{_short(value)}"
+        )
+    return text
+
+
+def _timestamp(value: Any, now: float) -> float:
+    """Unix seconds of an ISO 8601 instant with an offset, or of a Unix time."""
+    expected = (
+        "expected an ISO 8601 instant with an offset (2024-06-30T18:00:00Z, "
+        "2024-06-30T20:00:00+02:00) or Unix time in seconds"
+    )
+    if isinstance(value, bool) or value is None:
+        raise EventError(f"timestamp: {expected}; got {'nothing' if value is None else value}")
+    if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise EventError(f"timestamp: {expected}; got {value}")
+        seconds = float(value) / 1000.0 if abs(value) >= 1e11 else float(value)
+    elif isinstance(value, str):
+        try:
+            stamp = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+        except ValueError:
+            raise EventError(f"timestamp: {expected}; got {_short(value)}") from None
+        if stamp.tzinfo is None:
+            raise EventError(
+                f"timestamp: {_short(value)} has no offset, so the instant is unknown; add Z "
+                "for UTC or the offset (+02:00)"
+            )
+        seconds = stamp.timestamp()
+    else:
+        raise EventError(f"timestamp: {expected}; got {type(value).__name__} {_short(value)}")
+    if seconds < -2_208_988_800:  # (before 1900)
+        raise EventError(f"timestamp: {_short(value)} is before 1900; {expected}")
+    if seconds > now + MAX_FUTURE_SECONDS:
+        raise EventError(
+            f"timestamp: {_short(value)} is {seconds - now:,.0f} s ahead of the server's clock "
+            f"(at most {MAX_FUTURE_SECONDS:.0f} s are taken); check the sender's clock"
+        )
+    return seconds
+
+
+def _iso(seconds: float) -> str:
+    return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
+
+
+def _number(value: Any, field: str) -> float:
+    if isinstance(value, bool):
+        raise EventError(f"{field}: expected a number; got {value!r} (true/false)")
+    if isinstance(value, int | float):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise EventError(
+                f"{field}: expected a number (a JSON number such as 1234.5, without currency "
+                f"or thousands separators); got {_short(value)}"
+            ) from None
+    else:
+        raise EventError(f"{field}: expected a number; got {type(value).__name__} {_short(value)}")
+    if not math.isfinite(number):
+        raise EventError(f"{field}: expected a finite number; got {_short(value)}")
+    return number
+
+
+def _text(value: Any, field: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float) and not (
+        isinstance(value, float) and not math.isfinite(value)
+    ):
+        return str(value)
+    raise EventError(
+        f"{field}: expected a string or a number; got {type(value).__name__} {_short(value)}"
+    )

@@ -1,0 +1,283 @@
+"""The real-time service: events in over HTTP, the same profiles and segments as the batch
+path, duplicates and bad events, keys, the store across restarts."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import personas
+
+pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
+from fastapi.testclient import TestClient
+
+from personas.serve import Engine, ServiceError, create_app
+from personas.store import StoreError, open_store
+
+KEY = "test-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+AS_OF = "2024-07-01T00:00:00Z"
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    users, _ = personas.datasets.make_users(240, random_state=3)
+    events = personas.datasets.make_events(users, random_state=3)
+    run = personas.segment(events, random_state=0)
+    path = tmp_path_factory.mktemp("model") / "model.personas"
+    run.model.save(path)
+    events = events.reset_index(drop=True)
+    events["event_id"] = [f"e{i}" for i in range(len(events))]
+    return personas.load(path), path, events
+
+
+def _records(events: pd.DataFrame) -> list[dict]:
+    out = []
+    for row in events.to_dict("records"):
+        event = {k: v for k, v in row.items() if not (v is None or v != v)}
+        event["timestamp"] = pd.Timestamp(event["timestamp"]).tz_localize("UTC").isoformat()
+        out.append(event)
+    return out
+
+
+def _client(model, tmp_path: Path, name: str = "store.db") -> TestClient:
+    engine = Engine(model, open_store(f"sqlite:///{tmp_path / name}"))
+    return TestClient(create_app(engine, api_keys=[KEY, "another-key"]))
+
+
+def test_profiles_and_segments_equal_the_batch_path(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    records = _records(events)
+    order = np.random.default_rng(0).permutation(len(records))  # (late, out of order)
+    for start in range(0, len(records), 1500):
+        batch = [records[i] for i in order[start : start + 1500]]
+        answer = client.post("/v1/events", json={"events": batch}, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["accepted"] == len(batch)
+        assert answer.json()["rejected"] == []
+    profiling, scored = model.score_events(events.drop(columns="event_id"), as_of=AS_OF)
+    for i in range(0, len(profiling.data), 7):  # (every seventh user)
+        expected = profiling.data.iloc[i]
+        got = client.get(f"/v1/users/{expected['user_id']}", params={"as_of": AS_OF}, headers=AUTH)
+        assert got.status_code == 200, got.text
+        body = got.json()
+        assert body["segment"] == int(scored.iloc[i]["segment"])
+        for feature, value in expected.items():
+            served = body["profile"][feature]
+            if pd.isna(value):
+                assert served is None, feature
+            elif isinstance(value, int | float | np.number):
+                assert served == pytest.approx(float(value), rel=1e-9, abs=1e-12), feature
+            else:
+                assert served == value, feature
+    live = client.get(f"/v1/users/{events['user_id'][0]}", headers=AUTH).json()
+    assert live["history"] and live["history"][0]["from"] is None
+    sizes = client.get("/v1/segments", headers=AUTH).json()["segments"]
+    assert sum(s["size"] for s in sizes) == events["user_id"].nunique()
+    assert [s["name"] for s in sizes] == model.segment_names
+
+
+def test_duplicates_count_once_even_after_a_restart(trained, tmp_path):
+    model, _, events = trained
+    records = _records(events.head(50))
+    client = _client(model, tmp_path)
+    first = client.post("/v1/events", json={"events": records + records[:5]}, headers=AUTH)
+    assert first.json()["accepted"] == 50 and first.json()["duplicates"] == 5
+    client = _client(model, tmp_path)  # (the same store file, a new process's engine)
+    again = client.post("/v1/events", json=records[3], headers=AUTH)
+    assert again.json() == {"accepted": 0, "duplicates": 1, "rejected": [], "changes": []}
+    assert client.get("/readyz", headers=AUTH).json()["events"] == 50
+
+
+def test_a_bad_event_rejects_only_itself_and_says_why(trained, tmp_path):
+    model, _, events = trained
+    good = _records(events.head(3))
+    bad = [
+        {"event_id": "b1", "timestamp": "2024-06-01T10:00:00Z"},
+        {"event_id": "b2", "user_id": "U1", "timestamp": "2024-06-01 10:00"},
+        {"event_id": "b3", "user_id": "U1", "timestamp": "yesterday"},
+        {"event_id": "b4", "user_id": "U1", "timestamp": "2024-06-01T10:00:00Z", "amount": "$5"},
+        {"event_id": "b5", "user_id": "U1", "timestamp": time.time() + 86_400},
+        {"event_id": "b6", "user_id": {"a": 1}, "timestamp": 1717236000},
+        "not an object",
+    ]
+    answer = (
+        _client(model, tmp_path)
+        .post("/v1/events", json={"events": good + bad}, headers=AUTH)
+        .json()
+    )
+    assert answer["accepted"] == 3
+    errors = {r["index"]: r["error"] for r in answer["rejected"]}
+    assert sorted(errors) == [3, 4, 5, 6, 7, 8, 9]
+    assert errors[3].startswith("user_id: expected") and "got nothing" in errors[3]
+    assert "has no offset" in errors[4]
+    assert errors[5].startswith("timestamp: expected an ISO 8601") and "'yesterday'" in errors[5]
+    assert errors[6].startswith("amount: expected a number") and "'$5'" in errors[6]
+    assert "ahead of the server's clock" in errors[7]
+    assert errors[8].startswith("user_id:")
+    assert "JSON object" in errors[9]
+
+
+def test_training_log_names_are_read_as_their_meanings(trained, tmp_path):
+    model, _, events = trained
+    row = _records(events[events["event_type"] == "session"].head(1))[0]
+    assert "duration_min" in row and "platform" in row  # (the training log's names)
+    client = _client(model, tmp_path)
+    assert client.post("/v1/events", json=row, headers=AUTH).json()["accepted"] == 1
+    canonical = dict(row, event_id="other", user_id="someone else")
+    canonical["duration"] = canonical.pop("duration_min")
+    canonical["channel"] = canonical.pop("platform")
+    canonical["note"] = "kept"
+    assert client.post("/v1/events", json=canonical, headers=AUTH).json()["accepted"] == 1
+    at = {"as_of": AS_OF}
+    one = client.get(f"/v1/users/{row['user_id']}", params=at, headers=AUTH).json()["profile"]
+    two = client.get("/v1/users/someone else", params=at, headers=AUTH).json()["profile"]
+    assert one["sessions"] == 1 and one["avg_session_minutes"] == row["duration_min"]
+    assert {k: v for k, v in one.items() if k != "user_id"} == {
+        k: v for k, v in two.items() if k != "user_id"
+    }
+
+
+def test_keys_unknown_users_and_bad_requests(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    assert client.get("/healthz").json() == {"status": "ok"}
+    for path in ("/readyz", "/v1/segments", "/v1/users/x", "/v1/changes"):
+        assert client.get(path).status_code == 401
+        assert client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
+    assert client.post("/v1/events", json={"events": []}).status_code == 401
+    assert client.get("/readyz", headers={"Authorization": "Bearer another-key"}).status_code == 200
+    missing = client.get("/v1/users/nobody", headers=AUTH)
+    assert missing.status_code == 404 and "nobody" in missing.json()["detail"]
+    not_json = client.post("/v1/events", content=b"{oops", headers=AUTH)
+    assert not_json.status_code == 422 and "does not parse" in not_json.json()["detail"]
+    not_list = client.post("/v1/events", json={"events": 3}, headers=AUTH)
+    assert not_list.status_code == 422 and not_list.json()["detail"].startswith("events:")
+    too_many = client.post("/v1/events", json={"events": [{}] * 10_001}, headers=AUTH)
+    assert too_many.status_code == 413 and "10,000" in too_many.json()["detail"]
+    client.post("/v1/events", json=_records(events.head(1))[0], headers=AUTH)
+    user = events["user_id"][0]
+    bad = client.get(f"/v1/users/{user}", params={"as_of": "soon"}, headers=AUTH)
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("as_of:")
+    early = client.get(f"/v1/users/{user}", params={"as_of": "1990-01-01"}, headers=AUTH)
+    assert early.status_code == 422 and "no event before it" in early.json()["detail"]
+    paged = client.get("/v1/changes", params={"after": -1}, headers=AUTH)
+    assert paged.status_code == 422 and "after" in paged.json()["detail"]
+    assert "Event" in client.get("/openapi.json").json()["components"]["schemas"]
+
+
+def test_a_large_body_is_refused(trained, tmp_path):
+    model, _, _ = trained
+    engine = Engine(model, open_store(tmp_path / "s.db"))
+    client = TestClient(create_app(engine, api_keys=[KEY], max_body=1000))
+    answer = client.post("/v1/events", content=b"[" + b"1," * 1000 + b"1]", headers=AUTH)
+    assert answer.status_code == 413 and "1,000 bytes" in answer.json()["detail"]
+
+
+def test_changes_are_paged_in_commit_order(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    client.post("/v1/events", json={"events": _records(events.head(400))}, headers=AUTH)
+    first = client.get("/v1/changes", params={"limit": 5}, headers=AUTH).json()
+    assert len(first["changes"]) == 5
+    rest = client.get(
+        "/v1/changes", params={"after": first["next"], "limit": 10_000}, headers=AUTH
+    ).json()
+    ids = [c["change_id"] for c in first["changes"] + rest["changes"]]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids)
+    users = {c["user_id"] for c in first["changes"] + rest["changes"]}
+    assert users == set(events.head(400)["user_id"])
+
+
+def test_stores_that_cannot_be_used_are_refused(tmp_path):
+    newer = tmp_path / "newer.db"
+    open_store(newer).close()
+    con = sqlite3.connect(newer)
+    con.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="newer personas .*version 99"):
+        open_store(f"sqlite:///{newer}")
+    other = tmp_path / "other.db"
+    con = sqlite3.connect(other)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="something else"):
+        open_store(other)
+    (tmp_path / "junk.db").write_bytes(b"not a database at all" * 100)
+    with pytest.raises(StoreError, match="not a"):
+        open_store(tmp_path / "junk.db")
+    with pytest.raises(StoreError, match="is a folder"):
+        open_store(tmp_path)
+    with pytest.raises(StoreError, match="does not exist"):
+        open_store(tmp_path / "nowhere" / "s.db")
+    with pytest.raises(StoreError, match="PostgreSQL store is not available"):
+        open_store("postgresql://u:secret@localhost/db")
+
+
+def test_a_model_of_a_user_table_and_no_keys_are_refused(trained, tmp_path):
+    users, _ = personas.datasets.make_users(200, random_state=1)
+    table_model = personas.segment(users, random_state=0).model
+    with pytest.raises(ServiceError, match="trained on a user table"):
+        Engine(table_model, open_store(tmp_path / "a.db"))
+    engine = Engine(trained[0], open_store(tmp_path / "b.db"))
+    with pytest.raises(ServiceError, match="PERSONAS_API_KEYS"):
+        create_app(engine, api_keys=[])
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_personas_serve_answers_on_loopback(trained, tmp_path):
+    import httpx
+
+    _, model_path, events = trained
+    port = _free_port()
+    env = dict(os.environ, PERSONAS_API_KEYS=KEY)
+    cmd = [sys.executable, "-m", "personas", "serve", str(model_path), "--port", str(port),
+           "--store", f"sqlite:///{tmp_path / 'live.db'}"]  # fmt: skip
+    server = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        else:
+            pytest.fail(f"the server did not start: {server.stderr.read1().decode()}")
+        event = _records(events.head(1))[0]
+        answer = httpx.post(f"{url}/v1/events", json=event, headers=AUTH, timeout=30)
+        assert answer.status_code == 200 and answer.json()["accepted"] == 1
+        user = httpx.get(f"{url}/v1/users/{event['user_id']}", headers=AUTH, timeout=30).json()
+        assert user["segment_name"] in trained[0].segment_names
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_personas_serve_without_keys_says_how_to_make_one(trained, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k != "PERSONAS_API_KEYS"}
+    cmd = [sys.executable, "-m", "personas", "serve", str(trained[1]),
+           "--store", str(tmp_path / "s.db")]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    assert "PERSONAS_API_KEYS" in done.stderr and "Traceback" not in done.stderr
+    assert json.dumps  # (the module's imports are all used)
