@@ -220,6 +220,11 @@ class Model:
         scored.attrs["notes"] = list(profiles.notes) + scored.attrs["notes"]
         return profiles, scored
 
+    def score_rows(self, rows: pd.DataFrame, *, source_name: str = "the rows") -> pd.DataFrame:
+        """Score rows that already hold the basis columns (a user table's rows, or the
+        profiles of a model trained on events): what :meth:`predict` returns."""
+        return self._score(rows, source_name)
+
     def _score(self, df: pd.DataFrame, source_name: str) -> pd.DataFrame:
         typer = self.pipeline.named_steps["types"]
         id_col = typer.id_column_

@@ -243,6 +243,24 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _stream_ids(url: str, headers: dict, params: dict, n: int) -> list[int]:
+    """The ids of the first ``n`` server-sent changes (within 30 s)."""
+    import httpx
+
+    ids: list[int] = []
+    deadline = time.monotonic() + 30
+    with httpx.stream("GET", f"{url}/v1/stream", headers=AUTH | headers, params=params,
+                      timeout=10) as answer:  # fmt: skip
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].startswith("text/event-stream")
+        for line in answer.iter_lines():
+            if line.startswith("id: "):
+                ids.append(int(line[4:]))
+            if len(ids) == n or time.monotonic() > deadline:
+                break
+    return ids
+
+
 def test_personas_serve_answers_on_loopback(trained, tmp_path):
     import httpx
 
@@ -268,6 +286,14 @@ def test_personas_serve_answers_on_loopback(trained, tmp_path):
         assert answer.status_code == 200 and answer.json()["accepted"] == 1
         user = httpx.get(f"{url}/v1/users/{event['user_id']}", headers=AUTH, timeout=30).json()
         assert user["segment_name"] in trained[0].segment_names
+        more = _records(events.iloc[1:40])
+        httpx.post(f"{url}/v1/events", json={"events": more}, headers=AUTH, timeout=30)
+        ids = _stream_ids(url, {}, {"after": 0}, 3)
+        assert ids == sorted(ids) and len(ids) == 3 and ids[0] == 1
+        resumed = _stream_ids(url, {"Last-Event-ID": str(ids[1])}, {}, 1)
+        assert resumed == [ids[2]]
+        bad = httpx.get(f"{url}/v1/stream", headers=AUTH | {"Last-Event-ID": "x"}, timeout=10)
+        assert bad.status_code == 422 and "Last-Event-ID" in bad.json()["detail"]
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -280,4 +306,77 @@ def test_personas_serve_without_keys_says_how_to_make_one(trained, tmp_path):
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode != 0
     assert "PERSONAS_API_KEYS" in done.stderr and "Traceback" not in done.stderr
-    assert json.dumps  # (the module's imports are all used)
+
+
+def test_a_deleted_user_leaves_no_trace_in_the_store_files(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    gone, kept = "forget-me-7f3a9c", "keep-me-2b8d41"
+    rows = _records(events.head(60))
+    for i, row in enumerate(rows):
+        row["user_id"] = gone if i % 2 else kept
+        row["event_id"] = f"{row['user_id']}-event-{i}"
+    assert client.post("/v1/events", json={"events": rows}, headers=AUTH).json()["accepted"] == 60
+    export = client.get(f"/v1/users/{gone}/export", headers=AUTH).json()
+    assert len(export["events"]) == 30 and export["profile"]["n_events"] > 0
+    assert export["history"] and export["segment_name"] in model.segment_names
+    deleted = client.delete(f"/v1/users/{gone}", headers=AUTH)
+    assert deleted.json() == {"user_id": gone, "deleted_events": 30}
+    assert client.get(f"/v1/users/{gone}", headers=AUTH).status_code == 404
+    assert client.get(f"/v1/users/{gone}/export", headers=AUTH).status_code == 404
+    assert client.delete(f"/v1/users/{gone}", headers=AUTH).status_code == 404
+    assert client.get(f"/v1/users/{kept}/export", headers=AUTH).json()["events"][0]["event_id"]
+    files = list(tmp_path.glob("store.db*"))
+    assert files
+    for path in files:
+        data = path.read_bytes()
+        assert gone.encode() not in data, path.name
+        assert kept.encode() in data or not path.name.endswith(".db")
+    audit = client.app.state.engine.store.audit()
+    assert [a["events"] for a in audit] == [30]
+    assert gone not in json.dumps(audit) and len(audit[0]["user_hash"]) == 64
+
+
+def test_metrics_count_requests_and_events_without_user_ids(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    rows = _records(events.head(20))
+    client.post("/v1/events", json={"events": rows + rows[:2] + [{"event_id": "x"}]}, headers=AUTH)
+    client.get(f"/v1/users/{rows[0]['user_id']}", headers=AUTH)
+    assert client.get("/metrics").status_code == 401
+    text = client.get("/metrics", headers=AUTH).text
+    assert 'personas_events_total{result="accepted"} 20' in text
+    assert 'personas_events_total{result="duplicate"} 2' in text
+    assert 'personas_events_total{result="rejected"} 1' in text
+    assert 'route="/v1/users/{user_id}",status="200"' in text
+    assert 'personas_request_seconds_bucket{route="/v1/events",le="+Inf"} 1' in text
+    users = events.head(20)["user_id"].nunique()
+    assert f"personas_users {users}" in text and "personas_stored_events 20" in text
+    assert rows[0]["user_id"] not in text
+    assert int(text.split("\npersonas_store_bytes ")[1].split()[0]) > 0
+
+
+def test_score_without_storing(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    some = events[events["user_id"].isin(events["user_id"].unique()[:3])]
+    answer = client.post("/v1/score", json={"events": _records(some), "as_of": AS_OF}, headers=AUTH)
+    assert answer.status_code == 200, answer.text
+    profiling, scored = model.score_events(some.drop(columns="event_id"), as_of=AS_OF)
+    got = answer.json()["scores"]
+    assert [s["segment"] for s in got] == scored["segment"].tolist()
+    assert [s["profile"]["monetary"] for s in got] == pytest.approx(
+        profiling.data["monetary"].tolist()
+    )
+    assert client.get("/readyz", headers=AUTH).json()["events"] == 0  # (nothing stored)
+    rows = json.loads(profiling.data[model.basis].to_json(orient="records"))
+    by_rows = client.post("/v1/score", json={"users": rows}, headers=AUTH).json()["scores"]
+    assert [s["segment"] for s in by_rows] == scored["segment"].tolist()
+    for body, words in (
+        ({}, 'expected {"events"'),
+        ({"users": [{"x": 1}]}, "lacks column"),
+        ({"users": []}, "non-empty list"),
+        ({"events": [{"event_id": "a"}]}, "events[0].user_id"),
+    ):
+        refused = client.post("/v1/score", json=body, headers=AUTH)
+        assert refused.status_code == 422 and words in refused.json()["detail"], refused.text

@@ -5,17 +5,22 @@ Every endpoint but ``/healthz`` needs ``Authorization: Bearer KEY``. Every refus
 bad input. OpenAPI at ``/openapi.json``, its pages at ``/docs``.
 """
 
+import base64
 import hashlib
 import hmac
 import json
+import time
+import zlib
 from typing import Any
 
 from personas._optional import import_optional
 from personas.serve._engine import MAX_BATCH, Engine, ServiceError
+from personas.serve._metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "hash_keys"]
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes of a request body (10,000 events fit)
+POLL_SECONDS = 0.2  # how often /v1/stream looks for new changes
 
 
 def hash_keys(keys: list[str]) -> list[bytes]:
@@ -36,7 +41,7 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
     fastapi = import_optional("fastapi", purpose="to serve segments over HTTP")
     from fastapi import Depends, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
+    from fastapi.responses import JSONResponse, PlainTextResponse, StreamingResponse
     from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
     if not api_keys:
@@ -62,7 +67,9 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
         summary="Real-time user profiles and ML segments from events.",
         version=_version(),
     )
+    metrics = Metrics()
     app.add_middleware(_BodyLimit, limit=max_body)
+    app.add_middleware(_Timed, metrics=metrics)
     app.state.engine = engine
 
     @app.exception_handler(ServiceError)
@@ -84,6 +91,12 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
     def readyz() -> dict[str, Any]:
         """Whether the model and the store are ready, with the store's counts."""
         return {"status": "ready", "segments": len(engine.names), **engine.store.counts()}
+
+    @app.get("/metrics", tags=["service"], dependencies=guarded, response_class=PlainTextResponse)
+    def get_metrics() -> str:
+        """Prometheus text: requests and latency per route, events accepted, duplicate and
+        rejected, users, stored events and the store's bytes."""
+        return metrics.text(engine.store.counts(), engine.store.files())
 
     @app.post(
         "/v1/events",
@@ -135,7 +148,67 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
             )
         from starlette.concurrency import run_in_threadpool
 
-        return await run_in_threadpool(engine.ingest, events)
+        answer = await run_in_threadpool(engine.ingest, events)
+        metrics.ingested(answer)
+        return answer
+
+    async def tracking(request: Request, call: str | None) -> dict[str, Any]:
+        body = await _json_body(request, max_body)
+        key = _tracking_key(request, body)
+        if not key or not _known(key, hashed):
+            raise fastapi.HTTPException(
+                status_code=401,
+                detail="A valid write key is needed: the API key as Basic auth's user name, "
+                "as a Bearer key, or as the body's writeKey.",
+                headers={"WWW-Authenticate": "Basic"},
+            )
+        if call is None:
+            messages = body.get("batch") if isinstance(body, dict) else None
+            if not isinstance(messages, list):
+                raise ServiceError(
+                    'batch: expected {"batch": [message, ...]}; got '
+                    + (
+                        f"keys {sorted(body)[:5]}"
+                        if isinstance(body, dict)
+                        else type(body).__name__
+                    )
+                )
+        else:
+            messages = [body]
+        from starlette.concurrency import run_in_threadpool
+
+        answer = await run_in_threadpool(engine.track, messages, call)
+        metrics.ingested(answer)
+        return answer
+
+    @app.post("/v1/batch", tags=["tracking API"])
+    async def post_batch(request: Request) -> dict[str, Any]:
+        """Segment's (and RudderStack's) batch call: ``{"batch": [message, ...]}``."""
+        return await tracking(request, None)
+
+    def endpoint(call: str) -> Any:
+        async def post_call(request: Request) -> dict[str, Any]:
+            return await tracking(request, call)
+
+        return post_call
+
+    for call in ("track", "identify", "page", "screen"):
+        app.post(
+            f"/v1/{call}",
+            tags=["tracking API"],
+            summary=f"Segment's {call} call (one message)",
+            name=f"post_{call}",
+        )(endpoint(call))
+
+    @app.post("/v1/score", tags=["scoring"], dependencies=guarded)
+    async def post_score(request: Request) -> dict[str, Any]:
+        """Score without storing: ``{"events": [...], "as_of": ISO}`` (events of one or more
+        users, profiled and scored; as_of defaults to now) or ``{"users": [...]}`` (rows
+        with the model's basis columns)."""
+        body = await _json_body(request)
+        from starlette.concurrency import run_in_threadpool
+
+        return await run_in_threadpool(engine.score, body)
 
     @app.get("/v1/users/{user_id}", tags=["users"], dependencies=guarded)
     def get_user(
@@ -145,6 +218,24 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
         """The user's profile, segment, confidence and segment history (404 when the store
         holds no event of the user)."""
         found = engine.user(user_id, as_of=as_of)
+        if found is None:
+            raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
+        return found
+
+    @app.delete("/v1/users/{user_id}", tags=["users"], dependencies=guarded)
+    def delete_user(user_id: str) -> dict[str, Any]:
+        """Delete the user's events, profile and segment history in one transaction,
+        leaving no copy in the store's files; an audit record keeps only a salted hash of
+        the id. 404 for an unknown user."""
+        done = engine.forget(user_id)
+        if done is None:
+            raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
+        return done
+
+    @app.get("/v1/users/{user_id}/export", tags=["users"], dependencies=guarded)
+    def export_user(user_id: str) -> dict[str, Any]:
+        """Everything the store holds about the user: events, profile, segment, history."""
+        found = engine.export(user_id)
         if found is None:
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return found
@@ -164,18 +255,91 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
         changes = engine.store.changes_after(after, limit)
         return {"changes": changes, "next": changes[-1]["change_id"] if changes else after}
 
+    @app.get("/v1/stream", tags=["segments"], dependencies=guarded)
+    async def stream(
+        request: Request,
+        after: int | None = Query(None, ge=0, description="the last change_id already seen"),
+    ) -> Any:
+        """Segment changes as server-sent events (``id`` is the change_id, ``data`` the
+        change), in commit order. Resumes after the ``Last-Event-ID`` header (or
+        ``after``); without either, starts with the changes to come."""
+        header = request.headers.get("last-event-id")
+        if header is not None and not header.strip().isdigit():
+            raise ServiceError(
+                f"Last-Event-ID: expected a change_id (a whole number); got {header!r}"
+            )
+        cursor = int(header) if header is not None else after
+        if cursor is None:
+            cursor = engine.store.last_change_id()
+        return StreamingResponse(
+            _changes(request, engine, cursor),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
     _document_event(app)
     return app
 
 
-async def _json_body(request: Any) -> Any:
+async def _changes(request: Any, engine: Engine, cursor: int) -> Any:
+    """Server-sent events of the changes after ``cursor``, polled from the store, with a
+    comment line every 15 s to keep proxies from closing the stream."""
+    import asyncio
+
+    from starlette.concurrency import run_in_threadpool
+
+    quiet = 0.0
+    yield ": personas segment changes\n\n"
+    while not await request.is_disconnected():
+        changes = await run_in_threadpool(engine.store.changes_after, cursor, 500)
+        for change in changes:
+            cursor = change["change_id"]
+            yield f"id: {cursor}\nevent: change\ndata: {json.dumps(change)}\n\n"
+        if changes:
+            quiet = 0.0
+            continue
+        await asyncio.sleep(POLL_SECONDS)
+        quiet += POLL_SECONDS
+        if quiet >= 15:
+            quiet = 0.0
+            yield ": keep-alive\n\n"
+
+
+async def _json_body(request: Any, limit: int = DEFAULT_MAX_BODY) -> Any:
+    """The request's JSON (gzip-compressed bodies too, as tracking clients send them; at
+    most ``limit`` bytes once decompressed)."""
     raw = await request.body()
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            raw = inflate.decompress(raw, limit + 1)
+        except zlib.error as exc:
+            raise ServiceError(
+                f"body: Content-Encoding says gzip, but it is not ({exc})."
+            ) from None
+        if len(raw) > limit:
+            raise ServiceError(f"body: at most {limit:,} bytes once decompressed.", status=413)
     if not raw:
         raise ServiceError('body: expected JSON (an event object or {"events": [...]}); got none')
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ServiceError(f"body: expected JSON; it does not parse ({exc}).") from None
+
+
+def _tracking_key(request: Any, body: Any) -> str | None:
+    """The key of a tracking call: the write key as Basic auth's user name (Segment's and
+    RudderStack's clients), a Bearer key, or the body's ``writeKey``."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "basic":
+        try:
+            return base64.b64decode(value, validate=True).decode().partition(":")[0]
+        except (ValueError, UnicodeDecodeError):
+            return None
+    if scheme.lower() == "bearer":
+        return value.strip()
+    return body.get("writeKey") if isinstance(body, dict) else None
 
 
 def _explain(errors: Any) -> str:
@@ -259,6 +423,31 @@ class _BodyLimit:
             await self.app(scope, limited, send)
         except _TooLarge:
             await _too_large(send, self.limit)
+
+
+class _Timed:
+    """Each request counted and timed in ``metrics``, under its route's template."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = [500]
+
+        async def sent(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sent)
+        finally:
+            route = getattr(scope.get("route"), "path", None) or "unmatched"
+            self.metrics.request(scope["method"], route, status[0], time.perf_counter() - start)
 
 
 class _TooLarge(Exception):

@@ -13,6 +13,7 @@ late and out-of-order events give the same profile as in-order ones.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from typing import Any
 
@@ -55,6 +56,8 @@ class Engine:
         self.store = store
         self.reader = EventReader(model.profile_builder)
         self.names = list(model.segment_names)
+        self._queue: list[_Pending] = []
+        self._queue_lock = threading.Lock()
 
     # ------------------------------------------------------------------ writes
     def ingest(self, raw: list[Any]) -> dict[str, Any]:
@@ -73,16 +76,52 @@ class Engine:
             except EventError as exc:
                 ident = event.get("event_id") if isinstance(event, dict) else None
                 rejected.append({"index": i, "event_id": ident, "error": str(exc)})
-        with self.store.transaction() as tx:
-            fresh = self.store.add_events(tx, parsed, now)
-            new = [e for e, is_new in zip(parsed, fresh, strict=True) if is_new]
-            changes = self._update(tx, new, now) if new else []
+        pending = _Pending(parsed)
+        with self._queue_lock:
+            self._queue.append(pending)
+        # Group commit: whoever holds the writer lock commits every batch queued so far in
+        # one transaction and one profiling of their users; the others find theirs done.
+        with self.store.lock:
+            if not pending.done:
+                with self._queue_lock:
+                    group, self._queue = self._queue, []
+                self._commit_group(group)
+        if pending.error is not None:
+            raise pending.error
         return {
-            "accepted": len(new),
-            "duplicates": len(parsed) - len(new),
+            "accepted": pending.accepted,
+            "duplicates": len(parsed) - pending.accepted,
             "rejected": rejected,
-            "changes": changes,
+            "changes": pending.changes,
         }
+
+    def _commit_group(self, group: list[_Pending]) -> None:
+        """Commit ``group``'s events in one transaction; when profiling fails, each batch
+        again on its own, so that one bad batch fails only itself."""
+        try:
+            self._commit(group)
+        except ServiceError as exc:
+            if len(group) == 1:
+                group[0].error, group[0].done = exc, True
+                return
+            for pending in group:
+                self._commit_group([pending])
+
+    def _commit(self, group: list[_Pending]) -> None:
+        now = time.time()
+        with self.store.transaction() as tx:
+            new = []
+            for pending in group:
+                fresh = self.store.add_events(tx, pending.parsed, now)
+                pending.new = [e for e, is_new in zip(pending.parsed, fresh, strict=True) if is_new]
+                new += pending.new
+            changes = self._update(tx, new, now) if new else []
+        by_user = {c["user_id"]: c for c in changes}
+        for pending in group:
+            users = dict.fromkeys(e["user_id"] for e in pending.new)
+            pending.accepted = len(pending.new)
+            pending.changes = [by_user[u] for u in users if u in by_user]
+            pending.done = True
 
     def _update(self, tx: Any, new: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
         """Profile and score the users of ``new`` events from all their stored events; write
@@ -181,6 +220,100 @@ class Engine:
             }
         return out
 
+    def score(self, body: Any) -> dict[str, Any]:
+        """Stateless scoring (``POST /v1/score``): ``{"events": [...], "as_of": ...}``,
+        events of one or more users profiled and scored without being stored, or
+        ``{"users": [...]}``, rows holding the model's basis columns."""
+        if not isinstance(body, dict) or ("events" in body) == ("users" in body):
+            raise ServiceError(
+                'body: expected {"events": [...]} (events to profile and score, with an '
+                'optional "as_of") or {"users": [...]} (rows with the columns '
+                f"{self.model.basis}); got {_kind(body)}"
+            )
+        key = "events" if "events" in body else "users"
+        items = body[key]
+        if not isinstance(items, list) or not items:
+            raise ServiceError(f"{key}: expected a non-empty list of objects; got {_kind(items)}")
+        if len(items) > MAX_BATCH:
+            raise ServiceError(
+                f"{key}: at most {MAX_BATCH:,} a request; got {len(items):,}.", status=413
+            )
+        if key == "users":
+            if not all(isinstance(r, dict) for r in items):
+                raise ServiceError("users: expected a list of objects (one row per user).")
+            try:
+                scored = self.model.score_rows(pd.DataFrame(items), source_name="users")
+            except PersonasError as exc:
+                raise ServiceError(f"users: {exc}") from None
+            return {"scores": _scores(scored, None)}
+        now = time.time()
+        bodies = []
+        for i, event in enumerate(items):
+            try:
+                bodies.append(self.reader.read(event, now)["body"])
+            except EventError as exc:
+                raise ServiceError(f"events[{i}].{exc}") from None
+        as_of = body.get("as_of")
+        instant = _as_of(as_of) if as_of is not None else None
+        if instant is None:
+            profiles, scored = self._score(bodies, now)
+        else:
+            profiles, scored = self._profile(bodies, instant)
+        return {"as_of": profiles.attrs["as_of"], "scores": _scores(scored, profiles)}
+
+    def track(self, messages: list[Any], call: str | None = None) -> dict[str, Any]:
+        """Messages of the Segment/RudderStack tracking API: events ingested, identify
+        calls' traits kept as the user's attributes."""
+        from personas.serve._tracking import TrackingError, read_message
+
+        events, where, rejected, identified = [], [], [], 0
+        for i, message in enumerate(messages):
+            try:
+                kind, read = read_message(message, call)
+            except TrackingError as exc:
+                ident = message.get("messageId") if isinstance(message, dict) else None
+                rejected.append({"index": i, "event_id": ident, "error": str(exc)})
+                continue
+            if kind == "traits":
+                with self.store.transaction() as tx:
+                    self.store.put_traits(tx, read["user_id"], read["traits"],
+                                          _instant(time.time()).isoformat())  # fmt: skip
+                identified += 1
+            else:
+                events.append(read)
+                where.append(i)
+        answer = self.ingest(events) if events else {"accepted": 0, "duplicates": 0,
+                                                     "rejected": [], "changes": []}  # fmt: skip
+        for r in answer["rejected"]:
+            r["index"] = where[r["index"]]
+        rejected = sorted(rejected + answer["rejected"], key=lambda r: r["index"])
+        return {"success": True, **answer, "rejected": rejected, "identified": identified}
+
+    def forget(self, user_id: str) -> dict[str, Any] | None:
+        """Delete the user's events, profile and history (``DELETE /v1/users/{id}``)."""
+        events = self.store.forget_user(user_id, _instant(time.time()).isoformat())
+        return None if events is None else {"user_id": user_id, "deleted_events": events}
+
+    def export(self, user_id: str) -> dict[str, Any] | None:
+        """Everything the store holds about the user (``GET /v1/users/{id}/export``)."""
+        stored = self.store.user(user_id)
+        events = self.store.events_of([user_id])
+        traits = self.store.traits(user_id)
+        if stored is None and not events and traits is None:
+            return None
+        return {
+            "user_id": user_id,
+            "traits": traits,
+            "events": events,
+            "profile": stored and stored["profile"],
+            "segment": stored and stored["segment"],
+            "segment_name": stored and stored["segment_name"],
+            "confidence": stored and stored["confidence"],
+            "as_of": stored and stored["as_of"],
+            "updated_at": stored and stored["updated_at"],
+            "history": self.store.history(user_id),
+        }
+
     def segments(self) -> list[dict[str, Any]]:
         """Every segment of the model with its live size, share and value."""
         counts = self.store.segment_counts()
@@ -192,6 +325,18 @@ class Engine:
         return out
 
 
+class _Pending:
+    """One request's events waiting for a commit, and what came of them."""
+
+    def __init__(self, parsed: list[dict[str, Any]]) -> None:
+        self.parsed = parsed
+        self.new: list[dict[str, Any]] = []
+        self.accepted = 0
+        self.changes: list[dict[str, Any]] = []
+        self.done = False
+        self.error: ServiceError | None = None
+
+
 class _Records(list):
     """A list of row dicts with ``attrs`` (as a DataFrame has)."""
 
@@ -200,6 +345,28 @@ class _Records(list):
     def __init__(self, rows: list[dict[str, Any]]) -> None:
         super().__init__(rows)
         self.attrs = {}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"an object with {sorted(value)[:5]}"
+    return type(value).__name__
+
+
+def _scores(scored: pd.DataFrame, profiles: Any) -> list[dict[str, Any]]:
+    key = str(scored.columns[0])
+    out = []
+    for i, (_, s) in enumerate(scored.iterrows()):
+        row = {
+            key: _value(s[key]),
+            "segment": int(s["segment"]),
+            "segment_name": str(s["segment_name"]),
+            "confidence": float(s["confidence"]),
+        }
+        if profiles is not None:
+            row["profile"] = plain({str(k): _value(v) for k, v in profiles[i].items()})
+        out.append(row)
+    return out
 
 
 def _value(v: Any) -> Any:

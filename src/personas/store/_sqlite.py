@@ -12,7 +12,9 @@ an older one is migrated step by step on open.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
+import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -55,6 +57,16 @@ _MIGRATIONS: dict[int, list[str]] = {
             at TEXT NOT NULL,
             event_id TEXT)""",
         "CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, change_id)",
+        """CREATE TABLE IF NOT EXISTS traits (
+            user_id TEXT PRIMARY KEY,
+            traits TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS audit (
+            audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            user_hash TEXT NOT NULL,
+            events INTEGER NOT NULL)""",
     ],
 }
 
@@ -227,6 +239,21 @@ class Store:
         )
 
     @staticmethod
+    def put_traits(tx: sqlite3.Connection, user_id: str, traits: dict[str, Any], at: str) -> None:
+        """Merge ``traits`` into the user's attributes (an identify call's)."""
+        row = tx.execute("SELECT traits FROM traits WHERE user_id = ?", (user_id,)).fetchone()
+        merged = (json.loads(row[0]) if row else {}) | traits
+        tx.execute(
+            "INSERT INTO traits (user_id, traits, updated_at) VALUES (?, ?, ?) ON CONFLICT "
+            "(user_id) DO UPDATE SET traits = excluded.traits, updated_at = excluded.updated_at",
+            (user_id, json.dumps(merged), at),
+        )
+
+    def traits(self, user_id: str) -> dict[str, Any] | None:
+        row = self.con.execute("SELECT traits FROM traits WHERE user_id = ?", (user_id,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    @staticmethod
     def add_changes(tx: sqlite3.Connection, changes: list[dict[str, Any]]) -> list[int]:
         ids = []
         for c in changes:
@@ -237,6 +264,41 @@ class Store:
             )
             ids.append(int(cur.lastrowid))
         return ids
+
+    def forget_user(self, user_id: str, at: str) -> int | None:
+        """Delete every trace of ``user_id`` (events, profile, changes) in one transaction,
+        keep an audit record with only a salted hash of the id, and checkpoint the WAL so
+        that no copy of the deleted rows is left in the files (``secure_delete`` zeroes
+        freed space in the database file). The events deleted; None for an unknown user."""
+        with self.transaction() as tx:
+            events = tx.execute("DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            users = tx.execute("DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+            tx.execute("DELETE FROM changes WHERE user_id = ?", (user_id,))
+            users += tx.execute("DELETE FROM traits WHERE user_id = ?", (user_id,)).rowcount
+            if not events and not users:
+                return None
+            tx.execute(
+                "INSERT INTO audit (at, action, user_hash, events) VALUES (?, 'delete', ?, ?)",
+                (at, self._salted(tx, user_id), events),
+            )
+        with self.lock:
+            self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return events
+
+    def _salted(self, tx: sqlite3.Connection, user_id: str) -> str:
+        """A salted SHA-256 of ``user_id`` (the salt is the store's own, made once)."""
+        row = tx.execute("SELECT value FROM meta WHERE key = 'audit_salt'").fetchone()
+        salt = row[0] if row else secrets.token_hex(16)
+        if row is None:
+            self.set_meta(tx, "audit_salt", salt)
+        return hashlib.sha256((salt + user_id).encode()).hexdigest()
+
+    def audit(self) -> list[dict[str, Any]]:
+        rows = self.con.execute(
+            "SELECT audit_id, at, action, user_hash, events FROM audit ORDER BY audit_id"
+        ).fetchall()
+        return [dict(zip(("audit_id", "at", "action", "user_hash", "events"), r, strict=True))
+                for r in rows]  # fmt: skip
 
     # ------------------------------------------------------------------ reads
     def events_of(self, user_ids: list[str], con: sqlite3.Connection | None = None) -> list[dict]:
@@ -296,12 +358,20 @@ class Store:
         keys = ("change_id", "user_id", "from", "to", "at", "event_id")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def last_change_id(self) -> int:
+        row = self.con.execute("SELECT max(change_id) FROM changes").fetchone()
+        return int(row[0] or 0)
+
     def segment_counts(self) -> dict[int | None, tuple[int, float]]:
         """Per segment: its users and their summed value."""
         rows = self.con.execute(
             "SELECT segment, count(*), coalesce(sum(value), 0) FROM users GROUP BY segment"
         ).fetchall()
         return {seg: (int(n), float(v)) for seg, n, v in rows}
+
+    def files(self) -> list[Path]:
+        """The store's files: the database, its WAL and shared-memory index."""
+        return [self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")]
 
     def counts(self) -> dict[str, int]:
         con = self.con
