@@ -380,3 +380,55 @@ def test_score_without_storing(trained, tmp_path):
     ):
         refused = client.post("/v1/score", json=body, headers=AUTH)
         assert refused.status_code == 422 and words in refused.json()["detail"], refused.text
+
+
+def test_a_rescore_moves_profiles_with_time_as_the_batch_path_does(trained, tmp_path):
+    model, _, events = trained
+    some = events[events["user_id"].isin(events["user_id"].unique()[:30])]
+    engine = Engine(model, open_store(tmp_path / "s.db"))
+    engine.ingest(_records(some))
+    later = pd.Timestamp("2027-03-01T00:00:00Z")
+    changes = engine.rescore(now=later.timestamp(), chunk=7)
+    assert all(c["event_id"] is None for c in changes)
+    profiling, scored = model.score_events(some.drop(columns="event_id"), as_of=later)
+    for i, user in enumerate(profiling.data["user_id"]):
+        stored = engine.store.user(user)
+        assert stored["as_of"] == profiling.as_of
+        assert stored["segment"] == int(scored["segment"].iloc[i])
+        assert stored["profile"]["tenure_days"] == pytest.approx(
+            float(profiling.data["tenure_days"].iloc[i])
+        )
+    app = create_app(engine, api_keys=[KEY], rescore_every=0.2)
+    with TestClient(app):  # (the lifespan runs the re-scoring thread)
+        deadline = time.monotonic() + 30
+        while not hasattr(app.state, "rescored") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    assert app.state.rescored["changes"] >= 0
+    assert engine.store.user(profiling.data["user_id"][0])["as_of"] != profiling.as_of
+
+
+def test_a_log_loaded_at_batch_speed_gives_the_batch_profiles(trained, tmp_path):
+    model, _, events = trained
+    path = tmp_path / "log.csv"
+    events.drop(columns="event_id").to_csv(path, index=False)
+    engine = Engine(model, open_store(tmp_path / "s.db"))
+    done = engine.load(str(path))
+    assert done["added"] == len(events) and done["users"] == events["user_id"].nunique()
+    assert engine.load(str(path))["added"] == 0  # (the same lines: nothing new)
+    client = TestClient(create_app(engine, api_keys=[KEY]))
+    profiling, scored = model.score_events(str(path), as_of=AS_OF)
+    for i in range(0, len(profiling.data), 11):
+        user = profiling.data["user_id"].iloc[i]
+        got = client.get(f"/v1/users/{user}", params={"as_of": AS_OF}, headers=AUTH).json()
+        assert got["segment"] == int(scored["segment"].iloc[i])
+        expected = profiling.data.iloc[i]
+        for feature, value in expected.items():
+            if pd.isna(value):
+                assert got["profile"][feature] is None, feature
+            elif isinstance(value, int | float | np.number):
+                assert got["profile"][feature] == pytest.approx(float(value), rel=1e-9), feature
+            else:
+                assert got["profile"][feature] == value, feature
+    assert client.get(f"/v1/users/{user}", headers=AUTH).json()["history"]
+    with pytest.raises(ServiceError, match="--load"):
+        engine.load(str(tmp_path / "missing.csv"))

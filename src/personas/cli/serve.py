@@ -25,6 +25,19 @@ def serve_command(
         "127.0.0.1", "--host", envvar="PERSONAS_HOST", help="Address to listen on."
     ),
     port: int = typer.Option(8000, "--port", envvar="PERSONAS_PORT", help="Port to listen on."),
+    rescore_every: float = typer.Option(
+        3600.0,
+        "--rescore-every",
+        envvar="PERSONAS_RESCORE_EVERY",
+        help="Seconds between re-scores of every user as of the clock (time alone moves "
+        "recency and the windows); 0: never.",
+    ),
+    load: str | None = typer.Option(
+        None,
+        "--load",
+        help="An event log (any format `personas profile` reads) to store before serving, "
+        "at batch speed: the service starts with its users. Loading it again adds nothing.",
+    ),
     api_keys_file: Path | None = typer.Option(
         None,
         "--api-keys-file",
@@ -36,12 +49,16 @@ def serve_command(
     import os
 
     from personas._optional import import_optional
-    from personas.model import load
+    from personas.model import load as load_model
     from personas.serve import Engine, create_app
     from personas.store import open_store
 
     uvicorn = import_optional("uvicorn", purpose="to serve segments over HTTP")
     import_optional("fastapi", purpose="to serve segments over HTTP")
+    if rescore_every < 0:
+        raise InputFileError(
+            f"--rescore-every must be 0 (never) or more seconds, not {rescore_every}."
+        )
     if not 0 < port < 65536:
         raise InputFileError(f"--port must be between 1 and 65535, not {port}.")
     keys = [k.strip() for k in os.environ.get("PERSONAS_API_KEYS", "").split(",") if k.strip()]
@@ -50,8 +67,14 @@ def serve_command(
             raise InputFileError(f"--api-keys-file {api_keys_file}: no such file.")
         lines = api_keys_file.read_text(encoding="utf-8").splitlines()
         keys += [k.strip() for k in lines if k.strip() and not k.startswith("#")]
-    engine = Engine(load(model), open_store(store))
-    app = create_app(engine, api_keys=keys)
+    engine = Engine(load_model(model), open_store(store))
+    if load is not None:
+        done = engine.load(load)
+        err_console.print(
+            f"Loaded {escape(load)}: {done['added']:,} new events of {done['events']:,}; "
+            f"{done['users']:,} users in the store."
+        )
+    app = create_app(engine, api_keys=keys, rescore_every=rescore_every)
     where = f"http://{host}:{port}"
     err_console.print(
         f"personas serves {escape(str(model))} at {escape(where)} (API at {escape(where)}/docs), "

@@ -84,6 +84,10 @@ from personas.profiles._times import date_from_parts, fitted_time_reader, time_r
 
 __all__ = ["ProfileBuilder"]
 
+# The normalised log's columns under the meanings' names (ProfileBuilder.read_events)
+_MEANINGS = {"uid": "user_id", "ts": "timestamp", "qty": "quantity", "unit_price": "price",
+             "etype": "event_type", "session": "session_id"}  # fmt: skip
+
 
 class ProfileBuilder(Estimator):
     """Profile users from their events: RFM, engagement, tenure, windows, trends, CLV.
@@ -248,6 +252,16 @@ class ProfileBuilder(Estimator):
         self._check_fitted("mapping_")
         return _Run(self, fitting=False).profile(X, users, as_of, read)
 
+    def read_events(self, X: Any, **read: Any) -> pd.DataFrame:
+        """The events of ``X`` as the fitted builder reads them, one row per line, under
+        the meanings' names: ``user_id``, ``timestamp`` (UTC), and those of ``amount``,
+        ``price``, ``quantity``, ``order_id``, ``event_type``, ``product``, ``category``,
+        ``channel``, ``device``, ``session_id``, ``duration``, ``plan``, ``status`` the
+        fitted log had (what the real-time service stores). ``read`` as for
+        :meth:`profile`."""
+        self._check_fitted("mapping_")
+        return _Run(self, fitting=False).events(X, read)
+
     def input_columns(self) -> dict[str, Any]:
         """The columns the fitted builder reads, by meaning (``timestamp`` may be a date in
         three columns; ``time_of_day`` the column adding the time to dates)."""
@@ -341,31 +355,7 @@ class _Run:
             # Ibis 12 warns about pandas 4 and DuckDB 2 deprecations it has yet to follow.
             warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
             options = self.b._options(self.fitting)  # (checked before the log is read)
-            self.con = connect()
-            dates = {"date_order": self.b.date_order}
-            if not self.fitting:  # (ties of day and month are read as the fitted log's)
-                dates["date_formats"] = self.b._read_forms()
-            log = read_events(self.con, events, **read, **dates)
-            if self.fitting:
-                self.f.date_formats_ = dict(log.date_formats)
-            self.source, self.notes = log.source, list(log.notes)
-            table, found = flatten(log.table)
-            self.notes += found
-            if log.parse_once:
-                # Text is parsed once: its typed columns go to a DuckDB table every query reads.
-                table = self.con.create_table("personas_raw", table)
-            columns = options["columns"]
-            parts = self._date_parts(table, columns)
-            if parts is not None:  # the date in three columns: Year, Month, Day
-                table = table.mutate(**{parts[0]: parts[1]})
-                columns = columns | {"timestamp": parts[0]}
-                self.notes.append(
-                    f"{parts[0].replace('-', ', ')} are read together as each event's date."
-                )
-            if self.fitting:
-                mapping, reader, numbers = self._infer(table, columns, log.headerless)
-            else:
-                mapping, reader, numbers = self._fitted(table)
+            table, mapping, reader, numbers = self._read(events, options, read)
             data, counts, as_of_ts, clv_doc = self._features(
                 table, mapping, reader, numbers, as_of, options
             )
@@ -401,6 +391,54 @@ class _Run:
         )
 
     # ------------------------------------------------------------------ reading
+    def _read(self, events, options, read: dict[str, Any]):
+        """The log as an Ibis table on a new DuckDB connection, with its mapping and how
+        its times and numbers are read (inferred when fitting, else as fitted)."""
+        self.con = connect()
+        dates = {"date_order": self.b.date_order}
+        if not self.fitting:  # (ties of day and month are read as the fitted log's)
+            dates["date_formats"] = self.b._read_forms()
+        log = read_events(self.con, events, **read, **dates)
+        if self.fitting:
+            self.f.date_formats_ = dict(log.date_formats)
+        self.source, self.notes = log.source, list(log.notes)
+        table, found = flatten(log.table)
+        self.notes += found
+        if log.parse_once:
+            # Text is parsed once: its typed columns go to a DuckDB table every query reads.
+            table = self.con.create_table("personas_raw", table)
+        columns = options["columns"]
+        parts = self._date_parts(table, columns)
+        if parts is not None:  # the date in three columns: Year, Month, Day
+            table = table.mutate(**{parts[0]: parts[1]})
+            columns = columns | {"timestamp": parts[0]}
+            self.notes.append(
+                f"{parts[0].replace('-', ', ')} are read together as each event's date."
+            )
+        if self.fitting:
+            mapping, reader, numbers = self._infer(table, columns, log.headerless)
+        else:
+            mapping, reader, numbers = self._fitted(table)
+        return table, mapping, reader, numbers
+
+    def events(self, events, read: dict[str, Any]) -> pd.DataFrame:
+        """The log's events as read for profiling, one row per line, under the meanings'
+        names (``user_id``, ``timestamp`` in UTC, ``amount``, ``price``, ``quantity``,
+        ``order_id``, ``event_type``…: the columns the fitted log had)."""
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
+            table, mapping, reader, numbers = self._read(events, self.b._options(False), read)
+            e = normalise(table, mapping, time=reader, numbers=numbers)
+            named = _MEANINGS
+            present = {k for k, v in mapping.to_dict().items() if v}
+            keep = [c for c in e.columns if named.get(c, c) in present]
+            data = fetch(e.select(*keep), self.con)
+            self.con.disconnect()
+        data = data.rename(columns=named)
+        if "amount" in data and not mapping.amount:
+            data = data.drop(columns="amount")  # (price × quantity: each is kept)
+        return data
+
     def _date_parts(self, table, columns: dict[str, str]):
         if self.fitting:
             parts = date_from_parts(table, columns.get("timestamp"))

@@ -20,6 +20,7 @@ from personas.serve._metrics import Metrics
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "hash_keys"]
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes of a request body (10,000 events fit)
+MAX_ID = 2**63 - 1  # the largest change_id SQLite stores
 POLL_SECONDS = 0.2  # how often /v1/stream looks for new changes
 
 
@@ -36,8 +37,16 @@ def _known(key: str, hashed: list[bytes]) -> bool:
     return found
 
 
-def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_MAX_BODY) -> Any:
-    """The FastAPI application serving ``engine`` to holders of ``api_keys``."""
+def create_app(
+    engine: Engine,
+    *,
+    api_keys: list[str],
+    max_body: int = DEFAULT_MAX_BODY,
+    rescore_every: float = 3600.0,
+) -> Any:
+    """The FastAPI application serving ``engine`` to holders of ``api_keys``; every
+    ``rescore_every`` seconds (0: never) every user is profiled and scored again as of
+    the clock, as time alone moves recency and the windows."""
     fastapi = import_optional("fastapi", purpose="to serve segments over HTTP")
     from fastapi import Depends, FastAPI, Query, Request
     from fastapi.exceptions import RequestValidationError
@@ -62,10 +71,24 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
+    error = {
+        "description": "Refused: detail says what to fix",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["detail"],
+                    "properties": {"detail": {"type": "string"}},
+                }
+            }
+        },
+    }
     app = FastAPI(
         title="personas",
         summary="Real-time user profiles and ML segments from events.",
         version=_version(),
+        responses={code: error for code in (401, 404, 413, 422)},
+        lifespan=_rescoring(engine, rescore_every),
     )
     metrics = Metrics()
     app.add_middleware(_BodyLimit, limit=max_body)
@@ -181,7 +204,16 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
         metrics.ingested(answer)
         return answer
 
-    @app.post("/v1/batch", tags=["tracking API"])
+    def body(schema: dict[str, Any]) -> dict[str, Any]:
+        content = {"application/json": {"schema": schema}}
+        return {"requestBody": {"required": True, "content": content}}
+
+    message = {"$ref": "#/components/schemas/TrackingMessage"}
+    batch = {"type": "object", "required": ["batch"],
+             "properties": {"batch": {"type": "array", "items": message},
+                            "writeKey": {"type": "string"}}}  # fmt: skip
+
+    @app.post("/v1/batch", tags=["tracking API"], openapi_extra=body(batch))
     async def post_batch(request: Request) -> dict[str, Any]:
         """Segment's (and RudderStack's) batch call: ``{"batch": [message, ...]}``."""
         return await tracking(request, None)
@@ -198,6 +230,7 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
             tags=["tracking API"],
             summary=f"Segment's {call} call (one message)",
             name=f"post_{call}",
+            openapi_extra=body(message),
         )(endpoint(call))
 
     @app.post("/v1/score", tags=["scoring"], dependencies=guarded)
@@ -247,7 +280,7 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
 
     @app.get("/v1/changes", tags=["segments"], dependencies=guarded)
     def get_changes(
-        after: int = Query(0, ge=0, description="the last change_id already seen"),
+        after: int = Query(0, ge=0, le=MAX_ID, description="the last change_id already seen"),
         limit: int = Query(100, ge=1, le=10_000),
     ) -> dict[str, Any]:
         """Segment changes after ``after``, in commit order; ``next`` is the cursor to
@@ -258,13 +291,15 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
     @app.get("/v1/stream", tags=["segments"], dependencies=guarded)
     async def stream(
         request: Request,
-        after: int | None = Query(None, ge=0, description="the last change_id already seen"),
+        after: int | None = Query(
+            None, ge=0, le=MAX_ID, description="the last change_id already seen"
+        ),
     ) -> Any:
         """Segment changes as server-sent events (``id`` is the change_id, ``data`` the
         change), in commit order. Resumes after the ``Last-Event-ID`` header (or
         ``after``); without either, starts with the changes to come."""
         header = request.headers.get("last-event-id")
-        if header is not None and not header.strip().isdigit():
+        if header is not None and not (header.strip().isdigit() and int(header) <= MAX_ID):
             raise ServiceError(
                 f"Last-Event-ID: expected a change_id (a whole number); got {header!r}"
             )
@@ -279,6 +314,37 @@ def create_app(engine: Engine, *, api_keys: list[str], max_body: int = DEFAULT_M
 
     _document_event(app)
     return app
+
+
+def _rescoring(engine: Engine, every: float) -> Any:
+    """The app's lifespan: a thread re-scoring every user each ``every`` seconds."""
+    import contextlib
+    import sys
+    import threading
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> Any:
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(every):
+                try:
+                    changes = engine.rescore()
+                except Exception as exc:  # (logged without data; tried again next time)
+                    print(f"personas: the periodic re-score failed: {type(exc).__name__}",
+                          file=sys.stderr)  # fmt: skip
+                    continue
+                app.state.rescored = {"at": time.time(), "changes": len(changes)}
+
+        thread = threading.Thread(target=loop, name="personas-rescore", daemon=True)
+        if every > 0:
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+
+    return lifespan
 
 
 async def _changes(request: Any, engine: Engine, cursor: int) -> Any:
@@ -386,7 +452,9 @@ def _document_event(app: Any) -> None:
         if app.openapi_schema:
             return app.openapi_schema
         doc = original()
-        doc.setdefault("components", {}).setdefault("schemas", {})["Event"] = schema
+        schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+        schemas["Event"] = schema
+        schemas["TrackingMessage"] = _MESSAGE
         app.openapi_schema = doc
         return doc
 
@@ -423,6 +491,24 @@ class _BodyLimit:
             await self.app(scope, limited, send)
         except _TooLarge:
             await _too_large(send, self.limit)
+
+
+_MESSAGE = {  # (Segment's spec; other fields are kept with the event)
+    "type": "object",
+    "properties": {
+        "type": {"type": "string", "enum": ["track", "page", "screen", "identify"]},
+        "messageId": {"type": "string"},
+        "userId": {"type": "string"},
+        "anonymousId": {"type": "string"},
+        "event": {"type": "string"},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "properties": {"type": "object"},
+        "context": {"type": "object"},
+        "traits": {"type": "object"},
+        "writeKey": {"type": "string"},
+    },
+    "additionalProperties": True,
+}
 
 
 class _Timed:

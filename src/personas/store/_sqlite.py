@@ -358,6 +358,11 @@ class Store:
         keys = ("change_id", "user_id", "from", "to", "at", "event_id")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def user_ids(self) -> list[str]:
+        """Every user with an event, in id order."""
+        rows = self.con.execute("SELECT DISTINCT user_id FROM events ORDER BY user_id")
+        return [r[0] for r in rows.fetchall()]
+
     def last_change_id(self) -> int:
         row = self.con.execute("SELECT max(change_id) FROM changes").fetchone()
         return int(row[0] or 0)
