@@ -26,7 +26,9 @@ def api_schema(tmp_path_factory):
     model = personas.segment(events, random_state=0).model
     engine = Engine(model, open_store(folder / "store.db"))
     app = create_app(engine, api_keys=[KEY])
-    return schemathesis.openapi.from_asgi("/openapi.json", app)
+    return schemathesis.openapi.from_asgi(
+        "/openapi.json", app, headers={"Authorization": f"Bearer {KEY}"}
+    )
 
 
 def test_no_answer_is_a_500_or_breaks_the_schema(api_schema):

@@ -3,6 +3,7 @@ path, duplicates and bad events, keys, the store across restarts."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -170,11 +171,12 @@ def test_keys_unknown_users_and_bad_requests(trained, tmp_path):
     user = events["user_id"][0]
     bad = client.get(f"/v1/users/{user}", params={"as_of": "soon"}, headers=AUTH)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("as_of:")
-    early = client.get(f"/v1/users/{user}", params={"as_of": "1990-01-01"}, headers=AUTH)
+    early = client.get(f"/v1/users/{user}", params={"as_of": "1990-01-01T00:00:00Z"}, headers=AUTH)
     assert early.status_code == 422 and "no event before it" in early.json()["detail"]
     paged = client.get("/v1/changes", params={"after": -1}, headers=AUTH)
     assert paged.status_code == 422 and "after" in paged.json()["detail"]
-    assert "Event" in client.get("/openapi.json").json()["components"]["schemas"]
+    assert client.get("/openapi.json").status_code == 401
+    assert "Event" in client.get("/openapi.json", headers=AUTH).json()["components"]["schemas"]
 
 
 def test_a_large_body_is_refused(trained, tmp_path):
@@ -348,7 +350,7 @@ def test_metrics_count_requests_and_events_without_user_ids(trained, tmp_path):
     assert 'personas_events_total{result="accepted"} 20' in text
     assert 'personas_events_total{result="duplicate"} 2' in text
     assert 'personas_events_total{result="rejected"} 1' in text
-    assert 'route="/v1/users/{user_id}",status="200"' in text
+    assert 'route="/v1/users/{user_id:path}",status="200"' in text
     assert 'personas_request_seconds_bucket{route="/v1/events",le="+Inf"} 1' in text
     users = events.head(20)["user_id"].nunique()
     assert f"personas_users {users}" in text and "personas_stored_events 20" in text
@@ -388,7 +390,7 @@ def test_a_rescore_moves_profiles_with_time_as_the_batch_path_does(trained, tmp_
     engine = Engine(model, open_store(tmp_path / "s.db"))
     engine.ingest(_records(some))
     later = pd.Timestamp("2027-03-01T00:00:00Z")
-    changes = engine.rescore(now=later.timestamp(), chunk=7)
+    changes = engine.rescore(now=later.timestamp() - 1, chunk=7)  # (as_of: the next second)
     assert all(c["event_id"] is None for c in changes)
     profiling, scored = model.score_events(some.drop(columns="event_id"), as_of=later)
     for i, user in enumerate(profiling.data["user_id"]):
@@ -432,3 +434,74 @@ def test_a_log_loaded_at_batch_speed_gives_the_batch_profiles(trained, tmp_path)
     assert client.get(f"/v1/users/{user}", headers=AUTH).json()["history"]
     with pytest.raises(ServiceError, match="--load"):
         engine.load(str(tmp_path / "missing.csv"))
+
+
+def test_what_a_new_user_trial_found(trained, tmp_path):
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    now = time.time()
+    # an event stamped "now" counts at once, for a new user and for a known one
+    for i in range(3):
+        one = {"event_id": f"now-{i}", "user_id": "brand new", "timestamp": now,
+               "event_type": "purchase", "amount": 10.0, "order_id": f"n{i}"}  # fmt: skip
+        assert client.post("/v1/events", json=one, headers=AUTH).json()["accepted"] == 1
+    assert client.get("/v1/users/brand new", headers=AUTH).json()["profile"]["frequency"] == 3
+    # ids holding "/", "?" and "#" are read, exported and deleted
+    odd = "team/alice smith?x=1#f"
+    row = {"event_id": "odd-1", "user_id": odd, "timestamp": now, "event_type": "session"}
+    assert client.post("/v1/events", json=row, headers=AUTH).json()["accepted"] == 1
+    quoted = "team/alice%20smith%3Fx%3D1%23f"
+    assert client.get(f"/v1/users/{quoted}", headers=AUTH).json()["user_id"] == odd
+    assert client.get(f"/v1/users/{quoted}/export", headers=AUTH).json()["events"]
+    assert client.delete(f"/v1/users/{quoted}", headers=AUTH).json()["deleted_events"] == 1
+    # nesting, sizes and conflicting names
+    deep: dict = {}
+    for _ in range(40):
+        deep = {"x": deep}
+    nested = {"event_id": "deep", "user_id": "u", "timestamp": now, "blob": deep}
+    huge = {"event_id": "huge", "user_id": "u", "timestamp": now, "amount": 1e308}
+    both = {"event_id": "both", "user_id": "u2", "timestamp": now, "duration": 5,
+            "duration_min": 7, "event_type": "session"}  # fmt: skip
+    answer = client.post("/v1/events", json={"events": [nested, huge, both]}, headers=AUTH).json()
+    errors = [r["error"] for r in answer["rejected"]]
+    assert errors[0].startswith("properties: expected values nested at most 32")
+    assert errors[1].startswith("amount: expected a finite number of at most 1e+15")
+    kept = client.get("/v1/users/u2/export", headers=AUTH).json()["events"][0]
+    assert kept["duration"] == 5 and kept["properties"]["duration_min"] == 7
+    brackets = client.post("/v1/events", content=b"[" * 100_000, headers=AUTH)
+    assert brackets.status_code == 422 and "nested" in brackets.json()["detail"]
+    brotli = client.post("/v1/events", content=b"{}", headers=AUTH | {"Content-Encoding": "br"})
+    assert brotli.status_code == 415 and "'br'" in brotli.json()["detail"]
+    cell = {"users": [{c: [1] for c in model.basis}]}
+    refused = client.post("/v1/score", json=cell, headers=AUTH)
+    assert refused.status_code == 422 and refused.json()["detail"].startswith("users[0].")
+    # as_of is read as event times are: an unencoded + is named, numbers are Unix seconds
+    plus = client.get("/v1/users/u2?as_of=2026-03-01T00:00:00+02:00", headers=AUTH)
+    assert plus.status_code == 422 and "%2B" in plus.json()["detail"]
+    some = _records(events.head(5))
+    at = pd.Timestamp(AS_OF).timestamp()
+    scored = client.post("/v1/score", json={"events": some, "as_of": at}, headers=AUTH).json()
+    assert scored["as_of"].startswith("2024-07-01T00:00:00")
+    # the API's pages need the key too: a browser gives it as Basic auth's user name
+    assert client.get("/docs").status_code == 401
+    assert client.get("/docs").headers["www-authenticate"].startswith("Basic")
+    basic = "Basic " + base64.b64encode(f"{KEY}:".encode()).decode()
+    assert client.get("/docs", headers={"Authorization": basic}).status_code == 200
+
+
+def test_a_store_of_another_model_is_scored_again_by_this_one(trained, tmp_path):
+    model, _, events = trained
+    engine = Engine(model, open_store(tmp_path / "s.db"))
+    engine.ingest(_records(events.head(300)))
+    engine.store.close()
+    other_events = personas.datasets.make_events(
+        personas.datasets.make_users(150, random_state=9)[0], random_state=9
+    )
+    other = personas.segment(other_events, k=2, random_state=0).model
+    again = Engine(other, open_store(tmp_path / "s.db"))
+    assert again.rescored_at_start
+    names = {s["name"] for s in again.segments()}
+    assert names == set(other.segment_names)
+    user = events["user_id"][0]
+    assert again.store.user(user)["segment_name"] in other.segment_names
+    assert not Engine(other, open_store(tmp_path / "s.db")).rescored_at_start

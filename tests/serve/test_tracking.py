@@ -116,7 +116,7 @@ def test_official_clients_land_once_with_the_same_profile(server, sdk):
     assert len(export["events"]) == len(_as_events(user))
     assert export["traits"] == {"plan_tier": "gold"}
     order = next(e for e in export["events"] if e["event_type"] == "Order Completed")
-    assert order["properties"]["properties"]["currency"] == "EUR"
+    assert order["properties"]["currency"] == "EUR"
     direct = f"{sdk}-direct"
     events = [dict(e, user_id=direct) for e in _as_events(user)]
     assert (

@@ -67,7 +67,13 @@ def serve_command(
             raise InputFileError(f"--api-keys-file {api_keys_file}: no such file.")
         lines = api_keys_file.read_text(encoding="utf-8").splitlines()
         keys += [k.strip() for k in lines if k.strip() and not k.startswith("#")]
+    _check_address(host, port)
     engine = Engine(load_model(model), open_store(store))
+    if engine.rescored_at_start:
+        err_console.print(
+            f"{escape(store)} held profiles of another model: every user was profiled and "
+            "scored again by this one (the changes are in /v1/changes)."
+        )
     if load is not None:
         done = engine.load(load)
         err_console.print(
@@ -81,3 +87,25 @@ def serve_command(
         f"store {escape(store)}"
     )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+def _check_address(host: str, port: int) -> None:
+    """A clear error when ``host``:``port`` cannot be listened on (in use, or no such
+    address here), before anything is opened."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise InputFileError(f"--host {host!r} is not an address here ({exc}).") from None
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise InputFileError(
+                f"Cannot listen on {host}:{port} ({exc.strerror or exc}): another program "
+                "may hold the port (choose another with --port), or the address is not this "
+                "machine's (--host)."
+            ) from None

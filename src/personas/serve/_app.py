@@ -15,6 +15,7 @@ from typing import Any
 
 from personas._optional import import_optional
 from personas.serve._engine import MAX_BATCH, Engine, ServiceError
+from personas.serve._events import MAX_DEPTH
 from personas.serve._metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "hash_keys"]
@@ -84,6 +85,9 @@ def create_app(
         },
     }
     app = FastAPI(
+        docs_url=None,
+        openapi_url=None,
+        redoc_url=None,
         title="personas",
         summary="Real-time user profiles and ML segments from events.",
         version=_version(),
@@ -104,6 +108,27 @@ def create_app(
         return JSONResponse({"detail": _explain(exc.errors())}, status_code=422)
 
     guarded = [Depends(key_required)]
+
+    def page_key(request: Request) -> None:
+        """The key of a page a browser opens: a Bearer key, or Basic auth with the key as
+        the user name (the browser asks for it)."""
+        if not _known(_tracking_key(request, None) or "", hashed):
+            raise fastapi.HTTPException(
+                status_code=401,
+                detail="A valid API key is needed: Authorization: Bearer KEY, or the key as "
+                "the user name the browser asks for.",
+                headers={"WWW-Authenticate": 'Basic realm="personas"'},
+            )
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(page_key)])
+    def openapi_document() -> Any:
+        return JSONResponse(app.openapi())
+
+    @app.get("/docs", include_in_schema=False, dependencies=[Depends(page_key)])
+    def docs_page() -> Any:
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="personas API")
 
     @app.get("/healthz", tags=["service"])
     def healthz() -> dict[str, str]:
@@ -188,14 +213,12 @@ def create_app(
         if call is None:
             messages = body.get("batch") if isinstance(body, dict) else None
             if not isinstance(messages, list):
-                raise ServiceError(
-                    'batch: expected {"batch": [message, ...]}; got '
-                    + (
-                        f"keys {sorted(body)[:5]}"
-                        if isinstance(body, dict)
-                        else type(body).__name__
-                    )
+                got = (
+                    f"batch = {_describe(messages)}"
+                    if isinstance(body, dict) and "batch" in body
+                    else _describe(body)
                 )
+                raise ServiceError(f'batch: expected {{"batch": [message, ...]}}; got {got}')
         else:
             messages = [body]
         from starlette.concurrency import run_in_threadpool
@@ -243,7 +266,16 @@ def create_app(
 
         return await run_in_threadpool(engine.score, body)
 
-    @app.get("/v1/users/{user_id}", tags=["users"], dependencies=guarded)
+    # (export first: a user id may hold "/", which the path converter takes whole)
+    @app.get("/v1/users/{user_id:path}/export", tags=["users"], dependencies=guarded)
+    def export_user(user_id: str) -> dict[str, Any]:
+        """Everything the store holds about the user: events, profile, segment, history."""
+        found = engine.export(user_id)
+        if found is None:
+            raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
+        return found
+
+    @app.get("/v1/users/{user_id:path}", tags=["users"], dependencies=guarded)
     def get_user(
         user_id: str,
         as_of: str | None = Query(None, description="ISO 8601 instant: profile as of then"),
@@ -255,7 +287,7 @@ def create_app(
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return found
 
-    @app.delete("/v1/users/{user_id}", tags=["users"], dependencies=guarded)
+    @app.delete("/v1/users/{user_id:path}", tags=["users"], dependencies=guarded)
     def delete_user(user_id: str) -> dict[str, Any]:
         """Delete the user's events, profile and segment history in one transaction,
         leaving no copy in the store's files; an audit record keeps only a salted hash of
@@ -264,14 +296,6 @@ def create_app(
         if done is None:
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return done
-
-    @app.get("/v1/users/{user_id}/export", tags=["users"], dependencies=guarded)
-    def export_user(user_id: str) -> dict[str, Any]:
-        """Everything the store holds about the user: events, profile, segment, history."""
-        found = engine.export(user_id)
-        if found is None:
-            raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
-        return found
 
     @app.get("/v1/segments", tags=["segments"], dependencies=guarded)
     def get_segments() -> dict[str, Any]:
@@ -375,7 +399,13 @@ async def _json_body(request: Any, limit: int = DEFAULT_MAX_BODY) -> Any:
     """The request's JSON (gzip-compressed bodies too, as tracking clients send them; at
     most ``limit`` bytes once decompressed)."""
     raw = await request.body()
-    if request.headers.get("content-encoding", "").lower() == "gzip":
+    encoding = request.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("", "identity", "gzip"):
+        raise ServiceError(
+            f"Content-Encoding: expected gzip or none; got {encoding!r}, which is not read.",
+            status=415,
+        )
+    if encoding == "gzip":
         inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
         try:
             raw = inflate.decompress(raw, limit + 1)
@@ -391,6 +421,16 @@ async def _json_body(request: Any, limit: int = DEFAULT_MAX_BODY) -> Any:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ServiceError(f"body: expected JSON; it does not parse ({exc}).") from None
+    except RecursionError:
+        raise ServiceError(
+            f"body: expected JSON nested at most {MAX_DEPTH} levels deep; got far deeper."
+        ) from None
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return f"an object with the keys {sorted(map(str, value))[:5]}"
+    return f"{type(value).__name__} {json.dumps(value, default=str)[:40]}"
 
 
 def _tracking_key(request: Any, body: Any) -> str | None:

@@ -13,17 +13,19 @@ late and out-of-order events give the same profile as in-order ones.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from personas._json import dumps, plain
 from personas.errors import PersonasError
 from personas.model import Model
-from personas.serve._events import EventError, EventReader
+from personas.serve._events import MAX_DEPTH, EventError, EventReader, depth, read_instant
 from personas.store import Store
 
 __all__ = ["Engine", "ServiceError"]
@@ -59,6 +61,22 @@ class Engine:
         self.names = list(model.segment_names)
         self._queue: list[_Pending] = []
         self._queue_lock = threading.Lock()
+        self.model_id = _model_id(model)
+        self.rescored_at_start = self._adopt_model()
+
+    def _adopt_model(self) -> bool:
+        """Record the model in the store; a store whose profiles another model made has
+        every user profiled and scored again by this one (its segments are other
+        segments), the changes recorded. Whether that was done."""
+        stored = self.store.meta("model")
+        if stored == self.model_id:
+            return False
+        rescore = stored is not None and bool(self.store.counts()["users"])
+        if rescore:
+            self.rescore()
+        with self.store.transaction() as tx:
+            self.store.set_meta(tx, "model", self.model_id)
+        return rescore
 
     # ------------------------------------------------------------------ writes
     def ingest(self, raw: list[Any]) -> dict[str, Any]:
@@ -202,9 +220,11 @@ class Engine:
     def _score(self, bodies: list[dict[str, Any]], now: float) -> tuple[Any, pd.DataFrame]:
         """Profiles (a list of row dicts, with ``attrs``) and scores of the users of
         ``bodies``, as of ``now`` — or just after the latest event, when a sender's clock
-        runs a little ahead (only events before as_of count)."""
+        runs a little ahead (only events before as_of count), rounded up to the second."""
         latest = max(pd.Timestamp(b["timestamp"]).timestamp() for b in bodies)
-        as_of = _instant(max(now, latest + 1e-3))
+        # (profiles count events before as_of in whole seconds: the next whole second
+        # after the clock and after every event keeps an event stamped "now")
+        as_of = _instant(math.floor(max(now, latest)) + 1.0)
         return self._profile(bodies, as_of)
 
     def _profile(self, bodies: list[dict[str, Any]], as_of: pd.Timestamp):
@@ -287,14 +307,24 @@ class Engine:
         key = "events" if "events" in body else "users"
         items = body[key]
         if not isinstance(items, list) or not items:
-            raise ServiceError(f"{key}: expected a non-empty list of objects; got {_kind(items)}")
+            got = "an empty list" if items == [] else _kind(items)
+            raise ServiceError(f"{key}: expected a non-empty list of objects; got {got}")
         if len(items) > MAX_BATCH:
             raise ServiceError(
                 f"{key}: at most {MAX_BATCH:,} a request; got {len(items):,}.", status=413
             )
         if key == "users":
-            if not all(isinstance(r, dict) for r in items):
-                raise ServiceError("users: expected a list of objects (one row per user).")
+            for i, row in enumerate(items):
+                if not isinstance(row, dict):
+                    raise ServiceError(
+                        f"users[{i}]: expected an object (one row); got {_kind(row)}"
+                    )
+                for column, value in row.items():
+                    if isinstance(value, dict | list):
+                        raise ServiceError(
+                            f"users[{i}].{column}: expected a number, a string, true/false "
+                            f"or null; got {_kind(value)}"
+                        )
             try:
                 scored = self.model.score_rows(pd.DataFrame(items), source_name="users")
             except PersonasError as exc:
@@ -329,6 +359,10 @@ class Engine:
                 rejected.append({"index": i, "event_id": ident, "error": str(exc)})
                 continue
             if kind == "traits":
+                if depth(read["traits"]) > MAX_DEPTH:
+                    error = f"traits: nested deeper than {MAX_DEPTH} levels"
+                    rejected.append({"index": i, "event_id": read["event_id"], "error": error})
+                    continue
                 with self.store.transaction() as tx:
                     self.store.put_traits(tx, read["user_id"], read["traits"],
                                           _instant(time.time()).isoformat())  # fmt: skip
@@ -379,6 +413,17 @@ class Engine:
         return out
 
 
+def _model_id(model: Model) -> str:
+    """A hash naming the model: its manifest and its segments' centres."""
+    import hashlib
+    import json
+
+    h = hashlib.sha256(json.dumps(model.manifest, sort_keys=True, default=str).encode())
+    h.update(np.ascontiguousarray(model.segmenter.cluster_centers_, dtype=np.float64).tobytes())
+    h.update("\n".join(model.segment_names).encode())
+    return h.hexdigest()[:16]
+
+
 class _Pending:
     """One request's events waiting for a commit, and what came of them."""
 
@@ -403,8 +448,10 @@ class _Records(list):
 
 def _kind(value: Any) -> str:
     if isinstance(value, dict):
-        return f"an object with {sorted(value)[:5]}"
-    return type(value).__name__
+        return f"an object with the keys {sorted(map(str, value))[:5]}"
+    if isinstance(value, list):
+        return f"a list of {len(value)}"
+    return f"{type(value).__name__} {str(value)[:40]!r}"
 
 
 def _scores(scored: pd.DataFrame, profiles: Any) -> list[dict[str, Any]]:
@@ -439,14 +486,10 @@ def _money(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) else None
 
 
-def _as_of(value: str) -> pd.Timestamp:
+def _as_of(value: Any) -> pd.Timestamp:
+    """An ``as_of`` given to the API: as event times are written."""
     try:
-        stamp = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        stamp = None
-    if stamp is None or pd.isna(stamp):
-        raise ServiceError(
-            f"as_of: expected an ISO 8601 instant (2024-06-30T00:00:00Z); got {value!r}",
-            status=422,
-        )
-    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+        seconds = read_instant(value, "as_of")
+    except EventError as exc:
+        raise ServiceError(str(exc), status=422) from None
+    return _instant(seconds)

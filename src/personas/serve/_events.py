@@ -3,7 +3,7 @@ profile builder reads, one rule per field, each refusal naming the field, what w
 expected and what came.
 
 An event has ``event_id`` (made by the client, unique), ``user_id``, ``timestamp`` (ISO
-8601 with an offset, or Unix time in seconds; milliseconds when above 10^11) and the
+8601 with an offset, or Unix time in seconds; milliseconds above 10^11) and the
 fields the model's profile uses, under the canonical names (``event_type``, ``amount``…)
 or the names the training log had (``InvoiceNo``, ``Price``…). Other fields are kept as
 ``properties``.
@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["CANONICAL", "EventError", "EventReader", "MAX_FUTURE_SECONDS", "NUMERIC"]
+__all__ = ["CANONICAL", "EventError", "EventReader", "MAX_DEPTH", "MAX_FUTURE_SECONDS", "NUMERIC",
+           "depth", "read_instant"]  # fmt: skip
 
 #: The fields an event may carry for profiling, beside event_id, user_id and timestamp.
 CANONICAL = ("event_type", "amount", "price", "quantity", "order_id", "product", "category",
@@ -27,6 +29,11 @@ NUMERIC = {"amount", "price", "quantity", "duration"}
 #: How far ahead of the server's clock an event's time may be (clocks differ a little).
 MAX_FUTURE_SECONDS = 300.0
 MAX_ID = 256
+#: How deep an event's other fields may nest (objects in lists in objects…).
+MAX_DEPTH = 32
+#: The largest amount, price, quantity or duration taken (a quadrillion): sums of such
+#: values stay exact enough and finite.
+MAX_NUMBER = 1e15
 
 
 class EventError(ValueError):
@@ -68,10 +75,18 @@ class EventReader:
                     properties[key] = value
                 continue
             if meaning in fields and key != meaning:
-                continue  # (the canonical name wins over the training log's)
+                properties[key] = value  # (the canonical name wins; the other is kept)
+                continue
+            if meaning in fields:  # (the canonical name came after the log's: it wins)
+                properties[self.mapping.get(meaning, meaning)] = fields[meaning]
             fields[meaning] = value
         if isinstance(raw.get("properties"), dict):
             properties = raw["properties"] | properties
+        if properties and depth(properties) > MAX_DEPTH:
+            raise EventError(
+                f"properties: expected values nested at most {MAX_DEPTH} levels deep; got "
+                "deeper ones"
+            )
         event_id = _identifier(raw.get("event_id"), "event_id")
         user_id = _identifier(fields.pop("user_id", None), "user_id")
         ts = _timestamp(fields.pop("timestamp", None), now)
@@ -117,39 +132,67 @@ def _identifier(value: Any, field: str) -> str:
     return text
 
 
-def _timestamp(value: Any, now: float) -> float:
-    """Unix seconds of an ISO 8601 instant with an offset, or of a Unix time."""
-    expected = (
-        "expected an ISO 8601 instant with an offset (2024-06-30T18:00:00Z, "
-        "2024-06-30T20:00:00+02:00) or Unix time in seconds"
-    )
+_EXPECTED = (
+    "expected an ISO 8601 instant with an offset (2024-06-30T18:00:00Z, "
+    "2024-06-30T20:00:00+02:00) or Unix time in seconds"
+)
+
+
+def read_instant(value: Any, field: str = "timestamp") -> float:
+    """Unix seconds of an ISO 8601 instant with an offset, or of a Unix time (seconds;
+    milliseconds above 10^11); an EventError naming ``field`` otherwise."""
     if isinstance(value, bool) or value is None:
-        raise EventError(f"timestamp: {expected}; got {'nothing' if value is None else value}")
+        raise EventError(f"{field}: {_EXPECTED}; got {'nothing' if value is None else value}")
     if isinstance(value, int | float):
         if not math.isfinite(value):
-            raise EventError(f"timestamp: {expected}; got {value}")
-        seconds = float(value) / 1000.0 if abs(value) >= 1e11 else float(value)
+            raise EventError(f"{field}: {_EXPECTED}; got {value}")
+        seconds = float(value) / 1000.0 if abs(value) > 1e11 else float(value)
     elif isinstance(value, str):
+        text = value.strip()
         try:
-            stamp = dt.datetime.fromisoformat(value.strip().replace("z", "Z"))
+            stamp = dt.datetime.fromisoformat(text.replace("z", "Z"))
         except ValueError:
-            raise EventError(f"timestamp: {expected}; got {_short(value)}") from None
+            hint = ""
+            if re.search(r"\d \d\d:?\d\d$", text):  # ("…T00:00:00 02:00": a + in a URL)
+                hint = " (a + in a URL's query is read as a space: write it %2B)"
+            raise EventError(f"{field}: {_EXPECTED}; got {_short(value)}{hint}") from None
         if stamp.tzinfo is None:
             raise EventError(
-                f"timestamp: {_short(value)} has no offset, so the instant is unknown; add Z "
+                f"{field}: {_short(value)} has no offset, so the instant is unknown; add Z "
                 "for UTC or the offset (+02:00)"
             )
         seconds = stamp.timestamp()
     else:
-        raise EventError(f"timestamp: {expected}; got {type(value).__name__} {_short(value)}")
+        raise EventError(f"{field}: {_EXPECTED}; got {type(value).__name__} {_short(value)}")
     if seconds < -2_208_988_800:  # (before 1900)
-        raise EventError(f"timestamp: {_short(value)} is before 1900; {expected}")
+        raise EventError(f"{field}: {_short(value)} is before 1900; {_EXPECTED}")
+    return seconds
+
+
+def _timestamp(value: Any, now: float) -> float:
+    """Unix seconds of an event's time, at most MAX_FUTURE_SECONDS ahead of ``now``."""
+    seconds = read_instant(value)
     if seconds > now + MAX_FUTURE_SECONDS:
         raise EventError(
             f"timestamp: {_short(value)} is {seconds - now:,.0f} s ahead of the server's clock "
-            f"(at most {MAX_FUTURE_SECONDS:.0f} s are taken); check the sender's clock"
+            f"(at most {MAX_FUTURE_SECONDS:.0f} s are taken); check the sender's clock, and "
+            "give Unix time in seconds or milliseconds"
         )
     return seconds
+
+
+def depth(value: Any) -> int:
+    """How deep ``value`` nests (a scalar: 0), without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            level += 1
+            deepest = max(deepest, level)
+            if level > MAX_DEPTH:
+                return level
+            stack += [(v, level) for v in (item.values() if isinstance(item, dict) else item)]
+    return deepest
 
 
 def _iso(seconds: float) -> str:
@@ -171,8 +214,11 @@ def _number(value: Any, field: str) -> float:
             ) from None
     else:
         raise EventError(f"{field}: expected a number; got {type(value).__name__} {_short(value)}")
-    if not math.isfinite(number):
-        raise EventError(f"{field}: expected a finite number; got {_short(value)}")
+    if not math.isfinite(number) or abs(number) > MAX_NUMBER:
+        raise EventError(
+            f"{field}: expected a finite number of at most {MAX_NUMBER:.0e} in size; got "
+            f"{_short(value)}"
+        )
     return number
 
 

@@ -85,7 +85,7 @@ def read_message(message: Any, call: str | None = None) -> tuple[str, dict[str, 
         raise TrackingError("messageId: expected the message's unique id; got nothing")
     if event.get("user_id") is None:
         raise TrackingError("userId or anonymousId: expected one; got neither")
-    event["properties"] = {"properties": properties} | {
-        k: message[k] for k in ("context", "currency", "name", "category") if k in message
+    event["properties"] = dict(properties) | {
+        k: message[k] for k in ("context", "currency", "name") if k in message
     }
     return "event", event
