@@ -4,11 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint docs docs-check docs-serve browser format clean help
+.PHONY: demo test lint docs docs-check docs-serve browser postgres format clean help
 
 help:
 	@echo "make demo   - create $(VENV), install personas, run the demo (writes demo-output/)"
-	@echo "make test   - create $(VENV) with test extras, install chromium (apt) if missing,"
+	@echo "make test   - create $(VENV) with test extras, install chromium and postgresql (apt)"
+	@echo "              if missing,"
 	@echo "              run ruff, build the docs (strict) and the whole test suite"
 	@echo "make docs   - build the user guide and architecture (MkDocs) into site/"
 	@echo "make format - format the code with ruff"
@@ -44,6 +45,18 @@ browser:
 	    || echo "warning: could not install chromium; the browser tests will be skipped"; \
 	else echo "warning: no chromium and no apt-get; the browser tests will be skipped"; fi
 
+# The store's tests run a throwaway PostgreSQL server (a cluster in a temporary folder, on
+# a loopback port, stopped at the end): Debian's package. Without apt (or root), those
+# tests are skipped with that reason.
+postgres:
+	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  echo "installing Debian's postgresql for the store tests (apt-get)"; \
+	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql) \
+	    || echo "warning: could not install postgresql; the PostgreSQL store tests will be skipped"; \
+	else echo "warning: no postgresql and no apt-get; the PostgreSQL store tests will be skipped"; fi
+
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[docs]'
 	@touch $@ $(VENV)/.installed
@@ -58,7 +71,7 @@ docs-serve: $(VENV)/.installed-docs
 docs-check: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site-check
 
-test: lint docs-check browser
+test: lint docs-check browser postgres
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.installed-test

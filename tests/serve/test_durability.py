@@ -8,7 +8,6 @@ import os
 import random
 import signal
 import socket
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,6 +17,7 @@ from collections import Counter
 import pytest
 
 import personas
+from personas.store import open_store
 
 pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
 httpx = pytest.importorskip("httpx", reason="the test extra")
@@ -43,10 +43,10 @@ def _port() -> int:
         return s.getsockname()[1]
 
 
-def _start(model_path, store) -> tuple[subprocess.Popen, str]:
+def _start(model_path, url: str) -> tuple[subprocess.Popen, str]:
     port = _port()
     cmd = [sys.executable, "-m", "personas", "serve", str(model_path), "--port", str(port),
-           "--store", f"sqlite:///{store}"]  # fmt: skip
+           "--store", url]  # fmt: skip
     server = subprocess.Popen(
         cmd, env=dict(os.environ, PERSONAS_API_KEYS=KEY), stderr=subprocess.DEVNULL
     )
@@ -73,16 +73,23 @@ def _event(n: int, rng: random.Random) -> dict:
     }
 
 
-def _stored(store) -> Counter:
-    con = sqlite3.connect(store)
+def _stored(url: str) -> Counter:
+    store = open_store(url)
     try:
-        return Counter(dict(con.execute("SELECT user_id, count(*) FROM events GROUP BY user_id")))
+        rows = store.con.execute("SELECT user_id, count(*) FROM events GROUP BY user_id")
+        return Counter(dict(rows.fetchall()))
     finally:
-        con.close()
+        store.close()
 
 
-def test_acknowledged_events_survive_sigkill(model_path, tmp_path):
-    store = tmp_path / "store.db"
+@pytest.fixture(params=["sqlite", "postgres"])
+def store(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_acknowledged_events_survive_sigkill(model_path, store):
     rng = random.Random(0)
     sent: list[dict] = []
     acknowledged: set[str] = set()

@@ -144,7 +144,7 @@ def create_app(
     def get_metrics() -> str:
         """Prometheus text: requests and latency per route, events accepted, duplicate and
         rejected, users, stored events and the store's bytes."""
-        return metrics.text(engine.store.counts(), engine.store.files())
+        return metrics.text(engine.store.counts(), engine.store.size_bytes())
 
     @app.post(
         "/v1/events",

@@ -26,7 +26,7 @@ from personas._json import dumps, plain
 from personas.errors import PersonasError
 from personas.model import Model
 from personas.serve._events import MAX_DEPTH, EventError, EventReader, depth, read_instant
-from personas.store import Store
+from personas.store import BaseStore
 
 __all__ = ["Engine", "ServiceError"]
 
@@ -48,7 +48,7 @@ def _instant(seconds: float) -> pd.Timestamp:
 class Engine:
     """The model and the store, and the one writer between them."""
 
-    def __init__(self, model: Model, store: Store) -> None:
+    def __init__(self, model: Model, store: BaseStore) -> None:
         if model.input != "events":
             raise ServiceError(
                 "This model was trained on a user table; the service keeps profiles from "

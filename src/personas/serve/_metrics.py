@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from bisect import bisect_left
 from collections import defaultdict
-from pathlib import Path
 from typing import Any
 
 __all__ = ["BUCKETS", "Metrics"]
@@ -40,8 +39,8 @@ class Metrics:
             self.events["duplicate"] += answer["duplicates"]
             self.events["rejected"] += len(answer["rejected"])
 
-    def text(self, counts: dict[str, int], store_files: list[Path]) -> str:
-        """The exposition text, with the store's ``counts`` and the size of its files."""
+    def text(self, counts: dict[str, int], size: int) -> str:
+        """The exposition text, with the store's ``counts`` and ``size`` in bytes."""
         lines = [
             "# HELP personas_requests_total HTTP requests answered, by route and status.",
             "# TYPE personas_requests_total counter",
@@ -68,7 +67,6 @@ class Metrics:
                 "# TYPE personas_events_total counter",
             ]
             lines += [f'personas_events_total{{result="{k}"}} {v}' for k, v in self.events.items()]
-        size = sum(p.stat().st_size for p in store_files if p.exists())
         lines += [
             "# HELP personas_users Users in the store.",
             "# TYPE personas_users gauge",
@@ -76,7 +74,7 @@ class Metrics:
             "# HELP personas_stored_events Events in the store.",
             "# TYPE personas_stored_events gauge",
             f"personas_stored_events {counts['events']}",
-            "# HELP personas_store_bytes Bytes of the store's files (database and WAL).",
+            "# HELP personas_store_bytes Bytes the store takes (its files, or its database).",
             "# TYPE personas_store_bytes gauge",
             f"personas_store_bytes {size}",
         ]

@@ -1,0 +1,370 @@
+"""What every profile store of ``personas serve`` holds and answers, whatever the
+database: events (unique by ``event_id``), each user's profile and segment, the segment
+changes, identify traits and an audit of deletions. The SQL is written once, with ``?`` and
+``:name`` parameters; each database says how it connects, opens a write transaction,
+creates its schema and cleans up after a deletion (``_sqlite``, ``_postgres``).
+
+One writer at a time: the service holds ``lock`` around each batch in a process, and the
+database's own lock orders the processes. Each thread reads through its own connection.
+The schema carries a version (``meta``): a store written by a newer personas is refused,
+an older one is migrated step by step on open.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import secrets
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from personas.errors import PersonasError
+
+__all__ = ["SCHEMA_VERSION", "BaseStore", "StoreError"]
+
+SCHEMA_VERSION = 1
+
+# Each version's statements, applied in order to a store of an older version.
+MIGRATIONS: dict[int, list[str]] = {
+    1: [
+        "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE IF NOT EXISTS events (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            event_id TEXT NOT NULL UNIQUE,
+            user_id TEXT NOT NULL,
+            ts REAL NOT NULL,
+            body TEXT NOT NULL,
+            received_at REAL NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS events_user ON events (user_id, ts)",
+        """CREATE TABLE IF NOT EXISTS users (
+            user_id TEXT PRIMARY KEY,
+            profile TEXT NOT NULL,
+            segment INTEGER,
+            segment_name TEXT,
+            confidence REAL,
+            value REAL,
+            as_of TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        "CREATE INDEX IF NOT EXISTS users_segment ON users (segment)",
+        """CREATE TABLE IF NOT EXISTS changes (
+            change_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            user_id TEXT NOT NULL,
+            from_segment INTEGER,
+            to_segment INTEGER,
+            at TEXT NOT NULL,
+            event_id TEXT)""",
+        "CREATE INDEX IF NOT EXISTS changes_user ON changes (user_id, change_id)",
+        """CREATE TABLE IF NOT EXISTS traits (
+            user_id TEXT PRIMARY KEY,
+            traits TEXT NOT NULL,
+            updated_at TEXT NOT NULL)""",
+        """CREATE TABLE IF NOT EXISTS audit (
+            audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+            at TEXT NOT NULL,
+            action TEXT NOT NULL,
+            user_hash TEXT NOT NULL,
+            events INTEGER NOT NULL)""",
+    ],
+}
+
+
+class StoreError(PersonasError):
+    """The store cannot be opened or used (a bad URL, a newer schema, a damaged file)."""
+
+
+class BaseStore:
+    """The queries of a store; subclasses connect and write (see the module)."""
+
+    name = "the store"
+    #: a parameter as the driver writes it: "?" (sqlite3) or "%s" (psycopg)
+    param = "?"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._connections: list[Any] = []
+        self._guard = threading.Lock()
+        self.lock = threading.RLock()  # (one writer in this process: held around a batch)
+        self._migrate()
+
+    # ------------------------------------------------------------------ connections
+    def _connect(self) -> Any:
+        raise NotImplementedError
+
+    @property
+    def con(self) -> Any:
+        """This thread's connection."""
+        con = getattr(self._local, "con", None)
+        if con is None:
+            con = self._local.con = self._connect()
+            with self._guard:
+                self._connections.append(con)
+        return con
+
+    def close(self) -> None:
+        with self._guard:
+            for con in self._connections:
+                con.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _begin(self, con: Any) -> None:
+        raise NotImplementedError
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Any]:
+        """One write transaction, under the writer locks; rolled back when the block
+        raises."""
+        with self.lock:
+            con = self.con
+            self._begin(con)
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+
+    def _run(self, con: Any, sql: str, params: Any = ()) -> Any:
+        """``sql`` (with ``?`` or ``:name`` parameters) run on ``con``."""
+        return con.execute(self._sql(sql), params)
+
+    def _many(self, con: Any, sql: str, rows: list[Any]) -> None:
+        con.cursor().executemany(self._sql(sql), rows)
+
+    def _sql(self, sql: str) -> str:
+        if self.param == "?":
+            return sql
+        return re.sub(r":(\w+)", r"%(\1)s", sql.replace("?", "%s"))
+
+    def _tables(self) -> set[str]:
+        raise NotImplementedError
+
+    def _schema(self, statement: str) -> str:
+        """A migration's statement in this database's dialect."""
+        return statement
+
+    def _migrate(self) -> None:
+        tables = self._tables()
+        version = 0
+        if "meta" in tables:
+            row = self._run(
+                self.con, "SELECT value FROM meta WHERE key = 'schema_version'"
+            ).fetchone()
+            version = int(row[0]) if row else 0
+        elif tables:
+            raise StoreError(
+                f"--store {self.name} is a database of something else (it has tables but no "
+                "personas schema); give a new one."
+            )
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"--store {self.name} was written by a newer personas (store schema version "
+                f"{version}; this one knows up to {SCHEMA_VERSION}). Upgrade personas "
+                "(pip install -U personas) or give another store."
+            )
+        if version == SCHEMA_VERSION:
+            return
+        with self.transaction() as tx:
+            for v in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS[v]:
+                    tx.execute(self._schema(statement))
+            self.set_meta(tx, "schema_version", str(SCHEMA_VERSION))
+
+    def _after_forget(self) -> None:
+        """What a deletion leaves to clean up, outside its transaction."""
+
+    def size_bytes(self) -> int:
+        """The bytes the store takes."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ meta
+    def meta(self, key: str) -> str | None:
+        row = self._run(self.con, "SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, tx: Any, key: str, value: str) -> None:
+        self._run(
+            tx,
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    # ------------------------------------------------------------------ writes
+    def add_events(self, tx: Any, events: Iterable[dict[str, Any]], now: float) -> list[bool]:
+        """Insert events (``event_id``, ``user_id``, ``ts`` in Unix seconds, ``body``);
+        per event, whether it is new (False: its id was stored before)."""
+        out = []
+        for e in events:
+            cur = self._run(
+                tx,
+                "INSERT INTO events (event_id, user_id, ts, body, received_at) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING",
+                (e["event_id"], e["user_id"], e["ts"], json.dumps(e["body"]), now),
+            )
+            out.append(cur.rowcount == 1)
+        return out
+
+    def put_users(self, tx: Any, rows: list[dict[str, Any]]) -> None:
+        self._many(
+            tx,
+            "INSERT INTO users (user_id, profile, segment, segment_name, confidence, value, "
+            "as_of, updated_at) VALUES (:user_id, :profile, :segment, :segment_name, "
+            ":confidence, :value, :as_of, :updated_at) ON CONFLICT (user_id) DO UPDATE SET "
+            "profile = excluded.profile, segment = excluded.segment, segment_name = "
+            "excluded.segment_name, confidence = excluded.confidence, value = excluded.value, "
+            "as_of = excluded.as_of, updated_at = excluded.updated_at",
+            rows,
+        )
+
+    def put_traits(self, tx: Any, user_id: str, traits: dict[str, Any], at: str) -> None:
+        """Merge ``traits`` into the user's attributes (an identify call's)."""
+        row = self._run(tx, "SELECT traits FROM traits WHERE user_id = ?", (user_id,)).fetchone()
+        merged = (json.loads(row[0]) if row else {}) | traits
+        self._run(
+            tx,
+            "INSERT INTO traits (user_id, traits, updated_at) VALUES (?, ?, ?) ON CONFLICT "
+            "(user_id) DO UPDATE SET traits = excluded.traits, updated_at = excluded.updated_at",
+            (user_id, json.dumps(merged), at),
+        )
+
+    def traits(self, user_id: str) -> dict[str, Any] | None:
+        row = self._run(
+            self.con, "SELECT traits FROM traits WHERE user_id = ?", (user_id,)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def add_changes(self, tx: Any, changes: list[dict[str, Any]]) -> list[int]:
+        ids = []
+        for c in changes:
+            cur = self._run(
+                tx,
+                "INSERT INTO changes (user_id, from_segment, to_segment, at, event_id) "
+                "VALUES (:user_id, :from, :to, :at, :event_id) RETURNING change_id",
+                c,
+            )
+            ids.append(int(cur.fetchone()[0]))
+        return ids
+
+    def forget_user(self, user_id: str, at: str) -> int | None:
+        """Delete every trace of ``user_id`` (events, profile, changes) in one transaction,
+        keep an audit record with only a salted hash of the id, and checkpoint the WAL so
+        that no copy of the deleted rows is left in the files (``secure_delete`` zeroes
+        freed space in the database file). The events deleted; None for an unknown user."""
+        with self.transaction() as tx:
+            events = self._run(tx, "DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            users = self._run(tx, "DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+            self._run(tx, "DELETE FROM changes WHERE user_id = ?", (user_id,))
+            users += self._run(tx, "DELETE FROM traits WHERE user_id = ?", (user_id,)).rowcount
+            if not events and not users:
+                return None
+            self._run(
+                tx,
+                "INSERT INTO audit (at, action, user_hash, events) VALUES (?, 'delete', ?, ?)",
+                (at, self._salted(tx, user_id), events),
+            )
+        self._after_forget()
+        return events
+
+    def _salted(self, tx: Any, user_id: str) -> str:
+        """A salted SHA-256 of ``user_id`` (the salt is the store's own, made once)."""
+        row = self._run(tx, "SELECT value FROM meta WHERE key = 'audit_salt'").fetchone()
+        salt = row[0] if row else secrets.token_hex(16)
+        if row is None:
+            self.set_meta(tx, "audit_salt", salt)
+        return hashlib.sha256((salt + user_id).encode()).hexdigest()
+
+    def audit(self) -> list[dict[str, Any]]:
+        rows = self._run(
+            self.con, "SELECT audit_id, at, action, user_hash, events FROM audit ORDER BY audit_id"
+        ).fetchall()
+        return [dict(zip(("audit_id", "at", "action", "user_hash", "events"), r, strict=True))
+                for r in rows]  # fmt: skip
+
+    # ------------------------------------------------------------------ reads
+    def events_of(self, user_ids: list[str], con: Any | None = None) -> list[dict]:
+        """The stored events of ``user_ids`` (their bodies), oldest first."""
+        con = con or self.con
+        out: list[dict] = []
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._run(
+                con, f"SELECT body FROM events WHERE user_id IN ({marks}) ORDER BY ts, seq", chunk
+            ).fetchall()
+            out += [json.loads(r[0]) for r in rows]
+        return out
+
+    def segments_of(self, user_ids: list[str], con: Any | None = None) -> dict:
+        con = con or self.con
+        out: dict[str, int | None] = {}
+        for start in range(0, len(user_ids), 500):
+            chunk = user_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self._run(
+                con, f"SELECT user_id, segment FROM users WHERE user_id IN ({marks})", chunk
+            ).fetchall()
+            out.update(dict(rows))
+        return out
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        row = self._run(
+            self.con,
+            "SELECT user_id, profile, segment, segment_name, confidence, as_of, updated_at "
+            "FROM users WHERE user_id = ?",
+            (user_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        keys = ("user_id", "profile", "segment", "segment_name", "confidence", "as_of")
+        out = dict(zip(keys, row[:6], strict=True)) | {"updated_at": row[6]}
+        out["profile"] = json.loads(out["profile"])
+        return out
+
+    def history(self, user_id: str) -> list[dict[str, Any]]:
+        rows = self._run(
+            self.con,
+            "SELECT change_id, from_segment, to_segment, at, event_id FROM changes "
+            "WHERE user_id = ? ORDER BY change_id",
+            (user_id,),
+        ).fetchall()
+        keys = ("change_id", "from", "to", "at", "event_id")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def changes_after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
+        """Segment changes with an id above ``cursor``, in commit order."""
+        rows = self._run(
+            self.con,
+            "SELECT change_id, user_id, from_segment, to_segment, at, event_id FROM changes "
+            "WHERE change_id > ? ORDER BY change_id LIMIT ?",
+            (cursor, limit),
+        ).fetchall()
+        keys = ("change_id", "user_id", "from", "to", "at", "event_id")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    def user_ids(self) -> list[str]:
+        """Every user with an event, in id order."""
+        rows = self._run(self.con, "SELECT DISTINCT user_id FROM events ORDER BY user_id")
+        return [r[0] for r in rows.fetchall()]
+
+    def last_change_id(self) -> int:
+        row = self._run(self.con, "SELECT max(change_id) FROM changes").fetchone()
+        return int(row[0] or 0)
+
+    def segment_counts(self) -> dict[int | None, tuple[int, float]]:
+        """Per segment: its users and their summed value."""
+        rows = self._run(
+            self.con,
+            "SELECT segment, count(*), coalesce(sum(value), 0) FROM users GROUP BY segment",
+        ).fetchall()
+        return {seg: (int(n), float(v)) for seg, n, v in rows}
+
+    def counts(self) -> dict[str, int]:
+        con = self.con
+        return {
+            "events": int(self._run(con, "SELECT count(*) FROM events").fetchone()[0]),
+            "users": int(self._run(con, "SELECT count(*) FROM users").fetchone()[0]),
+        }
