@@ -7,9 +7,7 @@ from __future__ import annotations
 import os
 import random
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
@@ -18,6 +16,7 @@ import pytest
 
 import personas
 from personas.store import open_store
+from tests.serve._server import environment, start
 
 pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
 httpx = pytest.importorskip("httpx", reason="the test extra")
@@ -37,29 +36,8 @@ def model_path(tmp_path_factory):
     return path
 
 
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _start(model_path, url: str) -> tuple[subprocess.Popen, str]:
-    port = _port()
-    cmd = [sys.executable, "-m", "personas", "serve", str(model_path), "--port", str(port),
-           "--store", url]  # fmt: skip
-    server = subprocess.Popen(
-        cmd, env=dict(os.environ, PERSONAS_API_KEYS=KEY), stderr=subprocess.DEVNULL
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                return server, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    pytest.fail("the server did not start within 90 s")
+    return start([str(model_path), "--store", url], env=environment(PERSONAS_API_KEYS=KEY))
 
 
 def _event(n: int, rng: random.Random) -> dict:
@@ -93,6 +71,7 @@ def test_acknowledged_events_survive_sigkill(model_path, store):
     rng = random.Random(0)
     sent: list[dict] = []
     acknowledged: set[str] = set()
+    failures: list[int] = []
     counter = 0
     for trial in range(TRIALS):
         server, url = _start(model_path, store)
@@ -114,6 +93,8 @@ def test_acknowledged_events_survive_sigkill(model_path, store):
                     if answer.status_code == 200:
                         assert answer.json()["rejected"] == []
                         acknowledged.update(e["event_id"] for e in batch)
+                    else:  # (never an error: a killed server answers nothing)
+                        failures.append(answer.status_code)
 
         sender = threading.Thread(target=stream)
         sender.start()
@@ -127,6 +108,7 @@ def test_acknowledged_events_survive_sigkill(model_path, store):
         acked_per_user = Counter(e["user_id"] for e in sent if e["event_id"] in acknowledged)
         for user in USERS:
             assert acked_per_user[user] <= stored[user] <= sent_per_user[user], (trial, user)
+    assert failures == []
     assert len(acknowledged) > TRIALS  # (the stream was acknowledged between kills)
     server, url = _start(model_path, store)
     try:

@@ -8,15 +8,11 @@ import base64
 import datetime as dt
 import gzip
 import json
-import os
-import socket
-import subprocess
-import sys
-import time
 
 import pytest
 
 import personas
+from tests.serve._server import environment, running
 
 pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
 httpx = pytest.importorskip("httpx", reason="the test extra")
@@ -33,27 +29,9 @@ def server(tmp_path_factory):
     events = personas.datasets.make_events(users, random_state=2)
     path = folder / "model.personas"
     personas.segment(events, random_state=0).model.save(path)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    cmd = [sys.executable, "-m", "personas", "serve", str(path), "--port", str(port),
-           "--store", f"sqlite:///{folder / 'store.db'}"]  # fmt: skip
-    proc = subprocess.Popen(cmd, env=dict(os.environ, PERSONAS_API_KEYS=KEY),
-                            stderr=subprocess.DEVNULL)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the server did not start within 90 s")
-    yield url
-    proc.terminate()
-    proc.wait(timeout=30)
+    args = [str(path), "--store", f"sqlite:///{folder / 'store.db'}"]
+    with running(args, env=environment(PERSONAS_API_KEYS=KEY), log=folder / "server.log") as url:
+        yield url
 
 
 def _calls(user: str) -> list[tuple[str, dict]]:
@@ -150,7 +128,8 @@ def test_tracking_keys_gzip_and_bad_messages(server):
     ):
         assert httpx.post(f"{server}/v1/track", json=payload, headers=headers).status_code == 401
     not_gzip = httpx.post(f"{server}/v1/batch", content=b"{}",
-                          headers={"Authorization": basic, "Content-Encoding": "gzip"})  # fmt: skip
+                          headers={"Authorization": basic, "Content-Encoding": "gzip",
+                                   "Content-Type": "application/json"})  # fmt: skip
     assert not_gzip.status_code == 422 and "gzip" in not_gzip.json()["detail"]
     no_batch = httpx.post(f"{server}/v1/batch", json={"events": []}, headers=AUTH)
     assert no_batch.status_code == 422 and no_batch.json()["detail"].startswith("batch:")

@@ -12,6 +12,7 @@ from personas.errors import InputFileError
 
 @handle_errors
 def serve_command(
+    ctx: typer.Context,
     model: Path = typer.Argument(
         ..., help="A model.personas trained on an event log (`personas segment LOG`)."
     ),
@@ -19,12 +20,20 @@ def serve_command(
         "sqlite:///personas.db",
         "--store",
         envvar="PERSONAS_STORE",
-        help="Where profiles are kept: sqlite:///path.db (created on first start).",
+        help="Where profiles are kept: sqlite:///path.db (created on first start), or "
+        "postgresql://user:password@host:port/database.",
     ),
     host: str = typer.Option(
         "127.0.0.1", "--host", envvar="PERSONAS_HOST", help="Address to listen on."
     ),
     port: int = typer.Option(8000, "--port", envvar="PERSONAS_PORT", help="Port to listen on."),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        envvar="PERSONAS_WORKERS",
+        help="Worker processes sharing the port and the store (PostgreSQL is the store for "
+        "several; SQLite orders their writes one at a time).",
+    ),
     rescore_every: float = typer.Option(
         3600.0,
         "--rescore-every",
@@ -44,6 +53,13 @@ def serve_command(
         envvar="PERSONAS_API_KEYS_FILE",
         help="A file of API keys, one per line (or set PERSONAS_API_KEYS, comma-separated).",
     ),
+    config: Path | None = typer.Option(
+        None,
+        "--config",
+        envvar="PERSONAS_CONFIG",
+        help="A TOML file whose [serve] table holds these settings (store, host, port, "
+        "workers, rescore_every, api_keys_file, load); flags and PERSONAS_* variables win.",
+    ),
 ) -> None:
     """Serve profiles and segments in real time: POST events, GET a user's segment."""
     import os
@@ -51,28 +67,42 @@ def serve_command(
     from personas._optional import import_optional
     from personas.model import load as load_model
     from personas.serve import Engine, create_app
+    from personas.serve._settings import read_config, read_keys
     from personas.store import open_store
 
     uvicorn = import_optional("uvicorn", purpose="to serve segments over HTTP")
     import_optional("fastapi", purpose="to serve segments over HTTP")
+    given = {
+        "store": store,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "rescore_every": rescore_every,
+        "load": load,
+        "api_keys_file": api_keys_file,
+    }
+    if config is not None:  # (the file only where neither a flag nor a variable said)
+        for key, value in read_config(config).items():
+            source = ctx.get_parameter_source(key)  # (typer's own click: compared by name)
+            if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
+                given[key] = value
+    store, host, port, workers = given["store"], given["host"], given["port"], given["workers"]
+    rescore_every, load, keys_file = given["rescore_every"], given["load"], given["api_keys_file"]
     if rescore_every < 0:
         raise InputFileError(
             f"--rescore-every must be 0 (never) or more seconds, not {rescore_every}."
         )
     if not 0 < port < 65536:
         raise InputFileError(f"--port must be between 1 and 65535, not {port}.")
-    keys = [k.strip() for k in os.environ.get("PERSONAS_API_KEYS", "").split(",") if k.strip()]
-    if api_keys_file is not None:
-        if not api_keys_file.is_file():
-            raise InputFileError(f"--api-keys-file {api_keys_file}: no such file.")
-        lines = api_keys_file.read_text(encoding="utf-8").splitlines()
-        keys += [k.strip() for k in lines if k.strip() and not k.startswith("#")]
+    if workers < 1:
+        raise InputFileError(f"--workers must be 1 or more, not {workers}.")
+    keys = read_keys(os.environ.get("PERSONAS_API_KEYS"), keys_file)
     _check_address(host, port)
     engine = Engine(load_model(model), open_store(store))
     if engine.rescored_at_start:
         err_console.print(
-            f"{escape(store)} held profiles of another model: every user was profiled and "
-            "scored again by this one (the changes are in /v1/changes)."
+            f"{escape(engine.store.name)} held profiles of another model: every user was "
+            "profiled and scored again by this one (the changes are in /v1/changes)."
         )
     if load is not None:
         done = engine.load(load)
@@ -80,13 +110,22 @@ def serve_command(
             f"Loaded {escape(load)}: {done['added']:,} new events of {done['events']:,}; "
             f"{done['users']:,} users in the store."
         )
-    app = create_app(engine, api_keys=keys, rescore_every=rescore_every)
+    app = create_app(engine, api_keys=keys, rescore_every=rescore_every)  # (checks the keys)
     where = f"http://{host}:{port}"
     err_console.print(
         f"personas serves {escape(str(model))} at {escape(where)} (API at {escape(where)}/docs), "
-        f"store {escape(store)}"
+        f"store {escape(engine.store.name)}" + (f", {workers} workers" if workers > 1 else "")
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        return
+    engine.store.close()
+    os.environ.update({"PERSONAS_SERVE_MODEL": str(model.resolve()), "PERSONAS_STORE": store,
+                       "PERSONAS_RESCORE_EVERY": str(rescore_every)})  # fmt: skip
+    if keys_file:  # (the workers read the keys where the command did)
+        os.environ["PERSONAS_API_KEYS_FILE"] = str(Path(keys_file).resolve())
+    uvicorn.run("personas.serve._settings:app_from_environment", factory=True, host=host,
+                port=port, workers=workers, log_level="warning", access_log=False)  # fmt: skip
 
 
 def _check_address(host: str, port: int) -> None:

@@ -428,12 +428,14 @@ class _Run:
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
             table, mapping, reader, numbers = self._read(events, self.b._options(False), read)
-            e = normalise(table, mapping, time=reader, numbers=numbers)
-            named = _MEANINGS
-            present = {k for k, v in mapping.to_dict().items() if v}
-            keep = [c for c in e.columns if named.get(c, c) in present]
-            data = fetch(e.select(*keep), self.con)
-            self.con.disconnect()
+            try:
+                e = normalise(table, mapping, time=reader, numbers=numbers)
+                named = _MEANINGS
+                present = {k for k, v in mapping.to_dict().items() if v}
+                keep = [c for c in e.columns if named.get(c, c) in present]
+                data = fetch(e.select(*keep), self.con)
+            finally:
+                self.con.disconnect()
         data = data.rename(columns=named)
         if "amount" in data and not mapping.amount:
             data = data.drop(columns="amount")  # (price × quantity: each is kept)

@@ -181,7 +181,7 @@ def create_app(
         events, the profiles and segments they change are committed. A bad event rejects
         only itself; an ``event_id`` seen before counts as a duplicate and changes
         nothing."""
-        body = await _json_body(request)
+        body = await _json_body(request, max_body)
         if isinstance(body, dict) and "events" in body:
             events = body["events"]
             if not isinstance(events, list):
@@ -201,6 +201,14 @@ def create_app(
         return answer
 
     async def tracking(request: Request, call: str | None) -> dict[str, Any]:
+        header = _tracking_key(request, None)  # (a key in the header: checked before the body)
+        if header is not None and not _known(header, hashed):
+            raise fastapi.HTTPException(
+                status_code=401,
+                detail="A valid write key is needed: the API key as Basic auth's user name, "
+                "as a Bearer key, or as the body's writeKey.",
+                headers={"WWW-Authenticate": "Basic"},
+            )
         body = await _json_body(request, max_body)
         key = _tracking_key(request, body)
         if not key or not _known(key, hashed):
@@ -261,7 +269,7 @@ def create_app(
         """Score without storing: ``{"events": [...], "as_of": ISO}`` (events of one or more
         users, profiled and scored; as_of defaults to now) or ``{"users": [...]}`` (rows
         with the model's basis columns)."""
-        body = await _json_body(request)
+        body = await _json_body(request, max_body)
         from starlette.concurrency import run_in_threadpool
 
         return await run_in_threadpool(engine.score, body)
@@ -398,6 +406,11 @@ async def _changes(request: Any, engine: Engine, cursor: int) -> Any:
 async def _json_body(request: Any, limit: int = DEFAULT_MAX_BODY) -> Any:
     """The request's JSON (gzip-compressed bodies too, as tracking clients send them; at
     most ``limit`` bytes once decompressed)."""
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind != "application/json":  # (a form a page posts cross-site is not JSON)
+        raise ServiceError(
+            f"Content-Type: expected application/json; got {kind or 'none'!r}.", status=415
+        )
     raw = await request.body()
     encoding = request.headers.get("content-encoding", "").strip().lower()
     if encoding not in ("", "identity", "gzip"):

@@ -13,6 +13,7 @@ late and out-of-order events give the same profile as in-order ones.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import threading
 import time
@@ -25,7 +26,15 @@ import pandas as pd
 from personas._json import dumps, plain
 from personas.errors import PersonasError
 from personas.model import Model
-from personas.serve._events import MAX_DEPTH, EventError, EventReader, depth, read_instant
+from personas.serve._events import (
+    MAX_DEPTH,
+    EventError,
+    EventReader,
+    depth,
+    identifier,
+    read_instant,
+    valid_text,
+)
 from personas.store import BaseStore
 
 __all__ = ["Engine", "ServiceError"]
@@ -119,7 +128,7 @@ class Engine:
         again on its own, so that one bad batch fails only itself."""
         try:
             self._commit(group)
-        except ServiceError as exc:
+        except Exception as exc:  # (each waiting request gets its own answer, never none)
             if len(group) == 1:
                 group[0].error, group[0].done = exc, True
                 return
@@ -158,8 +167,11 @@ class Engine:
             events = self.model.profile_builder.read_events(source, **read)
         except PersonasError as exc:
             raise ServiceError(f"--load: {exc}", status=400) from None
-        name = source if isinstance(source, str) else getattr(source, "name", None)
-        prefix = f"{Path(str(name)).name}:" if name and not isinstance(name, int) else "load:"
+        name = source if isinstance(source, str | Path) else None
+        prefix = "load:"
+        if name is not None:  # (the file's name and a hash of its full path)
+            where = str(Path(name).resolve())
+            prefix = f"{Path(name).name}@{hashlib.sha256(where.encode()).hexdigest()[:8]}:"
         now = time.time()
         stamps = pd.to_datetime(events.pop("timestamp"), utc=True)
         columns = list(events.columns)
@@ -223,8 +235,9 @@ class Engine:
         runs a little ahead (only events before as_of count), rounded up to the second."""
         latest = max(pd.Timestamp(b["timestamp"]).timestamp() for b in bodies)
         # (profiles count events before as_of in whole seconds: the next whole second
-        # after the clock and after every event keeps an event stamped "now")
-        as_of = _instant(math.floor(max(now, latest)) + 1.0)
+        # after the clock and after every event keeps an event stamped "now";
+        # (event times are read to the nearest second: the second after the latest one)
+        as_of = _instant(math.floor(max(now, latest) + 0.5) + 1.0)
         return self._profile(bodies, as_of)
 
     def _profile(self, bodies: list[dict[str, Any]], as_of: pd.Timestamp):
@@ -329,7 +342,7 @@ class Engine:
                 scored = self.model.score_rows(pd.DataFrame(items), source_name="users")
             except PersonasError as exc:
                 raise ServiceError(f"users: {exc}") from None
-            return {"scores": _scores(scored, None)}
+            return {"scores": _scores(scored, None), "notes": list(scored.attrs.get("notes", []))}
         now = time.time()
         bodies = []
         for i, event in enumerate(items):
@@ -350,6 +363,12 @@ class Engine:
         calls' traits kept as the user's attributes."""
         from personas.serve._tracking import TrackingError, read_message
 
+        if len(messages) > MAX_BATCH:
+            raise ServiceError(
+                f"batch: at most {MAX_BATCH:,} messages a request; got {len(messages):,}. Send "
+                "them in several requests.",
+                status=413,
+            )
         events, where, rejected, identified = [], [], [], 0
         for i, message in enumerate(messages):
             try:
@@ -359,6 +378,12 @@ class Engine:
                 rejected.append({"index": i, "event_id": ident, "error": str(exc)})
                 continue
             if kind == "traits":
+                try:
+                    read["user_id"] = identifier(read["user_id"], "userId")
+                    valid_text(read["traits"], "traits")
+                except EventError as exc:
+                    rejected.append({"index": i, "event_id": read["event_id"], "error": str(exc)})
+                    continue
                 if depth(read["traits"]) > MAX_DEPTH:
                     error = f"traits: nested deeper than {MAX_DEPTH} levels"
                     rejected.append({"index": i, "event_id": read["event_id"], "error": error})
@@ -433,7 +458,7 @@ class _Pending:
         self.accepted = 0
         self.changes: list[dict[str, Any]] = []
         self.done = False
-        self.error: ServiceError | None = None
+        self.error: Exception | None = None
 
 
 class _Records(list):

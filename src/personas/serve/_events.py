@@ -12,6 +12,7 @@ or the names the training log had (``InvoiceNo``, ``Price``…). Other fields ar
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import re
 from typing import Any
@@ -20,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["CANONICAL", "EventError", "EventReader", "MAX_DEPTH", "MAX_FUTURE_SECONDS", "NUMERIC",
-           "depth", "read_instant"]  # fmt: skip
+           "depth", "identifier", "read_instant", "valid_text"]  # fmt: skip
 
 #: The fields an event may carry for profiling, beside event_id, user_id and timestamp.
 CANONICAL = ("event_type", "amount", "price", "quantity", "order_id", "product", "category",
@@ -80,6 +81,7 @@ class EventReader:
             if meaning in fields:  # (the canonical name came after the log's: it wins)
                 properties[self.mapping.get(meaning, meaning)] = fields[meaning]
             fields[meaning] = value
+        valid_text(raw, "the event")
         if isinstance(raw.get("properties"), dict):
             properties = raw["properties"] | properties
         if properties and depth(properties) > MAX_DEPTH:
@@ -87,8 +89,8 @@ class EventReader:
                 f"properties: expected values nested at most {MAX_DEPTH} levels deep; got "
                 "deeper ones"
             )
-        event_id = _identifier(raw.get("event_id"), "event_id")
-        user_id = _identifier(fields.pop("user_id", None), "user_id")
+        event_id = identifier(raw.get("event_id"), "event_id")
+        user_id = identifier(fields.pop("user_id", None), "user_id")
         ts = _timestamp(fields.pop("timestamp", None), now)
         body: dict[str, Any] = {"event_id": event_id, "user_id": user_id,
                                 "timestamp": _iso(ts)}  # fmt: skip
@@ -119,11 +121,12 @@ class EventReader:
         return pd.DataFrame(out)
 
 
-def _identifier(value: Any, field: str) -> str:
+def identifier(value: Any, field: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         got = "nothing" if value is None else f"{type(value).__name__} {_short(value)}"
         raise EventError(f"{field}: expected a non-empty string (or an integer); got {got}")
     text = str(value).strip()
+    valid_text(text, field)
     if not text or len(text) > MAX_ID:
         raise EventError(
             f"{field}: expected a non-empty string of at most {MAX_ID} characters; got "
@@ -138,15 +141,32 @@ _EXPECTED = (
 )
 
 
+def valid_text(value: Any, field: str) -> None:
+    """An EventError naming ``field`` when ``value`` holds text that is not Unicode (a
+    lone surrogate such as "\\ud800", which no store can write)."""
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise EventError(
+            f"{field}: expected valid Unicode text; got a lone surrogate (such as \\ud800)"
+        ) from None
+    except (TypeError, ValueError, RecursionError):
+        pass
+
+
 def read_instant(value: Any, field: str = "timestamp") -> float:
     """Unix seconds of an ISO 8601 instant with an offset, or of a Unix time (seconds;
     milliseconds above 10^11); an EventError naming ``field`` otherwise."""
     if isinstance(value, bool) or value is None:
         raise EventError(f"{field}: {_EXPECTED}; got {'nothing' if value is None else value}")
     if isinstance(value, int | float):
-        if not math.isfinite(value):
-            raise EventError(f"{field}: {_EXPECTED}; got {value}")
-        seconds = float(value) / 1000.0 if abs(value) > 1e11 else float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
+        if not math.isfinite(number):
+            raise EventError(f"{field}: {_EXPECTED}; got {str(value)[:40]}")
+        seconds = number / 1000.0 if abs(number) > 1e11 else number
     elif isinstance(value, str):
         text = value.strip()
         try:
@@ -166,6 +186,8 @@ def read_instant(value: Any, field: str = "timestamp") -> float:
         raise EventError(f"{field}: {_EXPECTED}; got {type(value).__name__} {_short(value)}")
     if seconds < -2_208_988_800:  # (before 1900)
         raise EventError(f"{field}: {_short(value)} is before 1900; {_EXPECTED}")
+    if seconds >= 9_214_646_400:  # (2262, beyond the instants pandas holds)
+        raise EventError(f"{field}: {_short(value)} is after 2261; {_EXPECTED}")
     return seconds
 
 
@@ -203,7 +225,10 @@ def _number(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise EventError(f"{field}: expected a number; got {value!r} (true/false)")
     if isinstance(value, int | float):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            number = math.inf
     elif isinstance(value, str):
         try:
             number = float(value.strip())

@@ -60,7 +60,7 @@ def read_message(message: Any, call: str | None = None) -> tuple[str, dict[str, 
             raise TrackingError(f"traits: expected an object; got {type(traits).__name__}")
         if user is None:
             raise TrackingError("userId or anonymousId: expected one; got neither")
-        return "traits", {"user_id": str(user), "traits": traits,
+        return "traits", {"user_id": user, "traits": traits,
                           "event_id": message.get("messageId")}  # fmt: skip
     properties = message.get("properties") or {}
     if not isinstance(properties, dict):

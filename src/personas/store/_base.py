@@ -119,13 +119,27 @@ class BaseStore:
         raises."""
         with self.lock:
             con = self.con
-            self._begin(con)
             try:
+                self._begin(con)
                 yield con
+                con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except Exception:  # (a broken connection: the next use opens a new one)
+                    self._discard(con)
                 raise
-            con.execute("COMMIT")
+
+    def _discard(self, con: Any) -> None:
+        """Drop this thread's connection ``con`` (broken: a server restarted, a failed
+        commit); the next query opens a new one."""
+        with self._guard:
+            if con in self._connections:
+                self._connections.remove(con)
+        if getattr(self._local, "con", None) is con:
+            self._local.con = None
+        with contextlib.suppress(Exception):
+            con.close()
 
     def _run(self, con: Any, sql: str, params: Any = ()) -> Any:
         """``sql`` (with ``?`` or ``:name`` parameters) run on ``con``."""

@@ -41,6 +41,7 @@ class PostgresStore(BaseStore):
 
     def _begin(self, con: Any) -> None:
         con.execute("BEGIN")
+        con.execute("SET LOCAL lock_timeout = '30s'")  # (a stuck writer: an error, not a hang)
         con.execute("SELECT pg_advisory_xact_lock(%s)", (_WRITER_LOCK,))
 
     def _tables(self) -> set[str]:

@@ -8,6 +8,7 @@ and truncated after it, so that no copy of a deleted user is left in the files."
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,11 @@ class SQLiteStore(BaseStore):
             raise StoreError(
                 f"--store {self.path}: the folder {self.path.parent} does not exist; create it "
                 "or choose another path."
+            )
+        if sqlite3.sqlite_version_info < (3, 35):
+            raise StoreError(
+                f"--store {self.path}: this Python's SQLite is {sqlite3.sqlite_version}; the "
+                "store needs 3.35 or later (RETURNING). Use a newer Python, or PostgreSQL."
             )
         super().__init__()
 
@@ -59,8 +65,19 @@ class SQLiteStore(BaseStore):
             ) from None
 
     def _after_forget(self) -> None:
-        with self.lock:
-            self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Copy the log into the database and truncate it (retried while a reader holds
+        it), so that the deleted rows' old pages leave the WAL file."""
+        for _ in range(50):
+            with self.lock:
+                busy = self.con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return
+            time.sleep(0.1)
+        raise StoreError(
+            f"--store {self.path}: the write-ahead log could not be truncated after a "
+            "deletion (a reader held it for 5 s); the deleted rows may stay in "
+            f"{self.path.name}-wal until the next deletion or restart."
+        )
 
     def files(self) -> list[Path]:
         """The store's files: the database, its WAL and shared-memory index."""
