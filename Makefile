@@ -33,29 +33,25 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks examples
 	$(BIN)/ruff format --check src tests benchmarks examples
 
-# The report tests open the HTML in a real headless Chromium: Debian's package, through
-# Playwright (which cannot download its own browsers here). Without apt (or root), the
-# browser tests are skipped with that reason.
-browser:
-	@if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then :; \
+# $(call apt_install,PACKAGE,CHECK,WHAT FOR): Debian's PACKAGE with apt-get (sudo when not
+# root) unless CHECK says it is there; without apt, a warning: those tests skip, saying why.
+apt_install = if $(2); then :; \
 	elif command -v apt-get >/dev/null 2>&1; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  echo "installing Debian's chromium for the browser tests (apt-get)"; \
-	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends chromium) \
-	    || echo "warning: could not install chromium; the browser tests will be skipped"; \
-	else echo "warning: no chromium and no apt-get; the browser tests will be skipped"; fi
+	  echo "installing Debian's $(1) for $(3) (apt-get)"; \
+	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends $(1)) \
+	    || echo "warning: could not install $(1); $(3) will be skipped"; \
+	else echo "warning: no $(1) and no apt-get; $(3) will be skipped"; fi
+
+# The report tests open the HTML in a real headless Chromium: Debian's package, through
+# Playwright (which cannot download its own browsers here).
+browser:
+	@$(call apt_install,chromium,command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ],the browser tests)
 
 # The store's tests run a throwaway PostgreSQL server (a cluster in a temporary folder, on
-# a loopback port, stopped at the end): Debian's package. Without apt (or root), those
-# tests are skipped with that reason.
+# a loopback port, stopped at the end): Debian's package.
 postgres:
-	@if command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; \
-	elif command -v apt-get >/dev/null 2>&1; then \
-	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  echo "installing Debian's postgresql for the store tests (apt-get)"; \
-	  ($$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq --no-install-recommends postgresql) \
-	    || echo "warning: could not install postgresql; the PostgreSQL store tests will be skipped"; \
-	else echo "warning: no postgresql and no apt-get; the PostgreSQL store tests will be skipped"; fi
+	@$(call apt_install,postgresql,command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1,the PostgreSQL store tests)
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 	$(PIP) -e '.[docs]'

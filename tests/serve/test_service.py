@@ -600,3 +600,35 @@ def test_a_failing_batch_in_a_group_fails_only_itself(trained, tmp_path, monkeyp
     assert good.done and good.error is None and good.accepted == 1
     assert poison.done and isinstance(poison.error, RuntimeError)
     assert engine.store.counts()["events"] == 1
+
+
+def test_the_store_reads_users_past_one_query_of_500(tmp_path):
+    store = open_store(tmp_path / "s.db")
+    users = [f"user-{i:04d}" for i in range(1_201)]
+    with store.transaction() as tx:
+        events = [{"event_id": f"e-{u}-{j}", "user_id": u, "ts": 100.0 - j,
+                   "body": {"user_id": u, "j": j}} for u in users for j in range(2)]  # fmt: skip
+        assert all(store.add_events(tx, events, 0.0))
+        row = {"profile": "{}", "segment_name": "s", "confidence": 1.0, "value": None,
+               "as_of": "x", "updated_at": "x"}  # fmt: skip
+        store.put_users(tx, [row | {"user_id": u, "segment": i % 3} for i, u in enumerate(users)])
+    bodies = store.events_of(users)
+    assert len(bodies) == 2 * len(users)
+    assert [b["j"] for b in bodies if b["user_id"] == users[-1]] == [1, 0]  # (oldest first)
+    assert store.segments_of(users + ["nobody"]) == {u: i % 3 for i, u in enumerate(users)}
+
+
+def test_logs_loaded_from_two_places_keep_their_own_ids(trained, tmp_path):
+    model, _, events = trained
+    log = events.drop(columns="event_id")
+    first, second = log.iloc[:300], log.iloc[300:600]
+    (tmp_path / "jan").mkdir()
+    (tmp_path / "feb").mkdir()
+    first.to_csv(tmp_path / "jan" / "events.csv", index=False)
+    second.to_csv(tmp_path / "feb" / "events.csv", index=False)
+    engine = Engine(model, open_store(tmp_path / "s.db"))
+    assert engine.load(str(tmp_path / "jan" / "events.csv"))["added"] == 300
+    assert engine.load(str(tmp_path / "feb" / "events.csv"))["added"] == 300
+    tables = Engine(model, open_store(tmp_path / "t.db"))
+    assert tables.load(first)["added"] == 300 and tables.load(second)["added"] == 300
+    assert tables.load(first)["added"] == 0

@@ -201,23 +201,19 @@ def create_app(
         return answer
 
     async def tracking(request: Request, call: str | None) -> dict[str, Any]:
+        unknown = fastapi.HTTPException(
+            status_code=401,
+            detail="A valid write key is needed: the API key as Basic auth's user name, "
+            "as a Bearer key, or as the body's writeKey.",
+            headers={"WWW-Authenticate": "Basic"},
+        )
         header = _tracking_key(request, None)  # (a key in the header: checked before the body)
         if header is not None and not _known(header, hashed):
-            raise fastapi.HTTPException(
-                status_code=401,
-                detail="A valid write key is needed: the API key as Basic auth's user name, "
-                "as a Bearer key, or as the body's writeKey.",
-                headers={"WWW-Authenticate": "Basic"},
-            )
+            raise unknown
         body = await _json_body(request, max_body)
-        key = _tracking_key(request, body)
+        key = header or _tracking_key(request, body)
         if not key or not _known(key, hashed):
-            raise fastapi.HTTPException(
-                status_code=401,
-                detail="A valid write key is needed: the API key as Basic auth's user name, "
-                "as a Bearer key, or as the body's writeKey.",
-                headers={"WWW-Authenticate": "Basic"},
-            )
+            raise unknown
         if call is None:
             messages = body.get("batch") if isinstance(body, dict) else None
             if not isinstance(messages, list):

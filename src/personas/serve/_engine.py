@@ -162,16 +162,18 @@ class Engine:
         """Store an existing event log (a path, a DataFrame; what ``personas profile``
         reads) at batch speed, not through HTTP, then profile and score its users: a new
         service starts with the users it was trained on. Each line's event id is the
-        log's name and the line's number, so loading the same log again adds nothing."""
+        log's name (a hash of its path, or of a table's content) and the line's number,
+        so loading the same log again adds nothing."""
         try:
             events = self.model.profile_builder.read_events(source, **read)
         except PersonasError as exc:
             raise ServiceError(f"--load: {exc}", status=400) from None
-        name = source if isinstance(source, str | Path) else None
-        prefix = "load:"
-        if name is not None:  # (the file's name and a hash of its full path)
-            where = str(Path(name).resolve())
-            prefix = f"{Path(name).name}@{hashlib.sha256(where.encode()).hexdigest()[:8]}:"
+        if isinstance(source, str | Path):  # (the file's name and a hash of its full path)
+            where = str(Path(source).resolve())
+            prefix = f"{Path(source).name}@{hashlib.sha256(where.encode()).hexdigest()[:8]}:"
+        else:  # (a table: a hash of its content, so that two tables do not share ids)
+            rows = pd.util.hash_pandas_object(pd.DataFrame(source), index=False).to_numpy()
+            prefix = f"table@{hashlib.sha256(rows.tobytes()).hexdigest()[:8]}:"
         now = time.time()
         stamps = pd.to_datetime(events.pop("timestamp"), utc=True)
         columns = list(events.columns)
@@ -218,7 +220,7 @@ class Engine:
         stamp = _instant(now).isoformat()
         rows, changes = [], []
         for record, (_, s) in zip(profiles, scored.iterrows(), strict=True):
-            user = str(record[self._user_column(scored)])
+            user = str(record["user_id"])
             segment = int(s["segment"])
             rows.append(self._row(user, record, s, profiles.attrs["as_of"], stamp))
             if before.get(user, -1) != segment:
@@ -232,16 +234,16 @@ class Engine:
     def _score(self, bodies: list[dict[str, Any]], now: float) -> tuple[Any, pd.DataFrame]:
         """Profiles (a list of row dicts, with ``attrs``) and scores of the users of
         ``bodies``, as of ``now`` — or just after the latest event, when a sender's clock
-        runs a little ahead (only events before as_of count), rounded up to the second."""
-        latest = max(pd.Timestamp(b["timestamp"]).timestamp() for b in bodies)
-        # (profiles count events before as_of in whole seconds: the next whole second
-        # after the clock and after every event keeps an event stamped "now";
-        # (event times are read to the nearest second: the second after the latest one)
-        as_of = _instant(math.floor(max(now, latest) + 0.5) + 1.0)
-        return self._profile(bodies, as_of)
-
-    def _profile(self, bodies: list[dict[str, Any]], as_of: pd.Timestamp):
+        runs a little ahead. Profiles count events before as_of, read to the nearest
+        second: as_of is the whole second after the clock's and the latest event's
+        rounded seconds, so that an event stamped "now" counts at once."""
         frame = self.reader.frame(bodies)
+        latest = frame[self.reader.columns["timestamp"]].max().timestamp()
+        as_of = _instant(math.floor(max(now, latest) + 0.5) + 1.0)
+        return self._profile(frame, as_of)
+
+    def _profile(self, frame: pd.DataFrame, as_of: pd.Timestamp):
+        """Profiles and scores of the events ``frame`` (:meth:`EventReader.frame`)."""
         try:
             profiling, scored = self.model.score_events(
                 frame, as_of=as_of, source_name="the events"
@@ -251,10 +253,6 @@ class Engine:
         records = _Records(profiling.data.to_dict("records"))
         records.attrs["as_of"] = profiling.as_of
         return records, scored
-
-    @staticmethod
-    def _user_column(scored: pd.DataFrame) -> str:
-        return str(scored.columns[0])
 
     def _row(self, user: str, record: dict, s: pd.Series, as_of: str, stamp: str) -> dict:
         profile = plain({str(k): _value(v) for k, v in record.items()})
@@ -296,7 +294,7 @@ class Engine:
                     f"at {bodies[0]['timestamp']}); give a later instant.",
                     status=422,
                 )
-            profiles, scored = self._profile(bodies, instant)
+            profiles, scored = self._profile(self.reader.frame(bodies), instant)
             s = scored.iloc[0]
             out |= {
                 "profile": plain({str(k): _value(v) for k, v in profiles[0].items()}),
@@ -355,7 +353,7 @@ class Engine:
         if instant is None:
             profiles, scored = self._score(bodies, now)
         else:
-            profiles, scored = self._profile(bodies, instant)
+            profiles, scored = self._profile(self.reader.frame(bodies), instant)
         return {"as_of": profiles.attrs["as_of"], "scores": _scores(scored, profiles)}
 
     def track(self, messages: list[Any], call: str | None = None) -> dict[str, Any]:

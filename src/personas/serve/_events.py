@@ -160,10 +160,7 @@ def read_instant(value: Any, field: str = "timestamp") -> float:
     if isinstance(value, bool) or value is None:
         raise EventError(f"{field}: {_EXPECTED}; got {'nothing' if value is None else value}")
     if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
+        number = _float(value)
         if not math.isfinite(number):
             raise EventError(f"{field}: {_EXPECTED}; got {str(value)[:40]}")
         seconds = number / 1000.0 if abs(number) > 1e11 else number
@@ -217,6 +214,14 @@ def depth(value: Any) -> int:
     return deepest
 
 
+def _float(value: int | float) -> float:
+    """A JSON number as a float; infinite for an integer past the floats (10**400)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def _iso(seconds: float) -> str:
     return dt.datetime.fromtimestamp(seconds, dt.UTC).isoformat(timespec="microseconds")
 
@@ -225,10 +230,7 @@ def _number(value: Any, field: str) -> float:
     if isinstance(value, bool):
         raise EventError(f"{field}: expected a number; got {value!r} (true/false)")
     if isinstance(value, int | float):
-        try:
-            number = float(value)
-        except OverflowError:
-            number = math.inf
+        number = _float(value)
     elif isinstance(value, str):
         try:
             number = float(value.strip())

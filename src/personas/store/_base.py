@@ -299,30 +299,24 @@ class BaseStore:
                 for r in rows]  # fmt: skip
 
     # ------------------------------------------------------------------ reads
-    def events_of(self, user_ids: list[str], con: Any | None = None) -> list[dict]:
-        """The stored events of ``user_ids`` (their bodies), oldest first."""
-        con = con or self.con
-        out: list[dict] = []
+    def _for_users(self, sql: str, user_ids: list[str], con: Any | None) -> list[tuple]:
+        """The rows of ``sql`` (its ``{ids}``: the user ids' parameters), 500 users a query."""
+        rows: list[tuple] = []
         for start in range(0, len(user_ids), 500):
             chunk = user_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._run(
-                con, f"SELECT body FROM events WHERE user_id IN ({marks}) ORDER BY ts, seq", chunk
-            ).fetchall()
-            out += [json.loads(r[0]) for r in rows]
-        return out
+            query = sql.format(ids=",".join("?" * len(chunk)))
+            rows += self._run(con or self.con, query, chunk).fetchall()
+        return rows
+
+    def events_of(self, user_ids: list[str], con: Any | None = None) -> list[dict]:
+        """The stored events of ``user_ids`` (their bodies; each user's oldest first)."""
+        sql = "SELECT body FROM events WHERE user_id IN ({ids}) ORDER BY ts, seq"
+        return [json.loads(r[0]) for r in self._for_users(sql, user_ids, con)]
 
     def segments_of(self, user_ids: list[str], con: Any | None = None) -> dict:
-        con = con or self.con
-        out: dict[str, int | None] = {}
-        for start in range(0, len(user_ids), 500):
-            chunk = user_ids[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            rows = self._run(
-                con, f"SELECT user_id, segment FROM users WHERE user_id IN ({marks})", chunk
-            ).fetchall()
-            out.update(dict(rows))
-        return out
+        """User id → stored segment, for those of ``user_ids`` the store has."""
+        sql = "SELECT user_id, segment FROM users WHERE user_id IN ({ids})"
+        return dict(self._for_users(sql, user_ids, con))
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         row = self._run(
