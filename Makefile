@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 
-.PHONY: demo test lint docs docs-check docs-serve browser postgres format clean help
+.PHONY: demo test lint docs docs-check docs-serve browser axe postgres format clean help
 
 help:
 	@echo "make demo   - create $(VENV), install personas, run the demo (writes demo-output/)"
 	@echo "make test   - create $(VENV) with test extras, install chromium and postgresql (apt)"
-	@echo "              if missing,"
+	@echo "              and axe-core (npm) if missing,"
 	@echo "              run ruff, build the docs (strict) and the whole test suite"
 	@echo "make docs   - build the user guide and architecture (MkDocs) into site/"
 	@echo "make format - format the code with ruff"
@@ -48,6 +48,16 @@ apt_install = if $(2); then :; \
 browser:
 	@$(call apt_install,chromium,command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ],the browser tests)
 
+# The dashboard's accessibility test injects axe-core, the npm package, from a local file.
+AXE := $(VENV)/axe-core/package/axe.min.js
+axe: $(AXE)
+$(AXE): | $(BIN)/python
+	@$(call apt_install,npm,command -v npm >/dev/null 2>&1,the accessibility test)
+	@if command -v npm >/dev/null 2>&1; then \
+	  (mkdir -p $(VENV)/axe-core && cd $(VENV)/axe-core && rm -f axe-core-*.tgz && \
+	   npm pack --silent axe-core@4 >/dev/null && tar xzf axe-core-*.tgz); \
+	fi; [ -f $@ ] || echo "warning: axe-core not installed; the accessibility test will be skipped"
+
 # The store's tests run a throwaway PostgreSQL server (a cluster in a temporary folder, on
 # a loopback port, stopped at the end): Debian's package.
 postgres:
@@ -67,7 +77,7 @@ docs-serve: $(VENV)/.installed-docs
 docs-check: $(VENV)/.installed-test
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir $(VENV)/site-check
 
-test: lint docs-check browser postgres
+test: lint docs-check browser axe postgres
 	$(BIN)/python -m pytest
 
 format: $(VENV)/.installed-test
@@ -75,4 +85,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix src tests benchmarks examples
 
 clean:
-	rm -rf $(VENV) demo-output site .pytest_cache .ruff_cache build src/*.egg-info
+	rm -rf $(VENV) demo-output site test-output .pytest_cache .ruff_cache build src/*.egg-info

@@ -70,6 +70,11 @@ class Model:
 
     Use :meth:`predict` to score users (from their events or their rows),
     :meth:`save` to write ``model.personas`` and :func:`personas.load` to read it back.
+
+    ``explanation`` is what training found, as plain data (``summary.json``'s segments,
+    rules, insights, outcomes, k choice and preprocessing, and the training data's
+    quality): the dashboard of ``personas serve`` shows it. None for a model file
+    written before it was kept.
     """
 
     def __init__(
@@ -78,10 +83,12 @@ class Model:
         pipeline: Any,
         segment_names: list[str],
         manifest: dict[str, Any] | None = None,
+        explanation: dict[str, Any] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.segment_names = list(segment_names)
         self.manifest = manifest or {}
+        self.explanation = explanation
 
     @classmethod
     def compose(
@@ -252,7 +259,8 @@ class Model:
 
     # ------------------------------------------------------------------ files
     def save(self, path: str | Path) -> Path:
-        """Write the model as a zip: ``manifest.json`` + ``pipeline.skops``."""
+        """Write the model as a zip: ``manifest.json`` + ``pipeline.skops`` (+
+        ``explanation.json``, plain JSON, when the model has one)."""
         import skops.io as sio
 
         path = Path(path)
@@ -278,6 +286,8 @@ class Model:
         with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
             zf.writestr("manifest.json", dumps(manifest, indent=2))
             zf.writestr("pipeline.skops", payload)
+            if self.explanation is not None:
+                zf.writestr("explanation.json", dumps(self.explanation))
         return path
 
     def _input_doc(self) -> dict[str, Any]:
@@ -321,6 +331,9 @@ class Model:
             with zipfile.ZipFile(path) as zf:
                 manifest = json.loads(zf.read("manifest.json"))
                 payload = zf.read("pipeline.skops")
+                explained = None
+                if "explanation.json" in zf.namelist():
+                    explained = json.loads(zf.read("explanation.json"))
         except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
             raise not_ours(f"expected a zip with manifest.json and pipeline.skops: {exc}") from None
         if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -365,6 +378,8 @@ class Model:
             else:
                 model = cls(pipeline=objects["pipeline"], segment_names=names, manifest=manifest)
             model._check()
+            if isinstance(explained, dict):  # (plain JSON: another shape is left out)
+                model.explanation = explained
         except PersonasError:
             raise
         except Exception as exc:  # a payload of known types but not a model's shape

@@ -256,6 +256,7 @@ def segment(
         events=events,
         basis_sample=(X[rows], segmenter.labels_[rows]),  # for the map in the report
     )
+    model.explanation = result.explanation()  # (saved with the model: the dashboard's)
     return result
 
 

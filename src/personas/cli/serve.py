@@ -113,7 +113,8 @@ def serve_command(
     app = create_app(engine, api_keys=keys, rescore_every=rescore_every)  # (checks the keys)
     where = f"http://{host}:{port}"
     err_console.print(
-        f"personas serves {escape(str(model))} at {escape(where)} (API at {escape(where)}/docs), "
+        f"personas serves {escape(str(model))} at {escape(where)} (dashboard at {escape(where)}/, "
+        f"API at {escape(where)}/docs), "
         f"store {escape(engine.store.name)}" + (f", {workers} workers" if workers > 1 else "")
     )
     if workers == 1:

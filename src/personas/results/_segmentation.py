@@ -182,6 +182,18 @@ class Segmentation(Result):
     def to_dict(self) -> dict[str, Any]:
         return self.summary()
 
+    def explanation(self) -> dict[str, Any]:
+        """What the saved model keeps of this run (``Model.explanation``): the summary
+        less the column roles, the EDA and the timings, with the training data's quality
+        (the validation's counts and findings, without per-column facts) and, for an event
+        log, what profiling counted."""
+        out = {k: v for k, v in self.summary().items() if k not in ("schema", "eda", "timings")}
+        checked = self.validation.to_dict()
+        out["quality"] = {k: v for k, v in checked.items() if k not in ("columns", "source")}
+        if self.events is not None:
+            out["events"] = {"as_of": self.events.as_of, "cleaning": self.events.cleaning}
+        return out
+
     def _page(self, fragment: bool) -> str:
         if fragment:
             return report.render_fragment("segmentation", self)

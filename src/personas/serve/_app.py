@@ -1,4 +1,5 @@
-"""The HTTP API of ``personas serve`` (FastAPI): events in, profiles and segments out.
+"""The HTTP API of ``personas serve`` (FastAPI): events in, profiles and segments out;
+the dashboard's pages beside it (:mod:`personas.serve._dashboard`).
 
 Every endpoint but ``/healthz`` needs ``Authorization: Bearer KEY``. Every refusal is a
 4xx whose ``detail`` names the field, what was expected and what came — never a 500 for
@@ -14,6 +15,7 @@ import zlib
 from typing import Any
 
 from personas._optional import import_optional
+from personas.serve._dashboard import add_dashboard
 from personas.serve._engine import MAX_BATCH, Engine, ServiceError
 from personas.serve._events import MAX_DEPTH
 from personas.serve._metrics import Metrics
@@ -340,6 +342,15 @@ def create_app(
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
+    add_dashboard(
+        app,
+        engine,
+        hashed,
+        lambda key: _known(key, hashed),
+        metrics=metrics,
+        stream=_changes,
+        max_body=max_body,
+    )
     _document_event(app)
     return app
 

@@ -227,6 +227,7 @@ class Engine:
                 changes.append({"user_id": user, "from": before.get(user), "to": segment,
                                 "at": stamp, "event_id": last_event.get(user)})  # fmt: skip
         self.store.put_users(tx, rows)
+        self.store.set_meta(tx, "computed_at", stamp)
         for change, change_id in zip(changes, self.store.add_changes(tx, changes), strict=True):
             change["change_id"] = change_id
         return [{"change_id": c.pop("change_id"), **c} for c in changes]

@@ -5,12 +5,17 @@ id: no personal data reaches the metrics."""
 
 from __future__ import annotations
 
+import statistics
 import threading
+import time
 from bisect import bisect_left
-from collections import defaultdict
+from collections import defaultdict, deque
 from typing import Any
 
 __all__ = ["BUCKETS", "Metrics"]
+
+#: The routes that bring events (their answers' latency is shown live).
+INGESTING = ("/v1/events", "/v1/batch", "/v1/track", "/v1/identify", "/v1/page", "/v1/screen")
 
 #: Upper bounds (seconds) of the latency histogram's buckets.
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -25,6 +30,10 @@ class Metrics:
         self.latency: dict[str, list[int]] = {}
         self.latency_sum: dict[str, float] = defaultdict(float)
         self.events = {"accepted": 0, "duplicate": 0, "rejected": 0}
+        # The latest answers to events (seconds) and events accepted (time, n), for the
+        # dashboard's live figures; bounded.
+        self._answers: deque[float] = deque(maxlen=2000)
+        self._accepted: deque[tuple[float, int]] = deque(maxlen=20_000)
 
     def request(self, method: str, route: str, status: int, seconds: float) -> None:
         with self._lock:
@@ -32,12 +41,32 @@ class Metrics:
             counts = self.latency.setdefault(route, [0] * (len(BUCKETS) + 1))
             counts[bisect_left(BUCKETS, seconds)] += 1
             self.latency_sum[route] += seconds
+            if method == "POST" and route in INGESTING and status == 200:
+                self._answers.append(seconds)
 
     def ingested(self, answer: dict[str, Any]) -> None:
         with self._lock:
             self.events["accepted"] += answer["accepted"]
             self.events["duplicate"] += answer["duplicates"]
             self.events["rejected"] += len(answer["rejected"])
+            if answer["accepted"]:
+                self._accepted.append((time.monotonic(), answer["accepted"]))
+
+    def live(self, window: float = 10.0) -> dict[str, Any]:
+        """Events accepted per second over the last ``window`` seconds, and the p50, p95
+        and p99 (ms) of the latest answers to requests bringing events (at most 2,000)."""
+        now = time.monotonic()
+        with self._lock:
+            recent = sum(n for t, n in self._accepted if t >= now - window)
+            answers = sorted(self._answers)
+            events = dict(self.events)
+        latency = []
+        if len(answers) >= 2:
+            cuts = statistics.quantiles(answers, n=100, method="inclusive")
+            latency = [(f"p{q}", 1000 * cuts[q - 1]) for q in (50, 95, 99)]
+        elif answers:
+            latency = [("latest", 1000 * answers[0])]
+        return {"rate": recent / window, "window": window, "latency": latency, **events}
 
     def text(self, counts: dict[str, int], size: int) -> str:
         """The exposition text, with the store's ``counts`` and ``size`` in bytes."""

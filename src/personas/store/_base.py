@@ -25,7 +25,7 @@ from personas.errors import PersonasError
 
 __all__ = ["SCHEMA_VERSION", "BaseStore", "StoreError"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 # Each version's statements, applied in order to a store of an older version.
 MIGRATIONS: dict[int, list[str]] = {
@@ -67,6 +67,39 @@ MIGRATIONS: dict[int, list[str]] = {
             action TEXT NOT NULL,
             user_hash TEXT NOT NULL,
             events INTEGER NOT NULL)""",
+    ],
+    # 2: segment sizes kept per day as they change (the dashboard's sizes over time, read
+    # without counting users), filled from the changes already stored; members listed by
+    # segment in id order from an index; each segment's users and value kept as totals.
+    2: [
+        """CREATE TABLE IF NOT EXISTS segment_days (
+            day TEXT NOT NULL,
+            segment INTEGER NOT NULL,
+            delta INTEGER NOT NULL,
+            PRIMARY KEY (day, segment))""",
+        """INSERT INTO segment_days (day, segment, delta)
+            SELECT day, segment, sum(delta) FROM (
+                SELECT substr(at, 1, 10) AS day, to_segment AS segment, 1 AS delta
+                FROM changes WHERE to_segment IS NOT NULL
+                UNION ALL
+                SELECT substr(at, 1, 10), from_segment, -1
+                FROM changes WHERE from_segment IS NOT NULL) AS moves
+            GROUP BY day, segment""",
+        "CREATE INDEX IF NOT EXISTS users_segment_id ON users (segment, user_id)",
+        "DROP INDEX IF EXISTS users_segment",
+        # Each segment's users and summed value, kept as users are written and deleted
+        # (read in the time of a few rows, however many users there are).
+        """CREATE TABLE IF NOT EXISTS segment_totals (
+            segment INTEGER PRIMARY KEY,
+            users BIGINT NOT NULL,
+            value REAL NOT NULL)""",
+        """INSERT INTO segment_totals (segment, users, value)
+            SELECT segment, count(*), coalesce(sum(value), 0) FROM users
+            WHERE segment IS NOT NULL GROUP BY segment""",
+        # Rows counted as they are written (a count(*) reads every row: seconds at 10M)
+        "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        "INSERT INTO counters (name, n) SELECT 'events', count(*) FROM events",
+        "INSERT INTO counters (name, n) SELECT 'users', count(*) FROM users",
     ],
 }
 
@@ -220,9 +253,31 @@ class BaseStore:
                 (e["event_id"], e["user_id"], e["ts"], json.dumps(e["body"]), now),
             )
             out.append(cur.rowcount == 1)
+        self._count(tx, "events", sum(out))
         return out
 
+    def _count(self, tx: Any, name: str, n: int) -> None:
+        if n:
+            self._run(tx, "UPDATE counters SET n = n + ? WHERE name = ?", (n, name))
+
     def put_users(self, tx: Any, rows: list[dict[str, Any]]) -> None:
+        """Write users' profiles and segments, and move the segments' totals by what the
+        rows change (a user's segment and value before, and now)."""
+        sql = "SELECT user_id, segment, value FROM users WHERE user_id IN ({ids})"
+        before = {u: (seg, value) for u, seg, value in
+                  self._for_users(sql, [r["user_id"] for r in rows], tx)}  # fmt: skip
+        totals: dict[int, list[float]] = {}
+        for row in rows:
+            for seg, value, sign in (
+                (*before.get(row["user_id"], (None, None)), -1),
+                (row["segment"], row["value"], 1),
+            ):
+                if seg is not None:
+                    moved = totals.setdefault(int(seg), [0, 0.0])
+                    moved[0] += sign
+                    moved[1] += sign * (value or 0.0)
+        self._total(tx, totals)
+        self._count(tx, "users", len({r["user_id"] for r in rows} - set(before)))
         self._many(
             tx,
             "INSERT INTO users (user_id, profile, segment, segment_name, confidence, value, "
@@ -252,7 +307,9 @@ class BaseStore:
         return json.loads(row[0]) if row else None
 
     def add_changes(self, tx: Any, changes: list[dict[str, Any]]) -> list[int]:
+        """Record segment changes (and the segments' sizes of their day); their ids."""
         ids = []
+        moves: dict[tuple[str, int], int] = {}
         for c in changes:
             cur = self._run(
                 tx,
@@ -261,7 +318,31 @@ class BaseStore:
                 c,
             )
             ids.append(int(cur.fetchone()[0]))
+            for segment, delta in ((c["from"], -1), (c["to"], 1)):
+                if segment is not None:
+                    key = (c["at"][:10], int(segment))
+                    moves[key] = moves.get(key, 0) + delta
+        self._move(tx, moves)
         return ids
+
+    def _total(self, tx: Any, totals: dict[int, list[float]]) -> None:
+        """Add (users, value) to each segment's totals."""
+        self._many(
+            tx,
+            "INSERT INTO segment_totals (segment, users, value) VALUES (?, ?, ?) ON CONFLICT "
+            "(segment) DO UPDATE SET users = segment_totals.users + excluded.users, "
+            "value = segment_totals.value + excluded.value",
+            [(seg, int(n), float(v)) for seg, (n, v) in totals.items() if n or v],
+        )
+
+    def _move(self, tx: Any, moves: dict[tuple[str, int], int]) -> None:
+        """Add ``moves`` ((day, segment) → users in less users out) to the sizes per day."""
+        self._many(
+            tx,
+            "INSERT INTO segment_days (day, segment, delta) VALUES (?, ?, ?) ON CONFLICT "
+            "(day, segment) DO UPDATE SET delta = segment_days.delta + excluded.delta",
+            [(day, segment, delta) for (day, segment), delta in moves.items() if delta],
+        )
 
     def forget_user(self, user_id: str, at: str) -> int | None:
         """Delete every trace of ``user_id`` (events, profile, changes) in one transaction,
@@ -270,7 +351,14 @@ class BaseStore:
         freed space in the database file). The events deleted; None for an unknown user."""
         with self.transaction() as tx:
             events = self._run(tx, "DELETE FROM events WHERE user_id = ?", (user_id,)).rowcount
+            row = self._run(tx, "SELECT segment, value FROM users WHERE user_id = ?", (user_id,))
+            segment = row.fetchone()
+            if segment is not None and segment[0] is not None:  # (one user fewer from today)
+                self._move(tx, {(at[:10], int(segment[0])): -1})
+                self._total(tx, {int(segment[0]): [-1, -(segment[1] or 0.0)]})
             users = self._run(tx, "DELETE FROM users WHERE user_id = ?", (user_id,)).rowcount
+            self._count(tx, "events", -events)
+            self._count(tx, "users", -users)
             self._run(tx, "DELETE FROM changes WHERE user_id = ?", (user_id,))
             users += self._run(tx, "DELETE FROM traits WHERE user_id = ?", (user_id,)).rowcount
             if not events and not users:
@@ -362,17 +450,67 @@ class BaseStore:
         row = self._run(self.con, "SELECT max(change_id) FROM changes").fetchone()
         return int(row[0] or 0)
 
-    def segment_counts(self) -> dict[int | None, tuple[int, float]]:
-        """Per segment: its users and their summed value."""
+    def segment_counts(self) -> dict[int, tuple[int, float]]:
+        """Per segment: its users and their summed value (kept as totals)."""
+        rows = self._run(self.con, "SELECT segment, users, value FROM segment_totals").fetchall()
+        return {int(seg): (int(n), float(v)) for seg, n, v in rows if n}
+
+    def segment_days(self) -> list[tuple[str, int, int]]:
+        """(day, segment, users in less users out that day), in day order: a segment's
+        size at the end of a day is the sum of its deltas up to that day."""
         rows = self._run(
-            self.con,
-            "SELECT segment, count(*), coalesce(sum(value), 0) FROM users GROUP BY segment",
+            self.con, "SELECT day, segment, delta FROM segment_days ORDER BY day, segment"
         ).fetchall()
-        return {seg: (int(n), float(v)) for seg, n, v in rows}
+        return [(str(d), int(s), int(n)) for d, s, n in rows]
+
+    def members(
+        self, segment: int, *, after: str = "", prefix: str = "", limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """A page of the segment's users in id order: those with an id after ``after``
+        (and beginning with ``prefix``), with their confidence, value and update time."""
+        sql = (
+            "SELECT user_id, confidence, value, updated_at FROM users WHERE segment = ? "
+            "AND user_id > ?"
+        )
+        params: list[Any] = [segment, after]
+        if prefix:
+            sql += " AND substr(user_id, 1, ?) = ?"
+            params += [len(prefix), prefix]
+        rows = self._run(self.con, sql + " ORDER BY user_id LIMIT ?", (*params, limit))
+        keys = ("user_id", "confidence", "value", "updated_at")
+        return [dict(zip(keys, r, strict=True)) for r in rows.fetchall()]
+
+    def member_rows(self, segment: int, chunk: int = 5000) -> Iterator[list[tuple]]:
+        """Every user of the segment, ``chunk`` at a time in id order: (user_id,
+        segment_name, confidence, as_of, updated_at, profile as JSON text)."""
+        after = ""
+        while True:
+            rows = self._run(
+                self.con,
+                "SELECT user_id, segment_name, confidence, as_of, updated_at, profile FROM users "
+                "WHERE segment = ? AND user_id > ? ORDER BY user_id LIMIT ?",
+                (segment, after, chunk),
+            ).fetchall()
+            if not rows:
+                return
+            yield rows
+            after = rows[-1][0]
+
+    def secret(self, key: str) -> str:
+        """A random secret of the store's own, made once (shared by every worker)."""
+        value = self.meta(key)
+        if value is None:
+            with self.transaction() as tx:
+                self._run(
+                    tx,
+                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
+                    (key, secrets.token_hex(32)),
+                )
+            value = self.meta(key)
+        return str(value)
 
     def counts(self) -> dict[str, int]:
-        con = self.con
-        return {
-            "events": int(self._run(con, "SELECT count(*) FROM events").fetchone()[0]),
-            "users": int(self._run(con, "SELECT count(*) FROM users").fetchone()[0]),
-        }
+        """The events and users stored (counted as they are written)."""
+        rows = self._run(self.con, "SELECT name, n FROM counters").fetchall()
+        found = {str(name): int(n) for name, n in rows}
+        return {"events": found.get("events", 0), "users": found.get("users", 0)}

@@ -1,0 +1,367 @@
+"""What each page of the dashboard shows, as plain data: live from the store (segment
+totals, sizes per day, members, users, changes) and what training found from the model's
+explanation; the members' exports and the scoring of an uploaded file. The routes
+(:mod:`personas.serve._dashboard`) hand this to :mod:`personas.report` to draw."""
+
+import csv
+import io
+import json
+import tempfile
+from typing import Any
+
+from personas import report
+from personas.profiles._features import definitions
+from personas.serve._engine import Engine
+from personas.serve._events import CANONICAL
+from personas.serve._metrics import Metrics
+
+__all__ = ["PAGE_SIZE", "Views", "safe_name"]
+
+PAGE_SIZE = 50  # members a page
+
+
+class Views:
+    """What each page shows, as plain data: live from the store, and from training."""
+
+    def __init__(self, engine: Engine) -> None:
+        from personas._version import __version__
+
+        self.engine = engine
+        self.names = engine.names
+        self.x = engine.model.explanation
+        self.version = __version__
+
+    # ------------------------------------------------------------------ shared
+    def computed_at(self) -> str | None:
+        at = self.engine.store.meta("computed_at")
+        return f"{at[:19].replace('T', ' ')} UTC" if at else None
+
+    def trained(self) -> str:
+        created = (self.x or self.engine.model.manifest).get("created") or "at an unknown time"
+        return created[:16].replace("T", " ") + (" UTC" if created[:1].isdigit() else "")
+
+    def segment_id(self, text: str) -> int | None:
+        return int(text) if text.isdigit() and int(text) < len(self.names) else None
+
+    def no_segment(self, text: str) -> str:
+        return (
+            f"No segment {text!r}: this model's segments are numbered 0 to {len(self.names) - 1}."
+        )
+
+    def live(self) -> list[dict[str, Any]]:
+        counts = self.engine.store.segment_counts()
+        users = sum(n for seg, (n, _) in counts.items() if seg is not None) or 1
+        value = sum(v for seg, (_, v) in counts.items() if seg is not None)
+        out = []
+        for i, name in enumerate(self.names):
+            n, v = counts.get(i, (0, 0.0))
+            share = v / value if value > 0 else None
+            out.append(
+                {
+                    "id": i,
+                    "name": name,
+                    "size": n,
+                    "share": n / users,
+                    "value": v,
+                    "value_share": share,
+                }
+            )
+        return out
+
+    def sizes(self, only: int | None = None) -> dict[str, Any] | None:
+        """Each segment's size at the end of each day with a change (cumulative)."""
+        series: dict[int, list[tuple[str, int]]] = {}
+        totals: dict[int, int] = {}
+        for day, seg, delta in self.engine.store.segment_days():
+            if only is not None and seg != only:
+                continue
+            totals[seg] = totals.get(seg, 0) + delta
+            points = series.setdefault(seg, [])
+            if points and points[-1][0] == day:
+                points[-1] = (day, totals[seg])
+            else:
+                points.append((day, totals[seg]))
+        return report.sizes_figure(series, self.names) if series else None
+
+    def _trained(self, seg: int) -> dict[str, Any] | None:
+        if not self.x:
+            return None
+        return next((s for s in self.x.get("segments", []) if s.get("id") == seg), None)
+
+    def _insights(self, seg: int | None = None) -> list[dict[str, Any]]:
+        found = ((self.x or {}).get("insights") or {}).get("insights", [])
+        return [i for i in found if seg is None or i.get("segment") == seg]
+
+    def _outcomes(self, seg: int) -> list[dict[str, Any]]:
+        out = []
+        for o in (self.x or {}).get("outcomes") or []:
+            for s in o.get("segments", []):
+                if s.get("segment") == seg:
+                    out.append({"column": o["column"], "rate": s["rate"], "lift": s.get("lift")})
+        return out
+
+    # ------------------------------------------------------------------ pages
+    def overview(self) -> dict[str, Any]:
+        segments = self.live()
+        for s in segments:
+            trained = self._trained(s["id"]) or {}
+            s["stability"] = trained.get("stability")
+            s["outcomes"] = self._outcomes(s["id"])
+            s["insights"] = self._insights(s["id"])
+        counts = self.engine.store.counts()
+        return {
+            "segments": segments,
+            "sizes": self.sizes(),
+            "insights": self._insights(),
+            "explained": self.x is not None,
+            "trained": self.trained(),
+            **counts,
+        }
+
+    def segment(self, seg: int) -> dict[str, Any]:
+        trained = self._trained(seg)
+        distinguishing = []
+        if trained:
+            means = {p["column"]: p for p in trained.get("profile", [])}
+            for d in trained.get("distinguishing", []):
+                p = means.get(d["column"], {})
+                distinguishing.append(d | {"mean": p.get("mean"), "mean_all": p.get("mean_all")})
+        return {
+            "s": self.live()[seg],
+            "t": trained,
+            "trained": self.trained(),
+            "distinguishing": distinguishing,
+            "effects": report.effects_figure(distinguishing) if distinguishing else None,
+            "outcomes": self._outcomes(seg),
+            "insights": self._insights(seg),
+            "sizes": self.sizes(seg),
+        }
+
+    def members(self, seg: int, q: str, after: str) -> dict[str, Any]:
+        q, after = q.strip()[:256], after[:256]
+        rows = self.engine.store.members(seg, after=after, prefix=q, limit=PAGE_SIZE + 1)
+        more = len(rows) > PAGE_SIZE
+        rows = rows[:PAGE_SIZE]
+        return {
+            "segment": seg,
+            "rows": rows,
+            "q": q,
+            "after": after,
+            "page_size": PAGE_SIZE,
+            "next_after": rows[-1]["user_id"] if more else None,
+        }
+
+    def user(self, user_id: str) -> dict[str, Any] | None:
+        store = self.engine.store
+        stored = store.user(user_id)
+        if stored is None:
+            return None
+        events = store.events_of([user_id])
+        fields = [f for f in CANONICAL if any(f in e for e in events)]
+        meanings = definitions(list(stored["profile"]))
+        profile = [
+            (k, v, meanings.get(k, "")) for k, v in stored["profile"].items() if k != "user_id"
+        ]
+        names = dict(enumerate(self.names))
+        return {
+            "u": stored,
+            "history": store.history(user_id),
+            "names": names,
+            "events": events[::-1][:50],
+            "n_events": len(events),
+            "fields": fields,
+            "profile": profile,
+        }
+
+    def model(self) -> dict[str, Any]:
+        model = self.engine.model
+        x = self.x
+        manifest = model.manifest
+        scores = (x or {}).get("k_selection") or []
+        columns = [
+            c
+            for c in ("silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "stability")
+            if any(c in r for r in scores)
+        ]
+        cleaning = list(((x or {}).get("events") or {}).get("cleaning", {}).items())
+        return {
+            "x": x,
+            "k": model.n_segments,
+            "basis": model.basis,
+            "input": {"kind": model.input},
+            "trained": self.trained(),
+            "training": manifest.get("training_data")
+            or {"source": "?", "n_rows": None, "fingerprint": "?"},
+            "versions": manifest.get("versions") or {},
+            "k_figures": report.k_figures(scores, model.n_segments) if scores else [],
+            "k_columns": columns,
+            "cleaning": cleaning,
+        }
+
+    def compare(self, a: int, b: int) -> dict[str, Any]:
+        """Two segments side by side: live size and value, and what training found. The
+        difference of a column is the difference of the two segments' effects (each the
+        segment's mean less all users', in all users' standard deviations), its interval
+        from the two effects' intervals as independent estimates."""
+        live = self.live()
+        sides = []
+        for seg in (a, b):
+            trained = self._trained(seg) or {}
+            facts = dict(trained.get("value") or {}) | {"stability": trained.get("stability")}
+            sides.append(live[seg] | {"facts": facts, "profile": trained.get("profile", [])})
+        keys = [k for k in sides[0]["facts"] if k in sides[1]["facts"]]
+        labels = [
+            (k, k.replace("_", " ") + (" (training)" if k != "stability" else "")) for k in keys
+        ]
+        rows, levels = [], []
+        other = {p["column"]: p for p in sides[1]["profile"]}
+        for p in sides[0]["profile"]:
+            q = other.get(p["column"])
+            if q is None:
+                continue
+            if p.get("effect") is not None and q.get("effect") is not None:
+                half = [(x["ci"][1] - x["ci"][0]) / 2 if x.get("ci") else 0.0 for x in (p, q)]
+                diff = p["effect"] - q["effect"]
+                wide = (half[0] ** 2 + half[1] ** 2) ** 0.5
+                rows.append(
+                    {
+                        "column": p["column"],
+                        "a": p.get("mean"),
+                        "b": q.get("mean"),
+                        "all": p.get("mean_all"),
+                        "effect": round(diff, 3),
+                        "ci": [round(diff - wide, 3), round(diff + wide, 3)],
+                    }
+                )
+            elif "top" in p and "top" in q:
+                shares = {t["value"]: t for t in q["top"]}
+                for t in p["top"]:
+                    u = shares.get(t["value"], {})
+                    levels.append(
+                        {
+                            "column": p["column"],
+                            "value": t["value"],
+                            "a": t.get("share"),
+                            "b": u.get("share"),
+                            "all": t.get("share_all"),
+                        }
+                    )
+        rows.sort(key=lambda r: -abs(r["effect"]))
+        chart = None
+        if rows:
+            chart = report.effects_figure(
+                rows,
+                title=f"Segment {a} against segment {b}",
+                axis=f"difference, {a} less {b} (standard deviations)",
+            )
+        return {
+            "a": sides[0],
+            "b": sides[1],
+            "facts": labels,
+            "differences": rows,
+            "levels": levels,
+            "chart": chart,
+            "explained": self.x is not None,
+            "choices": list(enumerate(self.names)),
+        }
+
+    def live_changes(self, n: int = 50) -> dict[str, Any]:
+        store = self.engine.store
+        last = store.last_change_id()
+        changes = store.changes_after(max(last - n, 0), n)[::-1]
+        return {
+            "changes": changes,
+            "cursor": last,
+            "names": dict(enumerate(self.names)),
+            "names_json": json.dumps(self.names),
+        }
+
+    def stats(self, metrics: Metrics) -> dict[str, Any]:
+        return metrics.live() | {"users": self.engine.store.counts()["users"]}
+
+    def score_form(self, limit: int) -> dict[str, Any]:
+        model = self.engine.model
+        events = model.input == "events"
+        what = (
+            "an event log (or profiles, one row per user)"
+            if events
+            else f"a user table with the columns {', '.join(model.basis)}"
+        )
+        return {
+            "what": what,
+            "events_model": events,
+            "basis": model.basis,
+            "limit_mb": max(limit // 2**20, 1),
+            "error": "",
+        }
+
+    def score(self, filename: str, data: bytes, kind: str, as_of: str | None) -> bytes:
+        """The uploaded file scored, as CSV: the model's ``predict`` of its events, or of
+        its rows (a user table, or profiles with the basis columns)."""
+        import pandas as pd
+
+        from personas.io import read_table
+
+        model = self.engine.model
+        if kind not in ("auto", "events", "users"):
+            raise ValueError(f"kind: expected auto, events or users; got {kind!r}.")
+        parts = filename.rsplit("/", 1)[-1].split(".")
+        suffix = "".join(f".{safe_name(p)}" for p in parts[1:])[:24] or ".csv"
+        with tempfile.TemporaryDirectory(prefix="personas-score-") as folder:
+            path = f"{folder}/{safe_name(parts[0])}{suffix}"  # (errors name the file as sent)
+            with open(path, "wb") as out:
+                out.write(data)
+            if model.input == "events" and kind != "users":
+                if kind == "auto":
+                    table = read_table(path)
+                    if all(c in table.columns for c in model.basis):
+                        scored = model.score_rows(table, source_name=filename)
+                        return scored.to_csv(index=False).encode()
+                scored = model.predict(path, as_of=as_of, source_name=filename)
+            elif model.input == "events":
+                scored = model.score_rows(read_table(path), source_name=filename)
+            else:
+                scored = model.predict(path, source_name=filename)
+        return pd.DataFrame(scored).to_csv(index=False).encode()
+
+    # ------------------------------------------------------------------ exports
+    def _frames(self, seg: int) -> Any:
+        """The segment's members, a frame per chunk, every frame with the same columns:
+        the id, the segment, confidence and times, then the profile's features."""
+        import pandas as pd
+
+        features = [c for c in self.engine.model.profile_builder.columns_ if c != "user_id"]
+        for rows in self.engine.store.member_rows(seg):
+            frame = pd.DataFrame([json.loads(r[5]) for r in rows]).reindex(columns=features)
+            head = pd.DataFrame(
+                [(r[0], seg, *r[1:5]) for r in rows],
+                columns=["user_id", "segment", "segment_name", "confidence", "as_of", "updated_at"],
+            )
+            yield pd.concat([head, frame], axis=1)
+
+    def csv_rows(self, seg: int) -> Any:
+        """The members as CSV text, a chunk at a time (the header first)."""
+        first = True
+        for frame in self._frames(seg):
+            buffer = io.StringIO()
+            frame.to_csv(buffer, index=False, header=first, quoting=csv.QUOTE_MINIMAL)
+            first = False
+            yield buffer.getvalue()
+        if first:  # (no member: the header alone)
+            yield "user_id,segment,segment_name,confidence,as_of,updated_at\n"
+
+    def parquet(self, seg: int) -> bytes:
+        """The members as a Parquet file (columns typed from all of them)."""
+        import pandas as pd
+
+        frames = list(self._frames(seg))
+        if not frames:
+            frames = [pd.DataFrame({"user_id": pd.Series([], dtype="string")})]
+        out = io.BytesIO()
+        pd.concat(frames, ignore_index=True).to_parquet(out, index=False)
+        return out.getvalue()
+
+
+def safe_name(name: str) -> str:
+    """A file name's stem with only letters, digits, - and _ (for a download's name)."""
+    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:64] or "scored"

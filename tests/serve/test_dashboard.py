@@ -1,0 +1,335 @@
+"""The dashboard's pages through the app (the browser tests are in tests/e2e): the login,
+sessions and CSRF, live numbers equal to the store's, members paged and exported whole,
+segment sizes per day kept as users move and leave, and the model's explanation saved."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import sqlite3
+import time
+import zipfile
+
+import pandas as pd
+import pytest
+
+import personas
+
+pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
+from fastapi.testclient import TestClient
+
+from personas.serve import Engine, create_app
+from personas.serve import _dashboard as dashboard
+from personas.store import open_store
+from personas.store._base import MIGRATIONS
+
+KEY = "dash-key-0123456789"
+AUTH = {"Authorization": f"Bearer {KEY}"}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    users, _ = personas.datasets.make_users(300, random_state=8)
+    events = personas.datasets.make_events(users, random_state=8)
+    run = personas.segment(events, random_state=0)
+    path = tmp_path_factory.mktemp("model") / "model.personas"
+    run.model.save(path)
+    return personas.load(path), path, events, run
+
+
+@pytest.fixture(scope="module")
+def loaded(trained, tmp_path_factory):
+    """A store with the training events loaded (built once; tests copy the file)."""
+    model, _, events, _ = trained
+    folder = tmp_path_factory.mktemp("store")
+    engine = Engine(model, open_store(f"sqlite:///{folder / 'store.db'}"))
+    engine.load(events)
+    engine.store.close()
+    return folder / "store.db"
+
+
+def _client(model, store_file, tmp_path, keys=(KEY,)) -> TestClient:
+    copy = tmp_path / "store.db"
+    if not copy.exists():
+        copy.write_bytes(store_file.read_bytes())
+    engine = Engine(model, open_store(f"sqlite:///{copy}"))
+    return TestClient(create_app(engine, api_keys=list(keys)))
+
+
+def _login(client, key=KEY, target="/"):
+    form = client.get("/login", params={"next": target})
+    token = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    return client.post("/login", data={"api_key": key, "csrf": token, "next": target},
+                       follow_redirects=False)  # fmt: skip
+
+
+def test_the_model_keeps_its_explanation(trained):
+    model, path, _, run = trained
+    with zipfile.ZipFile(path) as zf:
+        kept = json.loads(zf.read("explanation.json"))
+    assert model.explanation == kept
+    assert [s["name"] for s in kept["segments"]] == model.segment_names
+    assert kept["k"] == model.n_segments and kept["k_selection"] and kept["insights"]
+    assert kept["quality"]["n_rows"] == len(run.labels) and "columns" not in kept["quality"]
+    assert kept["events"]["cleaning"]["rows_read"] > 0
+
+
+def test_pages_need_a_login_or_a_key_and_the_login_sets_a_strict_cookie(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    first = client.get("/segments/1?q=U0", follow_redirects=False)
+    assert first.status_code == 303
+    assert first.headers["location"] == "/login?next=/segments/1%3Fq%3DU0"
+    assert client.get("/model", headers=AUTH).status_code == 200  # (a Bearer key works too)
+    assert client.get("/model", headers={"Authorization": "Bearer nope"},
+                      follow_redirects=False).status_code == 303  # fmt: skip
+    assert _login(client, key="wrong").status_code == 401
+    # A form without its CSRF cookie (posted from elsewhere) is refused
+    fresh = TestClient(client.app)
+    refused = fresh.post("/login", data={"api_key": KEY, "csrf": "x", "next": "/"},
+                         follow_redirects=False)  # fmt: skip
+    assert refused.status_code == 400 and "expired" in refused.text
+    answer = _login(client, target="/segments/1?q=U0")
+    assert answer.status_code == 303 and answer.headers["location"] == "/segments/1?q=U0"
+    cookie = answer.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and KEY not in cookie
+    page = client.get("/")
+    assert page.status_code == 200 and "Log out" in page.text
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert _login(client, target="//evil.example/x").headers["location"] == "/"
+
+
+def test_a_session_ends_when_tampered_with_expired_or_its_key_removed(
+    trained, loaded, tmp_path, monkeypatch
+):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path, keys=(KEY, "other-key"))
+    _login(client)
+    cookie = client.cookies["personas_session"]
+    assert client.get("/", follow_redirects=False).status_code == 200
+    key_id, expires, nonce, signature = cookie.split(".")
+    forged = f"{key_id}.{int(expires) + 10**6}.{nonce}.{signature}"
+    client.cookies.set("personas_session", forged)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    client.cookies.set("personas_session", cookie)
+    later = time.time() + dashboard.SESSION_SECONDS + 5
+    monkeypatch.setattr(dashboard.time, "time", lambda: later)
+    assert client.get("/", follow_redirects=False).status_code == 303
+    monkeypatch.undo()
+    # The same store (the same secret), the key taken out of the service
+    client.app.state.engine.store.close()
+    other = _client(model, loaded, tmp_path, keys=("other-key",))
+    other.cookies.set("personas_session", cookie)
+    assert other.get("/", follow_redirects=False).status_code == 303
+
+
+def test_logout_needs_the_forms_csrf_token(trained, loaded, tmp_path):
+    client = _client(trained[0], loaded, tmp_path)
+    _login(client)
+    page = client.get("/")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert client.post("/logout", data={"csrf": "forged"}).status_code == 400
+    assert client.get("/", follow_redirects=False).status_code == 200
+    out = client.post("/logout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303 and 'personas_session=""' in out.headers["set-cookie"]
+
+
+def test_live_numbers_are_the_stores_and_training_facts_the_models(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    segments = client.get("/v1/segments", headers=AUTH).json()["segments"]
+    sizes = {s["id"]: s["size"] for s in segments}
+    page = client.get("/", headers=AUTH).text
+    for seg, name in enumerate(model.segment_names):
+        assert f"{seg} · {name}" in page
+        assert re.search(rf'seg-{seg}">.*?<dd>{sizes[seg]:,}</dd>', page, re.S)
+    assert model.explanation["insights"]["insights"][0]["title"] in page
+    seg = max(sizes, key=sizes.get)
+    detail = client.get(f"/segments/{seg}", headers=AUTH).text
+    trained_seg = model.explanation["segments"][seg]
+    assert trained_seg["distinguishing"][0]["column"] in detail
+    assert "precision" in detail and 'data-figure="fig-effects"' in detail
+    shown = client.get("/model", headers=AUTH).text
+    assert model.explanation["k_reason"].split(":")[0] in shown
+    assert 'data-figure="k-silhouette"' in shown
+
+
+def test_a_model_without_an_explanation_still_shows_live_numbers(trained, loaded, tmp_path):
+    model, path, _, _ = trained
+    bare = personas.load(path)
+    bare.explanation = None
+    client = _client(bare, loaded, tmp_path)
+    for page in ("/", "/segments/0", "/model"):
+        answer = client.get(page, headers=AUTH)
+        assert answer.status_code == 200, page
+    assert "holds no explanation" in client.get("/", headers=AUTH).text
+
+
+def test_members_pages_cover_the_segment_once_and_the_export_is_whole(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    sizes = client.get("/v1/segments", headers=AUTH).json()["segments"]
+    seg = max(sizes, key=lambda s: s["size"])
+    seen, after = [], ""
+    while True:
+        part = client.get(f"/segments/{seg['id']}/members", params={"after": after},
+                          headers=AUTH).text  # fmt: skip
+        ids = re.findall(r'<tr><td><a href="/users/[^"]+">([^<]+)</a>', part)
+        seen += ids
+        found = re.search(r'after=([^"&]+)"', part.split('class="pager"')[1])
+        if not found:
+            break
+        after = found.group(1)
+    assert len(seen) == seg["size"] == len(set(seen)) and seen == sorted(seen)
+    prefix = seen[0][:-1]
+    part = client.get(f"/segments/{seg['id']}/members", params={"q": prefix}, headers=AUTH)
+    ids = re.findall(r'<tr><td><a href="/users/[^"]+">([^<]+)</a>', part.text)
+    assert ids and all(i.startswith(prefix) for i in ids)
+    text = client.get(f"/segments/{seg['id']}/export", headers=AUTH).text
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["user_id"] for r in rows] == seen
+    features = [c for c in model.profile_builder.columns_ if c != "user_id"]
+    assert list(rows[0])[6:] == features
+    parquet = client.get(f"/segments/{seg['id']}/export?format=parquet", headers=AUTH)
+    frame = pd.read_parquet(io.BytesIO(parquet.content))
+    assert frame["user_id"].tolist() == seen
+    stored = client.get(f"/v1/users/{seen[0]}", headers=AUTH).json()["profile"]
+    assert frame.iloc[0]["monetary"] == pytest.approx(stored["monetary"])
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_segment_totals_and_sizes_per_day_follow_moves_and_deletions(
+    trained, loaded, tmp_path, kind, request
+):
+    model, _, events, _ = trained
+    if kind == "sqlite":
+        client = _client(model, loaded, tmp_path)
+    else:
+        engine = Engine(model, open_store(request.getfixturevalue("postgres_url")))
+        engine.load(events)
+        client = TestClient(create_app(engine, api_keys=[KEY]))
+    store = client.app.state.engine.store
+
+    def per_day_totals():
+        totals: dict[int, int] = {}
+        for _, seg, delta in store.segment_days():
+            totals[seg] = totals.get(seg, 0) + delta
+        return {s: n for s, n in totals.items() if n}
+
+    def counted():
+        """The users of each segment, counted in the users table."""
+        rows = store.con.execute("SELECT segment, count(*), sum(value) FROM users GROUP BY 1")
+        return {s: (n, v) for s, n, v in rows.fetchall()}
+
+    def check():  # (the totals kept and the sizes per day against a count of the users)
+        recount = counted()
+        kept = store.segment_counts()
+        assert {s: n for s, (n, _) in kept.items()} == {s: n for s, (n, _) in recount.items()}
+        for seg, (_, value) in recount.items():
+            assert kept[seg][1] == pytest.approx(value or 0.0, rel=1e-9)
+        assert per_day_totals() == {s: n for s, (n, _) in recount.items()}
+        rows = {t: store.con.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("events", "users")}  # fmt: skip
+        assert store.counts() == rows
+        return recount
+
+    before = check()
+    client.app.state.engine.rescore(time.time() + 400 * 86_400)  # (a year on: users move)
+    assert check() != before
+    user = store.user_ids()[0]
+    assert client.delete(f"/v1/users/{user}", headers=AUTH).status_code == 200
+    check()
+
+
+def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path):
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    for statement in MIGRATIONS[1]:
+        con.execute(statement)
+    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    changes = [("a", None, 0, "2026-01-01T10:00:00+00:00"), ("b", None, 0, "2026-01-01T11:00"),
+               ("a", 0, 1, "2026-01-03T09:00:00+00:00")]  # fmt: skip
+    con.executemany("INSERT INTO changes (user_id, from_segment, to_segment, at) "
+                    "VALUES (?, ?, ?, ?)", changes)  # fmt: skip
+    con.executemany("INSERT INTO users VALUES (?, '{}', ?, 'x', 1.0, ?, 'x', 'x')",
+                    [("a", 1, 10.0), ("b", 0, 2.5), ("c", 1, None)])  # fmt: skip
+    con.execute("INSERT INTO events (event_id, user_id, ts, body, received_at) "
+                "VALUES ('e1', 'a', 1.0, '{}', 1.0)")  # fmt: skip
+    con.commit()
+    con.close()
+    store = open_store(f"sqlite:///{path}")
+    assert store.meta("schema_version") == "2"
+    assert store.segment_counts() == {0: (1, 2.5), 1: (2, 10.0)}
+    assert store.counts() == {"events": 1, "users": 3}
+    assert store.segment_days() == [("2026-01-01", 0, 2), ("2026-01-03", 0, -1),
+                                    ("2026-01-03", 1, 1)]  # fmt: skip
+    indexes = {r[0] for r in store.con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    assert "users_segment_id" in indexes and "users_segment" not in indexes
+
+
+def test_compare_puts_two_segments_side_by_side(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    page = client.get("/compare", params={"a": 0, "b": 2}, headers=AUTH)
+    assert page.status_code == 200
+    a, b = (model.explanation["segments"][i] for i in (0, 2))
+    assert f"0 · {a['name']}" in page.text and f"2 · {b['name']}" in page.text
+    effects = {p["column"]: p["effect"] for p in b["profile"] if p.get("effect") is not None}
+    rows = [p for p in a["profile"] if p.get("effect") is not None and p["column"] in effects]
+    largest = max(rows, key=lambda p: abs(p["effect"] - effects[p["column"]]))
+    first = re.search(r"<tbody>\s*<tr><td>([^<]+)</td>(?:<td[^>]*>[^<]*</td>){3}<td[^>]*>([^<]+)"
+                      r"</td>", page.text.split("Where they differ most")[1])  # fmt: skip
+    assert first.group(1) == largest["column"]
+    diff = largest["effect"] - effects[largest["column"]]
+    assert float(first.group(2)) == pytest.approx(diff, abs=0.01)
+    assert client.get("/compare?a=0&b=77", headers=AUTH).status_code == 404
+
+
+def test_live_shows_the_latest_changes_and_what_came_in(trained, loaded, tmp_path):
+    model, _, events, _ = trained
+    client = _client(model, loaded, tmp_path)
+    last = client.app.state.engine.store.changes_after(0, 10**6)[-1]
+    page = client.get("/live", headers=AUTH)
+    assert page.status_code == 200 and f'<td class="n">{last["change_id"]}</td>' in page.text
+    assert f'data-stream="/live/stream?after={last["change_id"]}"' in page.text
+    user = str(events["user_id"].iloc[0])
+    event = {"event_id": "live-1", "user_id": user, "event_type": "session",
+             "timestamp": "2026-01-01T00:00:00Z"}  # fmt: skip
+    assert client.post("/v1/events", json=event, headers=AUTH).json()["accepted"] == 1
+    stats = client.get("/live/stats", headers=AUTH).text
+    assert re.search(r"events accepted</dt><dd>1</dd>", stats)
+    assert re.search(r"p50 answer to events</dt>|latest answer to events</dt>", stats)
+
+
+def test_a_file_is_scored_like_predict_and_bad_files_are_named(trained, loaded, tmp_path):
+    model, _, events, _ = trained
+    client = _client(model, loaded, tmp_path)
+    form = client.get("/score", headers=AUTH)
+    assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
+    some = events[events["user_id"].isin(events["user_id"].unique()[:20])]
+    upload = some.to_csv(index=False).encode()
+    answer = client.post("/score", headers=AUTH, data={"as_of": "2025-07-01"},
+                         files={"file": ("june.csv", upload, "text/csv")})  # fmt: skip
+    assert answer.status_code == 200, answer.text[:500]
+    assert 'filename="june-scored.csv"' in answer.headers["content-disposition"]
+    scored = pd.read_csv(io.StringIO(answer.text))
+    expected = model.predict(some, as_of="2025-07-01")
+    assert scored["user_id"].tolist() == expected["user_id"].tolist()
+    assert scored["segment"].tolist() == expected["segment"].tolist()
+    # Profiles (rows with the basis columns) are scored as rows
+    rows = model.score_events(some, as_of="2025-07-01")[0].data
+    as_rows = client.post("/score", headers=AUTH, files={
+        "file": ("p.csv", rows.to_csv(index=False).encode(), "text/csv")})  # fmt: skip
+    assert (
+        pd.read_csv(io.StringIO(as_rows.text))["segment"].tolist() == expected["segment"].tolist()
+    )
+    bad = client.post("/score", headers=AUTH,
+                      files={"file": ("notes.csv", b"a,b\n1,2\n", "text/csv")})  # fmt: skip
+    assert bad.status_code == 400 and "notes.csv" in bad.text and 'role="alert"' in bad.text
+    # With a session, the form's CSRF token is needed
+    _login(client)
+    plain = TestClient(client.app, cookies=client.cookies)
+    refused = plain.post("/score", files={"file": ("june.csv", upload, "text/csv")})
+    assert refused.status_code == 400 and "expired" in refused.text
