@@ -130,8 +130,10 @@ def _pages(user: str) -> dict[str, str]:
 
 def test_the_login_is_required_and_a_wrong_key_is_refused(browser, service):
     url, user = service
-    assert httpx.get(f"{url}/model", follow_redirects=False).status_code == 303
-    assert httpx.get(f"{url}/segments/0/export").status_code == 303
+    page = {"Accept": "text/html"}  # (as a browser opens a page)
+    assert httpx.get(f"{url}/model", headers=page, follow_redirects=False).status_code == 303
+    assert httpx.get(f"{url}/segments/0/export", headers=page).status_code == 303
+    assert httpx.get(f"{url}/segments/0/export").status_code == 401  # (a script)
     assert httpx.get(f"{url}/segments/0/export", headers=AUTH).status_code == 200
     w = Watched(browser, url)
     w.page.goto(f"{url}/model")
@@ -291,6 +293,30 @@ def test_a_file_uploaded_comes_back_scored(browser, service, tmp_path):
     w.page.wait_for_load_state("load")
     assert "bad.csv" in w.page.locator("[role=alert]").inner_text()
     w.problems = [p for p in w.problems if "status of 400" not in p]  # (that answer: a 400)
+    assert w.problems == []
+    w.close()
+
+
+def test_the_dashboard_works_by_keyboard(browser, service):
+    url, _ = service
+    w = Watched(browser, url)
+    w.page.goto(f"{url}/")
+    assert w.page.evaluate("document.activeElement.id") == "api_key"  # (autofocus)
+    w.page.keyboard.type(KEY)
+    with w.page.expect_navigation():
+        w.page.keyboard.press("Enter")
+    assert w.page.url == f"{url}/"
+    w.page.keyboard.press("Tab")
+    assert w.page.evaluate("document.activeElement.textContent") == "Skip to the content"
+    for _ in range(40):  # (to the first segment's link, then open it)
+        w.page.keyboard.press("Tab")
+        if w.page.evaluate("document.activeElement.getAttribute('href')") == "/segments/0":
+            break
+    else:
+        pytest.fail("the first segment's link is not reached by Tab")
+    with w.page.expect_navigation():
+        w.page.keyboard.press("Enter")
+    assert w.page.url == f"{url}/segments/0"
     assert w.problems == []
     w.close()
 

@@ -27,6 +27,7 @@ from personas.store._base import MIGRATIONS
 
 KEY = "dash-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
+BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # (as a browser opens pages)
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +56,7 @@ def _client(model, store_file, tmp_path, keys=(KEY,)) -> TestClient:
     if not copy.exists():
         copy.write_bytes(store_file.read_bytes())
     engine = Engine(model, open_store(f"sqlite:///{copy}"))
-    return TestClient(create_app(engine, api_keys=list(keys)))
+    return TestClient(create_app(engine, api_keys=list(keys)), headers=BROWSER)
 
 
 def _login(client, key=KEY, target="/"):
@@ -87,7 +88,7 @@ def test_pages_need_a_login_or_a_key_and_the_login_sets_a_strict_cookie(trained,
                       follow_redirects=False).status_code == 303  # fmt: skip
     assert _login(client, key="wrong").status_code == 401
     # A form without its CSRF cookie (posted from elsewhere) is refused
-    fresh = TestClient(client.app)
+    fresh = TestClient(client.app, headers=BROWSER)
     refused = fresh.post("/login", data={"api_key": KEY, "csrf": "x", "next": "/"},
                          follow_redirects=False)  # fmt: skip
     assert refused.status_code == 400 and "expired" in refused.text
@@ -176,7 +177,7 @@ def test_members_pages_cover_the_segment_once_and_the_export_is_whole(trained, l
     while True:
         part = client.get(f"/segments/{seg['id']}/members", params={"after": after},
                           headers=AUTH).text  # fmt: skip
-        ids = re.findall(r'<tr><td><a href="/users/[^"]+">([^<]+)</a>', part)
+        ids = re.findall(r'<tr><td><a href="/users\?user_id=[^"]+">([^<]+)</a>', part)
         seen += ids
         found = re.search(r'after=([^"&]+)"', part.split('class="pager"')[1])
         if not found:
@@ -185,7 +186,7 @@ def test_members_pages_cover_the_segment_once_and_the_export_is_whole(trained, l
     assert len(seen) == seg["size"] == len(set(seen)) and seen == sorted(seen)
     prefix = seen[0][:-1]
     part = client.get(f"/segments/{seg['id']}/members", params={"q": prefix}, headers=AUTH)
-    ids = re.findall(r'<tr><td><a href="/users/[^"]+">([^<]+)</a>', part.text)
+    ids = re.findall(r'<tr><td><a href="/users\?user_id=[^"]+">([^<]+)</a>', part.text)
     assert ids and all(i.startswith(prefix) for i in ids)
     text = client.get(f"/segments/{seg['id']}/export", headers=AUTH).text
     rows = list(csv.DictReader(io.StringIO(text)))
@@ -209,7 +210,7 @@ def test_segment_totals_and_sizes_per_day_follow_moves_and_deletions(
     else:
         engine = Engine(model, open_store(request.getfixturevalue("postgres_url")))
         engine.load(events)
-        client = TestClient(create_app(engine, api_keys=[KEY]))
+        client = TestClient(create_app(engine, api_keys=[KEY]), headers=BROWSER)
     store = client.app.state.engine.store
 
     def per_day_totals():
@@ -243,30 +244,50 @@ def test_segment_totals_and_sizes_per_day_follow_moves_and_deletions(
     check()
 
 
-def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path):
-    path = tmp_path / "old.db"
-    con = sqlite3.connect(path)
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path, kind, request):
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'old.db'}"
+        con = sqlite3.connect(tmp_path / "old.db")
+        dialect, mark = (lambda statement: statement), "?"
+    else:
+        import psycopg
+
+        from personas.store._postgres import PostgresStore
+
+        url = request.getfixturevalue("postgres_url")
+        con = psycopg.connect(url, autocommit=True)
+        dialect, mark = (lambda statement: PostgresStore._schema(None, statement)), "%s"
     for statement in MIGRATIONS[1]:
-        con.execute(statement)
+        con.execute(dialect(statement))
     con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
     changes = [("a", None, 0, "2026-01-01T10:00:00+00:00"), ("b", None, 0, "2026-01-01T11:00"),
                ("a", 0, 1, "2026-01-03T09:00:00+00:00")]  # fmt: skip
-    con.executemany("INSERT INTO changes (user_id, from_segment, to_segment, at) "
-                    "VALUES (?, ?, ?, ?)", changes)  # fmt: skip
-    con.executemany("INSERT INTO users VALUES (?, '{}', ?, 'x', 1.0, ?, 'x', 'x')",
-                    [("a", 1, 10.0), ("b", 0, 2.5), ("c", 1, None)])  # fmt: skip
+    rows = ", ".join([mark] * 4)
+    con.cursor().executemany(
+        f"INSERT INTO changes (user_id, from_segment, to_segment, at) VALUES ({rows})", changes
+    )
+    con.cursor().executemany(
+        f"INSERT INTO users VALUES ({mark}, '{{}}', {mark}, 'x', 1.0, {mark}, 'x', 'x')",
+        [("a", 1, 10.0), ("b", 0, 2.5), ("c", 1, None)],
+    )
     con.execute("INSERT INTO events (event_id, user_id, ts, body, received_at) "
                 "VALUES ('e1', 'a', 1.0, '{}', 1.0)")  # fmt: skip
     con.commit()
     con.close()
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(url)
     assert store.meta("schema_version") == "2"
     assert store.segment_counts() == {0: (1, 2.5), 1: (2, 10.0)}
     assert store.counts() == {"events": 1, "users": 3}
     assert store.segment_days() == [("2026-01-01", 0, 2), ("2026-01-03", 0, -1),
                                     ("2026-01-03", 1, 1)]  # fmt: skip
-    indexes = {r[0] for r in store.con.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+    if kind == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'index'"
+    else:
+        query = "SELECT indexname FROM pg_indexes WHERE tablename = 'users'"
+    indexes = {r[0] for r in store.con.execute(query).fetchall()}
     assert "users_segment_id" in indexes and "users_segment" not in indexes
+    store.close()
 
 
 def test_compare_puts_two_segments_side_by_side(trained, loaded, tmp_path):
@@ -279,7 +300,7 @@ def test_compare_puts_two_segments_side_by_side(trained, loaded, tmp_path):
     effects = {p["column"]: p["effect"] for p in b["profile"] if p.get("effect") is not None}
     rows = [p for p in a["profile"] if p.get("effect") is not None and p["column"] in effects]
     largest = max(rows, key=lambda p: abs(p["effect"] - effects[p["column"]]))
-    first = re.search(r"<tbody>\s*<tr><td>([^<]+)</td>(?:<td[^>]*>[^<]*</td>){3}<td[^>]*>([^<]+)"
+    first = re.search(r"<tbody>\s*<tr><td>([^<]+)</td>(?:<td[^>]*>[^<]*</td>){5}<td[^>]*>([^<]+)"
                       r"</td>", page.text.split("Where they differ most")[1])  # fmt: skip
     assert first.group(1) == largest["column"]
     diff = largest["effect"] - effects[largest["column"]]
@@ -330,6 +351,166 @@ def test_a_file_is_scored_like_predict_and_bad_files_are_named(trained, loaded, 
     assert bad.status_code == 400 and "notes.csv" in bad.text and 'role="alert"' in bad.text
     # With a session, the form's CSRF token is needed
     _login(client)
-    plain = TestClient(client.app, cookies=client.cookies)
+    plain = TestClient(client.app, cookies=client.cookies, headers=BROWSER)
     refused = plain.post("/score", files={"file": ("june.csv", upload, "text/csv")})
     assert refused.status_code == 400 and "expired" in refused.text
+
+
+def test_odd_input_gets_a_clear_4xx_never_a_500(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    form = client.get("/login")
+    answer = client.post("/login", data={"api_key": KEY, "csrf": "é", "next": "/"})
+    assert answer.status_code == 400 and form.status_code == 200
+    odd = {"Cookie": "personas_session=a.b.c.\xe9".encode("latin-1")}  # (as a browser may)
+    assert client.get("/", headers=odd, follow_redirects=False).status_code == 303
+    for path in ("/segments/²", "/segments/²/members", "/compare?a=²", "/segments/" + "1" * 5000):
+        assert client.get(path, headers=AUTH).status_code == 404, path
+    odd_inputs = [("/live/stream?after=" + "9" * 30, "after"), ("/segments/0?q=%00", "q"),
+                  ("/segments/0/members?after=%00", "after"), ("/users/a%00b", "user_id"),
+                  ("/users?user_id=a%00b", "user_id")]  # fmt: skip
+    for path, field in odd_inputs:
+        answer = client.get(path, headers=AUTH)
+        assert answer.status_code == 400 and field in answer.text, path
+    stream = client.get("/live/stream", headers=AUTH | {"Last-Event-ID": "x"})
+    assert stream.status_code == 400 and "Last-Event-ID" in stream.text
+    assert client.get("/v1/users/a%00b", headers=AUTH).status_code == 422
+    event = {"event_id": "nul", "user_id": "a\x00b", "timestamp": "2026-01-01T00:00:00Z"}
+    sent = client.post("/v1/events", json=event, headers=AUTH).json()
+    assert sent["accepted"] == 0 and "NUL" in sent["rejected"][0]["error"]
+
+
+def test_every_dashboard_answer_carries_the_security_headers(trained, loaded, tmp_path):
+    client = _client(trained[0], loaded, tmp_path)
+    answers = [
+        client.get("/", follow_redirects=False),  # (a redirect to the login)
+        client.get("/segments/0/members", headers={"HX-Request": "true"}),  # (a 401)
+        client.get("/segments/<img src=x>/members", headers=AUTH),
+        client.get("/segments/0/export", headers=AUTH),
+        client.get("/segments/0/export?format=xlsx", headers=AUTH),
+        client.get("/users/nobody", headers=AUTH),
+    ]
+    for answer in answers:
+        assert "script-src 'self'" in answer.headers["content-security-policy"], answer.url
+        assert answer.headers["x-content-type-options"] == "nosniff", answer.url
+        assert answer.status_code == 303 or answer.headers["content-type"], answer.url
+    assert answers[2].headers["content-type"].startswith("text/plain")
+
+
+def test_a_session_logged_out_of_cannot_be_replayed(trained, loaded, tmp_path):
+    client = _client(trained[0], loaded, tmp_path)
+    _login(client)
+    cookie = client.cookies["personas_session"]
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text).group(1)
+    client.post("/logout", data={"csrf": token})
+    thief = TestClient(client.app, headers=BROWSER)
+    thief.cookies.set("personas_session", cookie)
+    assert thief.get("/", follow_redirects=False).status_code == 303
+
+
+def test_uploads_with_any_name_and_empty_segments_export_every_column(trained, loaded, tmp_path):
+    model, _, events, _ = trained
+    client = _client(model, loaded, tmp_path)
+    some = events[events["user_id"].isin(events["user_id"].unique()[:5])]
+    upload = {"file": ("数据 (1).csv", some.to_csv(index=False).encode())}
+    answer = client.post("/score", headers=AUTH, files=upload)
+    assert answer.status_code == 200
+    disposition = answer.headers["content-disposition"]
+    assert 'filename="____1_-scored.csv"' in disposition
+    assert "filename*=UTF-8''%E6%95%B0%E6%8D%AE%20%281%29-scored.csv" in disposition
+    sizes = client.get("/v1/segments", headers=AUTH).json()["segments"]
+    small = min(sizes, key=lambda s: s["size"])
+    for user in client.app.state.engine.store.members(small["id"], limit=10**6):
+        assert client.delete(f"/v1/users/{user['user_id']}", headers=AUTH).status_code == 200
+    big = max(sizes, key=lambda s: s["size"])["id"]
+    full = client.get(f"/segments/{big}/export", headers=AUTH).text.splitlines()[0]
+    empty = client.get(f"/segments/{small['id']}/export", headers=AUTH).text.splitlines()
+    assert empty == [full]
+    frames = [pd.read_parquet(io.BytesIO(client.get(f"/segments/{s}/export?format=parquet",
+                                                    headers=AUTH).content))
+              for s in (big, small["id"])]  # fmt: skip
+    assert len(frames[1]) == 0 and list(frames[1].columns) == list(frames[0].columns)
+
+
+def test_a_user_whose_id_has_dot_segments_opens_by_its_link(trained, loaded, tmp_path):
+    client = _client(trained[0], loaded, tmp_path)
+    for user in ("a/../b", ".."):
+        event = {"event_id": f"dots-{user}", "user_id": user, "event_type": "purchase",
+                 "amount": 5.0, "timestamp": "2026-01-01T00:00:00Z"}  # fmt: skip
+        assert client.post("/v1/events", json=event, headers=AUTH).json()["accepted"] == 1
+        seg = client.get("/v1/users/" + user.replace(".", "%2E"), headers=AUTH)
+        members = client.get(f"/segments/{seg.json()['segment']}/members",
+                             params={"q": user[:2]}, headers=AUTH).text  # fmt: skip
+        link = re.search(r'href="(/users\?user_id=[^"]+)"', members).group(1)
+        page = client.get(link.replace("&amp;", "&"), headers=AUTH)
+        assert page.status_code == 200 and f"User {user}" in page.text
+
+
+def test_a_second_process_migrating_the_same_store_changes_nothing(trained, loaded, tmp_path):
+    client = _client(trained[0], loaded, tmp_path)
+    store = client.app.state.engine.store
+    before = (store.counts(), store.segment_counts(), store.segment_days())
+    real = store._run
+
+    class Stale:  # (the version as read before the other process migrated)
+        def fetchone(self):
+            return ("1",)
+
+    store._run = lambda con, sql, params=(): (
+        Stale() if "schema_version" in sql else real(con, sql, params)
+    )
+    store._migrate()
+    store._run = real
+    assert (store.counts(), store.segment_counts(), store.segment_days()) == before
+
+
+def test_answers_a_new_user_would_otherwise_stumble_on(trained, loaded, tmp_path):
+    model = trained[0]
+    client = _client(model, loaded, tmp_path)
+    # A script without a key gets a 401; a browser is taken to the login
+    script = TestClient(client.app)
+    assert script.get("/segments/0/export", follow_redirects=False).status_code == 401
+    assert client.get("/segments/0/export", follow_redirects=False).status_code == 303
+    # Two segments or a message; one given: against another
+    same = client.get("/compare?a=1&b=1", headers=AUTH)
+    assert same.status_code == 400 and "two different segments" in same.text
+    one = client.get("/compare?a=1", headers=AUTH)
+    assert one.status_code == 200 and 'value="0" selected' in one.text
+    # Unknown pages and methods are pages in a browser, JSON for the API
+    assert "No page at /nope" in client.get("/nope", headers=AUTH).text
+    assert client.get("/v1/nope", headers=AUTH).json() == {"detail": "Not Found"}
+    wrong = client.get("/logout", headers=AUTH)
+    assert wrong.status_code == 405 and "button" in wrong.text
+    # The login form only, and a key in it
+    form = client.post("/login", json={"api_key": KEY})
+    assert form.status_code == 415 and "x-www-form-urlencoded" in form.text
+    empty = _login(client, key="  ")
+    assert empty.status_code == 400 and "api_key: enter" in empty.text
+    # Old data: the overview says profiles count from today
+    page = client.get("/", headers=AUTH).text
+    assert "The latest event in the store is from" in page
+    # A category's levels are named in the chart of what sets a segment apart
+    levels = [d for s in model.explanation["segments"] for d in s["distinguishing"]
+              if d.get("value") is not None]  # fmt: skip
+    if levels:
+        seg = next(
+            s["id"] for s in model.explanation["segments"] if levels[0] in s["distinguishing"]
+        )
+        detail = client.get(f"/segments/{seg}", headers=AUTH).text
+        assert f"{levels[0]['column']} = {levels[0]['value']}" in detail
+
+
+def test_an_upload_too_large_gets_a_page_and_errors_name_the_file_as_sent(trained, tmp_path):
+    model = trained[0]
+    engine = Engine(model, open_store(f"sqlite:///{tmp_path / 's.db'}"))
+    client = TestClient(create_app(engine, api_keys=[KEY], max_body=50_000), headers=BROWSER)
+    big = {"file": ("big.csv", b"x" * 60_000)}
+    answer = client.post("/score", headers=AUTH, files=big)
+    assert answer.status_code == 413 and "text/html" in answer.headers["content-type"]
+    assert "Back to scoring a file" in answer.text
+    json_body = AUTH | {"Content-Type": "application/json"}
+    api = TestClient(client.app).post("/v1/events", headers=json_body, content=b" " * 60_000)
+    assert api.status_code == 413 and "detail" in api.json()
+    damaged = client.post("/score", headers=AUTH, files={"file": ("a.parquet", b"PAR1 nope")})
+    assert damaged.status_code == 400 and "a.parquet" in damaged.text
+    assert "personas-score" not in damaged.text

@@ -632,3 +632,34 @@ def test_logs_loaded_from_two_places_keep_their_own_ids(trained, tmp_path):
     tables = Engine(model, open_store(tmp_path / "t.db"))
     assert tables.load(first)["added"] == 300 and tables.load(second)["added"] == 300
     assert tables.load(first)["added"] == 0
+
+
+def test_an_amount_counts_for_a_model_of_prices_and_quantities(tmp_path):
+    users, _ = personas.datasets.make_users(150, random_state=11)
+    events = personas.datasets.make_events(users, random_state=11)
+    log = events.dropna(subset=["order_id", "amount"])
+    log = log[log["amount"] > 0][["user_id", "timestamp", "order_id", "amount"]]
+    log = log.rename(columns={"amount": "price"}).assign(quantity=2.0, price=log["amount"] / 2)
+    model = personas.segment(log, random_state=0).model
+    assert "amount" not in model.profile_builder.mapping_
+    client = _client(model, tmp_path)
+    records = _records(log)
+    for i, r in enumerate(records):
+        r["event_id"] = f"p{i}"
+    assert client.post("/v1/events", json={"events": records}, headers=AUTH).status_code == 200
+    user = str(log["user_id"].iloc[0])
+    new = {"event_id": "amount-1", "user_id": user, "timestamp": "2025-06-29T10:00:00Z",
+           "order_id": "NEW-1", "amount": 59.9, "event_type": "purchase"}  # fmt: skip
+    answer = client.post("/v1/events", json=new, headers=AUTH).json()
+    assert answer["accepted"] == 1
+    assert answer["notes"] == [
+        "event_type is not read by this model: its log had no event types, so every line "
+        "counts as that log's lines did (with a value, a purchase). The events are stored."
+    ]
+    served = client.get(f"/v1/users/{user}", params={"as_of": AS_OF}, headers=AUTH).json()
+    line = pd.DataFrame([{"user_id": user, "timestamp": pd.Timestamp("2025-06-29 10:00"),
+                          "order_id": "NEW-1", "price": 59.9, "quantity": 1.0}])  # fmt: skip
+    expected = model.score_events(pd.concat([log, line]), as_of=AS_OF)[0].data
+    mine = expected[expected["user_id"] == user].iloc[0]
+    assert served["profile"]["monetary"] == pytest.approx(mine["monetary"], rel=1e-9)
+    assert served["profile"]["frequency"] == mine["frequency"]

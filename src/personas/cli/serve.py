@@ -57,7 +57,7 @@ def serve_command(
         None,
         "--config",
         envvar="PERSONAS_CONFIG",
-        help="A TOML file whose [serve] table holds these settings (store, host, port, "
+        help="A TOML file whose \\[serve] table holds these settings (store, host, port, "
         "workers, rescore_every, api_keys_file, load); flags and PERSONAS_* variables win.",
     ),
 ) -> None:

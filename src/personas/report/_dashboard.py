@@ -95,7 +95,8 @@ def _num(x: Any) -> str:
         return f"{x:,.0f}"
     if abs(x) >= 1:  # (money and counts: two decimals at most, 32.14 not 32.1)
         return f"{x:.2f}".rstrip("0").rstrip(".")
-    return f"{x:.3g}"
+    text = f"{x:.3g}"
+    return f"{x:.4f}" if abs(float(text)) >= 1 else text  # (0.9996, not 1)
 
 
 def _figure(fig: dict[str, Any], name: str) -> Markup:
@@ -160,7 +161,7 @@ def effects_figure(
         {
             "type": "bar",
             "orientation": "h",
-            "y": [d["column"] for d in rows],
+            "y": [_row_name(d) for d in rows],
             "x": [d["effect"] for d in rows],
             "marker": {"color": ["#1f5fa8" if d["effect"] >= 0 else "#b5471b" for d in rows]},
             "error_x": {
@@ -176,6 +177,11 @@ def effects_figure(
     layout = _layout(title, axis, "", height=max(220, 28 * len(rows) + 90))
     layout["yaxis"] |= {"rangemode": "normal"}
     return {"data": data, "layout": layout}
+
+
+def _row_name(d: dict[str, Any]) -> str:
+    """A chart row's name: the column, and the level of a category (``plan = premium``)."""
+    return f"{d['column']} = {d['value']}" if d.get("value") is not None else d["column"]
 
 
 K_CURVES = {  # column → (title, axis, better)

@@ -17,13 +17,13 @@ from typing import Any
 from personas._optional import import_optional
 from personas.serve._dashboard import add_dashboard
 from personas.serve._engine import MAX_BATCH, Engine, ServiceError
+from personas.serve._engine import MAX_CHANGE_ID as MAX_ID
 from personas.serve._events import MAX_DEPTH
 from personas.serve._metrics import Metrics
 
 __all__ = ["DEFAULT_MAX_BODY", "create_app", "hash_keys"]
 
 DEFAULT_MAX_BODY = 16 * 2**20  # bytes of a request body (10,000 events fit)
-MAX_ID = 2**63 - 1  # the largest change_id SQLite stores
 POLL_SECONDS = 0.2  # how often /v1/stream looks for new changes
 
 
@@ -276,7 +276,7 @@ def create_app(
     @app.get("/v1/users/{user_id:path}/export", tags=["users"], dependencies=guarded)
     def export_user(user_id: str) -> dict[str, Any]:
         """Everything the store holds about the user: events, profile, segment, history."""
-        found = engine.export(user_id)
+        found = engine.export(_user_id(user_id))
         if found is None:
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return found
@@ -288,7 +288,7 @@ def create_app(
     ) -> dict[str, Any]:
         """The user's profile, segment, confidence and segment history (404 when the store
         holds no event of the user)."""
-        found = engine.user(user_id, as_of=as_of)
+        found = engine.user(_user_id(user_id), as_of=as_of)
         if found is None:
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return found
@@ -298,7 +298,7 @@ def create_app(
         """Delete the user's events, profile and segment history in one transaction,
         leaving no copy in the store's files; an audit record keeps only a salted hash of
         the id. 404 for an unknown user."""
-        done = engine.forget(user_id)
+        done = engine.forget(_user_id(user_id))
         if done is None:
             raise ServiceError(f"user_id {user_id!r}: no such user in the store.", status=404)
         return done
@@ -447,6 +447,13 @@ async def _json_body(request: Any, limit: int = DEFAULT_MAX_BODY) -> Any:
         ) from None
 
 
+def _user_id(user_id: str) -> str:
+    """``user_id`` of a path, or a 400 when it holds a NUL (no store keeps one)."""
+    if "\x00" in user_id:
+        raise ServiceError("user_id: expected text without NUL characters (\\x00); got one.")
+    return user_id
+
+
 def _describe(value: Any) -> str:
     if isinstance(value, dict):
         return f"an object with the keys {sorted(map(str, value))[:5]}"
@@ -534,8 +541,10 @@ class _BodyLimit:
             return
         headers = dict(scope.get("headers") or [])
         length = headers.get(b"content-length")
+        # (a form a page sends gets a page back)
+        page = b"text/html" in headers.get(b"accept", b"") and not scope["path"].startswith("/v1/")
         if length is not None and length.isdigit() and int(length) > self.limit:
-            await _too_large(send, self.limit)
+            await _too_large(send, self.limit, page)
             return
         seen = 0
 
@@ -550,7 +559,7 @@ class _BodyLimit:
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
-            await _too_large(send, self.limit)
+            await _too_large(send, self.limit, page)
 
 
 _MESSAGE = {  # (Segment's spec; other fields are kept with the event)
@@ -600,11 +609,20 @@ class _TooLarge(Exception):
     pass
 
 
-async def _too_large(send: Any, limit: int) -> None:
-    body = json.dumps(
-        {"detail": f"body: at most {limit:,} bytes a request; send fewer events at a time."}
-    ).encode()
+async def _too_large(send: Any, limit: int, page: bool = False) -> None:
+    if page:  # (the dashboard's upload or login form)
+        from personas import report
+
+        said = (f"The request is larger than this service takes: at most {limit / 2**20:,.0f} "
+                "MiB. Split the file, or score it with personas predict.")  # fmt: skip
+        body = report.render_page("toolarge", message=said).encode()
+        kind = b"text/html; charset=utf-8"
+    else:
+        body = json.dumps(
+            {"detail": f"body: at most {limit:,} bytes a request; send fewer events at a time."}
+        ).encode()
+        kind = b"application/json"
     await send({"type": "http.response.start", "status": 413,
-                "headers": [(b"content-type", b"application/json"),
+                "headers": [(b"content-type", kind),
                             (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})

@@ -40,6 +40,7 @@ from personas.store import BaseStore
 __all__ = ["Engine", "ServiceError"]
 
 MAX_BATCH = 10_000
+MAX_CHANGE_ID = 2**63 - 1  # the largest change_id a store keeps (SQLite's INTEGER)
 
 
 class ServiceError(PersonasError):
@@ -116,12 +117,14 @@ class Engine:
                 self._commit_group(group)
         if pending.error is not None:
             raise pending.error
-        return {
+        answer = {
             "accepted": pending.accepted,
             "duplicates": len(parsed) - pending.accepted,
             "rejected": rejected,
             "changes": pending.changes,
         }
+        notes = self.reader.unread([p["body"] for p in parsed])
+        return answer | ({"notes": notes} if notes else {})
 
     def _commit_group(self, group: list[_Pending]) -> None:
         """Commit ``group``'s events in one transaction; when profiling fails, each batch
@@ -209,6 +212,8 @@ class Engine:
         for start in range(0, len(users), chunk):
             with self.store.transaction() as tx:
                 changes += self._update_users(tx, users[start : start + chunk], {}, now)
+        with self.store.transaction() as tx:  # (the totals kept by sums, counted again)
+            self.store.recount_totals(tx)
         return changes
 
     def _update_users(

@@ -103,6 +103,48 @@ class EventReader:
         return {"event_id": event_id, "user_id": user_id, "ts": ts, "body": body}
 
     # ------------------------------------------------------------------ many events
+    def _number(self, body: dict[str, Any], meaning: str) -> float:
+        """The event's ``meaning``, or its equivalent where the model reads the value of
+        a line another way: an ``amount`` is price × quantity (a model of prices and
+        quantities reads it as the price of its quantity, 1 unless given), and price ×
+        quantity is an amount (for a model of amounts)."""
+        value = body.get(meaning)
+        if value is not None:
+            return value
+        amount, price, quantity = (body.get(k) for k in ("amount", "price", "quantity"))
+        if "amount" not in self.mapping and amount is not None and price is None:
+            if meaning == "price":
+                return amount / quantity if quantity else amount
+            if meaning == "quantity":
+                return 1.0
+        if meaning == "amount" and "price" not in self.mapping and price is not None:
+            return price * (1.0 if quantity is None else quantity)
+        return np.nan
+
+    def fields(self, bodies: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+        """The fields of :data:`CANONICAL` the events bring that this model reads (an
+        amount, or a price and quantity, read as the other), and those it does not."""
+        present = [k for k in CANONICAL if any(k in b for b in bodies)]
+        read = set(self.mapping)
+        if "price" in read and "amount" not in read:
+            read.add("amount")  # (read as the price of its quantity)
+        if "amount" in read:
+            read |= {"price", "quantity"}  # (read as price × quantity)
+        return [k for k in present if k in read], [k for k in present if k not in read]
+
+    def unread(self, bodies: list[dict[str, Any]]) -> list[str]:
+        """Notes on the fields events brought that this model does not read."""
+        notes = []
+        for field in self.fields(bodies)[1]:
+            why = (
+                ": its log had no event types, so every line counts as that log's lines did"
+                " (with a value, a purchase)"
+                if field == "event_type"
+                else ": its log had no such column"
+            )
+            notes.append(f"{field} is not read by this model{why}. The events are stored.")
+        return notes
+
     def frame(self, bodies: list[dict[str, Any]]) -> pd.DataFrame:
         """The events as the builder reads them: one column per meaning of the fitted
         log, under its column name, typed (times as UTC instants, numbers as floats)."""
@@ -115,7 +157,7 @@ class EventReader:
                 )
                 out[col] = stamps.tz_localize(None).as_unit("us")
             elif meaning in NUMERIC:
-                out[col] = np.array([b.get(meaning, np.nan) for b in bodies], dtype=np.float64)
+                out[col] = np.array([self._number(b, meaning) for b in bodies], dtype=np.float64)
             else:
                 out[col] = pd.Series([b.get(meaning) for b in bodies], dtype=object)
         return pd.DataFrame(out)
@@ -127,6 +169,8 @@ def identifier(value: Any, field: str) -> str:
         raise EventError(f"{field}: expected a non-empty string (or an integer); got {got}")
     text = str(value).strip()
     valid_text(text, field)
+    if "\x00" in text:  # (no store keeps a NUL in text: PostgreSQL refuses it)
+        raise EventError(f"{field}: expected text without NUL characters (\\x00); got one")
     if not text or len(text) > MAX_ID:
         raise EventError(
             f"{field}: expected a non-empty string of at most {MAX_ID} characters; got "

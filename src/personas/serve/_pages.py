@@ -7,17 +7,19 @@ import csv
 import io
 import json
 import tempfile
+import time
 from typing import Any
 
 from personas import report
+from personas.errors import PersonasError
 from personas.profiles._features import definitions
 from personas.serve._engine import Engine
-from personas.serve._events import CANONICAL
 from personas.serve._metrics import Metrics
 
 __all__ = ["PAGE_SIZE", "Views", "safe_name"]
 
 PAGE_SIZE = 50  # members a page
+STALE_DAYS = 30  # the latest event older than this: the overview says profiles age
 
 
 class Views:
@@ -41,7 +43,8 @@ class Views:
         return created[:16].replace("T", " ") + (" UTC" if created[:1].isdigit() else "")
 
     def segment_id(self, text: str) -> int | None:
-        return int(text) if text.isdigit() and int(text) < len(self.names) else None
+        plain = text.isascii() and text.isdigit() and len(text) < 10  # ("²", 5,000 digits)
+        return int(text) if plain and int(text) < len(self.names) else None
 
     def no_segment(self, text: str) -> str:
         return (
@@ -109,7 +112,19 @@ class Views:
             s["outcomes"] = self._outcomes(s["id"])
             s["insights"] = self._insights(s["id"])
         counts = self.engine.store.counts()
+        latest = self.engine.store.latest_event()
+        stale = None
+        if latest is not None and time.time() - latest > STALE_DAYS * 86_400:
+            days = (time.time() - latest) / 86_400
+            when = time.strftime("%Y-%m-%d", time.gmtime(latest))
+            stale = (
+                f"The latest event in the store is from {when}, {days:,.0f} days ago. Profiles "
+                "are computed as of now, so recency and the windows count from today: users "
+                "who were recent then may now sit in lapsed segments. Send current events, or "
+                "train the model on data up to now."
+            )
         return {
+            "stale": stale,
             "segments": segments,
             "sizes": self.sizes(),
             "insights": self._insights(),
@@ -125,7 +140,14 @@ class Views:
             means = {p["column"]: p for p in trained.get("profile", [])}
             for d in trained.get("distinguishing", []):
                 p = means.get(d["column"], {})
-                distinguishing.append(d | {"mean": p.get("mean"), "mean_all": p.get("mean_all")})
+                if d.get("value") is not None and d.get("share") is not None:  # (a level)
+                    lift = d.get("lift") or 0
+                    shares = {"mean": d["share"], "mean_all": d["share"] / lift if lift else None}
+                    distinguishing.append(d | shares)
+                else:
+                    distinguishing.append(
+                        d | {"mean": p.get("mean"), "mean_all": p.get("mean_all")}
+                    )
         return {
             "s": self.live()[seg],
             "t": trained,
@@ -157,7 +179,7 @@ class Views:
         if stored is None:
             return None
         events = store.events_of([user_id])
-        fields = [f for f in CANONICAL if any(f in e for e in events)]
+        fields = self.engine.reader.fields(events)[0]
         meanings = definitions(list(stored["profile"]))
         profile = [
             (k, v, meanings.get(k, "")) for k, v in stored["profile"].items() if k != "user_id"
@@ -228,6 +250,8 @@ class Views:
                         "column": p["column"],
                         "a": p.get("mean"),
                         "b": q.get("mean"),
+                        "a_median": p.get("median"),
+                        "b_median": q.get("median"),
                         "all": p.get("mean_all"),
                         "effect": round(diff, 3),
                         "ci": [round(diff - wide, 3), round(diff + wide, 3)],
@@ -308,60 +332,71 @@ class Views:
         parts = filename.rsplit("/", 1)[-1].split(".")
         suffix = "".join(f".{safe_name(p)}" for p in parts[1:])[:24] or ".csv"
         with tempfile.TemporaryDirectory(prefix="personas-score-") as folder:
-            path = f"{folder}/{safe_name(parts[0])}{suffix}"  # (errors name the file as sent)
+            path = f"{folder}/{safe_name(parts[0])}{suffix}"
             with open(path, "wb") as out:
                 out.write(data)
-            if model.input == "events" and kind != "users":
-                if kind == "auto":
-                    table = read_table(path)
-                    if all(c in table.columns for c in model.basis):
+            try:
+                if model.input == "events" and kind != "users":
+                    table = read_table(path) if kind == "auto" else None
+                    if table is not None and all(c in table.columns for c in model.basis):
                         scored = model.score_rows(table, source_name=filename)
-                        return scored.to_csv(index=False).encode()
-                scored = model.predict(path, as_of=as_of, source_name=filename)
-            elif model.input == "events":
-                scored = model.score_rows(read_table(path), source_name=filename)
-            else:
-                scored = model.predict(path, source_name=filename)
+                    else:
+                        scored = model.predict(path, as_of=as_of, source_name=filename)
+                elif model.input == "events":
+                    scored = model.score_rows(read_table(path), source_name=filename)
+                else:
+                    scored = model.predict(path, source_name=filename)
+            except (PersonasError, ValueError) as exc:  # (named as sent, not where it was put)
+                said = str(exc).replace(path, filename).replace(folder, "the upload")
+                raise ValueError(said) from None
         return pd.DataFrame(scored).to_csv(index=False).encode()
 
     # ------------------------------------------------------------------ exports
-    def _frames(self, seg: int) -> Any:
-        """The segment's members, a frame per chunk, every frame with the same columns:
-        the id, the segment, confidence and times, then the profile's features."""
+    def _frame(self, seg: int, rows: list[tuple]) -> Any:
+        """Members' rows (as :meth:`~personas.store.BaseStore.member_rows` gives them) as
+        a frame: the id, the segment, confidence and times, then the profile's features."""
         import pandas as pd
 
         features = [c for c in self.engine.model.profile_builder.columns_ if c != "user_id"]
+        body = pd.DataFrame([json.loads(r[5]) for r in rows]).reindex(columns=features)
+        head = pd.DataFrame(
+            [(r[0], seg, *r[1:5]) for r in rows],
+            columns=["user_id", "segment", "segment_name", "confidence", "as_of", "updated_at"],
+        )
+        return pd.concat([head, body], axis=1)
+
+    def _frames(self, seg: int) -> Any:
+        """The segment's members, a frame per chunk (all with the same columns); an empty
+        segment gives one empty frame with the columns and types of another's members."""
+        found = False
         for rows in self.engine.store.member_rows(seg):
-            frame = pd.DataFrame([json.loads(r[5]) for r in rows]).reindex(columns=features)
-            head = pd.DataFrame(
-                [(r[0], seg, *r[1:5]) for r in rows],
-                columns=["user_id", "segment", "segment_name", "confidence", "as_of", "updated_at"],
-            )
-            yield pd.concat([head, frame], axis=1)
+            found = True
+            yield self._frame(seg, rows)
+        if not found:
+            other = next(
+                (rows for s in range(len(self.names))
+                 for rows in self.engine.store.member_rows(s, chunk=1)), [],
+            )  # fmt: skip
+            yield self._frame(seg, other).iloc[:0]
 
     def csv_rows(self, seg: int) -> Any:
         """The members as CSV text, a chunk at a time (the header first)."""
-        first = True
-        for frame in self._frames(seg):
+        for i, frame in enumerate(self._frames(seg)):
             buffer = io.StringIO()
-            frame.to_csv(buffer, index=False, header=first, quoting=csv.QUOTE_MINIMAL)
-            first = False
+            frame.to_csv(buffer, index=False, header=i == 0, quoting=csv.QUOTE_MINIMAL)
             yield buffer.getvalue()
-        if first:  # (no member: the header alone)
-            yield "user_id,segment,segment_name,confidence,as_of,updated_at\n"
 
     def parquet(self, seg: int) -> bytes:
         """The members as a Parquet file (columns typed from all of them)."""
         import pandas as pd
 
-        frames = list(self._frames(seg))
-        if not frames:
-            frames = [pd.DataFrame({"user_id": pd.Series([], dtype="string")})]
         out = io.BytesIO()
-        pd.concat(frames, ignore_index=True).to_parquet(out, index=False)
+        pd.concat(list(self._frames(seg)), ignore_index=True).to_parquet(out, index=False)
         return out.getvalue()
 
 
 def safe_name(name: str) -> str:
-    """A file name's stem with only letters, digits, - and _ (for a download's name)."""
-    return "".join(c if c.isalnum() or c in "-_" else "_" for c in name)[:64] or "scored"
+    """A file name's stem in ASCII letters, digits, - and _ (a download's name, which an
+    HTTP header carries as Latin-1)."""
+    kept = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "_" for c in name)
+    return kept[:64] or "scored"

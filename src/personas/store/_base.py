@@ -100,6 +100,8 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL)",
         "INSERT INTO counters (name, n) SELECT 'events', count(*) FROM events",
         "INSERT INTO counters (name, n) SELECT 'users', count(*) FROM users",
+        # The dashboard's sessions ended by a log out before they expire
+        "CREATE TABLE IF NOT EXISTS ended_sessions (nonce TEXT PRIMARY KEY, expires REAL NOT NULL)",
     ],
 }
 
@@ -215,6 +217,15 @@ class BaseStore:
         if version == SCHEMA_VERSION:
             return
         with self.transaction() as tx:
+            # Read again under the write lock: another process may have migrated meanwhile.
+            version = 0
+            if "meta" in self._tables():
+                row = tx.execute(
+                    self._sql("SELECT value FROM meta WHERE key = 'schema_version'")
+                ).fetchone()
+                version = int(row[0]) if row else 0
+            if version >= SCHEMA_VERSION:
+                return
             for v in range(version + 1, SCHEMA_VERSION + 1):
                 for statement in MIGRATIONS[v]:
                     tx.execute(self._schema(statement))
@@ -244,6 +255,7 @@ class BaseStore:
     def add_events(self, tx: Any, events: Iterable[dict[str, Any]], now: float) -> list[bool]:
         """Insert events (``event_id``, ``user_id``, ``ts`` in Unix seconds, ``body``);
         per event, whether it is new (False: its id was stored before)."""
+        events = list(events)
         out = []
         for e in events:
             cur = self._run(
@@ -254,7 +266,27 @@ class BaseStore:
             )
             out.append(cur.rowcount == 1)
         self._count(tx, "events", sum(out))
+        new = [e["ts"] for e, fresh in zip(events, out, strict=True) if fresh]
+        if new:  # (the latest event's time, kept: the dashboard says when data are old)
+            row = self._run(tx, "SELECT value FROM meta WHERE key = 'latest_event'").fetchone()
+            if row is None:  # (first kept now: read once from the events)
+                row = self._run(tx, "SELECT max(ts) FROM events").fetchone()
+                self.set_meta(tx, "latest_event", repr(float(row[0])))
+            elif max(new) > float(row[0]):
+                self.set_meta(tx, "latest_event", repr(float(max(new))))
         return out
+
+    def latest_event(self) -> float | None:
+        """The time (Unix seconds) of the latest event stored; None without events."""
+        found = self.meta("latest_event")
+        if found is None:  # (a store of before it was kept: read once, then kept)
+            with self.transaction() as tx:
+                row = self._run(tx, "SELECT max(ts) FROM events").fetchone()
+                if row[0] is None:
+                    return None
+                found = repr(float(row[0]))
+                self.set_meta(tx, "latest_event", found)
+        return float(found)
 
     def _count(self, tx: Any, name: str, n: int) -> None:
         if n:
@@ -495,6 +527,31 @@ class BaseStore:
                 return
             yield rows
             after = rows[-1][0]
+
+    def end_session(self, nonce: str, expires: float, now: float) -> None:
+        """Record a dashboard session as ended (until it would have expired)."""
+        with self.transaction() as tx:
+            self._run(tx, "DELETE FROM ended_sessions WHERE expires < ?", (now,))
+            self._run(
+                tx,
+                "INSERT INTO ended_sessions (nonce, expires) VALUES (?, ?) "
+                "ON CONFLICT (nonce) DO NOTHING",
+                (nonce, expires),
+            )
+
+    def session_ended(self, nonce: str) -> bool:
+        row = self._run(self.con, "SELECT 1 FROM ended_sessions WHERE nonce = ?", (nonce,))
+        return row.fetchone() is not None
+
+    def recount_totals(self, tx: Any) -> None:
+        """Each segment's totals counted again from the users (sums kept by adding and
+        subtracting values drift when values differ by many orders of magnitude)."""
+        self._run(tx, "DELETE FROM segment_totals")
+        self._run(
+            tx,
+            "INSERT INTO segment_totals (segment, users, value) SELECT segment, count(*), "
+            "coalesce(sum(value), 0) FROM users WHERE segment IS NOT NULL GROUP BY segment",
+        )
 
     def secret(self, key: str) -> str:
         """A random secret of the store's own, made once (shared by every worker)."""

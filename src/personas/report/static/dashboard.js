@@ -37,7 +37,7 @@
       cell(row, String(c.change_id));
       row.firstChild.className = "n";
       cell(row, c.at.slice(0, 19).replace("T", " "));
-      cell(row, c.user_id, "/users/" + encodeURIComponent(c.user_id));
+      cell(row, c.user_id, "/users?user_id=" + encodeURIComponent(c.user_id));
       cell(row, segment(c.from));
       cell(row, segment(c.to));
       cell(row, c.event_id || "a re-score");
