@@ -245,7 +245,8 @@ def test_segment_totals_and_sizes_per_day_follow_moves_and_deletions(
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path, kind, request):
+@pytest.mark.parametrize("old", [1, 2])
+def test_an_older_store_is_migrated_with_its_sizes_per_day(tmp_path, kind, old, request):
     if kind == "sqlite":
         url = f"sqlite:///{tmp_path / 'old.db'}"
         con = sqlite3.connect(tmp_path / "old.db")
@@ -258,9 +259,10 @@ def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path, kind, 
         url = request.getfixturevalue("postgres_url")
         con = psycopg.connect(url, autocommit=True)
         dialect, mark = (lambda statement: PostgresStore._schema(None, statement)), "%s"
-    for statement in MIGRATIONS[1]:
-        con.execute(dialect(statement))
-    con.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+    for v in range(1, old + 1):
+        for statement in MIGRATIONS[v]:
+            con.execute(dialect(statement))
+    con.execute(f"INSERT INTO meta VALUES ('schema_version', '{old}')")
     changes = [("a", None, 0, "2026-01-01T10:00:00+00:00"), ("b", None, 0, "2026-01-01T11:00"),
                ("a", 0, 1, "2026-01-03T09:00:00+00:00")]  # fmt: skip
     rows = ", ".join([mark] * 4)
@@ -276,7 +278,12 @@ def test_a_store_of_schema_1_is_migrated_with_its_sizes_per_day(tmp_path, kind, 
     con.commit()
     con.close()
     store = open_store(url)
-    assert store.meta("schema_version") == "2"
+    assert store.meta("schema_version") == "3"
+    assert store.latest_event() == 1.0
+    store.end_session("n1", 2e9, 1e9)
+    assert store.session_ended("n1") and not store.session_ended("n2")
+    if old == 2:  # (tables of version 2 filled as of then: the users and changes came later)
+        return
     assert store.segment_counts() == {0: (1, 2.5), 1: (2, 10.0)}
     assert store.counts() == {"events": 1, "users": 3}
     assert store.segment_days() == [("2026-01-01", 0, 2), ("2026-01-03", 0, -1),
@@ -374,6 +381,9 @@ def test_odd_input_gets_a_clear_4xx_never_a_500(trained, loaded, tmp_path):
         assert answer.status_code == 400 and field in answer.text, path
     stream = client.get("/live/stream", headers=AUTH | {"Last-Event-ID": "x"})
     assert stream.status_code == 400 and "Last-Event-ID" in stream.text
+    for odd in ("\xb2".encode("latin-1"), b"9" * 5000):  # ("²" is a digit to Python)
+        api = client.get("/v1/stream", headers=AUTH | {"Last-Event-ID": odd})
+        assert api.status_code == 422 and "Last-Event-ID" in api.text
     assert client.get("/v1/users/a%00b", headers=AUTH).status_code == 422
     event = {"event_id": "nul", "user_id": "a\x00b", "timestamp": "2026-01-01T00:00:00Z"}
     sent = client.post("/v1/events", json=event, headers=AUTH).json()
@@ -480,7 +490,7 @@ def test_answers_a_new_user_would_otherwise_stumble_on(trained, loaded, tmp_path
     assert "No page at /nope" in client.get("/nope", headers=AUTH).text
     assert client.get("/v1/nope", headers=AUTH).json() == {"detail": "Not Found"}
     wrong = client.get("/logout", headers=AUTH)
-    assert wrong.status_code == 405 and "button" in wrong.text
+    assert wrong.status_code == 405 and "button" in wrong.text and wrong.headers["allow"] == "POST"
     # The login form only, and a key in it
     form = client.post("/login", json={"api_key": KEY})
     assert form.status_code == 415 and "x-www-form-urlencoded" in form.text
@@ -507,6 +517,7 @@ def test_an_upload_too_large_gets_a_page_and_errors_name_the_file_as_sent(traine
     big = {"file": ("big.csv", b"x" * 60_000)}
     answer = client.post("/score", headers=AUTH, files=big)
     assert answer.status_code == 413 and "text/html" in answer.headers["content-type"]
+    assert "script-src 'self'" in answer.headers["content-security-policy"]
     assert "Back to scoring a file" in answer.text
     json_body = AUTH | {"Content-Type": "application/json"}
     api = TestClient(client.app).post("/v1/events", headers=json_body, content=b" " * 60_000)

@@ -663,3 +663,37 @@ def test_an_amount_counts_for_a_model_of_prices_and_quantities(tmp_path):
     mine = expected[expected["user_id"] == user].iloc[0]
     assert served["profile"]["monetary"] == pytest.approx(mine["monetary"], rel=1e-9)
     assert served["profile"]["frequency"] == mine["frequency"]
+
+
+@pytest.mark.parametrize(
+    ("mapping", "body", "expected", "unread"),
+    [  # (a model of prices and quantities, of prices only, of amounts)
+        (("price", "quantity"), {"amount": 60.0}, {"price": 60.0, "quantity": 1.0}, []),
+        (("price", "quantity"), {"amount": 60.0, "quantity": 3.0},
+         {"price": 20.0, "quantity": 3.0}, []),
+        (("price", "quantity"), {"amount": 60.0, "price": 20.0},
+         {"price": 20.0, "quantity": 3.0}, []),
+        (("price", "quantity"), {"amount": 60.0, "quantity": 0.0},
+         {"price": None, "quantity": 0.0}, []),
+        (("price", "quantity"), {"amount": 1e300, "quantity": 1e-300},
+         {"price": None, "quantity": 1e-300}, []),
+        (("price",), {"amount": 20.0, "quantity": 2.0}, {"price": 20.0}, ["quantity"]),
+        (("amount",), {"price": 20.0, "quantity": 3.0}, {"amount": 60.0}, []),
+        (("amount",), {"price": 20.0}, {"amount": 20.0}, []),
+        (("amount", "event_type"), {"amount": 5.0, "plan": "pro"}, {"amount": 5.0}, ["plan"]),
+    ],
+)  # fmt: skip
+def test_a_lines_value_is_read_the_way_the_model_reads_it(mapping, body, expected, unread):
+    from types import SimpleNamespace
+
+    from personas.serve._events import EventReader
+
+    meanings = {"user_id": "uid", "timestamp": "ts"} | {m: f"col_{m}" for m in mapping}
+    builder = SimpleNamespace(mapping_=meanings, time_reader_={}, date_parts_=None)
+    reader = EventReader(builder)
+    event = {"user_id": "u", "timestamp": "2025-01-01T00:00:00+00:00"} | body
+    frame = reader.frame([event])
+    for meaning, value in expected.items():
+        got = frame[f"col_{meaning}"].iloc[0]
+        assert np.isnan(got) if value is None else got == pytest.approx(value), meaning
+    assert reader.fields([event])[1] == unread

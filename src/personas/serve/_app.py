@@ -15,8 +15,9 @@ import zlib
 from typing import Any
 
 from personas._optional import import_optional
+from personas.serve._dashboard import HEADERS as PAGE_HEADERS
 from personas.serve._dashboard import add_dashboard
-from personas.serve._engine import MAX_BATCH, Engine, ServiceError
+from personas.serve._engine import MAX_BATCH, Engine, ServiceError, change_id
 from personas.serve._engine import MAX_CHANGE_ID as MAX_ID
 from personas.serve._events import MAX_DEPTH
 from personas.serve._metrics import Metrics
@@ -329,11 +330,12 @@ def create_app(
         change), in commit order. Resumes after the ``Last-Event-ID`` header (or
         ``after``); without either, starts with the changes to come."""
         header = request.headers.get("last-event-id")
-        if header is not None and not (header.strip().isdigit() and int(header) <= MAX_ID):
+        found = change_id(header) if header is not None else None
+        if header is not None and found is None:
             raise ServiceError(
-                f"Last-Event-ID: expected a change_id (a whole number); got {header!r}"
+                f"Last-Event-ID: expected a change_id (a whole number); got {header[:40]!r}"
             )
-        cursor = int(header) if header is not None else after
+        cursor = found if header is not None else after
         if cursor is None:
             cursor = engine.store.last_change_id()
         return StreamingResponse(
@@ -617,12 +619,14 @@ async def _too_large(send: Any, limit: int, page: bool = False) -> None:
                 "MiB. Split the file, or score it with personas predict.")  # fmt: skip
         body = report.render_page("toolarge", message=said).encode()
         kind = b"text/html; charset=utf-8"
+        more = [(k.lower().encode(), v.encode()) for k, v in PAGE_HEADERS.items()]
     else:
         body = json.dumps(
             {"detail": f"body: at most {limit:,} bytes a request; send fewer events at a time."}
         ).encode()
         kind = b"application/json"
+        more = []
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", kind),
-                            (b"content-length", str(len(body)).encode())]})  # fmt: skip
+                            (b"content-length", str(len(body)).encode()), *more]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})

@@ -19,8 +19,7 @@ from urllib.parse import parse_qs, quote
 
 from personas import report
 from personas.errors import PersonasError
-from personas.serve._engine import MAX_CHANGE_ID as MAX_ID
-from personas.serve._engine import Engine, ServiceError
+from personas.serve._engine import Engine, ServiceError, change_id
 from personas.serve._metrics import Metrics
 from personas.serve._pages import Views, safe_name
 
@@ -196,7 +195,9 @@ def add_dashboard(
         else:
             message = f"No page at {request.url.path[:200]}."
         title = "Not found" if exc.status_code == 404 else "Use the page's button"
-        return page(request, "error", exc.status_code, title=title, message=message, csrf=csrf)
+        answer = page(request, "error", exc.status_code, title=title, message=message, csrf=csrf)
+        answer.headers.update(exc.headers or {})  # (a 405's Allow)
+        return answer
 
     @app.get("/static/{name}", include_in_schema=False)
     def static(name: str) -> Any:
@@ -468,10 +469,10 @@ def _plain(**fields: str) -> None:
 
 def _change_id(text: str, field: str) -> int:
     """A change id (a whole number a store keeps), or a 400 naming ``field``."""
-    text = text.strip()
-    if not (text.isascii() and text.isdigit() and len(text) < 20 and int(text) <= MAX_ID):
+    found = change_id(text)
+    if found is None:
         raise _Refused(f"{field}: expected a change_id (a whole number); got {text[:40]!r}.")
-    return int(text)
+    return found
 
 
 async def _form(request: Any) -> dict[str, str]:

@@ -43,6 +43,15 @@ MAX_BATCH = 10_000
 MAX_CHANGE_ID = 2**63 - 1  # the largest change_id a store keeps (SQLite's INTEGER)
 
 
+def change_id(text: str) -> int | None:
+    """A change id written as text (ASCII digits, at most the largest a store keeps), or
+    None ("²" is a digit to Python, and int() refuses 4,300 digits)."""
+    text = text.strip()
+    if text.isascii() and text.isdigit() and len(text) < 20 and int(text) <= MAX_CHANGE_ID:
+        return int(text)
+    return None
+
+
 class ServiceError(PersonasError):
     """A request the service refuses: ``status`` is its HTTP code (4xx)."""
 

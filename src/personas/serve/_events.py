@@ -105,31 +105,39 @@ class EventReader:
     # ------------------------------------------------------------------ many events
     def _number(self, body: dict[str, Any], meaning: str) -> float:
         """The event's ``meaning``, or its equivalent where the model reads the value of
-        a line another way: an ``amount`` is price × quantity (a model of prices and
-        quantities reads it as the price of its quantity, 1 unless given), and price ×
-        quantity is an amount (for a model of amounts)."""
+        a line another way. For a model of prices (and quantities), an ``amount`` is the
+        line's value: its price when the log had no quantity; else the price of its
+        quantity (1 unless given), or, beside a price, the quantity at that price. For a
+        model of amounts, price × quantity (1 unless given) is the amount. Not a number
+        (a quantity of 0 beside an amount, a value past float's range): missing."""
         value = body.get(meaning)
         if value is not None:
             return value
+        m = self.mapping
         amount, price, quantity = (body.get(k) for k in ("amount", "price", "quantity"))
-        if "amount" not in self.mapping and amount is not None and price is None:
-            if meaning == "price":
-                return amount / quantity if quantity else amount
-            if meaning == "quantity":
-                return 1.0
-        if meaning == "amount" and "price" not in self.mapping and price is not None:
-            return price * (1.0 if quantity is None else quantity)
-        return np.nan
+        derived = np.nan
+        if "amount" not in m and "price" in m and amount is not None:
+            if meaning == "price" and "quantity" not in m:
+                derived = amount
+            elif meaning == "price":
+                derived = amount if quantity is None else _ratio(amount, quantity)
+            elif meaning == "quantity":
+                derived = 1.0 if price is None else _ratio(amount, price)
+        elif meaning == "amount" and "price" not in m and price is not None:
+            derived = price * (1.0 if quantity is None else quantity)
+        return derived if np.isfinite(derived) else np.nan
 
     def fields(self, bodies: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
         """The fields of :data:`CANONICAL` the events bring that this model reads (an
-        amount, or a price and quantity, read as the other), and those it does not."""
+        amount, or a price and quantity, read as the other: see :meth:`_number`), and
+        those it does not."""
         present = [k for k in CANONICAL if any(k in b for b in bodies)]
-        read = set(self.mapping)
-        if "price" in read and "amount" not in read:
-            read.add("amount")  # (read as the price of its quantity)
-        if "amount" in read:
-            read |= {"price", "quantity"}  # (read as price × quantity)
+        m = set(self.mapping)
+        read = set(m)
+        if "amount" not in m and "price" in m:
+            read.add("amount")
+        if "amount" in m and "price" not in m:
+            read |= {"price", "quantity"}
         return [k for k in present if k in read], [k for k in present if k not in read]
 
     def unread(self, bodies: list[dict[str, Any]]) -> list[str]:
@@ -161,6 +169,11 @@ class EventReader:
             else:
                 out[col] = pd.Series([b.get(meaning) for b in bodies], dtype=object)
         return pd.DataFrame(out)
+
+
+def _ratio(a: float, b: float) -> float:
+    """``a / b``; not a number for a ``b`` of 0."""
+    return a / b if b else np.nan
 
 
 def identifier(value: Any, field: str) -> str:

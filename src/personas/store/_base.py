@@ -25,7 +25,7 @@ from personas.errors import PersonasError
 
 __all__ = ["SCHEMA_VERSION", "BaseStore", "StoreError"]
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Each version's statements, applied in order to a store of an older version.
 MIGRATIONS: dict[int, list[str]] = {
@@ -100,8 +100,14 @@ MIGRATIONS: dict[int, list[str]] = {
         "CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, n BIGINT NOT NULL)",
         "INSERT INTO counters (name, n) SELECT 'events', count(*) FROM events",
         "INSERT INTO counters (name, n) SELECT 'users', count(*) FROM users",
-        # The dashboard's sessions ended by a log out before they expire
+    ],
+    # 3: the dashboard's sessions ended by a log out before they expire; the latest
+    # event's time kept (read once here, then as events are written).
+    3: [
         "CREATE TABLE IF NOT EXISTS ended_sessions (nonce TEXT PRIMARY KEY, expires REAL NOT NULL)",
+        """INSERT INTO meta (key, value)
+            SELECT 'latest_event', CAST(max(ts) AS TEXT) FROM events HAVING count(*) > 0
+            ON CONFLICT (key) DO NOTHING""",
     ],
 }
 
@@ -269,24 +275,14 @@ class BaseStore:
         new = [e["ts"] for e, fresh in zip(events, out, strict=True) if fresh]
         if new:  # (the latest event's time, kept: the dashboard says when data are old)
             row = self._run(tx, "SELECT value FROM meta WHERE key = 'latest_event'").fetchone()
-            if row is None:  # (first kept now: read once from the events)
-                row = self._run(tx, "SELECT max(ts) FROM events").fetchone()
-                self.set_meta(tx, "latest_event", repr(float(row[0])))
-            elif max(new) > float(row[0]):
+            if row is None or max(new) > float(row[0]):
                 self.set_meta(tx, "latest_event", repr(float(max(new))))
         return out
 
     def latest_event(self) -> float | None:
         """The time (Unix seconds) of the latest event stored; None without events."""
-        found = self.meta("latest_event")
-        if found is None:  # (a store of before it was kept: read once, then kept)
-            with self.transaction() as tx:
-                row = self._run(tx, "SELECT max(ts) FROM events").fetchone()
-                if row[0] is None:
-                    return None
-                found = repr(float(row[0]))
-                self.set_meta(tx, "latest_event", found)
-        return float(found)
+        found = self.meta("latest_event")  # (kept since the schema's version 3)
+        return None if found is None else float(found)
 
     def _count(self, tx: Any, name: str, n: int) -> None:
         if n:
