@@ -208,6 +208,9 @@ def test_members_are_searched_paged_and_exported_whole(browser, service):
         _until(w.page, "() => document.querySelector('#members caption').innerText"
                ".includes('after')")  # fmt: skip
         assert w.page.locator("#members tbody tr").first.inner_text() != first
+        assert "after=" in w.page.url  # (the page's address follows: Back and links work)
+        w.page.reload()
+        assert "after" in w.page.locator("#members caption").inner_text()
     answer = w.page.request.get(f"{url}/segments/{seg['id']}/export?format=csv")
     assert answer.status == 200
     table = list(csv.DictReader(io.StringIO(answer.text())))
