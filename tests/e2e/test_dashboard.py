@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import re
-import shutil
 import time
 from pathlib import Path
 
@@ -21,22 +20,19 @@ import httpx
 import pytest
 
 import personas
-from tests.serve._server import environment, running
+from tests.e2e.conftest import needs_chromium
+from tests.serve._server import environment, running, trained_model
 
 pytest.importorskip("fastapi", reason="the serve extra (pip install 'personas[serve]')")
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
+pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 AXE = ROOT / ".venv" / "axe-core" / "package" / "axe.min.js"
 SHOTS = ROOT / "test-output" / "dashboard"
 KEY = "dashboard-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
 EMAIL = "jane.doe@example.com"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(),
-    reason="Chromium not found (make test installs Debian's chromium package with apt)",
-)
+pytestmark = needs_chromium
 
 
 @pytest.fixture(scope="module")
@@ -44,10 +40,7 @@ def service(tmp_path_factory):
     """A server with a model trained on generated events and those events loaded, and a
     user who gave an e-mail address (an identify trait and an event property)."""
     folder = tmp_path_factory.mktemp("dashboard")
-    users, _ = personas.datasets.make_users(400, random_state=5)
-    events = personas.datasets.make_events(users, random_state=5)
-    run = personas.segment(events, random_state=0)
-    run.model.save(folder / "model.personas")
+    _, _, events, _ = trained_model(folder, 400, seed=5)
     events.to_csv(folder / "events.csv", index=False)
     args = [str(folder / "model.personas"), "--store", f"sqlite:///{folder / 'store.db'}",
             "--load", str(folder / "events.csv"), "--rescore-every", "0"]  # fmt: skip
@@ -62,14 +55,6 @@ def service(tmp_path_factory):
         answer = httpx.post(f"{url}/v1/events", headers=AUTH, json=event, timeout=60)
         assert answer.status_code == 200, answer.text
         yield url, user
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
 
 
 def _until(page, script: str, arg=None, timeout: float = 20.0) -> None:

@@ -6,29 +6,15 @@ through ``executable_path``, as ``playwright install`` cannot download browsers 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
 
 import personas
+from tests.e2e.conftest import needs_chromium
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-pytestmark = [
-    pytest.mark.skipif(
-        not Path(CHROMIUM).exists(),
-        reason="Chromium not found (make test installs Debian's chromium package with apt)",
-    ),
-]
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        yield b
-        b.close()
+pytestmark = [needs_chromium]
+pytest.importorskip("playwright.sync_api", reason="playwright is a test extra")
 
 
 def open_page(browser, path: Path):

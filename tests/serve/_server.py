@@ -1,5 +1,6 @@
 """``personas serve`` started in a process of its own on a free loopback port, for the
-tests that need a real server (HTTP clients, several workers, SIGKILL)."""
+tests that need a real server (HTTP clients, several workers, SIGKILL); and a model to
+serve, trained on generated events."""
 
 from __future__ import annotations
 
@@ -67,3 +68,15 @@ def environment(**values: str) -> dict[str, str]:
     """This process's environment without PERSONAS_* variables, plus ``values``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERSONAS_")}
     return env | values
+
+
+def trained_model(folder: Path, n_users: int, seed: int) -> tuple:
+    """A model trained on the generated events of ``n_users`` users, saved in ``folder``
+    and loaded back as the service loads it: (model, its path, the events, the run)."""
+    import personas
+
+    users, _ = personas.datasets.make_users(n_users, random_state=seed)
+    events = personas.datasets.make_events(users, random_state=seed)
+    run = personas.segment(events, random_state=0)
+    path = run.model.save(Path(folder) / "model.personas")
+    return personas.load(path), path, events, run

@@ -24,6 +24,7 @@ from personas.serve import Engine, create_app
 from personas.serve import _dashboard as dashboard
 from personas.store import open_store
 from personas.store._base import MIGRATIONS
+from tests.serve._server import trained_model
 
 KEY = "dash-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -32,12 +33,7 @@ BROWSER = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}  # (as a brows
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    users, _ = personas.datasets.make_users(300, random_state=8)
-    events = personas.datasets.make_events(users, random_state=8)
-    run = personas.segment(events, random_state=0)
-    path = tmp_path_factory.mktemp("model") / "model.personas"
-    run.model.save(path)
-    return personas.load(path), path, events, run
+    return trained_model(tmp_path_factory.mktemp("model"), 300, seed=8)
 
 
 @pytest.fixture(scope="module")
@@ -502,12 +498,10 @@ def test_answers_a_new_user_would_otherwise_stumble_on(trained, loaded, tmp_path
     # A category's levels are named in the chart of what sets a segment apart
     levels = [d for s in model.explanation["segments"] for d in s["distinguishing"]
               if d.get("value") is not None]  # fmt: skip
-    if levels:
-        seg = next(
-            s["id"] for s in model.explanation["segments"] if levels[0] in s["distinguishing"]
-        )
-        detail = client.get(f"/segments/{seg}", headers=AUTH).text
-        assert f"{levels[0]['column']} = {levels[0]['value']}" in detail
+    assert levels  # (rfm_segment's, in these data)
+    seg = next(s["id"] for s in model.explanation["segments"] if levels[0] in s["distinguishing"])
+    detail = client.get(f"/segments/{seg}", headers=AUTH).text
+    assert f"{levels[0]['column']} = {levels[0]['value']}" in detail
 
 
 def test_an_upload_too_large_gets_a_page_and_errors_name_the_file_as_sent(trained, tmp_path):
@@ -525,3 +519,24 @@ def test_an_upload_too_large_gets_a_page_and_errors_name_the_file_as_sent(traine
     damaged = client.post("/score", headers=AUTH, files={"file": ("a.parquet", b"PAR1 nope")})
     assert damaged.status_code == 400 and "a.parquet" in damaged.text
     assert "personas-score" not in damaged.text
+
+
+def test_a_busy_users_page_shows_the_latest_events_and_live_the_latest_changes(
+    trained, loaded, tmp_path
+):
+    client = _client(trained[0], loaded, tmp_path)
+    events = [{"event_id": f"busy-{i}", "user_id": "busy", "event_type": "session",
+               "timestamp": f"2026-01-01T00:{i:02d}:00Z"} for i in range(60)]  # fmt: skip
+    assert client.post("/v1/events", json={"events": events}, headers=AUTH).status_code == 200
+    page = client.get("/users?user_id=busy", headers=AUTH).text
+    assert "latest 50 of 60 events" in page
+    shown = re.findall(r"<tr><td>2026-01-01 00:(\d\d):00</td>", page)
+    assert shown == [f"{i:02d}" for i in range(59, 9, -1)]  # (newest first)
+    store = client.app.state.engine.store
+    newest = store.changes_after(0, 10**6)[-50:][::-1]
+    for change in newest[1:4]:  # (deleted users' changes leave gaps in the ids)
+        client.delete(f"/v1/users/{change['user_id']}", headers=AUTH)
+    live = client.get("/live", headers=AUTH).text
+    ids = [int(i) for i in re.findall(r'<tr><td class="n">(\d+)</td>', live)]
+    assert len(ids) == 50 and ids == sorted(ids, reverse=True)
+    assert ids == [c["change_id"] for c in store.changes_after(0, 10**6)[-50:][::-1]]

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 
 from personas.serve import Engine, ServiceError, create_app
 from personas.store import StoreError, open_store
-from tests.serve._server import environment, free_port, running
+from tests.serve._server import environment, free_port, running, trained_model
 
 KEY = "test-key-0123456789"
 AUTH = {"Authorization": f"Bearer {KEY}"}
@@ -33,14 +33,10 @@ AS_OF = "2024-07-01T00:00:00Z"
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    users, _ = personas.datasets.make_users(240, random_state=3)
-    events = personas.datasets.make_events(users, random_state=3)
-    run = personas.segment(events, random_state=0)
-    path = tmp_path_factory.mktemp("model") / "model.personas"
-    run.model.save(path)
+    model, path, events, _ = trained_model(tmp_path_factory.mktemp("model"), 240, seed=3)
     events = events.reset_index(drop=True)
     events["event_id"] = [f"e{i}" for i in range(len(events))]
-    return personas.load(path), path, events
+    return model, path, events
 
 
 def _records(events: pd.DataFrame) -> list[dict]:
@@ -611,11 +607,16 @@ def test_the_store_reads_users_past_one_query_of_500(tmp_path):
         assert all(store.add_events(tx, events, 0.0))
         row = {"profile": "{}", "segment_name": "s", "confidence": 1.0, "value": None,
                "as_of": "x", "updated_at": "x"}  # fmt: skip
-        store.put_users(tx, [row | {"user_id": u, "segment": i % 3} for i, u in enumerate(users)])
+        first = [row | {"user_id": u, "segment": i % 3} for i, u in enumerate(users)]
+        assert store.put_users(tx, first) == {}  # (no user had a segment before)
     bodies = store.events_of(users)
     assert len(bodies) == 2 * len(users)
     assert [b["j"] for b in bodies if b["user_id"] == users[-1]] == [1, 0]  # (oldest first)
-    assert store.segments_of(users + ["nobody"]) == {u: i % 3 for i, u in enumerate(users)}
+    with store.transaction() as tx:  # (again, plus a new user: the segments they had)
+        again = store.put_users(tx, first + [row | {"user_id": "nobody", "segment": 0}])
+    assert again == {u: i % 3 for i, u in enumerate(users)}
+    latest, n = store.recent_events(users[-1], 1)
+    assert n == 2 and [e["j"] for e in latest] == [0]  # (the newest only)
 
 
 def test_logs_loaded_from_two_places_keep_their_own_ids(trained, tmp_path):

@@ -306,7 +306,8 @@ def create_app(
 
     @app.get("/v1/segments", tags=["segments"], dependencies=guarded)
     def get_segments() -> dict[str, Any]:
-        """Every segment with its live size, share of users and value (summed spend)."""
+        """Every segment with its live size, share of users, value (summed spend) and share
+        of the value."""
         return {"segments": engine.segments()}
 
     @app.get("/v1/changes", tags=["segments"], dependencies=guarded)

@@ -230,17 +230,17 @@ class Engine:
     ) -> list[dict[str, Any]]:
         bodies = self.store.events_of(users, tx)
         profiles, scored = self._score(bodies, now)
-        before = self.store.segments_of(users, tx)
         stamp = _instant(now).isoformat()
-        rows, changes = [], []
-        for record, (_, s) in zip(profiles, scored.iterrows(), strict=True):
-            user = str(record["user_id"])
-            segment = int(s["segment"])
-            rows.append(self._row(user, record, s, profiles.attrs["as_of"], stamp))
-            if before.get(user, -1) != segment:
-                changes.append({"user_id": user, "from": before.get(user), "to": segment,
-                                "at": stamp, "event_id": last_event.get(user)})  # fmt: skip
-        self.store.put_users(tx, rows)
+        rows = [
+            self._row(str(record["user_id"]), record, s, profiles.attrs["as_of"], stamp)
+            for record, (_, s) in zip(profiles, scored.iterrows(), strict=True)
+        ]
+        before = self.store.put_users(tx, rows)  # (each user's segment until now)
+        changes = [
+            {"user_id": r["user_id"], "from": before.get(r["user_id"]), "to": r["segment"],
+             "at": stamp, "event_id": last_event.get(r["user_id"])}
+            for r in rows if before.get(r["user_id"], -1) != r["segment"]
+        ]  # fmt: skip
         self.store.set_meta(tx, "computed_at", stamp)
         for change, change_id in zip(changes, self.store.add_changes(tx, changes), strict=True):
             change["change_id"] = change_id
@@ -441,13 +441,16 @@ class Engine:
         }
 
     def segments(self) -> list[dict[str, Any]]:
-        """Every segment of the model with its live size, share and value."""
+        """Every segment of the model with its live size, share, value and share of the
+        value (None while no user has any)."""
         counts = self.store.segment_counts()
         total = sum(n for n, _ in counts.values()) or 1
+        worth = sum(v for _, v in counts.values())
         out = []
         for i, name in enumerate(self.names):
             n, value = counts.get(i, (0, 0.0))
-            out.append({"id": i, "name": name, "size": n, "share": n / total, "value": value})
+            out.append({"id": i, "name": name, "size": n, "share": n / total, "value": value,
+                        "value_share": value / worth if worth > 0 else None})  # fmt: skip
         return out
 
 

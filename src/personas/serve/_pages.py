@@ -12,7 +12,7 @@ from typing import Any
 
 from personas import report
 from personas.errors import PersonasError
-from personas.profiles._features import definitions
+from personas.profiles import definitions
 from personas.serve._engine import Engine
 from personas.serve._metrics import Metrics
 
@@ -52,24 +52,8 @@ class Views:
         )
 
     def live(self) -> list[dict[str, Any]]:
-        counts = self.engine.store.segment_counts()
-        users = sum(n for seg, (n, _) in counts.items() if seg is not None) or 1
-        value = sum(v for seg, (_, v) in counts.items() if seg is not None)
-        out = []
-        for i, name in enumerate(self.names):
-            n, v = counts.get(i, (0, 0.0))
-            share = v / value if value > 0 else None
-            out.append(
-                {
-                    "id": i,
-                    "name": name,
-                    "size": n,
-                    "share": n / users,
-                    "value": v,
-                    "value_share": share,
-                }
-            )
-        return out
+        """Every segment's live size, share, value and share of the value (the API's)."""
+        return self.engine.segments()
 
     def sizes(self, only: int | None = None) -> dict[str, Any] | None:
         """Each segment's size at the end of each day with a change (cumulative)."""
@@ -178,7 +162,7 @@ class Views:
         stored = store.user(user_id)
         if stored is None:
             return None
-        events = store.events_of([user_id])
+        events, n_events = store.recent_events(user_id, 50)
         fields = self.engine.reader.fields(events)[0]
         meanings = definitions(list(stored["profile"]))
         profile = [
@@ -189,8 +173,8 @@ class Views:
             "u": stored,
             "history": store.history(user_id),
             "names": names,
-            "events": events[::-1][:50],
-            "n_events": len(events),
+            "events": events,
+            "n_events": n_events,
             "fields": fields,
             "profile": profile,
         }
@@ -291,11 +275,10 @@ class Views:
 
     def live_changes(self, n: int = 50) -> dict[str, Any]:
         store = self.engine.store
-        last = store.last_change_id()
-        changes = store.changes_after(max(last - n, 0), n)[::-1]
+        changes = store.latest_changes(n)
         return {
             "changes": changes,
-            "cursor": last,
+            "cursor": changes[0]["change_id"] if changes else store.last_change_id(),
             "names": dict(enumerate(self.names)),
             "names_json": json.dumps(self.names),
         }

@@ -288,9 +288,10 @@ class BaseStore:
         if n:
             self._run(tx, "UPDATE counters SET n = n + ? WHERE name = ?", (n, name))
 
-    def put_users(self, tx: Any, rows: list[dict[str, Any]]) -> None:
+    def put_users(self, tx: Any, rows: list[dict[str, Any]]) -> dict[str, int | None]:
         """Write users' profiles and segments, and move the segments' totals by what the
-        rows change (a user's segment and value before, and now)."""
+        rows change (a user's segment and value before, and now). User id → segment
+        before, for the users the store had."""
         sql = "SELECT user_id, segment, value FROM users WHERE user_id IN ({ids})"
         before = {u: (seg, value) for u, seg, value in
                   self._for_users(sql, [r["user_id"] for r in rows], tx)}  # fmt: skip
@@ -316,6 +317,7 @@ class BaseStore:
             "as_of = excluded.as_of, updated_at = excluded.updated_at",
             rows,
         )
+        return {u: seg for u, (seg, _) in before.items()}
 
     def put_traits(self, tx: Any, user_id: str, traits: dict[str, Any], at: str) -> None:
         """Merge ``traits`` into the user's attributes (an identify call's)."""
@@ -429,10 +431,15 @@ class BaseStore:
         sql = "SELECT body FROM events WHERE user_id IN ({ids}) ORDER BY ts, seq"
         return [json.loads(r[0]) for r in self._for_users(sql, user_ids, con)]
 
-    def segments_of(self, user_ids: list[str], con: Any | None = None) -> dict:
-        """User id → stored segment, for those of ``user_ids`` the store has."""
-        sql = "SELECT user_id, segment FROM users WHERE user_id IN ({ids})"
-        return dict(self._for_users(sql, user_ids, con))
+    def recent_events(self, user_id: str, limit: int) -> tuple[list[dict], int]:
+        """The user's latest ``limit`` events (newest first) and how many are stored."""
+        rows = self._run(
+            self.con,
+            "SELECT body FROM events WHERE user_id = ? ORDER BY ts DESC, seq DESC LIMIT ?",
+            (user_id, limit),
+        ).fetchall()
+        n = self._run(self.con, "SELECT count(*) FROM events WHERE user_id = ?", (user_id,))
+        return [json.loads(r[0]) for r in rows], int(n.fetchone()[0])
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         row = self._run(
@@ -458,13 +465,20 @@ class BaseStore:
         keys = ("change_id", "from", "to", "at", "event_id")
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
+    def latest_changes(self, limit: int) -> list[dict[str, Any]]:
+        """The latest ``limit`` segment changes, newest first."""
+        return self._changes("ORDER BY change_id DESC LIMIT ?", (limit,))
+
     def changes_after(self, cursor: int, limit: int) -> list[dict[str, Any]]:
         """Segment changes with an id above ``cursor``, in commit order."""
+        return self._changes("WHERE change_id > ? ORDER BY change_id LIMIT ?", (cursor, limit))
+
+    def _changes(self, where: str, params: tuple) -> list[dict[str, Any]]:
         rows = self._run(
             self.con,
             "SELECT change_id, user_id, from_segment, to_segment, at, event_id FROM changes "
-            "WHERE change_id > ? ORDER BY change_id LIMIT ?",
-            (cursor, limit),
+            + where,
+            params,
         ).fetchall()
         keys = ("change_id", "user_id", "from", "to", "at", "event_id")
         return [dict(zip(keys, r, strict=True)) for r in rows]
