@@ -41,6 +41,8 @@ TRUSTED = [
     "personas.preprocess._basis.BasisBuilder",
     "personas.preprocess._basis.BasisColumn",
     "personas.cluster._segmenter.Segmenter",
+    "personas.cluster._mixture.MixtureSegmenter",
+    "personas.cluster._ward.WardSegmenter",
     "sklearn.cluster._kmeans.KMeans",
 ]
 
@@ -145,6 +147,11 @@ class Model:
         return list(self.builder.basis_)
 
     @property
+    def method(self) -> str:
+        """How the segments were found: ``kmeans``, ``gmm``, ``ward``…"""
+        return self.segmenter.method
+
+    @property
     def n_segments(self) -> int:
         return int(self.segmenter.n_clusters_)
 
@@ -195,7 +202,9 @@ class Model:
         pandas.DataFrame
             The id column (``user_id`` for events; or ``row``), ``segment``,
             ``segment_name``, ``distance``, ``confidence`` (1 − distance to the nearest
-            centre / distance to the second nearest: 0 on a border, near 1 at a centre).
+            centre / distance to the second nearest: 0 on a border, near 1 at a centre;
+            for a Gaussian mixture the probability of the user's segment, followed by a
+            ``probability_<segment>`` column per segment).
             Its ``attrs`` hold ``notes`` (values that could not be read; how events were
             profiled) and, for events, the ``as_of`` and ``cleaning`` counts.
         """
@@ -250,10 +259,12 @@ class Model:
         typed, changes = typer.type_table(df, source_name=source_name)
         X = self.builder.transform(typed)
         dist = self.segmenter.transform(X)
-        labels = np.argmin(dist, axis=1)
-        scored = scored_frame(
-            typed, id_col if id_col in typed.columns else None, labels, dist, self.segment_names
+        labels = self.segmenter.predict(X)
+        proba = (
+            self.segmenter.predict_proba(X) if hasattr(self.segmenter, "predict_proba") else None
         )
+        key = id_col if id_col in typed.columns else None
+        scored = scored_frame(typed, key, labels, dist, self.segment_names, proba)
         scored.attrs["notes"] = _unread(changes) + _unseen(typed, self.builder.columns_)
         return scored
 
@@ -466,12 +477,18 @@ def scored_frame(
     labels: np.ndarray,
     dist: np.ndarray,
     names: list[str],
+    proba: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """The stable output table: id (or row), segment, segment_name, distance, confidence."""
+    """The stable output table: id (or row), segment, segment_name, distance, confidence
+    — and with membership probabilities ``proba`` (a Gaussian mixture's), one
+    ``probability_<segment>`` column per segment, the confidence being the probability of
+    the user's segment."""
     n, k = dist.shape
     rows = np.arange(n)
     d1 = dist[rows, labels]
-    if k > 1:
+    if proba is not None:
+        confidence = proba[rows, labels]
+    elif k > 1:
         part = np.partition(dist, 1, axis=1)
         d2 = part[:, 1]
         confidence = np.where(d2 > 0, 1.0 - d1 / np.maximum(d2, 1e-12), 0.0)
@@ -482,7 +499,7 @@ def scored_frame(
         if id_col is not None
         else pd.Series(np.arange(1, n + 1), name="row")
     )
-    return pd.DataFrame(
+    out = pd.DataFrame(
         {
             key.name: key,
             "segment": labels.astype(np.int64),
@@ -491,6 +508,10 @@ def scored_frame(
             "confidence": np.clip(confidence, 0.0, 1.0).astype(np.float64),
         }
     )
+    if proba is not None:
+        for j in range(k):
+            out[f"probability_{j}"] = proba[:, j].astype(np.float64)
+    return out
 
 
 def now_iso() -> str:

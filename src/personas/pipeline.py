@@ -1,5 +1,6 @@
-"""`segment()`: validate (profile an event log first) → basis matrix → K-Means with a
-chosen k → profiles, names, rules and insights → the model of the whole path.
+"""`segment()`: validate (profile an event log first) → basis matrix → segments by the
+chosen method (K-Means by default) and k → profiles, names, rules and insights → the
+model of the whole path.
 
 Returns a :class:`~personas.Segmentation`, the result object behind ``personas segment``.
 """
@@ -13,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.cluster import Segmenter
+from personas.cluster import METHODS, make_segmenter
 from personas.errors import DataError, NoUsableEventsError, PersonasError
 from personas.interpret import (
     Playbook,
@@ -52,10 +53,19 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
         )
 
 
+def _check_method(method: Any) -> None:
+    if not isinstance(method, str) or method not in METHODS:
+        raise PersonasError(
+            f"method must be one of {', '.join(METHODS)}, not {method!r} (--method). "
+            + " ".join(f"{name} ({m.label}): {m.line}." for name, m in METHODS.items())
+        )
+
+
 def segment(
     data: Any = None,
     *,
     k: Any = "auto",
+    method: str = "kmeans",
     basis: list[str] | None = None,
     schema: Any = None,
     id_column: str | None = None,
@@ -81,6 +91,11 @@ def segment(
         result's ``events`` holds.
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the rule in docs/guide/segments.md).
+    method : {"kmeans", "gmm", "ward"}, default "kmeans"
+        How segments are found: K-Means, a Gaussian mixture (k by BIC; each user's
+        membership probabilities in ``labels``) or Ward's hierarchical clustering of a
+        sample (see docs/guide/segments.md, Methods). Every method fits the same basis matrix and
+        gives the same result.
     basis : list of str, optional
         The columns segments are found on (default: every usable feature column).
     schema : Schema or path, optional
@@ -128,6 +143,7 @@ def segment(
             f"random_state must be None or a whole number of 0 or more, not {random_state!r} "
             "(--random-state)."
         )
+    _check_method(method)
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
     start = time.perf_counter()
@@ -168,8 +184,11 @@ def segment(
 
     start = time.perf_counter()
     _check_k(k, len(X), report.source.name)
-    say("Choosing k and fitting K-Means" if k == "auto" else f"Fitting K-Means with k={k}")
-    segmenter = Segmenter(k=k, k_min=k_min, k_max=k_max, random_state=random_state).fit(X)
+    what = METHODS[method].label
+    say(f"Choosing k and fitting {what}" if k == "auto" else f"Fitting {what} with k={k}")
+    segmenter = make_segmenter(
+        method, k=k, k_min=k_min, k_max=k_max, random_state=random_state
+    ).fit(X)
     timings.update({f"segment_{k_}": v for k_, v in segmenter.timings_.items()})
     timings["segment"] = time.perf_counter() - start
 
@@ -209,12 +228,14 @@ def segment(
     start = time.perf_counter()
     dist = segmenter.transform(X)
     id_col = report.schema.id_column
-    labels = scored_frame(table, id_col, segmenter.labels_, dist, names)
+    proba = segmenter.predict_proba(X) if hasattr(segmenter, "predict_proba") else None
+    labels = scored_frame(table, id_col, segmenter.labels_, dist, names, proba)
     timings["labels"] = time.perf_counter() - start
 
     manifest = {
         "created": now_iso(),
         "parameters": {
+            "method": method,
             "k": k,
             "k_min": k_min,
             "k_max": k_max,

@@ -70,13 +70,14 @@ def environment(**values: str) -> dict[str, str]:
     return env | values
 
 
-def trained_model(folder: Path, n_users: int, seed: int) -> tuple:
-    """A model trained on the generated events of ``n_users`` users, saved in ``folder``
-    and loaded back as the service loads it: (model, its path, the events, the run)."""
+def trained_model(folder: Path, n_users: int, seed: int, method: str = "kmeans") -> tuple:
+    """A model trained (by ``method``) on the generated events of ``n_users`` users, saved
+    in ``folder`` and loaded back as the service loads it: (model, its path, the events,
+    the run)."""
     import personas
 
     users, _ = personas.datasets.make_users(n_users, random_state=seed)
     events = personas.datasets.make_events(users, random_state=seed)
-    run = personas.segment(events, random_state=0)
+    run = personas.segment(events, method=method, random_state=0)
     path = run.model.save(Path(folder) / "model.personas")
     return personas.load(path), path, events, run

@@ -153,6 +153,18 @@ def test_live_numbers_are_the_stores_and_training_facts_the_models(trained, load
     assert 'data-figure="k-silhouette"' in shown
 
 
+def test_the_model_page_names_the_method(tmp_path):
+    (tmp_path / "gmm").mkdir()
+    model, path, events, _ = trained_model(tmp_path / "gmm", 200, seed=3, method="gmm")
+    engine = Engine(model, open_store(f"sqlite:///{tmp_path / 'gmm.db'}"))
+    engine.load(events)
+    engine.store.close()
+    client = _client(model, tmp_path / "gmm.db", tmp_path)
+    shown = client.get("/model", headers=AUTH).text
+    assert "<dd>Gaussian mixture</dd>" in shown
+    assert 'data-figure="k-bic"' in shown and "BIC" in model.explanation["k_reason"]
+
+
 def test_a_model_without_an_explanation_still_shows_live_numbers(trained, loaded, tmp_path):
     model, path, _, _ = trained
     bare = personas.load(path)

@@ -45,6 +45,13 @@ def segment_command(
     ),
     out: Path = typer.Option(Path("segments-output"), "--out", "-o", help="Output folder."),
     k: str = typer.Option("auto", "--k", "-k", help="'auto' or the number of segments."),
+    method: str = typer.Option(
+        "kmeans",
+        "--method",
+        "-m",
+        help="How segments are found: kmeans (default), gmm (Gaussian mixture, k by BIC, "
+        "membership probabilities) or ward (hierarchical, on a sample).",
+    ),
     basis: str | None = typer.Option(
         None,
         "--basis",
@@ -81,6 +88,7 @@ def segment_command(
         run = personas.segment(
             data,
             k=k_value,
+            method=method,
             basis=columns,
             schema=schema,
             id_column=id_column,
@@ -130,8 +138,11 @@ def print_segmentation(run) -> None:
     # how the table was read (for a log: how it was profiled, and what profiling decided)
     for note in run.validation.source.notes:
         console.print(f"[dim]Note: {escape(note)}[/dim]")
+    from personas.cluster import METHODS
+
     console.print(
-        f"[bold]{run.k} segments[/bold] of {len(run.labels):,} users. {escape(run.k_reason)}"
+        f"[bold]{run.k} segments[/bold] ({METHODS[run.model.method].label}) of "
+        f"{len(run.labels):,} users. {escape(run.k_reason)}"
     )
     t = Table(show_lines=False)
     t.add_column("id", justify="right")

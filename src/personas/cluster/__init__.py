@@ -1,15 +1,24 @@
 """Clustering engines, the choice of k, quality metrics, stability and 2-D maps."""
 
 from personas.cluster._geometry import embed_2d, silhouette_by_segment
+from personas.cluster._methods import METHODS, Method, make_segmenter
+from personas.cluster._mixture import MixtureSegmenter
 from personas.cluster._segmenter import Segmenter
-from personas.cluster._select_k import KScore, choose_k, elbow, score_k
+from personas.cluster._select_k import KScore, choose_k, choose_k_bic, elbow, score_k
+from personas.cluster._ward import WardSegmenter
 
 __all__ = [
+    "METHODS",
     "KScore",
+    "Method",
+    "MixtureSegmenter",
     "Segmenter",
+    "WardSegmenter",
     "choose_k",
+    "choose_k_bic",
     "elbow",
     "embed_2d",
+    "make_segmenter",
     "score_k",
     "silhouette_by_segment",
 ]

@@ -9,20 +9,12 @@ Segments are numbered by size: segment 0 is the largest.
 from __future__ import annotations
 
 import time
-import warnings
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
-from threadpoolctl import threadpool_limits
 
-from personas._parallel import n_threads
-from personas._sklearn_compat import validate_data
-from personas.cluster._lloyd import assign, distances, lloyd
+from personas.cluster._base import BaseSegmenter, score_candidates
+from personas.cluster._lloyd import assign, lloyd
 from personas.cluster._select_k import (
     KScore,
     SampleSilhouette,
@@ -33,10 +25,8 @@ from personas.cluster._select_k import (
 
 __all__ = ["Segmenter"]
 
-FEW_USERS = 50  # fewer users than this: k is chosen, but the reason says to take care
 
-
-class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
+class Segmenter(BaseSegmenter):
     """K-Means segmentation with ``k="auto"`` (an explained choice) or a fixed k.
 
     Parameters
@@ -85,6 +75,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     4
     """
 
+    method = "kmeans"
+
     def __init__(
         self,
         k: Any = "auto",
@@ -109,16 +101,8 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         self.random_state = random_state
 
     def fit(self, X: Any, y: Any = None) -> Segmenter:
-        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
-        self._check_params(X)
-        rng = check_random_state(self.random_state)
-        seed = int(rng.randint(np.iinfo(np.int32).max))
+        X, seed, sample_rows = self._start(X)
         n = X.shape[0]
-        sample_rows = np.arange(n)
-        if n > self.sample_size:
-            sample_rows = np.sort(
-                np.random.default_rng(seed).choice(n, self.sample_size, replace=False)
-            )
         S = X[sample_rows]
         timings: dict[str, float] = {}
         start = time.perf_counter()
@@ -157,16 +141,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     def _choose(self, S: np.ndarray, seed: int) -> tuple[int, str, Any, Any]:
         """k (scored on the sample ``S`` when "auto"), why, the sample's model, Jaccards."""
         if self.k == "auto":
-            n_distinct = len(np.unique(S, axis=0)) if len(S) <= 5000 else len(S)
-            k_hi = min(self.k_max, n_distinct - 1, len(S) - 1)
-            k_lo = min(self.k_min, k_hi)
-            eval_rows = np.arange(len(S))
-            if len(S) > self.silhouette_size:
-                eval_rows = np.sort(
-                    np.random.default_rng(seed + 1).choice(
-                        len(S), self.silhouette_size, replace=False
-                    )
-                )
+            eval_rows = self._eval_rows(len(S), seed)
             silhouette = SampleSilhouette(S[eval_rows])
 
             def score(k: int) -> tuple[KScore, Any]:
@@ -180,30 +155,20 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                     silhouette=silhouette,
                 )
 
-            # Candidates are scored on parallel threads, each K-Means on one thread: every
-            # k has its own seed, so the result does not depend on the number of threads.
-            candidates = list(range(max(k_lo, 2), k_hi + 1))
-            # (a bootstrap resample of a few rows holds fewer distinct ones: no warning)
-            with (
-                threadpool_limits(limits=1),
-                ThreadPoolExecutor(n_threads()) as pool,
-                warnings.catch_warnings(),
-            ):
-                warnings.simplefilter("ignore", ConvergenceWarning)
-                done = list(pool.map(score, candidates[::-1]))[::-1]  # slow ones first
+            candidates = self._candidates(S)
+            done = score_candidates(score, candidates)
             scores = [d[0] for d in done]
             models = {s.k: m for s, m in done}
             jaccard = None
             if not scores:  # fewer than 3 distinct rows: one or two segments, no choice
-                k = max(1, min(2, k_hi + 1))
+                k = max(1, min(2, len(np.unique(S, axis=0))))
                 reason = f"k={k}: too few distinct rows to compare several k"
                 sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
             else:
                 k, reason = choose_k(scores)
                 sample_model = models[k]
                 jaccard = next(s.jaccard for s in scores if s.k == k)
-            if len(S) < FEW_USERS:
-                reason += f" Only {len(S)} users: segments of so few are a sketch."
+            reason = self._few(S, reason)
             self.scores_ = [s.to_dict() for s in scores]
         else:
             k = int(self.k)
@@ -211,13 +176,7 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             self.scores_ = []
             jaccard = None
             if self.n_bootstrap and 1 < k < len(S):
-                eval_rows = np.arange(len(S))
-                if len(S) > self.silhouette_size:
-                    eval_rows = np.sort(
-                        np.random.default_rng(seed + 1).choice(
-                            len(S), self.silhouette_size, replace=False
-                        )
-                    )
+                eval_rows = self._eval_rows(len(S), seed)
                 score, sample_model = score_k(
                     S,
                     k,
@@ -231,39 +190,3 @@ class Segmenter(ClusterMixin, TransformerMixin, BaseEstimator):
             else:
                 sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
         return k, reason, sample_model, jaccard
-
-    def _check_params(self, X: np.ndarray) -> None:
-        if self.k != "auto":
-            if isinstance(self.k, bool) or not isinstance(self.k, (int, np.integer)) or self.k < 1:
-                raise ValueError(f"k must be 'auto' or an integer ≥ 1, got {self.k!r}.")
-            if not 1 <= self.k <= X.shape[0]:
-                raise ValueError(
-                    f"k={self.k} segments cannot be found in {X.shape[0]} rows; choose k "
-                    f"between 1 and {X.shape[0]}."
-                )
-        elif not (
-            isinstance(self.k_min, (int, np.integer))
-            and isinstance(self.k_max, (int, np.integer))
-            and 2 <= self.k_min <= self.k_max
-        ):
-            raise ValueError(
-                f"k_min and k_max must be integers with 2 ≤ k_min ≤ k_max; got {self.k_min} "
-                f"and {self.k_max}."
-            )
-
-    def predict(self, X: Any) -> np.ndarray:
-        """The segment of each row: its nearest centre."""
-        check_is_fitted(self, "cluster_centers_")
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
-        return assign(X, self.cluster_centers_)[0].astype(np.intp)
-
-    def transform(self, X: Any) -> np.ndarray:
-        """Distance of each row to each segment's centre (columns in segment order)."""
-        check_is_fitted(self, "cluster_centers_")
-        X = validate_data(self, X, dtype=[np.float32, np.float64], reset=False)
-        X = np.ascontiguousarray(X, dtype=self.cluster_centers_.dtype)
-        return distances(X, self.cluster_centers_)
-
-    def fit_predict(self, X: Any, y: Any = None) -> np.ndarray:
-        return self.fit(X).labels_

@@ -31,7 +31,7 @@ from sklearn.metrics import (
     silhouette_score,
 )
 
-__all__ = ["KScore", "choose_k", "score_k"]
+__all__ = ["KScore", "agreement", "choose_k", "choose_k_bic", "label_quality", "score_k"]
 
 STABILITY_MIN = 0.75
 SILHOUETTE_TOLERANCE = 0.10
@@ -47,8 +47,10 @@ class KScore:
     stability: float
     seconds: float = 0.0
     jaccard: np.ndarray | None = None  # per segment (sample labels), mean over bootstraps
+    bic: float | None = None  # Gaussian mixtures: the Bayesian information criterion
 
     def to_dict(self) -> dict[str, Any]:
+        bic = {} if self.bic is None else {"bic": round(self.bic, 2)}
         return {
             "k": self.k,
             "silhouette": round(self.silhouette, 4),
@@ -57,7 +59,7 @@ class KScore:
             "inertia": round(self.inertia, 2),
             "stability": round(self.stability, 4),
             "seconds": round(self.seconds, 3),
-        }
+        } | bic
 
 
 class SampleSilhouette:
@@ -161,40 +163,54 @@ def score_k(
     silhouette_rows: np.ndarray,
     silhouette: SampleSilhouette | None = None,
 ) -> tuple[KScore, KMeans]:
-    """Cluster ``X`` into ``k`` segments and score the result."""
+    """Cluster ``X`` into ``k`` segments with K-Means and score the result."""
     import time
 
     start = time.perf_counter()
     model = fit_kmeans(X, k, n_init=n_init, seed=seed)
     labels = model.labels_
-    n_labels = len(np.unique(labels))
-    if n_labels < 2:
-        sil, ch, db = -1.0, 0.0, np.inf
-    else:
-        sub = labels[silhouette_rows]
-        if len(np.unique(sub)) < 2:
-            sil = -1.0
-        elif silhouette is not None:
-            sil = silhouette(sub)
-        else:
-            sil = float(silhouette_score(X[silhouette_rows], sub))
-        ch = float(calinski_harabasz_score(X, labels))
-        db = float(davies_bouldin_score(X, labels))
+    sil, ch, db = label_quality(X, labels, silhouette_rows, silhouette)
     rng = np.random.default_rng(seed + 7919 * k)
-    aris, jaccards = [], []
-    ref = labels[silhouette_rows]
+    preds = []
     for b in range(n_bootstrap):
         boot = rng.integers(0, len(X), len(X))
         refit = fit_kmeans(X[boot], k, n_init=n_init, seed=seed + 1000 * (b + 1) + k)
-        pred = refit.predict(X[silhouette_rows])
-        aris.append(adjusted_rand_score(ref, pred))
-        jaccards.append(best_jaccard(ref, pred, k))
-    stability = float(np.mean(aris)) if aris else float("nan")
-    jaccard = np.mean(jaccards, axis=0) if jaccards else None
+        preds.append(refit.predict(X[silhouette_rows]))
+    stability, jaccard = agreement(labels[silhouette_rows], preds, k)
     score = KScore(
         k, sil, ch, db, float(model.inertia_), stability, time.perf_counter() - start, jaccard
     )
     return score, model
+
+
+def label_quality(
+    X: np.ndarray,
+    labels: np.ndarray,
+    silhouette_rows: np.ndarray,
+    silhouette: SampleSilhouette | None = None,
+) -> tuple[float, float, float]:
+    """Silhouette (on ``silhouette_rows``), Calinski–Harabasz and Davies–Bouldin of a
+    labelling of ``X``; -1, 0 and inf when it has a single segment."""
+    if len(np.unique(labels)) < 2:
+        return -1.0, 0.0, float("inf")
+    sub = labels[silhouette_rows]
+    if len(np.unique(sub)) < 2:
+        sil = -1.0
+    elif silhouette is not None:
+        sil = silhouette(sub)
+    else:
+        sil = float(silhouette_score(X[silhouette_rows], sub))
+    return sil, float(calinski_harabasz_score(X, labels)), float(davies_bouldin_score(X, labels))
+
+
+def agreement(ref: np.ndarray, preds: list[np.ndarray], k: int) -> tuple[float, np.ndarray | None]:
+    """Stability of a labelling ``ref`` against refits' labels of the same rows: the mean
+    adjusted Rand index, and per reference segment the mean best Jaccard index."""
+    if not preds:
+        return float("nan"), None
+    aris = [adjusted_rand_score(ref, pred) for pred in preds]
+    jaccards = [best_jaccard(ref, pred, k) for pred in preds]
+    return float(np.mean(aris)), np.mean(jaccards, axis=0)
 
 
 def best_jaccard(ref: np.ndarray, other: np.ndarray, k: int) -> np.ndarray:
@@ -275,3 +291,36 @@ def choose_k(scores: list[KScore]) -> tuple[int, str]:
         )
     others = [f"Calinski–Harabasz prefers k={by_ch}", f"Davies–Bouldin prefers k={by_db}"]
     return chosen.k, " ".join(parts) + ". For comparison: " + "; ".join(others) + "."
+
+
+def choose_k_bic(scores: list[KScore]) -> tuple[int, str]:
+    """The rule for Gaussian mixtures: among the *stable* k (stability ≥ 0.75; all k if
+    none is), the lowest BIC — unless the BIC still falls at the largest k tried (no
+    minimum inside the range: on real tables, whose columns are not Gaussian, a mixture
+    keeps paying for more components), in which case the largest stable k not beyond the
+    elbow of the BIC curve (kneedle). Return the k and a sentence explaining why."""
+    stable = [s for s in scores if s.stability >= STABILITY_MIN]
+    pool = stable or scores
+    best = min(pool, key=lambda s: s.bic)
+    chosen, why = best, f"the lowest BIC ({best.bic:,.0f})"
+    if best.k == max(s.k for s in scores) and len(scores) >= 3:
+        KneeLocator = _knee_locator()
+        ks = [s.k for s in scores]
+        knee = KneeLocator(ks, [s.bic for s in scores], curve="convex", direction="decreasing")
+        below = [s for s in pool if knee.knee is not None and s.k <= knee.knee]
+        if below:
+            chosen = max(below, key=lambda s: s.k)
+            why = (
+                f"the elbow of the BIC curve (k={knee.knee}) — the BIC still falls at the "
+                f"largest k tried (k={best.k}), so its minimum is no guide"
+            )
+    by_sil = max(scores, key=lambda s: s.silhouette).k
+    if stable:
+        text = f"k={chosen.k}: among the k with stability ≥ {STABILITY_MIN} "
+        text += f"(k={chosen.k}: {chosen.stability:.2f}), {why}."
+    else:
+        text = (
+            f"k={chosen.k}: {why} (no k reached stability {STABILITY_MIN}: the segments are "
+            f"not sharply defined; k={chosen.k} has {chosen.stability:.2f})."
+        )
+    return chosen.k, text + f" For comparison: the silhouette prefers k={by_sil}."

@@ -38,6 +38,7 @@ __all__ = ["BasisBuilder", "BasisColumn", "TableTyper", "default_basis", "skew_t
 OTHER = "(other)"
 MISSING = "(missing)"
 SAMPLE_ROWS = 200_000
+OUTLIER_SHARE = 0.01  # beyond the far fences: clipped when at most this share of values
 BLOCK_ROWS = 131_072
 
 
@@ -106,7 +107,9 @@ def skew_transform(
     values: np.ndarray, threshold: float = 1.0, *, signed: bool = True
 ) -> tuple[str, float | None]:
     """How skewed values are brought in: ``log1p`` (all ≥ 0) or, with ``signed``,
-    ``signed_log1p`` when their sample skewness exceeds ``threshold``, else ``none``;
+    ``signed_log1p`` when their sample skewness exceeds ``threshold`` and the log makes
+    them less skewed (a skew that comes from a separate group of users rather than a long
+    tail is left alone: the log would squeeze that group), else ``none``;
     and the skewness (None for fewer than three distinct values). The one rule of the
     basis matrix (``signed``), the segments' profiles and the charts (columns that only
     describe the segments are logged when they are non-negative)."""
@@ -115,7 +118,9 @@ def skew_transform(
         return "none", None
     skew = float(pd.Series(finite).skew())
     if skew > threshold and (signed or finite.min() >= 0):
-        return ("log1p" if finite.min() >= 0 else "signed_log1p"), skew
+        transform = "log1p" if finite.min() >= 0 else "signed_log1p"
+        if abs(float(pd.Series(_apply_transform(finite, transform)).skew())) < abs(skew):
+            return transform, skew
     return "none", skew
 
 
@@ -315,6 +320,13 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             iqr = q3 - q1
             low, high = (q1 - 3 * iqr, q3 + 3 * iqr) if iqr > 0 else (t.min(), t.max())
             n_clip = int(((t < low) | (t > high)).sum())
+            if n_clip > OUTLIER_SHARE * t.size:  # not outliers: a group of users, kept
+                low, high = float(t.min()), float(t.max())
+                steps.append(
+                    f"not clipped: {n_clip} of {t.size} sampled values lie beyond the far "
+                    f"fences, more than {OUTLIER_SHARE:.0%} (a group of users, not outliers)"
+                )
+                n_clip = 0
             if not ok.all():
                 steps.insert(0, f"missing ({1 - ok.mean():.1%}) → median")
             if n_clip:

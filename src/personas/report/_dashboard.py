@@ -190,6 +190,7 @@ K_CURVES = {  # column → (title, axis, better)
     "inertia": ("Inertia by k (the elbow)", "within-segment sum of squares"),
     "calinski_harabasz": ("Calinski–Harabasz by k", "score (higher is better)"),
     "davies_bouldin": ("Davies–Bouldin by k", "score (lower is better)"),
+    "bic": ("BIC by k (Gaussian mixtures)", "Bayesian information criterion (lower is better)"),
 }
 
 

@@ -99,6 +99,39 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
+#: How each method finds segments and chooses k, for the report's "Method" section.
+METHOD_TEXT = {
+    "kmeans": (
+        "Segments are found with K-Means on the basis matrix. k is chosen on a sample of up "
+        "to 10,000 rows: for each k, K-Means with 4 starts, then silhouette (on 5,000 rows), "
+        "Calinski–Harabasz, Davies–Bouldin, inertia and stability (mean adjusted Rand index "
+        "of K-Means refitted, again with 4 starts, on 5 bootstrap resamples). Rule: among "
+        "the k with stability ≥ 0.75, the largest k whose silhouette is within 10% of the "
+        "best, not past the elbow of the inertia curve (or the best-silhouette k, if "
+        "larger). The final model is fitted on all rows from the sample's centres."
+    ),
+    "gmm": (
+        "Segments are found with a Gaussian mixture (full covariances: each segment has its "
+        "own size, spread and shape) on the basis matrix, or on its first 16 principal "
+        "components when it is wider. k is chosen on a sample of up to 10,000 rows: for "
+        "each k, a mixture started from the best of 4 K-Means starts, its BIC, silhouette "
+        "(on 5,000 rows, in the basis), Calinski–Harabasz, Davies–Bouldin and stability "
+        "(mean adjusted Rand index of mixtures refitted on 3 bootstrap resamples). Rule: "
+        "among the k with stability ≥ 0.75, the lowest BIC — or, when the BIC still falls "
+        "at the largest k tried, the elbow of the BIC curve. The final mixture is fitted "
+        "on all rows from the sample's; each user belongs to the segment of highest "
+        "probability, and segments.parquet holds every segment's probability."
+    ),
+    "ward": (
+        "Segments are found with Ward's hierarchical clustering of a sample of up to 5,000 "
+        "rows of the basis matrix; each cut of its tree gives the segments' centres, and "
+        "every user belongs to the segment of the nearest centre. k is chosen by the "
+        "K-Means rule over the same criteria (silhouette, stability over 5 trees grown on "
+        "bootstrap resamples, the elbow of the within-segment sum of squares)."
+    ),
+}
+
+
 def render_segmentation(run: Any, figures: dict[str, Any], eda: str | None) -> str:
     """A segmentation (``personas.Segmentation``) as a page, with its ``figures``
     (plotly, as ``report_figures`` gathers them) and the HTML section of its EDA."""
@@ -118,7 +151,9 @@ def render_segmentation(run: Any, figures: dict[str, Any], eda: str | None) -> s
         basis=summary["basis"],
         k=run.k,
         k_reason=run.k_reason,
+        method_text=METHOD_TEXT[run.model.method],
         scores=run.scores.to_dict("records"),
+        has_bic="bic" in run.scores,
         segments=run.segments,
         facts=segment_facts(run),
         preprocessing=run.preprocessing,
@@ -198,14 +233,18 @@ def render_markdown(run: Any) -> str:
                 f"- **{_md(i['title'])}** ({i['priority']}): {_md(i['action'])} "
                 f"— {_md(i['because'])}"
             )
-    lines += ["", "## Choosing k", "", _md(run.k_reason), ""]
+    lines += ["", "## Choosing k", "", _md(METHOD_TEXT[run.model.method]), ""]
+    lines += [_md(run.k_reason), ""]
     if len(run.scores):
-        lines += ["| k | silhouette | stability | Calinski–Harabasz | Davies–Bouldin |"]
-        lines += ["|---:|---:|---:|---:|---:|"]
+        bic = "bic" in run.scores
+        lines += ["| k | silhouette | stability | Calinski–Harabasz | Davies–Bouldin |"
+                  + (" BIC |" if bic else "")]  # fmt: skip
+        lines += ["|---:|---:|---:|---:|---:|" + ("---:|" if bic else "")]
         for s in run.scores.to_dict("records"):
             lines.append(
                 f"| {s['k']} | {s['silhouette']} | {s['stability']} | "
                 f"{s['calinski_harabasz']} | {s['davies_bouldin']} |"
+                + (f" {s['bic']} |" if bic else "")
             )
     return "\n".join(lines) + "\n"
 

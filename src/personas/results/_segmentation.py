@@ -158,6 +158,7 @@ class Segmentation(Result):
             "source": self.validation.source.to_dict(),
             "n_rows": len(self.labels),
             "id_column": id_col,
+            "method": self.model.method,
             "k": self.k,
             "k_reason": self.k_reason,
             "basis": self.model.basis,

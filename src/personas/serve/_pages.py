@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from personas import report
+from personas.cluster import METHODS
 from personas.errors import PersonasError
 from personas.profiles import definitions
 from personas.serve._engine import Engine
@@ -186,12 +187,20 @@ class Views:
         scores = (x or {}).get("k_selection") or []
         columns = [
             c
-            for c in ("silhouette", "calinski_harabasz", "davies_bouldin", "inertia", "stability")
+            for c in (
+                "silhouette",
+                "calinski_harabasz",
+                "davies_bouldin",
+                "inertia",
+                "bic",
+                "stability",
+            )
             if any(c in r for r in scores)
         ]
         cleaning = list(((x or {}).get("events") or {}).get("cleaning", {}).items())
         return {
             "x": x,
+            "method": METHODS[model.method].label,
             "k": model.n_segments,
             "basis": model.basis,
             "input": {"kind": model.input},

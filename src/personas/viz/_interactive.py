@@ -40,6 +40,8 @@ def k_selection_figure(scores: pd.DataFrame, k: int):
         ("davies_bouldin", "Davies–Bouldin ↓"),
         ("inertia", "Inertia (elbow)"),
     ]
+    if "bic" in scores:  # (a Gaussian mixture's k is chosen by BIC)
+        specs[-1] = ("bic", "BIC ↓")
     fig = make_subplots(rows=1, cols=5, subplot_titles=[t for _, t in specs])
     for i, (col, _) in enumerate(specs, start=1):
         fig.add_scatter(

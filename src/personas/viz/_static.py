@@ -64,6 +64,8 @@ def k_selection_figure(scores: pd.DataFrame, k: int):
         ("davies_bouldin", "Davies–Bouldin (lower)"),
         ("inertia", "Inertia (elbow)"),
     ]
+    if "bic" in scores:  # (a Gaussian mixture's k is chosen by BIC)
+        specs[-1] = ("bic", "BIC (lower)")
     for ax, (col, title) in zip(axes, specs, strict=True):
         ax.plot(scores["k"], scores[col], marker="o", color=COLORS[0])
         ax.axvline(k, color="#e8590c", linestyle="--", linewidth=1)

@@ -1,0 +1,45 @@
+"""The segmentation methods by name, as ``personas segment --method`` takes them."""
+
+from __future__ import annotations
+
+from typing import Any, NamedTuple
+
+from personas.cluster._mixture import MixtureSegmenter
+from personas.cluster._segmenter import Segmenter
+from personas.cluster._ward import WardSegmenter
+
+__all__ = ["METHODS", "Method", "make_segmenter"]
+
+
+class Method(NamedTuple):
+    estimator: type
+    label: str  # its name in words
+    line: str  # what it is good at
+
+
+METHODS: dict[str, Method] = {
+    "kmeans": Method(
+        Segmenter,
+        "K-Means",
+        "compact segments of similar spread; fast on millions of users (the default)",
+    ),
+    "gmm": Method(
+        MixtureSegmenter,
+        "Gaussian mixture",
+        "segments of different sizes, spreads and shapes, k by BIC, with each user's "
+        "membership probabilities",
+    ),
+    "ward": Method(
+        WardSegmenter,
+        "Ward's hierarchical clustering",
+        "nested segments grown on a sample, every user in the segment of the nearest centre",
+    ),
+}
+
+
+def make_segmenter(method: str, **params: Any) -> Any:
+    """The unfitted estimator of ``method`` with ``params`` (k, k_min, k_max,
+    random_state, …). An unknown method is a ValueError that lists the known ones."""
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
+    return METHODS[method].estimator(**params)

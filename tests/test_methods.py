@@ -1,0 +1,95 @@
+"""``segment(method=...)`` / ``--method``: every method gives the same kind of result and
+a model that scores new users (and its own training users as trained)."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_rand_score
+from typer.testing import CliRunner
+
+import personas
+from personas.cli import app
+from personas.errors import PersonasError
+
+METHODS = ["gmm", "ward"]
+
+
+@pytest.fixture(scope="module")
+def users():
+    return personas.datasets.make_users(2500, random_state=0)
+
+
+@pytest.fixture(scope="module", params=METHODS)
+def run(request, users):
+    return personas.segment(users[0], method=request.param, random_state=0)
+
+
+def test_every_method_gives_the_whole_result(run, users, tmp_path):
+    method = run.model.method
+    assert run.summary()["method"] == method
+    assert run.model.manifest["parameters"]["method"] == method
+    assert 2 <= run.k <= 12 and len(run.segments) == run.k
+    assert len({s.name for s in run.segments}) == run.k
+    assert all(s.rules for s in run.segments) and run.insights["insights"]
+    sizes = [s.size for s in run.segments]
+    assert sizes == sorted(sizes, reverse=True)
+    # segments that mean something: the planted ones are found again, in part at least
+    truth = users[1].set_index("user_id").loc[run.labels["user_id"], "segment"]
+    assert adjusted_rand_score(truth, run.labels["segment"]) > 0.4
+    page = run.write_html(tmp_path / "report.html").read_text()
+    label = {"gmm": "Gaussian mixture", "ward": "hierarchical clustering"}[method]
+    assert label in page
+    assert ("BIC" in run.to_markdown()) == (method == "gmm")
+
+
+def test_the_saved_model_scores_its_training_users_as_trained(run, users, tmp_path):
+    model = personas.load(run.model.save(tmp_path / "model.personas"))
+    assert model.method == run.model.method
+    scored = model.predict(users[0])
+    assert (scored["segment"].to_numpy() == run.labels["segment"].to_numpy()).mean() >= 0.99
+    pd.testing.assert_frame_equal(scored, run.labels, check_exact=False, rtol=1e-5)
+
+
+def test_a_mixture_gives_every_users_probabilities(users):
+    run = personas.segment(users[0].head(800), method="gmm", k=3, random_state=0)
+    p = run.labels[[f"probability_{j}" for j in range(3)]]
+    assert (p.sum(axis=1) - 1).abs().max() < 1e-6
+    assert (p.to_numpy().argmax(axis=1) == run.labels["segment"]).all()
+    assert (run.labels["confidence"] == p.max(axis=1)).all()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_model_of_an_event_log_scores_the_log_as_trained(method, users, tmp_path):
+    events = personas.datasets.make_events(users[0].head(600), random_state=1)
+    run = personas.segment(events, method=method, random_state=0)
+    model = personas.load(run.model.save(tmp_path / "model.personas"))
+    scored = model.predict(events).set_index("user_id")["segment"]
+    trained = run.labels.set_index("user_id")["segment"]
+    assert (scored.loc[trained.index] == trained).mean() >= 0.99
+
+
+@pytest.mark.parametrize("method", ["dbscan", "", None, 3])
+def test_an_unknown_method_is_named_with_the_known_ones(method, users):
+    with pytest.raises(PersonasError, match=r"method must be one of kmeans, gmm, ward.*--method"):
+        personas.segment(users[0].head(50), method=method)
+
+
+def test_the_cli_takes_a_method(users, tmp_path):
+    data = tmp_path / "users.parquet"
+    users[0].head(600).to_parquet(data)
+    runner = CliRunner()
+    done = runner.invoke(app, ["segment", str(data), "--method", "gmm", "-k", "3",
+                               "-o", str(tmp_path / "out"), "--no-report"])  # fmt: skip
+    assert done.exit_code == 0, done.output
+    assert "(Gaussian mixture)" in done.output
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["method"] == "gmm" and summary["k"] == 3
+    labels = pd.read_parquet(tmp_path / "out" / "segments.parquet")
+    assert {"probability_0", "probability_1", "probability_2"} <= set(labels.columns)
+    wrong = runner.invoke(app, ["segment", str(data), "--method", "spectral"])
+    assert wrong.exit_code == 2
+    assert "method must be one of kmeans, gmm, ward" in wrong.output
+    assert "Traceback" not in wrong.output
