@@ -34,6 +34,8 @@ _LAZY = {
     "load": "personas.model",
     "Segmentation": "personas.results",
     "segment": "personas.pipeline",
+    "compare_methods": "personas.pipeline",
+    "MethodComparison": "personas.results",
     "BasisBuilder": "personas.preprocess",
     "ProfileBuilder": "personas.profiles",
     "Profiles": "personas.results",
@@ -45,11 +47,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, eagerly
     from personas.cluster import Segmenter
     from personas.io import ROLES, Schema, read_table
     from personas.model import Model, load
-    from personas.pipeline import segment
+    from personas.pipeline import compare_methods, segment
     from personas.preprocess import BasisBuilder
     from personas.profiles import ProfileBuilder
     from personas.results import (
         EDA,
+        MethodComparison,
         Profiles,
         Segmentation,
         ValidationReport,
@@ -78,12 +81,14 @@ __all__ = [
     "Profiles",
     "BasisBuilder",
     "EDA",
+    "MethodComparison",
     "Model",
     "Schema",
     "Segmentation",
     "Segmenter",
     "ValidationReport",
     "__version__",
+    "compare_methods",
     "datasets",
     "eda",
     "errors",

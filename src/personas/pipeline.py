@@ -30,9 +30,15 @@ from personas.io import Validation, validate, validate_user_table
 from personas.model import Model, fingerprint, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
 from personas.profiles import ProfileBuilder
-from personas.results import Profiles, Segmentation, ValidationReport, versions
+from personas.results import (
+    MethodComparison,
+    Profiles,
+    Segmentation,
+    ValidationReport,
+    versions,
+)
 
-__all__ = ["segment"]
+__all__ = ["compare_methods", "segment"]
 
 
 def _check_k(k: Any, n_rows: int, source_name: str) -> None:
@@ -53,10 +59,10 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
         )
 
 
-def _check_method(method: Any) -> None:
+def _check_method(method: Any, option: str = "--method") -> None:
     if not isinstance(method, str) or method not in METHODS:
         raise PersonasError(
-            f"method must be one of {', '.join(METHODS)}, not {method!r} (--method). "
+            f"method must be one of {', '.join(METHODS)}, not {method!r} ({option}). "
             + " ".join(f"{name} ({m.label}): {m.line}." for name, m in METHODS.items())
         )
 
@@ -134,53 +140,13 @@ def segment(
     >>> run.k
     6
     """
-    if random_state is not None and (
-        isinstance(random_state, bool)
-        or not isinstance(random_state, int | np.integer)
-        or random_state < 0
-    ):
-        raise PersonasError(
-            f"random_state must be None or a whole number of 0 or more, not {random_state!r} "
-            "(--random-state)."
-        )
+    _check_random_state(random_state)
     _check_method(method)
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
-    start = time.perf_counter()
-    say("Reading and checking the table")
-    dated = {"date_order": date_order}
-    given = isinstance(data, Validation)  # already read and checked
-    events = None
-    if given:
-        report = data
-    elif schema is not None or not isinstance(data, (str, Path, pd.DataFrame)):
-        report = validate(data, schema=schema, id_column=id_column, **dated, **read_options)
-    else:  # a user table, or an event log whose users' profiles are segmented
-        report = validate_user_table(data, id_column=id_column, **dated, **read_options)
-        if report.event_log is not None:
-            events = _profiled_events(data, as_of, say, id_column, date_order, read_options)
-            if events is not None and events.cleaning["rows_used"] < 1.5 * len(events.data):
-                events = None  # (profiled by a column unique per row: a table after all)
-            if events is None:  # no log personas can profile: the table's errors stand
-                report = validate(data, id_column=id_column, **dated, **read_options)
-            else:  # segments of the users the log's events describe
-                report = _profiles_report(events, report.source)
-    report = ValidationReport.wrap(report) if not isinstance(report, ValidationReport) else report
-    report.raise_for_errors()
-    # Personal data, free text and ignored columns are never used: let go of them now
-    # (the caller's own report is left as it is).
-    table = report.data.drop(columns=report.schema.columns_with("pii", "text", "ignore"))
-    if not given:
-        report.data = table
-    timings["validate"] = time.perf_counter() - start
-
-    start = time.perf_counter()
-    say("Building the basis matrix")
-    if basis is None:
-        basis = report.schema.basis  # a `basis = [...]` entry of the schema file
-    builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state)
-    X = builder.fit_transform(table)
-    timings["preprocess"] = time.perf_counter() - start
+    report, table, builder, X, events = _prepare(
+        data, schema, id_column, as_of, basis, random_state, date_order, say, timings, read_options
+    )
 
     start = time.perf_counter()
     _check_k(k, len(X), report.source.name)
@@ -279,6 +245,137 @@ def segment(
     )
     model.explanation = result.explanation()  # (saved with the model: the dashboard's)
     return result
+
+
+def _check_random_state(random_state: Any) -> None:
+    if random_state is not None and (
+        isinstance(random_state, bool)
+        or not isinstance(random_state, int | np.integer)
+        or random_state < 0
+    ):
+        raise PersonasError(
+            f"random_state must be None or a whole number of 0 or more, not {random_state!r} "
+            "(--random-state)."
+        )
+
+
+def _prepare(
+    data, schema, id_column, as_of, basis, random_state, date_order, say, timings, read_options
+) -> tuple[ValidationReport, pd.DataFrame, BasisBuilder, Any, Any]:
+    """Read and check ``data`` (profiling an event log first) and build its basis matrix:
+    the validation, the table without personal data, the fitted basis builder, the
+    matrix and the profiles of an event log (else None). ``timings`` gets the seconds."""
+    start = time.perf_counter()
+    say("Reading and checking the table")
+    dated = {"date_order": date_order}
+    given = isinstance(data, Validation)  # already read and checked
+    events = None
+    if given:
+        report = data
+    elif schema is not None or not isinstance(data, (str, Path, pd.DataFrame)):
+        report = validate(data, schema=schema, id_column=id_column, **dated, **read_options)
+    else:  # a user table, or an event log whose users' profiles are segmented
+        report = validate_user_table(data, id_column=id_column, **dated, **read_options)
+        if report.event_log is not None:
+            events = _profiled_events(data, as_of, say, id_column, date_order, read_options)
+            if events is not None and events.cleaning["rows_used"] < 1.5 * len(events.data):
+                events = None  # (profiled by a column unique per row: a table after all)
+            if events is None:  # no log personas can profile: the table's errors stand
+                report = validate(data, id_column=id_column, **dated, **read_options)
+            else:  # segments of the users the log's events describe
+                report = _profiles_report(events, report.source)
+    report = ValidationReport.wrap(report) if not isinstance(report, ValidationReport) else report
+    report.raise_for_errors()
+    # Personal data, free text and ignored columns are never used: let go of them now
+    # (the caller's own report is left as it is).
+    table = report.data.drop(columns=report.schema.columns_with("pii", "text", "ignore"))
+    if not given:
+        report.data = table
+    timings["validate"] = time.perf_counter() - start
+
+    start = time.perf_counter()
+    say("Building the basis matrix")
+    if basis is None:
+        basis = report.schema.basis  # a `basis = [...]` entry of the schema file
+    builder = BasisBuilder(report.schema, basis=basis, as_of=as_of, random_state=random_state)
+    X = builder.fit_transform(table)
+    timings["preprocess"] = time.perf_counter() - start
+    return report, table, builder, X, events
+
+
+def compare_methods(
+    data: Any = None,
+    *,
+    methods: list[str] | None = None,
+    k: Any = "auto",
+    basis: list[str] | None = None,
+    schema: Any = None,
+    id_column: str | None = None,
+    as_of: Any = None,
+    k_min: int = 2,
+    k_max: int = 12,
+    random_state: int | None = 0,
+    date_order: str | None = None,
+    progress: Any = None,
+    **read_options: Any,
+) -> MethodComparison:
+    """Every segmentation method on the same data, measured alike.
+
+    The data are read, checked and turned into the basis matrix once, as
+    :func:`segment` does (an event log is profiled first); then each method finds its
+    segments (choosing its own k, or taking ``k``) and is measured: k, the silhouette on
+    one sample of users in the basis, the stability of its k, the seconds it took, how
+    each outcome column falls across its segments, and its agreement with the other
+    methods (adjusted Rand index).
+
+    Parameters
+    ----------
+    data, k, basis, schema, id_column, as_of, k_min, k_max, random_state, date_order,
+    progress, **read_options
+        As :func:`segment`.
+    methods : list of str, optional
+        Which methods (default: every one, ``kmeans``, ``gmm``, ``ward``).
+
+    Returns
+    -------
+    MethodComparison
+
+    Examples
+    --------
+    >>> import personas
+    >>> users, _ = personas.datasets.make_users(1500, random_state=0)
+    >>> found = personas.compare_methods(users, random_state=0)
+    >>> list(found.to_pandas()["method"])
+    ['kmeans', 'gmm', 'ward']
+    """
+    _check_random_state(random_state)
+    if methods is not None:
+        if isinstance(methods, str) or not methods:
+            raise PersonasError(
+                f"methods must be a list of method names ({', '.join(METHODS)}), not "
+                f"{methods!r} (--methods kmeans,gmm)."
+            )
+        for method in methods:
+            _check_method(method, "--methods")
+    say = progress or (lambda message: None)
+    report, table, builder, X, _ = _prepare(
+        data, schema, id_column, as_of, basis, random_state, date_order, say, {}, read_options
+    )
+    _check_k(k, len(X), report.source.name)
+    say("Fitting every method")
+    return MethodComparison.compute(
+        X,
+        table,
+        report.schema,
+        source=report.source.name,
+        basis=builder.basis_,
+        methods=methods,
+        k=k,
+        k_min=k_min,
+        k_max=k_max,
+        random_state=random_state,
+        progress=say,
+    )
 
 
 def _profiled_events(data: Any, as_of: Any, say, user_id, date_order, read) -> Any:

@@ -5,7 +5,17 @@ from __future__ import annotations
 import typer
 
 from personas._version import __version__
-from personas.cli import demo, eda, generate, predict, profile, segment, serve, validate
+from personas.cli import (
+    compare,
+    demo,
+    eda,
+    generate,
+    predict,
+    profile,
+    segment,
+    serve,
+    validate,
+)
 
 app = typer.Typer(
     name="personas",
@@ -42,6 +52,7 @@ app.command("validate")(validate.validate_command)
 app.command("eda")(eda.eda_command)
 app.command("profile")(profile.profile_command)
 app.command("segment")(segment.segment_command)
+app.command("compare-methods")(compare.compare_methods_command)
 app.command("predict")(predict.predict_command)
 app.command("serve")(serve.serve_command)
 app.command("generate")(generate.generate_command)

@@ -1,5 +1,6 @@
 """Clustering engines, the choice of k, quality metrics, stability and 2-D maps."""
 
+from personas.cluster._compare import MethodResult, fit_methods
 from personas.cluster._geometry import embed_2d, silhouette_by_segment
 from personas.cluster._methods import METHODS, Method, make_segmenter
 from personas.cluster._mixture import MixtureSegmenter
@@ -11,6 +12,7 @@ __all__ = [
     "METHODS",
     "KScore",
     "Method",
+    "MethodResult",
     "MixtureSegmenter",
     "Segmenter",
     "WardSegmenter",
@@ -18,6 +20,7 @@ __all__ = [
     "choose_k_bic",
     "elbow",
     "embed_2d",
+    "fit_methods",
     "make_segmenter",
     "score_k",
     "silhouette_by_segment",

@@ -11,6 +11,7 @@ from personas.report._dashboard import (
 )
 from personas.report._eda import render_eda
 from personas.report._fragments import render_fragment, render_profiles
+from personas.report._methods import render_methods
 from personas.report._segmentation import render_markdown, render_segmentation
 from personas.report._validation import render_validation
 
@@ -22,6 +23,7 @@ __all__ = [
     "render_eda",
     "render_fragment",
     "render_markdown",
+    "render_methods",
     "render_page",
     "render_profiles",
     "render_segmentation",

@@ -24,6 +24,7 @@ _LAZY = {
     "profile": "_tables",
     "validate": "_tables",
     "KSelection": "_segmentation",
+    "MethodComparison": "_methods",
     "SegmentComparison": "_segmentation",
     "SegmentProfiles": "_segmentation",
     "Segmentation": "_segmentation",
@@ -32,6 +33,7 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from personas.results._base import Result, json_default
+    from personas.results._methods import MethodComparison
     from personas.results._segmentation import (
         KSelection,
         Segmentation,
@@ -57,6 +59,7 @@ def __dir__() -> list[str]:
 __all__ = [
     "EDA",
     "KSelection",
+    "MethodComparison",
     "Profiles",
     "Result",
     "SegmentComparison",

@@ -128,6 +128,25 @@ class Segmentation(Result):
         )
         return SegmentComparison.wrap(found)
 
+    def compare_methods(self, methods: list[str] | None = None, **options: Any) -> Any:
+        """Every segmentation method on this run's basis matrix, measured alike (a
+        :class:`~personas.MethodComparison`; see :func:`personas.compare_methods`).
+        ``options``: ``k``, ``k_min``, ``k_max``, ``random_state`` (default: this run's)."""
+        from personas.results._methods import MethodComparison
+
+        table = self.validation.data
+        params = self.model.manifest.get("parameters", {})
+        defaults = {key: params[key] for key in ("k_min", "k_max", "random_state") if key in params}
+        return MethodComparison.compute(
+            self.model.builder.transform(table),
+            table,
+            self.validation.schema,
+            source=self.validation.source.name,
+            basis=self.model.basis,
+            methods=methods,
+            **(defaults | options),
+        )
+
     def _segment_id(self, x: int | str) -> int:
         if isinstance(x, str):
             for s in self.segments:

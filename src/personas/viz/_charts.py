@@ -25,6 +25,7 @@ __all__ = [
     "distributions",
     "histogram",
     "k_selection",
+    "methods",
     "missing",
     "profile_heatmap",
     "radar",
@@ -43,6 +44,12 @@ def _pick(interactive: bool):
 def k_selection(scores: pd.DataFrame, k: int, *, interactive: bool = False) -> Any:
     """Every k-selection criterion against k (``scores``: one row per k), ``k`` marked."""
     return _pick(interactive).k_selection_figure(scores, k)
+
+
+def methods(table: pd.DataFrame, *, interactive: bool = False) -> Any:
+    """Segmentation methods side by side (``table``: one row per method with ``method``,
+    ``k``, ``silhouette``, ``stability``, ``seconds``)."""
+    return _pick(interactive).methods_figure(table)
 
 
 def silhouette(values: dict[str, Any], names: list[str], *, interactive: bool = False) -> Any:

@@ -336,3 +336,31 @@ def differences_figure(table: pd.DataFrame, title: str):
         yaxis={"autorange": "reversed"},
     )
     return fig
+
+
+def methods_figure(table: pd.DataFrame):
+    from plotly.subplots import make_subplots
+
+    specs = [
+        ("silhouette", "Silhouette, same sample ↑"),
+        ("stability", "Stability of its k ↑"),
+        ("seconds", "Seconds"),
+    ]
+    names = [f"{m} (k={k})" for m, k in zip(table["method"], table["k"], strict=True)]
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in specs], shared_yaxes=True)
+    for i, (col, _) in enumerate(specs, start=1):
+        fig.add_bar(
+            y=names,
+            x=table[col],
+            orientation="h",
+            row=1,
+            col=i,
+            marker_color=COLORS[0],
+            showlegend=False,
+            hovertemplate="%{y}<br>" + col + " = %{x:.4g}<extra></extra>",
+        )
+    fig.update_layout(
+        height=120 + 40 * len(table), title={"text": "Methods on the same data"}, **LAYOUT
+    )
+    fig.update_yaxes(autorange="reversed")
+    return fig

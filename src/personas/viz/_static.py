@@ -326,3 +326,27 @@ def differences_figure(table: pd.DataFrame, title: str):
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def methods_figure(table: pd.DataFrame):
+    """Each method's silhouette, stability and seconds, side by side (k in the labels)."""
+    specs = [
+        ("silhouette", "Silhouette, same sample (higher)"),
+        ("stability", "Stability of its k (higher)"),
+        ("seconds", "Seconds"),
+    ]
+    fig = _figure((12, 0.45 * len(table) + 1.4))
+    axes = fig.subplots(1, 3, sharey=True)
+    names = [f"{m} (k={k})" for m, k in zip(table["method"], table["k"], strict=True)][::-1]
+    y = np.arange(len(names))
+    for ax, (col, title) in zip(axes, specs, strict=True):
+        values = pd.to_numeric(table[col], errors="coerce").to_numpy(dtype=float)[::-1]
+        ax.barh(y, np.nan_to_num(values), color=COLORS[0], height=0.6)
+        for i, v in enumerate(values):
+            ax.text(np.nan_to_num(v), i, " —" if np.isnan(v) else f" {v:.3g}", va="center",
+                    fontsize=7)  # fmt: skip
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
+    axes[0].set_yticks(y, names)
+    fig.tight_layout()
+    return fig
