@@ -14,7 +14,7 @@ import personas
 from personas.cli import app
 from personas.errors import PersonasError
 
-METHODS = ["gmm", "ward"]
+METHODS = ["gmm", "ward", "kprototypes"]
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,11 @@ def test_every_method_gives_the_whole_result(run, users, tmp_path):
     truth = users[1].set_index("user_id").loc[run.labels["user_id"], "segment"]
     assert adjusted_rand_score(truth, run.labels["segment"]) > 0.4
     page = run.write_html(tmp_path / "report.html").read_text()
-    label = {"gmm": "Gaussian mixture", "ward": "hierarchical clustering"}[method]
+    label = {
+        "gmm": "Gaussian mixture",
+        "ward": "hierarchical clustering",
+        "kprototypes": "k-prototypes",
+    }[method]
     assert label in page
     assert ("BIC" in run.to_markdown()) == (method == "gmm")
 
@@ -73,7 +77,9 @@ def test_a_model_of_an_event_log_scores_the_log_as_trained(method, users, tmp_pa
 
 @pytest.mark.parametrize("method", ["dbscan", "", None, 3])
 def test_an_unknown_method_is_named_with_the_known_ones(method, users):
-    with pytest.raises(PersonasError, match=r"method must be one of kmeans, gmm, ward.*--method"):
+    with pytest.raises(
+        PersonasError, match=r"must be one of kmeans, gmm, ward, kprototypes.*--method"
+    ):
         personas.segment(users[0].head(50), method=method)
 
 
@@ -91,5 +97,5 @@ def test_the_cli_takes_a_method(users, tmp_path):
     assert {"probability_0", "probability_1", "probability_2"} <= set(labels.columns)
     wrong = runner.invoke(app, ["segment", str(data), "--method", "spectral"])
     assert wrong.exit_code == 2
-    assert "method must be one of kmeans, gmm, ward" in wrong.output
+    assert "method must be one of kmeans, gmm, ward, kprototypes" in wrong.output
     assert "Traceback" not in wrong.output

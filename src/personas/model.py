@@ -43,6 +43,7 @@ TRUSTED = [
     "personas.cluster._segmenter.Segmenter",
     "personas.cluster._mixture.MixtureSegmenter",
     "personas.cluster._ward.WardSegmenter",
+    "personas.cluster._kprototypes.KPrototypesSegmenter",
     "sklearn.cluster._kmeans.KMeans",
 ]
 

@@ -97,11 +97,12 @@ def segment(
         result's ``events`` holds.
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the rule in docs/guide/segments.md).
-    method : {"kmeans", "gmm", "ward"}, default "kmeans"
+    method : {"kmeans", "gmm", "ward", "kprototypes"}, default "kmeans"
         How segments are found: K-Means, a Gaussian mixture (k by BIC; each user's
-        membership probabilities in ``labels``) or Ward's hierarchical clustering of a
-        sample (see docs/guide/segments.md, Methods). Every method fits the same basis matrix and
-        gives the same result.
+        membership probabilities in ``labels``), Ward's hierarchical clustering of a
+        sample or k-prototypes (categories as categories: a segment's prototype holds one
+        level of each; see docs/guide/segments.md, Methods). Every method fits the same
+        basis matrix and gives the same result.
     basis : list of str, optional
         The columns segments are found on (default: every usable feature column).
     schema : Schema or path, optional
@@ -153,7 +154,12 @@ def segment(
     what = METHODS[method].label
     say(f"Choosing k and fitting {what}" if k == "auto" else f"Fitting {what} with k={k}")
     segmenter = make_segmenter(
-        method, k=k, k_min=k_min, k_max=k_max, random_state=random_state
+        method,
+        k=k,
+        k_min=k_min,
+        k_max=k_max,
+        random_state=random_state,
+        groups=builder.category_groups(),
     ).fit(X)
     timings.update({f"segment_{k_}": v for k_, v in segmenter.timings_.items()})
     timings["segment"] = time.perf_counter() - start
@@ -334,7 +340,7 @@ def compare_methods(
     progress, **read_options
         As :func:`segment`.
     methods : list of str, optional
-        Which methods (default: every one, ``kmeans``, ``gmm``, ``ward``).
+        Which methods (default: every one, ``kmeans``, ``gmm``, ``ward``, ``kprototypes``).
 
     Returns
     -------
@@ -346,7 +352,7 @@ def compare_methods(
     >>> users, _ = personas.datasets.make_users(1500, random_state=0)
     >>> found = personas.compare_methods(users, random_state=0)
     >>> list(found.to_pandas()["method"])
-    ['kmeans', 'gmm', 'ward']
+    ['kmeans', 'gmm', 'ward', 'kprototypes']
     """
     _check_random_state(random_state)
     if methods is not None:
@@ -374,6 +380,7 @@ def compare_methods(
         k_min=k_min,
         k_max=k_max,
         random_state=random_state,
+        groups=builder.category_groups(),
         progress=say,
     )
 

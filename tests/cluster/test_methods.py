@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import make_blobs
 from sklearn.metrics import adjusted_rand_score
@@ -10,11 +11,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from personas.cluster import (
     METHODS,
+    KPrototypesSegmenter,
     KScore,
     MixtureSegmenter,
     Segmenter,
     WardSegmenter,
     choose_k_bic,
+    encode_mixed,
     make_segmenter,
 )
 
@@ -27,6 +30,8 @@ FAST = {"k_max": 5, "n_bootstrap": 2}
         MixtureSegmenter(k=3, random_state=0, n_bootstrap=0),
         WardSegmenter(random_state=0, **FAST),
         WardSegmenter(k=3, random_state=0, n_bootstrap=0),
+        KPrototypesSegmenter(random_state=0, **FAST),
+        KPrototypesSegmenter(k=3, random_state=0, n_bootstrap=0),
     ]
 )
 def test_sklearn_contract(estimator, check):
@@ -60,7 +65,7 @@ def test_finds_uneven_blobs_and_orders_by_size(method, agreement):
     assert seg.method == method
 
 
-@pytest.mark.parametrize("method", ["gmm", "ward"])
+@pytest.mark.parametrize("method", ["gmm", "ward", "kprototypes"])
 def test_training_rows_score_as_their_training_segments(method):
     # k is chosen on a sample, the model then extends to every row
     X, _ = make_blobs(3000, centers=4, n_features=5, random_state=4)
@@ -70,7 +75,7 @@ def test_training_rows_score_as_their_training_segments(method):
     assert seg.n_clusters_ == 4
 
 
-@pytest.mark.parametrize("method", ["gmm", "ward"])
+@pytest.mark.parametrize("method", ["gmm", "ward", "kprototypes"])
 def test_same_seed_same_result(method):
     X, _ = make_blobs(700, centers=5, random_state=3)
     a = make_segmenter(method, random_state=7, **FAST).fit(X)
@@ -79,7 +84,7 @@ def test_same_seed_same_result(method):
     assert [s["silhouette"] for s in a.scores_] == [s["silhouette"] for s in b.scores_]
 
 
-@pytest.mark.parametrize("method", ["gmm", "ward"])
+@pytest.mark.parametrize("method", ["gmm", "ward", "kprototypes"])
 @pytest.mark.parametrize("k", [0, -1, 2.5, "three", True])
 def test_bad_k(method, k):
     with pytest.raises(ValueError, match="k must be 'auto' or an integer"):
@@ -87,9 +92,9 @@ def test_bad_k(method, k):
 
 
 def test_unknown_method_lists_the_known_ones():
-    with pytest.raises(ValueError, match="kmeans, gmm, ward"):
+    with pytest.raises(ValueError, match="kmeans, gmm, ward, kprototypes"):
         make_segmenter("dbscan")
-    assert set(METHODS) == {"kmeans", "gmm", "ward"}
+    assert set(METHODS) == {"kmeans", "gmm", "ward", "kprototypes"}
     assert Segmenter.method == "kmeans"
 
 
@@ -138,3 +143,59 @@ def test_bic_rule_without_any_stable_k_says_so():
     )
     assert k == 3
     assert "no k reached stability" in reason
+
+
+def mixed_table(n: int = 1200, k: int = 4, seed: int = 0):
+    """Numbers and categories driven by ``k`` planted segments, with missing values."""
+    rng = np.random.default_rng(seed)
+    truth = rng.integers(0, k, n)
+    centres = rng.normal(0, 4, size=(k, 3))
+    table = pd.DataFrame({f"x{j}": rng.normal(centres[truth, j], 1.0) for j in range(3)})
+    for j in range(3):
+        table[f"c{j}"] = np.where(rng.random(n) < 0.7, truth, rng.integers(0, k, n)).astype(str)
+        table.loc[rng.random(n) < 0.05, f"c{j}"] = None
+    table.loc[rng.random(n) < 0.05, "x0"] = np.nan
+    return table, truth
+
+
+def test_k_prototypes_finds_mixed_segments_with_missing_values():
+    table, truth = mixed_table()
+    X, groups = encode_mixed(table, categorical=["c0", "c1", "c2"])
+    assert np.isnan(X).any()  # numbers missing, categories missing (all-zero groups)
+    seg = KPrototypesSegmenter(groups=groups, random_state=0).fit(X)
+    assert seg.n_clusters_ == 4, seg.k_reason_
+    assert adjusted_rand_score(truth, seg.labels_) > 0.9
+    np.testing.assert_array_equal(seg.predict(X), seg.labels_)
+    weight = np.abs(np.nan_to_num(X[:, groups[0][0] : groups[0][1]])).max()
+    for a, b in groups:  # each prototype names one level of each category: its mode
+        block = seg.cluster_centers_[:, a:b]
+        assert ((block == 0) | np.isclose(block, weight)).all()
+        assert (np.isclose(block, weight).sum(axis=1) == 1).all()
+    assert seg.transform(X).shape == (len(X), 4) and np.isfinite(seg.transform(X)).all()
+    assert seg.cost_ > 0
+
+
+def test_k_prototypes_reaches_kmodes_cost():
+    kmodes = pytest.importorskip("kmodes.kprototypes", reason="kmodes (the test extra)")
+    table, _ = mixed_table(600, 3, seed=1)
+    table = table.dropna()  # kmodes refuses missing values
+    categorical = ["c0", "c1", "c2"]
+    gamma = 0.7
+    X, groups = encode_mixed(table, categorical=categorical, gamma=gamma)
+    ours = KPrototypesSegmenter(k=3, groups=groups, n_bootstrap=0, random_state=0).fit(X)
+    theirs = kmodes.KPrototypes(n_clusters=3, gamma=gamma, n_init=4, random_state=0).fit(
+        table.to_numpy(dtype=object), categorical=[3, 4, 5]
+    )
+    assert ours.cost_ <= theirs.cost_ * (1 + 1e-9)
+    assert adjusted_rand_score(theirs.labels_, ours.labels_) > 0.95
+
+
+def test_mixed_coding_and_its_errors():
+    table = pd.DataFrame({"x": [1.0, np.nan, 3.0], "c": ["a", None, "b"]})
+    X, groups = encode_mixed(table, categorical=["c"], gamma=2.0)
+    assert groups == [(1, 3)]
+    np.testing.assert_array_equal(X[:, 1:], [[1, 0], [0, 0], [0, 1]])  # sqrt(2 / 2) = 1
+    with pytest.raises(ValueError, match="lacks"):
+        encode_mixed(table, categorical=["nope"])
+    with pytest.raises(ValueError, match="groups must be non-overlapping column ranges"):
+        KPrototypesSegmenter(groups=[(0, 2), (1, 3)]).fit(X)

@@ -50,7 +50,8 @@ def segment_command(
         "--method",
         "-m",
         help="How segments are found: kmeans (default), gmm (Gaussian mixture, k by BIC, "
-        "membership probabilities) or ward (hierarchical, on a sample).",
+        "membership probabilities), ward (hierarchical, on a sample) or kprototypes "
+        "(categories kept as categories).",
     ),
     basis: str | None = typer.Option(
         None,

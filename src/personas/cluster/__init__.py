@@ -2,6 +2,7 @@
 
 from personas.cluster._compare import MethodResult, fit_methods
 from personas.cluster._geometry import embed_2d, silhouette_by_segment
+from personas.cluster._kprototypes import KPrototypesSegmenter, encode_mixed
 from personas.cluster._methods import METHODS, Method, make_segmenter
 from personas.cluster._mixture import MixtureSegmenter
 from personas.cluster._segmenter import Segmenter
@@ -10,6 +11,7 @@ from personas.cluster._ward import WardSegmenter
 
 __all__ = [
     "METHODS",
+    "KPrototypesSegmenter",
     "KScore",
     "Method",
     "MethodResult",
@@ -20,6 +22,7 @@ __all__ = [
     "choose_k_bic",
     "elbow",
     "embed_2d",
+    "encode_mixed",
     "fit_methods",
     "make_segmenter",
     "score_k",

@@ -56,11 +56,13 @@ def fit_methods(
     k_max: int = 12,
     random_state: int | None = 0,
     silhouette_size: int = 5_000,
+    groups: Any = None,
     progress: Any = None,
 ) -> tuple[list[MethodResult], np.ndarray]:
     """Fit every method of ``methods`` (default: all) on ``X``; return their results and
     the matrix of adjusted Rand indices between their segmentations (methods' order).
-    ``progress``: called with a short description before each method."""
+    ``groups``: the category groups of ``X`` (for k-prototypes); ``progress``: called
+    with a short description before each method."""
     methods = list(METHODS) if methods is None else list(methods)
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
@@ -78,9 +80,9 @@ def fit_methods(
         if progress is not None:
             progress(f"Fitting {METHODS[method].label}")
         start = time.perf_counter()
-        seg = make_segmenter(method, k=k, k_min=k_min, k_max=k_max, random_state=random_state).fit(
-            X
-        )
+        seg = make_segmenter(
+            method, k=k, k_min=k_min, k_max=k_max, random_state=random_state, groups=groups
+        ).fit(X)
         seconds = time.perf_counter() - start
         labels = np.asarray(seg.labels_)
         sub = labels[rows]

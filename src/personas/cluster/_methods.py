@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
+from personas.cluster._kprototypes import KPrototypesSegmenter
 from personas.cluster._mixture import MixtureSegmenter
 from personas.cluster._segmenter import Segmenter
 from personas.cluster._ward import WardSegmenter
@@ -15,6 +16,7 @@ class Method(NamedTuple):
     estimator: type
     label: str  # its name in words
     line: str  # what it is good at
+    categories: bool = False  # takes the basis' category groups (``groups=``)
 
 
 METHODS: dict[str, Method] = {
@@ -34,12 +36,23 @@ METHODS: dict[str, Method] = {
         "Ward's hierarchical clustering",
         "nested segments grown on a sample, every user in the segment of the nearest centre",
     ),
+    "kprototypes": Method(
+        KPrototypesSegmenter,
+        "k-prototypes",
+        "mixed tables: each segment's prototype holds the means of its numbers and one "
+        "level (the mode) of each category",
+        categories=True,
+    ),
 }
 
 
-def make_segmenter(method: str, **params: Any) -> Any:
+def make_segmenter(method: str, *, groups: Any = None, **params: Any) -> Any:
     """The unfitted estimator of ``method`` with ``params`` (k, k_min, k_max,
-    random_state, …). An unknown method is a ValueError that lists the known ones."""
+    random_state, …); ``groups``: the basis' category groups
+    (:meth:`personas.BasisBuilder.category_groups`), for the methods that treat categories
+    as categories. An unknown method is a ValueError that lists the known ones."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
+    if METHODS[method].categories:
+        params["groups"] = groups
     return METHODS[method].estimator(**params)

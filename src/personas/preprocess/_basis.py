@@ -520,6 +520,17 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "columns_")
         return _apply_transform(values, self.transforms_.get(column, "none"))
 
+    def category_groups(self) -> list[tuple[int, int]]:
+        """The column ranges ``(start, stop)`` of the matrix that hold one category each
+        (a one-hot group: one level's weight in a row, zeros elsewhere)."""
+        check_is_fitted(self, "columns_")
+        out, start = [], 0
+        for c in self.columns_:
+            if c.kind == "onehot":
+                out.append((start, start + len(c.features)))
+            start += len(c.features)
+        return out
+
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
         check_is_fitted(self, "columns_")
         return self.feature_names_out_.copy()

@@ -18,7 +18,7 @@ __all__ = ["MethodComparison"]
 
 
 class MethodComparison(Result):
-    """Every method (``kmeans``, ``gmm``, ``ward``) on the same basis matrix.
+    """Every method (``kmeans``, ``gmm``, ``ward``, ``kprototypes``) on the same basis.
 
     Attributes
     ----------

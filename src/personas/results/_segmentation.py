@@ -144,6 +144,7 @@ class Segmentation(Result):
             source=self.validation.source.name,
             basis=self.model.basis,
             methods=methods,
+            groups=self.model.builder.category_groups(),
             **(defaults | options),
         )
 
