@@ -3,6 +3,7 @@ every method on the same basis, measured alike."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -12,6 +13,11 @@ from typer.testing import CliRunner
 import personas
 from personas.cli import app
 from personas.errors import PersonasError
+
+# every method that can run here (deep segmentation needs the deep extra)
+EVERY = ["kmeans", "gmm", "ward", "kprototypes"] + (
+    ["deep"] if importlib.util.find_spec("torch") else []
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +36,7 @@ def found(users):
 
 def test_every_method_is_measured_alike(found, users):
     table = found.to_pandas()
-    assert list(table["method"]) == ["kmeans", "gmm", "ward", "kprototypes"]
+    assert list(table["method"]) == EVERY
     assert list(table.columns[:6]) == ["method", "label", "k", "silhouette", "stability", "seconds"]
     assert table["silhouette"].between(-1, 1).all() and (table["seconds"] > 0).all()
     assert table["stability"].between(0, 1).all()
@@ -42,7 +48,7 @@ def test_every_method_is_measured_alike(found, users):
     agreement = found.agreement.to_numpy()
     np.testing.assert_allclose(agreement, agreement.T)
     np.testing.assert_allclose(np.diag(agreement), 1.0)
-    assert (agreement[~np.eye(4, dtype=bool)] < 1).all()
+    assert (agreement[~np.eye(len(EVERY), dtype=bool)] < 1).all()
 
 
 def test_outcomes_are_told_per_method(found):
@@ -55,7 +61,7 @@ def test_outcomes_are_told_per_method(found):
 
 def test_the_comparison_renders_and_serialises(found, tmp_path):
     doc = json.loads(found.to_json(tmp_path / "methods.json"))
-    assert [m["method"] for m in doc["methods"]] == ["kmeans", "gmm", "ward", "kprototypes"]
+    assert [m["method"] for m in doc["methods"]] == EVERY
     assert set(doc["methods"][0]["outcomes"]) == {"churned"}
     assert doc["agreement"]["gmm"]["gmm"] == 1.0 and doc["n_rows"] == 1200
     page = found.write_html(tmp_path / "methods.html").read_text()
@@ -64,7 +70,7 @@ def test_the_comparison_renders_and_serialises(found, tmp_path):
     assert "Agreement between methods" in page and "separation of churned" in page
     assert 'id="methods-chart"' in page and "<script>" in page
     assert "methods-chart" not in found._repr_html_()  # (Jupyter: the tables only)
-    assert "4 methods on 1,200 users" in repr(found)
+    assert f"{len(EVERY)} methods on 1,200 users" in repr(found)
     assert found.plot().axes and found.plot(interactive=True).data
 
 
@@ -94,4 +100,4 @@ def test_the_cli_compares_methods(users, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["methods.csv", "methods.html", "methods.json"]
     wrong = runner.invoke(app, ["compare-methods", str(data), "--methods", "kmeans,nope"])
     assert wrong.exit_code == 2 and "Traceback" not in wrong.output
-    assert "must be one of kmeans, gmm, ward, kprototypes, not 'nope' (--methods)" in wrong.output
+    assert "kprototypes, deep, not 'nope' (--methods)" in wrong.output

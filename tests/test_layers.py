@@ -27,6 +27,7 @@ LAYERS = [
         "_estimator",
         "_words",
         "_json",
+        "_spread",
     },
     {"datasets"},
     {"io"},

@@ -44,6 +44,7 @@ TRUSTED = [
     "personas.cluster._mixture.MixtureSegmenter",
     "personas.cluster._ward.WardSegmenter",
     "personas.cluster._kprototypes.KPrototypesSegmenter",
+    "personas.cluster._deep.DeepSegmenter",
     "sklearn.cluster._kmeans.KMeans",
 ]
 

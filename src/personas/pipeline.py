@@ -41,6 +41,9 @@ from personas.results import (
 __all__ = ["compare_methods", "segment"]
 
 
+MAX_K = 1_000  # (every method's row sample holds at least 5,000 rows)
+
+
 def _check_k(k: Any, n_rows: int, source_name: str) -> None:
     """A clear error for a k that cannot work (the estimator itself raises plain ValueError)."""
     if n_rows < 2:
@@ -56,6 +59,11 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
         raise DataError(
             f"k={k} segments cannot be found in the {n_rows} rows of {source_name}. "
             f"Choose k between 1 and {n_rows}, or k='auto'."
+        )
+    if k > MAX_K:
+        raise DataError(
+            f"k={k}: personas finds at most {MAX_K:,} segments (each is profiled, named and "
+            "explained; thousands would explain nothing). Choose a smaller k, or k='auto'."
         )
 
 
@@ -97,11 +105,12 @@ def segment(
         result's ``events`` holds.
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the rule in docs/guide/segments.md).
-    method : {"kmeans", "gmm", "ward", "kprototypes"}, default "kmeans"
+    method : {"kmeans", "gmm", "ward", "kprototypes", "deep"}, default "kmeans"
         How segments are found: K-Means, a Gaussian mixture (k by BIC; each user's
         membership probabilities in ``labels``), Ward's hierarchical clustering of a
-        sample or k-prototypes (categories as categories: a segment's prototype holds one
-        level of each; see docs/guide/segments.md, Methods). Every method fits the same
+        sample, k-prototypes (categories as categories: a segment's prototype holds one
+        level of each) or deep segmentation (an autoencoder's embedding refined by IDEC;
+        the ``deep`` extra); see docs/guide/segments.md, Methods. Every method fits the same
         basis matrix and gives the same result.
     basis : list of str, optional
         The columns segments are found on (default: every usable feature column).
@@ -340,7 +349,8 @@ def compare_methods(
     progress, **read_options
         As :func:`segment`.
     methods : list of str, optional
-        Which methods (default: every one, ``kmeans``, ``gmm``, ``ward``, ``kprototypes``).
+        Which methods (default: every one that can run here — ``deep`` needs the
+        ``deep`` extra).
 
     Returns
     -------
@@ -351,7 +361,7 @@ def compare_methods(
     >>> import personas
     >>> users, _ = personas.datasets.make_users(1500, random_state=0)
     >>> found = personas.compare_methods(users, random_state=0)
-    >>> list(found.to_pandas()["method"])
+    >>> list(found.to_pandas()["method"])[:4]
     ['kmeans', 'gmm', 'ward', 'kprototypes']
     """
     _check_random_state(random_state)

@@ -92,9 +92,9 @@ def test_bad_k(method, k):
 
 
 def test_unknown_method_lists_the_known_ones():
-    with pytest.raises(ValueError, match="kmeans, gmm, ward, kprototypes"):
+    with pytest.raises(ValueError, match="kmeans, gmm, ward, kprototypes, deep"):
         make_segmenter("dbscan")
-    assert set(METHODS) == {"kmeans", "gmm", "ward", "kprototypes"}
+    assert set(METHODS) == {"kmeans", "gmm", "ward", "kprototypes", "deep"}
     assert Segmenter.method == "kmeans"
 
 
@@ -129,11 +129,11 @@ def test_bic_rule_takes_the_lowest_bic_among_stable_k():
     assert "lowest BIC" in reason and "stability ≥ 0.75" in reason
 
 
-def test_bic_rule_takes_the_elbow_when_the_bic_keeps_falling():
+def test_bic_rule_says_when_the_bic_keeps_falling():
     bics = [1000, 600, 400, 380, 365, 355, 350]
     k, reason = choose_k_bic([score(k, b) for k, b in zip(range(2, 9), bics, strict=True)])
-    assert k == 4
-    assert "elbow of the BIC curve" in reason and "largest k tried (k=8)" in reason
+    assert k == 8
+    assert "still falls at the largest k tried: a larger --k-max" in reason
 
 
 def test_bic_rule_without_any_stable_k_says_so():
@@ -199,3 +199,16 @@ def test_mixed_coding_and_its_errors():
         encode_mixed(table, categorical=["nope"])
     with pytest.raises(ValueError, match="groups must be non-overlapping column ranges"):
         KPrototypesSegmenter(groups=[(0, 2), (1, 3)]).fit(X)
+
+
+@pytest.mark.parametrize("method", ["kmeans", "gmm", "ward", "kprototypes"])
+def test_no_empty_segment_when_k_exceeds_the_distinct_rows(method):
+    # three kinds of users only: k=5 cannot give five segments, and says so
+    X = np.repeat(np.array([[0.0, 0.0], [5.0, 0.0], [0.0, 5.0]]), [300, 200, 100], axis=0)
+    seg = make_segmenter(method, k=5, random_state=0, n_bootstrap=0).fit(X)
+    assert seg.n_clusters_ == 3 == len(seg.cluster_centers_)
+    assert list(np.bincount(seg.labels_)) == [300, 200, 100]
+    assert "Only 3 of the 5 segments hold users" in seg.k_reason_
+    np.testing.assert_array_equal(seg.predict(X), seg.labels_)
+    auto = make_segmenter(method, random_state=0, n_bootstrap=2).fit(X)
+    assert auto.n_clusters_ == 3, auto.k_reason_  # (k = the distinct rows is a candidate)

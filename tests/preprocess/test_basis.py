@@ -7,7 +7,7 @@ from sklearn.base import clone
 
 import personas
 from personas.errors import DataError, SchemaError
-from personas.preprocess import BasisBuilder
+from personas.preprocess import BasisBuilder, skew_transform
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +122,47 @@ def test_as_of_with_an_offset_is_its_utc_time(typed):
     assert builder.as_of_ == "2024-01-01T23:00:00"
     with pytest.raises(DataError, match="as_of 'soon' is not a date"):
         BasisBuilder(schema, as_of="soon").fit(data)
+
+
+def _one_column(values: np.ndarray) -> tuple[BasisBuilder, pd.DataFrame]:
+    df = pd.DataFrame({"user_id": [f"u{i}" for i in range(len(values))], "spend": values})
+    report = personas.validate(df)
+    return BasisBuilder(report.schema).fit(report.data), report
+
+
+def test_a_distant_group_of_users_is_not_clipped():
+    # 7.5 % of users far from the rest: beyond the far fences, but a group, not outliers
+    rng = np.random.default_rng(0)
+    values = np.r_[rng.normal(100, 10, 7400), rng.normal(200, 10, 600)]
+    builder, report = _one_column(values)
+    (column,) = builder.columns_
+    assert any(step.startswith("not clipped: 599 of 8000") for step in column.steps)
+    assert column.high == np.inf
+    X = builder.transform(report.data)
+    assert len(np.unique(np.round(X[values > 170, 0], 3))) > 100  # not squeezed onto a bound
+    finding = next(f for f in report.findings if f.code == "outliers")
+    assert "a group of users" in finding.message and "keeps them" in finding.message
+
+
+def test_a_skew_the_log_would_worsen_is_left_alone():
+    # eight Gaussian segments of uneven size: two of the columns are skewed by their
+    # segments; the log lowers one's skewness and raises the other's
+    rng = np.random.default_rng(0)
+    counts = (np.array([0.25, 0.2, 0.15, 0.12, 0.1, 0.08, 0.06, 0.04]) * 8000).astype(int)
+    centres = rng.normal(0, 4, size=(8, 6))
+    X = np.vstack([rng.normal(c, rng.uniform(0.7, 1.3), size=(n, 6))
+                   for c, n in zip(centres, counts, strict=True)])  # fmt: skip
+    assert skew_transform(X[:, 4])[0] == "none"  # skewness 1.7, 2.0 after the log
+    assert skew_transform(X[:, 5])[0] == "signed_log1p"  # skewness 1.3, -0.3 after
+
+
+def test_a_long_tail_is_logged_and_its_rare_outliers_clipped():
+    rng = np.random.default_rng(1)
+    values = np.r_[rng.lognormal(3, 0.5, 9990), np.full(10, 1e9)]  # 0.1 % far values
+    builder, report = _one_column(values)
+    (column,) = builder.columns_
+    assert column.transform == "log1p"
+    assert any(step.startswith("clipped to [") for step in column.steps)
+    assert np.isfinite(column.high) and builder.transform(report.data).max() < 10
+    finding = next(f for f in report.findings if f.code == "outliers")
+    assert "will be clipped" in finding.message

@@ -97,8 +97,14 @@ def test_acknowledged_events_survive_sigkill(model_path, store):
                         failures.append(answer.status_code)
 
         sender = threading.Thread(target=stream)
+        before = len(acknowledged)
         sender.start()
-        time.sleep(rng.uniform(0.3, 1.2))
+        # Kill mid-stream: once this server has acknowledged something (a loaded machine
+        # can take over a second for the first answer), at a random moment after.
+        deadline = time.monotonic() + 60
+        while len(acknowledged) == before and time.monotonic() < deadline:
+            time.sleep(0.02)
+        time.sleep(rng.uniform(0.0, 0.9))
         os.kill(server.pid, signal.SIGKILL)
         server.wait(timeout=30)
         stop.set()

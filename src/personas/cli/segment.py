@@ -50,8 +50,8 @@ def segment_command(
         "--method",
         "-m",
         help="How segments are found: kmeans (default), gmm (Gaussian mixture, k by BIC, "
-        "membership probabilities), ward (hierarchical, on a sample) or kprototypes "
-        "(categories kept as categories).",
+        "membership probabilities), ward (hierarchical, on a sample), kprototypes "
+        "(categories kept as categories) or deep (autoencoder + IDEC; the deep extra).",
     ),
     basis: str | None = typer.Option(
         None,

@@ -1,6 +1,7 @@
 """Clustering engines, the choice of k, quality metrics, stability and 2-D maps."""
 
 from personas.cluster._compare import MethodResult, fit_methods
+from personas.cluster._deep import DeepSegmenter
 from personas.cluster._geometry import embed_2d, silhouette_by_segment
 from personas.cluster._kprototypes import KPrototypesSegmenter, encode_mixed
 from personas.cluster._methods import METHODS, Method, make_segmenter
@@ -10,6 +11,7 @@ from personas.cluster._select_k import KScore, choose_k, choose_k_bic, elbow, sc
 from personas.cluster._ward import WardSegmenter
 
 __all__ = [
+    "DeepSegmenter",
     "METHODS",
     "KPrototypesSegmenter",
     "KScore",

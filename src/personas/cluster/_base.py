@@ -29,7 +29,7 @@ from personas._parallel import n_threads
 from personas._sklearn_compat import validate_data
 from personas.cluster._lloyd import assign, distances
 
-__all__ = ["BaseSegmenter", "score_candidates"]
+__all__ = ["BaseSegmenter", "emptied", "join", "score_candidates", "size_order", "used"]
 
 FEW_USERS = 50  # fewer users than this: k is chosen, but the reason says to take care
 
@@ -62,16 +62,16 @@ class BaseSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
         )
 
     def _candidates(self, S: np.ndarray) -> list[int]:
-        """The k tried by "auto" on the sample ``S``: ``[k_min, k_max]``, fewer than its
-        distinct rows."""
-        n_distinct = len(np.unique(S, axis=0)) if len(S) <= 5000 else len(S)
-        k_hi = min(self.k_max, n_distinct - 1, len(S) - 1)
+        """The k tried by "auto" on the sample ``S``: ``[k_min, k_max]``, at most its
+        distinct rows (and fewer than its rows)."""
+        n_distinct = len(np.unique(S, axis=0))
+        k_hi = min(self.k_max, n_distinct, len(S) - 1)
         k_lo = min(self.k_min, k_hi)
         return list(range(max(k_lo, 2), k_hi + 1))
 
     def _few(self, S: np.ndarray, reason: str) -> str:
         if len(S) < FEW_USERS:
-            reason += f" Only {len(S)} users: segments of so few are a sketch."
+            reason = join(reason, f"Only {len(S)} users: segments of so few are a sketch.")
         return reason
 
     def _check_params(self, X: np.ndarray) -> None:
@@ -82,6 +82,11 @@ class BaseSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
                 raise ValueError(
                     f"k={self.k} segments cannot be found in {X.shape[0]} rows; choose k "
                     f"between 1 and {X.shape[0]}."
+                )
+            if self.k > self.sample_size:
+                raise ValueError(
+                    f"k={self.k} is more than the {self.sample_size} rows of the sample the "
+                    "segments are first found on; raise sample_size or choose a smaller k."
                 )
         elif not (
             isinstance(self.k_min, (int, np.integer))
@@ -122,6 +127,26 @@ def score_candidates(score: Callable[[int], Any], candidates: list[int]) -> list
     ):
         warnings.simplefilter("ignore", ConvergenceWarning)
         return list(pool.map(score, candidates[::-1]))[::-1]  # slow ones first
+
+
+def join(reason: str, more: str) -> str:
+    """Two sentences of a reason, with a full stop between them."""
+    return reason.rstrip(". ") + ". " + more
+
+
+def used(labels: np.ndarray, k: int) -> np.ndarray:
+    """The segments (of ``k``) that hold at least one row, in order."""
+    return np.flatnonzero(np.bincount(labels, minlength=k) > 0)
+
+
+def emptied(reason: str, k: int, kept: int) -> str:
+    """The reason, saying that only ``kept`` of ``k`` segments hold users (when fewer)."""
+    if kept == k:
+        return reason
+    return join(
+        reason,
+        f"Only {kept} of the {k} segments hold users (the table has few distinct rows).",
+    )
 
 
 def size_order(labels: np.ndarray, k: int) -> np.ndarray:

@@ -59,11 +59,14 @@ def fit_methods(
     groups: Any = None,
     progress: Any = None,
 ) -> tuple[list[MethodResult], np.ndarray]:
-    """Fit every method of ``methods`` (default: all) on ``X``; return their results and
+    """Fit every method of ``methods`` (default: all whose optional packages are
+    installed) on ``X``; return their results and
     the matrix of adjusted Rand indices between their segmentations (methods' order).
     ``groups``: the category groups of ``X`` (for k-prototypes); ``progress``: called
     with a short description before each method."""
-    methods = list(METHODS) if methods is None else list(methods)
+    if methods is None:  # every method that can run here
+        methods = [name for name, m in METHODS.items() if m.available()]
+    methods = list(methods)
     unknown = [m for m in methods if m not in METHODS]
     if unknown or not methods:
         raise ValueError(

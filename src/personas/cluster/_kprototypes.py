@@ -36,7 +36,7 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from personas._sklearn_compat import validate_data
-from personas.cluster._base import BaseSegmenter, score_candidates, size_order
+from personas.cluster._base import BaseSegmenter, emptied, score_candidates, size_order, used
 from personas.cluster._lloyd import _blocks, _map
 from personas.cluster._select_k import (
     KScore,
@@ -149,6 +149,13 @@ class KPrototypesSegmenter(BaseSegmenter):
         start = time.perf_counter()
         iters = self.max_iter if n > len(rows) else 300
         prototypes, labels, dist, n_iter = _lloyd(data, prototypes, iters)
+        kept = used(labels, k)  # (a prototype nearest to no row: no empty segment)
+        reason = emptied(reason, k, len(kept))
+        if len(kept) < k:
+            if jaccard is not None and len(jaccard) == k:
+                jaccard = np.asarray(jaccard)[kept]
+            prototypes, k = prototypes[kept], len(kept)
+            labels, dist = _assign(data, prototypes)
         order = size_order(labels, k)  # segment 0 is the largest
         prototypes = prototypes[order]
         labels = np.argsort(order)[labels]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from typing import Any, NamedTuple
 
+from personas.cluster._deep import DeepSegmenter
 from personas.cluster._kprototypes import KPrototypesSegmenter
 from personas.cluster._mixture import MixtureSegmenter
 from personas.cluster._segmenter import Segmenter
@@ -11,12 +13,19 @@ from personas.cluster._ward import WardSegmenter
 
 __all__ = ["METHODS", "Method", "make_segmenter"]
 
+# (scoring a deep model needs no PyTorch: its encoder is kept as arrays)
+
 
 class Method(NamedTuple):
     estimator: type
     label: str  # its name in words
     line: str  # what it is good at
     categories: bool = False  # takes the basis' category groups (``groups=``)
+    requires: str | None = None  # an optional package it needs to be fitted
+
+    def available(self) -> bool:
+        """Whether it can be fitted here (its optional package is installed)."""
+        return self.requires is None or find_spec(self.requires) is not None
 
 
 METHODS: dict[str, Method] = {
@@ -42,6 +51,13 @@ METHODS: dict[str, Method] = {
         "mixed tables: each segment's prototype holds the means of its numbers and one "
         "level (the mode) of each category",
         categories=True,
+    ),
+    "deep": Method(
+        DeepSegmenter,
+        "deep segmentation",
+        "an autoencoder's embedding of the basis, K-Means in it, refined by IDEC (the deep "
+        "extra: PyTorch)",
+        requires="torch",
     ),
 }
 

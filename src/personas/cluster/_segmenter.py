@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from personas.cluster._base import BaseSegmenter, score_candidates
+from personas.cluster._base import BaseSegmenter, emptied, score_candidates, used
 from personas.cluster._lloyd import assign, lloyd
 from personas.cluster._select_k import (
     KScore,
@@ -115,6 +115,12 @@ class Segmenter(BaseSegmenter):
             X, sample_model.cluster_centers_, max_iter=self.max_iter if n > len(S) else 300
         )
         labels, sq = assign(X, centers)
+        kept = used(labels, k)  # (a centre nearest to no row: no empty segment)
+        reason = emptied(reason, k, len(kept))
+        if len(kept) < k:
+            centers, jaccard = centers[kept], _take(jaccard, kept, k)
+            k = len(kept)
+            labels, sq = assign(X, centers)
         counts = np.bincount(labels, minlength=k)
         order = np.argsort(-counts, kind="stable")  # segment 0 is the largest
         if not np.array_equal(order, np.arange(k)):
@@ -190,3 +196,8 @@ class Segmenter(BaseSegmenter):
             else:
                 sample_model = fit_kmeans(S, k, n_init=self.n_init, seed=seed)
         return k, reason, sample_model, jaccard
+
+
+def _take(jaccard: Any, kept: np.ndarray, k: int) -> Any:
+    """Per-segment values of the segments kept (None stays None)."""
+    return None if jaccard is None or len(jaccard) != k else np.asarray(jaccard)[kept]

@@ -7,7 +7,8 @@ each k's segments are then represented by their centres (the cut clusters' mean 
 and every user — the sample's, all the others and new ones alike — belongs to the
 segment of the nearest centre. That one rule gives the training labels and ``predict``,
 so a model scores its training rows with their training segments. Unlike K-Means, the
-centres are not moved afterwards: the segments keep Ward's shape of the sample.
+centres are not moved afterwards: the segments are the cells of Ward's centres (a few
+per cent of the sample's users fall in another segment than the tree's cut).
 
 k is chosen by the rule of :func:`personas.cluster.choose_k` over the same criteria as
 K-Means (silhouette, stability, the elbow of the within-segment sum of squares); the
@@ -22,7 +23,7 @@ from typing import Any
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from personas.cluster._base import BaseSegmenter, score_candidates, size_order
+from personas.cluster._base import BaseSegmenter, emptied, score_candidates, size_order, used
 from personas.cluster._lloyd import assign
 from personas.cluster._select_k import (
     KScore,
@@ -90,16 +91,18 @@ class WardSegmenter(BaseSegmenter):
         S = X[sample_rows]
         start = time.perf_counter()
         k, reason, centres, jaccard = self._choose(S, seed)
-        k = len(centres)  # (a tree of few distinct rows may not cut in k)
+        asked = k  # (a tree of few distinct rows may not cut in k)
         timings = {"choose_k": time.perf_counter() - start}
         start = time.perf_counter()
         labels, _ = assign(X, centres)
-        counts = np.bincount(labels, minlength=k)
-        if (counts == 0).any():  # a centre nearest to no row: no empty segment
-            centres = centres[counts > 0]
-            reason += f" {int((counts == 0).sum())} of its centres are nearest to no row."
-            k = len(centres)
+        kept = used(labels, len(centres))  # (a centre nearest to no row: no empty segment)
+        reason = emptied(reason, asked, len(kept))
+        if jaccard is not None and len(jaccard) == len(centres):
+            jaccard = np.asarray(jaccard)[kept]
+        if len(kept) < len(centres):
+            centres = centres[kept]
             labels, _ = assign(X, centres)
+        k = len(centres)
         order = size_order(labels, k)  # segment 0 is the largest
         centres = np.ascontiguousarray(centres[order])
         labels = np.argsort(order)[labels]

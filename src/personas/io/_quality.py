@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from personas._parallel import thread_map
+from personas._spread import OUTLIER_SHARE, apply_transform, far_fences, skew_transform
 from personas.io import _names
 from personas.io._coerce import Change
 from personas.io._schema import FEATURE_ROLES, Schema
@@ -401,32 +402,33 @@ def _numeric_findings(name: str, s: pd.Series) -> list[Finding]:
                     _rows(mask),
                 )
             )
-    # Far outliers (Tukey's 3×IQR fences), on a log scale for skewed non-negative columns.
-    x = finite
-    log = bool(x.min() >= 0 and pd.Series(x).skew() > 1)
-    if log:
-        x = np.log1p(x)
-    q1, q3 = np.quantile(x, [0.25, 0.75])
-    iqr = q3 - q1
-    if iqr > 0:
-        lo, hi = q1 - 3 * iqr, q3 + 3 * iqr
-        vv = np.log1p(np.where(ok & (v >= 0), v, 0)) if log else np.where(ok, v, q1)
+    # Far values (Tukey's 3×IQR fences), on the scale segmentation reads the column on:
+    # the basis matrix's own rule (personas._spread), so the finding says what it does.
+    transform = skew_transform(finite)[0]
+    t = apply_transform(finite, transform)
+    lo, hi, beyond, rare = far_fences(t)
+    if beyond:
+        vv = apply_transform(np.where(ok, v, np.median(finite)), transform)
         mask = ok & ((vv < lo) | (vv > hi))
-        if mask.any():
-            n = int(mask.sum())
-            out.append(
-                Finding(
-                    "info",
-                    "outliers",
-                    f"Column {name!r} has {n} far outlier(s) beyond 3×IQR"
-                    f"{' on a log scale' if log else ''} ({_fmt_rows(_rows(mask), n)}); they will "
-                    "be "
-                    "clipped at robust bounds for segmentation, not removed.",
-                    name,
-                    n,
-                    _rows(mask),
-                )
+        n = int(mask.sum())
+        scale = " on a log scale" if transform != "none" else ""
+        fate = (
+            "they will be clipped at robust bounds for segmentation, not removed."
+            if rare
+            else f"more than {OUTLIER_SHARE:.0%} of the values, so they are a group of users "
+            "rather than outliers: segmentation keeps them as they are."
+        )
+        out.append(
+            Finding(
+                "info",
+                "outliers",
+                f"Column {name!r} has {n} far value(s) beyond 3×IQR{scale} "
+                f"({_fmt_rows(_rows(mask), n)}); {fate}",
+                name,
+                n,
+                _rows(mask),
             )
+        )
     return out
 
 

@@ -4,9 +4,10 @@ For each basis column (a *group* of output features):
 
 - numeric — impute the median (plus a missing indicator when missingness is informative,
   i.e. rows with the value missing differ from the others on some other basis column by
-  more than half a standard deviation); log-transform skewed columns (``log1p``, or a
-  signed ``log1p`` when there are negatives); clip at Tukey's far fences (3×IQR) in that
-  space; standardize.
+  more than half a standard deviation); log-transform long-tailed columns (``log1p``, or a
+  signed ``log1p`` when there are negatives) where the log lowers their skewness; clip at
+  Tukey's far fences (3×IQR) in that space when at most 1 % of values lie beyond them
+  (more are a group of users, kept: :mod:`personas._spread`); standardize.
 - boolean — 0/1 with the mode imputed, standardized.
 - datetime — days before ``as_of`` (recency/tenure), then as numeric.
 - categorical — one-hot of the levels holding at least ``min_share`` of the rows (rarer
@@ -28,6 +29,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.utils.validation import check_is_fitted
 
 from personas._parallel import thread_map
+from personas._spread import OUTLIER_SHARE, apply_transform, far_fences, skew_transform
 from personas.errors import DataError, SchemaError
 from personas.io._coerce import coerce_frame
 from personas.io._dates import read_instant
@@ -38,7 +40,6 @@ __all__ = ["BasisBuilder", "BasisColumn", "TableTyper", "default_basis", "skew_t
 OTHER = "(other)"
 MISSING = "(missing)"
 SAMPLE_ROWS = 200_000
-OUTLIER_SHARE = 0.01  # beyond the far fences: clipped when at most this share of values
 BLOCK_ROWS = 131_072
 
 
@@ -101,27 +102,6 @@ class BasisColumn:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def skew_transform(
-    values: np.ndarray, threshold: float = 1.0, *, signed: bool = True
-) -> tuple[str, float | None]:
-    """How skewed values are brought in: ``log1p`` (all ≥ 0) or, with ``signed``,
-    ``signed_log1p`` when their sample skewness exceeds ``threshold`` and the log makes
-    them less skewed (a skew that comes from a separate group of users rather than a long
-    tail is left alone: the log would squeeze that group), else ``none``;
-    and the skewness (None for fewer than three distinct values). The one rule of the
-    basis matrix (``signed``), the segments' profiles and the charts (columns that only
-    describe the segments are logged when they are non-negative)."""
-    finite = values[np.isfinite(values)]
-    if finite.size <= 2 or np.unique(finite[:10000]).size <= 2:
-        return "none", None
-    skew = float(pd.Series(finite).skew())
-    if skew > threshold and (signed or finite.min() >= 0):
-        transform = "log1p" if finite.min() >= 0 else "signed_log1p"
-        if abs(float(pd.Series(_apply_transform(finite, transform)).skew())) < abs(skew):
-            return transform, skew
-    return "none", skew
 
 
 def default_basis(schema: Schema) -> list[str]:
@@ -305,7 +285,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
             transform, skew = skew_transform(finite, self.skew_threshold)
             if transform != "none":
                 steps.append(f"{transform} (skewness {skew:.1f})")
-        t = _apply_transform(finite, transform)
+        t = apply_transform(finite, transform)
         median = float(np.median(t))
         if role == "boolean":
             fill = float(np.round(np.mean(finite)))
@@ -316,17 +296,13 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
                 )
         else:
             fill = median
-            q1, q3 = np.quantile(t, [0.25, 0.75])
-            iqr = q3 - q1
-            low, high = (q1 - 3 * iqr, q3 + 3 * iqr) if iqr > 0 else (t.min(), t.max())
-            n_clip = int(((t < low) | (t > high)).sum())
-            if n_clip > OUTLIER_SHARE * t.size:  # not outliers: a group of users, kept
-                low, high = float(t.min()), float(t.max())
+            low, high, n_clip, rare = far_fences(t)
+            if not rare:  # not outliers: a group of users, kept (no bounds)
                 steps.append(
                     f"not clipped: {n_clip} of {t.size} sampled values lie beyond the far "
                     f"fences, more than {OUTLIER_SHARE:.0%} (a group of users, not outliers)"
                 )
-                n_clip = 0
+                low, high, n_clip = -np.inf, np.inf, 0
             if not ok.all():
                 steps.insert(0, f"missing ({1 - ok.mean():.1%}) → median")
             if n_clip:
@@ -466,7 +442,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         if c.kind == "numeric":
             x = self.numeric_values(s, c.role)
             miss = ~np.isfinite(x)
-            t = _apply_transform(np.where(miss, 0.0, x), c.transform)
+            t = apply_transform(np.where(miss, 0.0, x), c.transform)
             t = np.where(miss, c.fill, t)
             t = (np.clip(t, c.low, c.high) - c.center) / c.scale
             cols = [t]
@@ -518,7 +494,7 @@ class BasisBuilder(TransformerMixin, BaseEstimator):
         """Values of a numeric column on the scale its profile is read on: transformed as
         ``transforms_`` says (log for skewed columns), not standardized."""
         check_is_fitted(self, "columns_")
-        return _apply_transform(values, self.transforms_.get(column, "none"))
+        return apply_transform(values, self.transforms_.get(column, "none"))
 
     def category_groups(self) -> list[tuple[int, int]]:
         """The column ranges ``(start, stop)`` of the matrix that hold one category each
@@ -644,14 +620,6 @@ class TableTyper(TransformerMixin, BaseEstimator):
             max_categories=self.schema_.max_categories,
         )
         return coerce_frame(X[present], schema, source_name=source_name)
-
-
-def _apply_transform(x: np.ndarray, transform: str) -> np.ndarray:
-    if transform == "log1p":
-        return np.log1p(np.maximum(x, 0.0))
-    if transform == "signed_log1p":
-        return np.sign(x) * np.log1p(np.abs(x))
-    return x
 
 
 def _fmt(v: float, transform: str) -> str:

@@ -138,6 +138,15 @@ METHOD_TEXT = {
         "sample of up to 10,000 rows (4 starts per k, stability over 5 bootstrap refits); "
         "the final prototypes come from all rows, started from the sample's."
     ),
+    "deep": (
+        "Segments are found by deep segmentation: an autoencoder (layers of 64 and 32 units "
+        "and an embedding of 8 dimensions, or half the basis' columns if fewer) learns to "
+        "reproduce the basis rows of a sample of up to 20,000 users; K-Means, with k chosen "
+        "by its rule, finds the segments in the embedding; IDEC then refines encoder and "
+        "centres together (a Student t soft assignment pulled toward a sharpened target, "
+        "the reconstruction kept). Each user belongs to the segment of highest soft "
+        "assignment, and segments.parquet holds every segment's."
+    ),
 }
 
 
