@@ -84,7 +84,7 @@ def test_a_model_of_an_event_log_scores_the_log_as_trained(method, users, tmp_pa
     assert (scored.loc[trained.index] == trained).all()
 
 
-@pytest.mark.parametrize("method", ["dbscan", "", None, 3])
+@pytest.mark.parametrize("method", ["dbscan", "", None, 3, "kmean"])
 def test_an_unknown_method_is_named_with_the_known_ones(method, users):
     with pytest.raises(
         PersonasError, match=r"one of kmeans, gmm, ward, kprototypes, deep.*--method"
@@ -113,3 +113,10 @@ def test_the_cli_takes_a_method(users, tmp_path):
 def test_thousands_of_segments_are_refused_clearly(users):
     with pytest.raises(PersonasError, match="at most 1,000 segments"):
         personas.segment(users[0], k=1500)
+
+
+def test_a_method_name_is_read_in_any_case_and_a_near_miss_is_suggested(users):
+    run = personas.segment(users[0].head(300), method=" GMM ", k=2, random_state=0)
+    assert run.model.method == "gmm"
+    with pytest.raises(PersonasError, match="Did you mean 'kmeans'"):
+        personas.segment(users[0].head(50), method="kmean")

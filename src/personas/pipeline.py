@@ -8,6 +8,7 @@ Returns a :class:`~personas.Segmentation`, the result object behind ``personas s
 from __future__ import annotations
 
 import time
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 
@@ -67,12 +68,18 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
         )
 
 
-def _check_method(method: Any, option: str = "--method") -> None:
-    if not isinstance(method, str) or method not in METHODS:
-        raise PersonasError(
-            f"method must be one of {', '.join(METHODS)}, not {method!r} ({option}). "
-            + " ".join(f"{name} ({m.label}): {m.line}." for name, m in METHODS.items())
-        )
+def _check_method(method: Any, option: str = "--method") -> str:
+    """The method's name as ``METHODS`` spells it (any capitalisation, spaces around
+    ignored), or an error that lists them and suggests the nearest."""
+    name = method.strip().lower() if isinstance(method, str) else method
+    if name in METHODS:
+        return name
+    near = get_close_matches(str(name), list(METHODS), n=1, cutoff=0.6)
+    raise PersonasError(
+        f"method must be one of {', '.join(METHODS)}, not {method!r} ({option})."
+        + (f" Did you mean {near[0]!r}?" if near else "")
+        + " docs/guide/segments.md (Methods) says what each finds."
+    )
 
 
 def segment(
@@ -151,7 +158,7 @@ def segment(
     6
     """
     _check_random_state(random_state)
-    _check_method(method)
+    method = _check_method(method)
     say = progress or (lambda message: None)
     timings: dict[str, float] = {}
     report, table, builder, X, events = _prepare(
@@ -371,8 +378,7 @@ def compare_methods(
                 f"methods must be a list of method names ({', '.join(METHODS)}), not "
                 f"{methods!r} (--methods kmeans,gmm)."
             )
-        for method in methods:
-            _check_method(method, "--methods")
+        methods = [_check_method(method, "--methods") for method in methods]
     say = progress or (lambda message: None)
     report, table, builder, X, _ = _prepare(
         data, schema, id_column, as_of, basis, random_state, date_order, say, {}, read_options

@@ -212,3 +212,9 @@ def test_no_empty_segment_when_k_exceeds_the_distinct_rows(method):
     np.testing.assert_array_equal(seg.predict(X), seg.labels_)
     auto = make_segmenter(method, random_state=0, n_bootstrap=2).fit(X)
     assert auto.n_clusters_ == 3, auto.k_reason_  # (k = the distinct rows is a candidate)
+
+
+def test_k_prototypes_without_categories_says_it_is_k_means():
+    X, _ = make_blobs(300, centers=3, random_state=0)
+    seg = KPrototypesSegmenter(random_state=0, n_bootstrap=0).fit(X)
+    assert "no categorical column: k-prototypes is K-Means here" in seg.k_reason_

@@ -142,7 +142,8 @@ def print_segmentation(run) -> None:
     from personas.cluster import METHODS
 
     console.print(
-        f"[bold]{run.k} segments[/bold] ({METHODS[run.model.method].label}) of "
+        f"[bold]{run.k} segment{'s' if run.k != 1 else ''}[/bold] "
+        f"({METHODS[run.model.method].label}) of "
         f"{len(run.labels):,} users. {escape(run.k_reason)}"
     )
     t = Table(show_lines=False)

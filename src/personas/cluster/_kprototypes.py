@@ -36,7 +36,14 @@ from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
 from personas._sklearn_compat import validate_data
-from personas.cluster._base import BaseSegmenter, emptied, score_candidates, size_order, used
+from personas.cluster._base import (
+    BaseSegmenter,
+    emptied,
+    join,
+    score_candidates,
+    size_order,
+    used,
+)
 from personas.cluster._lloyd import _blocks, _map
 from personas.cluster._select_k import (
     KScore,
@@ -160,6 +167,8 @@ class KPrototypesSegmenter(BaseSegmenter):
         prototypes = prototypes[order]
         labels = np.argsort(order)[labels]
         timings["fit_all_rows"] = time.perf_counter() - start
+        if not self.groups_:
+            reason = join(reason, "There is no categorical column: k-prototypes is K-Means here.")
         self.labels_ = labels.astype(np.intp)
         self.cluster_centers_ = prototypes.astype(X.dtype)
         self.n_clusters_ = k
