@@ -101,3 +101,5 @@ def test_the_cli_compares_methods(users, tmp_path):
     wrong = runner.invoke(app, ["compare-methods", str(data), "--methods", "kmeans,nope"])
     assert wrong.exit_code == 2 and "Traceback" not in wrong.output
     assert "kprototypes, deep, not 'nope' (--methods)" in wrong.output
+    empty = runner.invoke(app, ["compare-methods", str(data), "--methods", " , "])
+    assert empty.exit_code == 2 and "methods must be a list of method names" in empty.output

@@ -57,7 +57,7 @@ def compare_methods_command(
     """Compare the segmentation methods: OUT/methods.html, methods.json and methods.csv."""
     import personas
 
-    names = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    names = None if methods is None else [m.strip() for m in methods.split(",") if m.strip()]
     columns = [c.strip() for c in basis.split(",") if c.strip()] if basis else None
     if out.exists() and not out.is_dir():
         raise InputFileError(f"{str(out)!r} exists and is not a folder; choose another --out.")

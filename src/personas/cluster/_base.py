@@ -29,7 +29,15 @@ from personas._parallel import n_threads
 from personas._sklearn_compat import validate_data
 from personas.cluster._lloyd import assign, distances
 
-__all__ = ["BaseSegmenter", "emptied", "join", "score_candidates", "size_order", "used"]
+__all__ = [
+    "BaseSegmenter",
+    "emptied",
+    "join",
+    "per_segment",
+    "score_candidates",
+    "size_order",
+    "used",
+]
 
 FEW_USERS = 50  # fewer users than this: k is chosen, but the reason says to take care
 
@@ -40,10 +48,13 @@ class BaseSegmenter(ClusterMixin, TransformerMixin, BaseEstimator):
     #: The method's name, as ``personas segment --method`` takes it.
     method = ""
 
-    def _start(self, X: Any) -> tuple[np.ndarray, int, np.ndarray]:
+    def _start(self, X: Any, allow_nan: bool = False) -> tuple[np.ndarray, int, np.ndarray]:
         """The checked matrix, the seed every random choice derives from, and the rows
         (sorted) that k is chosen on."""
-        X = validate_data(self, X, dtype=[np.float32, np.float64], ensure_min_samples=2)
+        X = validate_data(
+            self, X, dtype=[np.float32, np.float64], ensure_min_samples=2,
+            ensure_all_finite="allow-nan" if allow_nan else True,
+        )  # fmt: skip
         self._check_params(X)
         rng = check_random_state(self.random_state)
         seed = int(rng.randint(np.iinfo(np.int32).max))
@@ -147,6 +158,14 @@ def emptied(reason: str, k: int, kept: int) -> str:
         reason,
         f"Only {kept} of the {k} segments hold users (the table has few distinct rows).",
     )
+
+
+def per_segment(values: Any, order: np.ndarray, n_before: int) -> np.ndarray:
+    """Per-segment values of the fit's clusters (``n_before`` of them: stability's
+    Jaccards) in segment order ``order``; NaN for every segment when there are none."""
+    if values is None or len(values) != n_before:
+        return np.full(len(order), np.nan)
+    return np.asarray(values, dtype=float)[order]
 
 
 def size_order(labels: np.ndarray, k: int) -> np.ndarray:

@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
@@ -40,6 +39,7 @@ from personas.cluster._base import (
     BaseSegmenter,
     emptied,
     join,
+    per_segment,
     score_candidates,
     size_order,
     used,
@@ -137,17 +137,9 @@ class KPrototypesSegmenter(BaseSegmenter):
             return self._fit(X)
 
     def _fit(self, X: Any) -> KPrototypesSegmenter:
-        X = validate_data(
-            self, X, dtype=[np.float32, np.float64], ensure_min_samples=2,
-            ensure_all_finite="allow-nan",
-        )  # fmt: skip
-        self._check_params(X)
+        X, seed, rows = self._start(X, allow_nan=True)
         self._layout(X)
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         n = len(X)
-        rows = np.arange(n)
-        if n > self.sample_size:
-            rows = np.sort(np.random.default_rng(seed).choice(n, self.sample_size, replace=False))
         data = _Coded(X, self.numeric_, self.groups_)
         S = data.take(rows)
         start = time.perf_counter()
@@ -175,11 +167,7 @@ class KPrototypesSegmenter(BaseSegmenter):
         self.cost_ = float(dist.sum(dtype=np.float64))
         self.n_iter_ = int(n_iter)
         self.k_reason_ = reason
-        self.segment_stability_ = (
-            np.asarray(jaccard)[order]
-            if jaccard is not None and len(jaccard) == k
-            else np.full(k, np.nan)
-        )
+        self.segment_stability_ = per_segment(jaccard, order, k)
         self.timings_ = timings
         return self
 

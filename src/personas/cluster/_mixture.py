@@ -25,7 +25,14 @@ from sklearn.mixture._gaussian_mixture import (
     _estimate_gaussian_parameters,
 )
 
-from personas.cluster._base import BaseSegmenter, emptied, score_candidates, size_order, used
+from personas.cluster._base import (
+    BaseSegmenter,
+    emptied,
+    per_segment,
+    score_candidates,
+    size_order,
+    used,
+)
 from personas.cluster._select_k import (
     KScore,
     SampleSilhouette,
@@ -155,11 +162,7 @@ class MixtureSegmenter(BaseSegmenter):
         self.n_clusters_ = k
         self.cluster_centers_ = self._centres(X, labels, k)
         self.k_reason_ = reason
-        self.segment_stability_ = (
-            np.asarray(jaccard)[self.order_]
-            if jaccard is not None and len(jaccard) == self.mixture_.n_components
-            else np.full(k, np.nan)
-        )
+        self.segment_stability_ = per_segment(jaccard, self.order_, self.mixture_.n_components)
         self.timings_ = timings
         return self
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from personas.cluster._base import BaseSegmenter, emptied, score_candidates, used
+from personas.cluster._base import BaseSegmenter, emptied, per_segment, score_candidates, used
 from personas.cluster._lloyd import assign, lloyd
 from personas.cluster._select_k import (
     KScore,
@@ -136,11 +136,7 @@ class Segmenter(BaseSegmenter):
         self.k_reason_ = reason
         # Per-segment stability (bootstrap Jaccard), in segment order; sample labels follow
         # the sample model, whose numbering the warm-started full fit keeps.
-        self.segment_stability_ = (
-            np.asarray(jaccard)[order]
-            if jaccard is not None and len(jaccard) == k
-            else np.full(k, np.nan)
-        )
+        self.segment_stability_ = per_segment(jaccard, order, k)
         self.timings_ = timings
         return self
 

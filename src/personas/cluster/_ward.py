@@ -23,7 +23,14 @@ from typing import Any
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 
-from personas.cluster._base import BaseSegmenter, emptied, score_candidates, size_order, used
+from personas.cluster._base import (
+    BaseSegmenter,
+    emptied,
+    per_segment,
+    score_candidates,
+    size_order,
+    used,
+)
 from personas.cluster._lloyd import assign
 from personas.cluster._select_k import (
     KScore,
@@ -111,11 +118,7 @@ class WardSegmenter(BaseSegmenter):
         self.cluster_centers_ = centres
         self.n_clusters_ = k
         self.k_reason_ = reason
-        self.segment_stability_ = (
-            np.asarray(jaccard)[order]
-            if jaccard is not None and len(jaccard) == k
-            else np.full(k, np.nan)
-        )
+        self.segment_stability_ = per_segment(jaccard, order, k)
         self.timings_ = timings
         return self
 
