@@ -12,6 +12,7 @@ OPTIONAL_DEPENDENCIES: dict[str, tuple[str, str]] = {
     "openpyxl": ("openpyxl", "excel"),
     "fastapi": ("fastapi", "serve"),
     "uvicorn": ("uvicorn", "serve"),
+    "pydantic_settings": ("pydantic-settings", "serve"),
     "psycopg": ("psycopg", "postgres"),
     "pyspark": ("pyspark", "spark"),
     "torch": ("torch", "deep"),

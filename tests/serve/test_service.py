@@ -525,7 +525,7 @@ def test_two_workers_from_a_settings_file_share_the_store(trained, tmp_path):
 @pytest.mark.parametrize(
     ("text", "words"),
     [
-        ("[serve]\nport = 'eight'\n", "port must be a int"),
+        ("[serve]\nport = 'eight'\n", "[serve] port: input should be a valid integer"),
         ("[serve]\nthreads = 4\n", "unknown setting 'threads'"),
         ("port = 8000\n", "no [serve] table"),
         ("[serve\n", "not valid TOML"),

@@ -12,34 +12,38 @@ from personas.errors import InputFileError
 
 @handle_errors
 def serve_command(
-    ctx: typer.Context,
     model: Path = typer.Argument(
         ..., help="A model.personas trained on an event log (`personas segment LOG`)."
     ),
-    store: str = typer.Option(
-        "sqlite:///personas.db",
+    store: str | None = typer.Option(
+        None,
         "--store",
-        envvar="PERSONAS_STORE",
+        show_default="sqlite:///personas.db",
         help="Where profiles are kept: sqlite:///path.db (created on first start), or "
-        "postgresql://user:password@host:port/database.",
+        "postgresql://user:password@host:port/database. [env var: PERSONAS_STORE]",
     ),
-    host: str = typer.Option(
-        "127.0.0.1", "--host", envvar="PERSONAS_HOST", help="Address to listen on."
+    host: str | None = typer.Option(
+        None,
+        "--host",
+        show_default="127.0.0.1",
+        help="Address to listen on. [env var: PERSONAS_HOST]",
     ),
-    port: int = typer.Option(8000, "--port", envvar="PERSONAS_PORT", help="Port to listen on."),
-    workers: int = typer.Option(
-        1,
+    port: int | None = typer.Option(
+        None, "--port", show_default="8000", help="Port to listen on. [env var: PERSONAS_PORT]"
+    ),
+    workers: int | None = typer.Option(
+        None,
         "--workers",
-        envvar="PERSONAS_WORKERS",
+        show_default="1",
         help="Worker processes sharing the port and the store (PostgreSQL is the store for "
-        "several; SQLite orders their writes one at a time).",
+        "several; SQLite orders their writes one at a time). [env var: PERSONAS_WORKERS]",
     ),
-    rescore_every: float = typer.Option(
-        3600.0,
+    rescore_every: float | None = typer.Option(
+        None,
         "--rescore-every",
-        envvar="PERSONAS_RESCORE_EVERY",
+        show_default="3600",
         help="Seconds between re-scores of every user as of the clock (time alone moves "
-        "recency and the windows); 0: never.",
+        "recency and the windows); 0: never. [env var: PERSONAS_RESCORE_EVERY]",
     ),
     load: str | None = typer.Option(
         None,
@@ -50,8 +54,8 @@ def serve_command(
     api_keys_file: Path | None = typer.Option(
         None,
         "--api-keys-file",
-        envvar="PERSONAS_API_KEYS_FILE",
-        help="A file of API keys, one per line (or set PERSONAS_API_KEYS, comma-separated).",
+        help="A file of API keys, one per line (or set PERSONAS_API_KEYS, comma-separated). "
+        "[env var: PERSONAS_API_KEYS_FILE]",
     ),
     config: Path | None = typer.Option(
         None,
@@ -65,37 +69,22 @@ def serve_command(
     import os
 
     from personas._optional import import_optional
-    from personas.model import load as load_model
-    from personas.serve import Engine, create_app
-    from personas.serve._settings import read_config, read_keys
-    from personas.store import open_store
 
     uvicorn = import_optional("uvicorn", purpose="to serve segments over HTTP")
     import_optional("fastapi", purpose="to serve segments over HTTP")
-    given = {
-        "store": store,
-        "host": host,
-        "port": port,
-        "workers": workers,
-        "rescore_every": rescore_every,
-        "load": load,
-        "api_keys_file": api_keys_file,
-    }
-    if config is not None:  # (the file only where neither a flag nor a variable said)
-        for key, value in read_config(config).items():
-            source = ctx.get_parameter_source(key)  # (typer's own click: compared by name)
-            if source is None or source.name in ("DEFAULT", "DEFAULT_MAP"):
-                given[key] = value
-    store, host, port, workers = given["store"], given["host"], given["port"], given["workers"]
-    rescore_every, load, keys_file = given["rescore_every"], given["load"], given["api_keys_file"]
-    if rescore_every < 0:
-        raise InputFileError(
-            f"--rescore-every must be 0 (never) or more seconds, not {rescore_every}."
-        )
-    if not 0 < port < 65536:
-        raise InputFileError(f"--port must be between 1 and 65535, not {port}.")
-    if workers < 1:
-        raise InputFileError(f"--workers must be 1 or more, not {workers}.")
+    import_optional("pydantic_settings", purpose="to read the service's settings")
+    from personas.model import load as load_model
+    from personas.serve import Engine, create_app
+    from personas.serve._settings import read_keys, read_settings
+    from personas.store import open_store
+
+    settings = read_settings(
+        {"store": store, "host": host, "port": port, "workers": workers,
+         "rescore_every": rescore_every, "load": load, "api_keys_file": api_keys_file},
+        config,
+    )  # fmt: skip
+    store, host, port, workers = settings.store, settings.host, settings.port, settings.workers
+    rescore_every, load, keys_file = settings.rescore_every, settings.load, settings.api_keys_file
     keys = read_keys(os.environ.get("PERSONAS_API_KEYS"), keys_file)
     _check_address(host, port)
     engine = Engine(load_model(model), open_store(store))

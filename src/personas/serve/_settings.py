@@ -1,8 +1,11 @@
-"""How ``personas serve`` is set up: the API keys it accepts, a TOML settings file, and the
-application built from the environment in each worker process (``--workers``).
+"""How ``personas serve`` is set up: its settings (pydantic-settings), the API keys it
+accepts, and the application built from the environment in each worker process
+(``--workers``).
 
 Each setting comes from its flag, else its ``PERSONAS_*`` environment variable, else the
-``[serve]`` table of the ``--config`` TOML file, else its default.
+``[serve]`` table of the ``--config`` TOML file, else its default. A bad value is refused
+with a message naming where it came from (the flag, the variable or the file's key), what
+was expected and what was found.
 """
 
 from __future__ import annotations
@@ -12,15 +15,94 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, InitSettingsSource, SettingsConfigDict
+
 from personas.errors import InputFileError
 
-__all__ = ["SETTINGS", "app_from_environment", "read_config", "read_keys"]
+__all__ = ["ServeSettings", "app_from_environment", "read_keys", "read_settings"]
 
-#: The settings a TOML file may hold, with their types.
-SETTINGS: dict[str, type] = {
-    "store": str, "host": str, "port": int, "workers": int, "rescore_every": float,
-    "api_keys_file": str, "load": str,
-}  # fmt: skip
+
+class ServeSettings(BaseSettings):
+    """The settings of ``personas serve`` (the API keys aside: they are secrets, read
+    from ``PERSONAS_API_KEYS`` or ``api_keys_file``, never from the TOML file)."""
+
+    model_config = SettingsConfigDict(env_prefix="PERSONAS_", extra="forbid")
+
+    store: str = "sqlite:///personas.db"
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    workers: int = Field(1, ge=1)
+    rescore_every: float = Field(3600.0, ge=0)
+    api_keys_file: Path | None = None
+    load: str | None = None
+
+    @field_validator("port", "workers", "rescore_every", mode="before")
+    @classmethod
+    def _not_a_flag(cls, value: Any) -> Any:
+        if isinstance(value, bool):  # (pydantic reads true as 1)
+            raise ValueError("expected a number, not true or false")
+        return value
+
+
+#: The settings' names, as the TOML file writes them.
+SETTINGS = sorted(ServeSettings.model_fields)
+
+
+def read_settings(flags: dict[str, Any], config: Path | None = None) -> ServeSettings:
+    """The settings: ``flags`` (the command's, None where not given) over the
+    ``PERSONAS_*`` variables over ``config``'s ``[serve]`` table over the defaults."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    table = _config_table(config) if config is not None else {}
+
+    class _Sourced(ServeSettings):
+        @classmethod
+        def settings_customise_sources(cls, settings_cls, init_settings, env_settings, **_):
+            return (init_settings, env_settings, InitSettingsSource(settings_cls, table))
+
+    try:
+        return _Sourced(**given)
+    except ValidationError as exc:
+        raise InputFileError(_explain(exc, given, config)) from None
+
+
+def _config_table(path: Path) -> dict[str, Any]:
+    """The ``[serve]`` table of a settings file; a clear error for a file that is
+    missing, not TOML, or without that table."""
+    if not path.is_file():
+        raise InputFileError(f"--config {path}: no such file.")
+    try:
+        doc = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise InputFileError(f"--config {path} is not valid TOML ({exc}).") from None
+    if not isinstance(doc.get("serve"), dict):
+        raise InputFileError(
+            f"--config {path} has no [serve] table; write one, e.g. [serve] then "
+            'store = "sqlite:///personas.db" and port = 8000.'
+        )
+    return doc["serve"]
+
+
+def _explain(exc: ValidationError, given: dict[str, Any], config: Path | None) -> str:
+    """Each refused setting: where it came from, what was expected, what came."""
+    problems = []
+    for error in exc.errors(include_url=False):
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        if error["type"] == "extra_forbidden":
+            problems.append(
+                f"--config {config}, [serve]: unknown setting {name!r}; use one of {SETTINGS}"
+            )
+            continue
+        variable = f"PERSONAS_{name.upper()}"
+        if name in given:
+            where = f"--{name.replace('_', '-')}"
+        elif variable in os.environ:
+            where = variable
+        else:
+            where = f"--config {config}, [serve] {name}"
+        said = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{where}: {said[0].lower()}{said[1:]}; got {error['input']!r}")
+    return ". ".join(problems) + "."
 
 
 def read_keys(keys: str | None, keys_file: str | Path | None) -> list[str]:
@@ -36,47 +118,17 @@ def read_keys(keys: str | None, keys_file: str | Path | None) -> list[str]:
     return found
 
 
-def read_config(path: Path) -> dict[str, Any]:
-    """The ``[serve]`` table of a TOML settings file, checked key by key."""
-    if not path.is_file():
-        raise InputFileError(f"--config {path}: no such file.")
-    try:
-        doc = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise InputFileError(f"--config {path} is not valid TOML ({exc}).") from None
-    table = doc.get("serve")
-    if not isinstance(table, dict):
-        raise InputFileError(
-            f"--config {path} has no [serve] table; write one, e.g. [serve] then "
-            'store = "sqlite:///personas.db" and port = 8000.'
-        )
-    out: dict[str, Any] = {}
-    for key, value in table.items():
-        kind = SETTINGS.get(key.replace("-", "_"))
-        if kind is None:
-            raise InputFileError(
-                f"--config {path}, [serve]: unknown setting {key!r}; use one of {sorted(SETTINGS)}."
-            )
-        ok = isinstance(value, kind) or (kind is float and isinstance(value, int))
-        if not ok or isinstance(value, bool):
-            raise InputFileError(
-                f"--config {path}, [serve]: {key} must be a {kind.__name__}, not {value!r}."
-            )
-        out[key.replace("-", "_")] = kind(value)
-    return out
-
-
 def app_from_environment() -> Any:
     """The application of one worker process, from the environment the command set:
-    ``PERSONAS_SERVE_MODEL``, ``PERSONAS_STORE``, the keys (``PERSONAS_API_KEYS``,
-    ``PERSONAS_API_KEYS_FILE``) and ``PERSONAS_RESCORE_EVERY``."""
+    ``PERSONAS_SERVE_MODEL`` and the settings' ``PERSONAS_*`` variables (the store, the
+    keys' file, the re-score period) and ``PERSONAS_API_KEYS``."""
     from personas.model import load
     from personas.serve._app import create_app
     from personas.serve._engine import Engine
     from personas.store import open_store
 
     env = os.environ
-    engine = Engine(load(env["PERSONAS_SERVE_MODEL"]), open_store(env["PERSONAS_STORE"]))
-    keys = read_keys(env.get("PERSONAS_API_KEYS"), env.get("PERSONAS_API_KEYS_FILE"))
-    every = float(env.get("PERSONAS_RESCORE_EVERY", "3600"))
-    return create_app(engine, api_keys=keys, rescore_every=every)
+    settings = ServeSettings()
+    engine = Engine(load(env["PERSONAS_SERVE_MODEL"]), open_store(settings.store))
+    keys = read_keys(env.get("PERSONAS_API_KEYS"), settings.api_keys_file)
+    return create_app(engine, api_keys=keys, rescore_every=settings.rescore_every)
