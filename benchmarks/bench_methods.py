@@ -4,7 +4,7 @@ Usage::
 
     python benchmarks/bench_methods.py [--users 3000] [--quick] [--csv rows.csv]
         [--scores scores.csv] [--real DIR | --no-real] [--methods kmeans,gmm,ward]
-        [--eight]
+        [--eight] [--seed N]
 
 A grid of ``make_planted`` tables (72 settings; ``--quick``: 6 of them): every
 combination of shape (round, elongated, skewed), overlap (0.5 low, 1.0 medium, 1.5 high),
@@ -27,6 +27,11 @@ in the basis) and the seconds. Tables that are absent are skipped with a message
 ``--eight`` runs only the first measurement of the methods issue instead: eight Gaussian
 segments of uneven size (25 % … 4 %) in 6 columns plus 2 noise columns, 8,000 users, at
 three spreads (1.0, 1.5, 2.0): each method's k and adjusted Rand index.
+
+``--methods`` takes ``auto`` too (K-Means or the Gaussian mixture, whichever the other
+methods support more). ``--seed N``
+draws every table of the grid again with its seed + N: the same settings, other users —
+to check a rule chosen on the grid out of sample.
 
 ``--csv`` writes the per-setting, per-method rows; ``--scores`` every k's scores
 (silhouette, Calinski–Harabasz, Davies–Bouldin, inertia, stability, BIC) of every run,
@@ -112,7 +117,7 @@ def planted(args, settings: list[dict], methods: list[str]) -> tuple[pd.DataFram
             n_numeric=n_numeric,
             n_categorical=n_categorical,
             n_noise=n_noise,
-            random_state=s["setting"],
+            random_state=s["setting"] + args.seed,
         )
         line = (
             f"{s['setting']:>3} {s['shape']:<10}{s['overlap']:<8}{s['sizes']:<7}"
@@ -282,6 +287,10 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=DEFAULT_REAL, help="the real tables' folder")
     parser.add_argument("--no-real", action="store_true", help="skip the real tables")
     parser.add_argument("--eight", action="store_true", help="only the eight-Gaussian case")
+    parser.add_argument(
+        "--seed", type=int, default=0,
+        help="added to each table's seed: another draw of the same grid (a check out of sample)",
+    )  # fmt: skip
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.eight:

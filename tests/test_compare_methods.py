@@ -15,7 +15,7 @@ from personas.cli import app
 from personas.errors import PersonasError
 
 # every method that can run here (deep segmentation needs the deep extra)
-EVERY = ["kmeans", "gmm", "ward", "kprototypes"] + (
+EVERY = ["kmeans", "gmm", "hdbscan", "ward", "kprototypes"] + (
     ["deep"] if importlib.util.find_spec("torch") else []
 )
 
@@ -97,6 +97,7 @@ def test_the_cli_compares_methods(users, tmp_path):
                                "-o", str(out)])  # fmt: skip
     assert done.exit_code == 0, done.output
     assert "kmeans" in done.output and "ward" in done.output and "gmm" not in done.output
+    assert "Agreement (adjusted Rand index" in " ".join(done.output.split())
     assert sorted(p.name for p in out.iterdir()) == ["methods.csv", "methods.html", "methods.json"]
     wrong = runner.invoke(app, ["compare-methods", str(data), "--methods", "kmeans,nope"])
     assert wrong.exit_code == 2 and "Traceback" not in wrong.output

@@ -15,7 +15,7 @@ import personas
 from personas.cli import app
 from personas.errors import PersonasError
 
-METHODS = ["gmm", "ward", "kprototypes", "deep"]
+METHODS = ["gmm", "hdbscan", "ward", "kprototypes", "deep"]
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +41,21 @@ def test_every_method_gives_the_whole_result(run, users, tmp_path):
     assert 2 <= run.k <= 12 and len(run.segments) == run.k
     assert len({s.name for s in run.segments}) == run.k
     assert all(s.rules for s in run.segments) and run.insights["insights"]
-    sizes = [s.size for s in run.segments]
+    sizes = [s.size for s in run.segments if s.name != "Unassigned"]  # (HDBSCAN's: last)
     assert sizes == sorted(sizes, reverse=True)
     # segments that mean something: the planted ones are found again, in part at least
     truth = users[1].set_index("user_id").loc[run.labels["user_id"], "segment"]
-    assert adjusted_rand_score(truth, run.labels["segment"]) > 0.4
+    found = run.labels["segment"]
+    if method == "hdbscan":  # (the users in no dense segment are the last, Unassigned)
+        assert run.segments[-1].name == "Unassigned" and "Unassigned" in run.k_reason
+        placed = (found != run.k - 1).to_numpy()
+        assert placed.mean() > 0.5
+        truth, found = truth[placed], found[placed]
+    assert adjusted_rand_score(truth, found) > 0.4
     page = run.write_html(tmp_path / "report.html").read_text()
     label = {
         "gmm": "Gaussian mixture",
+        "hdbscan": "mutual reachability",
         "ward": "hierarchical clustering",
         "kprototypes": "k-prototypes",
         "deep": "autoencoder",
@@ -87,7 +94,7 @@ def test_a_model_of_an_event_log_scores_the_log_as_trained(method, users, tmp_pa
 @pytest.mark.parametrize("method", ["dbscan", "", None, 3, "kmean"])
 def test_an_unknown_method_is_named_with_the_known_ones(method, users):
     with pytest.raises(
-        PersonasError, match=r"one of kmeans, gmm, ward, kprototypes, deep.*--method"
+        PersonasError, match=r"one of kmeans, gmm, hdbscan, ward, kprototypes, deep.*--method"
     ):
         personas.segment(users[0].head(50), method=method)
 
@@ -106,7 +113,7 @@ def test_the_cli_takes_a_method(users, tmp_path):
     assert {"probability_0", "probability_1", "probability_2"} <= set(labels.columns)
     wrong = runner.invoke(app, ["segment", str(data), "--method", "spectral"])
     assert wrong.exit_code == 2
-    assert "method must be one of kmeans, gmm, ward, kprototypes, deep" in wrong.output
+    assert "method must be one of kmeans, gmm, hdbscan, ward, kprototypes, deep" in wrong.output
     assert "Traceback" not in wrong.output
 
 
@@ -120,3 +127,59 @@ def test_a_method_name_is_read_in_any_case_and_a_near_miss_is_suggested(users):
     assert run.model.method == "gmm"
     with pytest.raises(PersonasError, match="Did you mean 'kmeans'"):
         personas.segment(users[0].head(50), method="kmean")
+
+
+def test_hdbscan_takes_no_k_and_says_why(users, tmp_path):
+    with pytest.raises(PersonasError, match="HDBSCAN finds the number of segments"):
+        personas.segment(users[0].head(300), method="hdbscan", k=4)
+    data = tmp_path / "users.parquet"
+    users[0].head(300).to_parquet(data)
+    done = CliRunner().invoke(app, ["segment", str(data), "--method", "hdbscan", "-k", "4"])
+    assert done.exit_code != 0 and "HDBSCAN finds the number of segments" in done.output
+    assert "Traceback" not in done.output
+
+
+def test_auto_takes_kmeans_or_the_mixture_by_the_support_of_the_others(users):
+    from personas.cluster import choose_method
+
+    data = users[0].head(1200)
+    run = personas.segment(data, method="auto", random_state=0)
+    assert run.model.method in ("kmeans", "gmm")
+    assert run.model.manifest["parameters"]["method"] == "auto"
+    assert run.k_reason.startswith("auto chose ") and "support more" in run.k_reason
+    # the winner is the candidate whose segments agree most with the other three methods'
+    typer = run.model.pipeline.named_steps["types"]
+    X = run.model.builder.transform(typer.type_table(data)[0])
+    groups = run.model.builder.category_groups()
+    best, why, every = choose_method(X, random_state=0, groups=groups)
+    assert [r.method for r in every] == ["kmeans", "gmm", "ward", "kprototypes"]
+    ari = adjusted_rand_score
+    support = {
+        r.method: np.mean([ari(r.labels, o.labels) for o in every if o is not r]) for r in every
+    }
+    expected = "gmm" if support["gmm"] > support["kmeans"] else "kmeans"
+    assert best.method == expected == run.model.method
+    alone = personas.segment(data, method=run.model.method, random_state=0)
+    np.testing.assert_array_equal(alone.labels["segment"], run.labels["segment"])
+    assert run.k_reason.endswith(alone.k_reason)
+    with pytest.raises(PersonasError, match="one of kmeans, gmm, hdbscan"):
+        personas.compare_methods(data, methods=["auto"])
+
+
+def test_loading_a_model_does_not_import_pytorch(users, tmp_path):
+    # (skops lists scikit-learn's estimators, which would import PyTorch: ~2 s a load)
+    import subprocess
+    import sys
+
+    path = personas.segment(users[0].head(300), k=2, random_state=0).model.save(
+        tmp_path / "model.personas"
+    )
+    code = (
+        "import sys, personas; m = personas.load(sys.argv[1]); "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "import importlib.util; ok = importlib.util.find_spec('torch') is None or "
+        "__import__('torch') is not None; print('ok', ok)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(path)], capture_output=True,
+                          text=True, timeout=120)  # fmt: skip
+    assert done.returncode == 0 and "ok True" in done.stdout, done.stderr

@@ -45,8 +45,33 @@ TRUSTED = [
     "personas.cluster._ward.WardSegmenter",
     "personas.cluster._kprototypes.KPrototypesSegmenter",
     "personas.cluster._deep.DeepSegmenter",
+    "personas.cluster._density.DensitySegmenter",
     "sklearn.cluster._kmeans.KMeans",
 ]
+
+
+def _skops_io() -> Any:
+    """``skops.io``, imported without importing PyTorch.
+
+    Importing skops.io lists scikit-learn's estimators, which imports every package of
+    scikit-learn — its copy of array-api-compat's PyTorch support among them, and so
+    PyTorch itself when it is installed (the deep extra): about 2 s of every model load
+    and save, for nothing (a deep model is kept as arrays). PyTorch is hidden for that
+    import only (the package walk skips what cannot be imported), then importable again.
+    """
+    import sys
+
+    if "skops.io" in sys.modules or "torch" in sys.modules:
+        import skops.io
+
+        return skops.io
+    sys.modules["torch"] = None  # type: ignore[assignment]  # (import torch: ImportError)
+    try:
+        import skops.io
+    finally:
+        if sys.modules.get("torch", 0) is None:
+            del sys.modules["torch"]
+    return skops.io
 
 
 def fingerprint(df: pd.DataFrame, n_rows: int = 10_000) -> str:
@@ -262,11 +287,9 @@ class Model:
         X = self.builder.transform(typed)
         dist = self.segmenter.transform(X)
         labels = self.segmenter.predict(X)
-        proba = (
-            self.segmenter.predict_proba(X) if hasattr(self.segmenter, "predict_proba") else None
-        )
+        proba, confidence = membership(self.segmenter, X)
         key = id_col if id_col in typed.columns else None
-        scored = scored_frame(typed, key, labels, dist, self.segment_names, proba)
+        scored = scored_frame(typed, key, labels, dist, self.segment_names, proba, confidence)
         scored.attrs["notes"] = _unread(changes) + _unseen(typed, self.builder.columns_)
         return scored
 
@@ -274,7 +297,7 @@ class Model:
     def save(self, path: str | Path) -> Path:
         """Write the model as a zip: ``manifest.json`` + ``pipeline.skops`` (+
         ``explanation.json``, plain JSON, when the model has one)."""
-        import skops.io as sio
+        sio = _skops_io()
 
         path = Path(path)
         pipeline = self.pipeline
@@ -323,7 +346,7 @@ class Model:
 
     @classmethod
     def load(cls, path: str | Path) -> Model:
-        import skops.io as sio
+        sio = _skops_io()
 
         path = Path(path)
         if path.is_dir() and (path / "model.personas").is_file():
@@ -473,6 +496,17 @@ def load(path: str | Path) -> Model:
     return Model.load(path)
 
 
+def membership(segmenter: Any, X: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """A method's membership probabilities (a Gaussian mixture's ``predict_proba``) or
+    its own confidence (HDBSCAN's ``confidence``) of the rows ``X``; None where it has
+    neither."""
+    if hasattr(segmenter, "predict_proba"):
+        return segmenter.predict_proba(X), None
+    if hasattr(segmenter, "confidence"):
+        return None, segmenter.confidence(X)
+    return None, None
+
+
 def scored_frame(
     typed: pd.DataFrame,
     id_col: str | None,
@@ -480,16 +514,20 @@ def scored_frame(
     dist: np.ndarray,
     names: list[str],
     proba: np.ndarray | None = None,
+    confidence: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The stable output table: id (or row), segment, segment_name, distance, confidence
     — and with membership probabilities ``proba`` (a Gaussian mixture's), one
     ``probability_<segment>`` column per segment, the confidence being the probability of
-    the user's segment."""
+    the user's segment. Without either, the confidence is the margin between the nearest
+    and the second nearest centre, unless the method gives its own (``confidence``)."""
     n, k = dist.shape
     rows = np.arange(n)
     d1 = dist[rows, labels]
     if proba is not None:
         confidence = proba[rows, labels]
+    elif confidence is not None:
+        pass
     elif k > 1:
         part = np.partition(dist, 1, axis=1)
         d2 = part[:, 1]

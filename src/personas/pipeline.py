@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from personas.cluster import METHODS, make_segmenter
+from personas.cluster import METHODS, UNASSIGNED, choose_method, make_segmenter
 from personas.errors import DataError, NoUsableEventsError, PersonasError
 from personas.interpret import (
     Playbook,
@@ -28,7 +28,7 @@ from personas.interpret import (
     surrogate_rules,
 )
 from personas.io import Validation, validate, validate_user_table
-from personas.model import Model, fingerprint, now_iso, scored_frame
+from personas.model import Model, fingerprint, membership, now_iso, scored_frame
 from personas.preprocess import BasisBuilder
 from personas.profiles import ProfileBuilder
 from personas.results import (
@@ -45,7 +45,7 @@ __all__ = ["compare_methods", "segment"]
 MAX_K = 1_000  # (every method's row sample holds at least 5,000 rows)
 
 
-def _check_k(k: Any, n_rows: int, source_name: str) -> None:
+def _check_k(k: Any, n_rows: int, source_name: str, method: str = "kmeans") -> None:
     """A clear error for a k that cannot work (the estimator itself raises plain ValueError)."""
     if n_rows < 2:
         raise DataError(
@@ -54,6 +54,12 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
         )
     if k == "auto":
         return
+    if method == "hdbscan":
+        raise DataError(
+            f"k={k!r}: HDBSCAN finds the number of segments from the data's density, so k "
+            "cannot be given with --method hdbscan; leave k at 'auto', or choose a method "
+            "that takes k (kmeans, gmm, ward, kprototypes, deep)."
+        )
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise DataError(f"k must be 'auto' or a whole number ≥ 1, not {k!r}.")
     if k > n_rows:
@@ -70,13 +76,15 @@ def _check_k(k: Any, n_rows: int, source_name: str) -> None:
 
 def _check_method(method: Any, option: str = "--method") -> str:
     """The method's name as ``METHODS`` spells it (any capitalisation, spaces around
-    ignored), or an error that lists them and suggests the nearest."""
+    ignored; "auto" too for ``--method``), or an error that lists them and suggests the
+    nearest."""
+    known = [*METHODS, "auto"] if option == "--method" else list(METHODS)
     name = method.strip().lower() if isinstance(method, str) else method
-    if name in METHODS:
+    if name in known:
         return name
-    near = get_close_matches(str(name), list(METHODS), n=1, cutoff=0.6)
+    near = get_close_matches(str(name), known, n=1, cutoff=0.6)
     raise PersonasError(
-        f"method must be one of {', '.join(METHODS)}, not {method!r} ({option})."
+        f"method must be one of {', '.join(known)}, not {method!r} ({option})."
         + (f" Did you mean {near[0]!r}?" if near else "")
         + " docs/guide/segments.md (Methods) says what each finds."
     )
@@ -112,9 +120,12 @@ def segment(
         result's ``events`` holds.
     k : "auto" or int, default "auto"
         The number of segments, or "auto" to choose it (see the rule in docs/guide/segments.md).
-    method : {"kmeans", "gmm", "ward", "kprototypes", "deep"}, default "kmeans"
+    method : {"kmeans", "gmm", "hdbscan", "ward", "kprototypes", "deep", "auto"}, default "kmeans"
         How segments are found: K-Means, a Gaussian mixture (k by BIC; each user's
-        membership probabilities in ``labels``), Ward's hierarchical clustering of a
+        membership probabilities in ``labels``), HDBSCAN (dense segments, their number
+        its own; k cannot be given; the users in none form a last segment, "Unassigned"),
+        "auto" (K-Means or the mixture, whichever Ward's and k-prototypes' segments and
+        each other's support more), Ward's hierarchical clustering of a
         sample, k-prototypes (categories as categories: a segment's prototype holds one
         level of each) or deep segmentation (an autoencoder's embedding refined by IDEC;
         the ``deep`` extra); see docs/guide/segments.md, Methods. Every method fits the same
@@ -166,17 +177,25 @@ def segment(
     )
 
     start = time.perf_counter()
-    _check_k(k, len(X), report.source.name)
-    what = METHODS[method].label
-    say(f"Choosing k and fitting {what}" if k == "auto" else f"Fitting {what} with k={k}")
-    segmenter = make_segmenter(
-        method,
-        k=k,
-        k_min=k_min,
-        k_max=k_max,
-        random_state=random_state,
-        groups=builder.category_groups(),
-    ).fit(X)
+    _check_k(k, len(X), report.source.name, method)
+    if method == "auto":  # (K-Means or the mixture: the one the other methods support)
+        chosen, why, _ = choose_method(
+            X, k=k, k_min=k_min, k_max=k_max, random_state=random_state,
+            groups=builder.category_groups(), progress=say,
+        )  # fmt: skip
+        segmenter = chosen.segmenter
+        segmenter.k_reason_ = f"{why}. {segmenter.k_reason_}"
+    else:
+        what = METHODS[method].label
+        say(f"Choosing k and fitting {what}" if k == "auto" else f"Fitting {what} with k={k}")
+        segmenter = make_segmenter(
+            method,
+            k=k,
+            k_min=k_min,
+            k_max=k_max,
+            random_state=random_state,
+            groups=builder.category_groups(),
+        ).fit(X)
     timings.update({f"segment_{k_}": v for k_, v in segmenter.timings_.items()})
     timings["segment"] = time.perf_counter() - start
 
@@ -189,6 +208,9 @@ def segment(
         segmenter.labels_,
         stability=segmenter.segment_stability_,
     )
+    noise = getattr(segmenter, "noise_segment_", None)
+    if noise is not None:  # (HDBSCAN's users in no dense segment: named for what they are)
+        segments[noise].name = UNASSIGNED
     names = [s.name for s in segments]
     timings["profile"] = time.perf_counter() - start
 
@@ -216,8 +238,8 @@ def segment(
     start = time.perf_counter()
     dist = segmenter.transform(X)
     id_col = report.schema.id_column
-    proba = segmenter.predict_proba(X) if hasattr(segmenter, "predict_proba") else None
-    labels = scored_frame(table, id_col, segmenter.labels_, dist, names, proba)
+    proba, confidence = membership(segmenter, X)
+    labels = scored_frame(table, id_col, segmenter.labels_, dist, names, proba, confidence)
     timings["labels"] = time.perf_counter() - start
 
     manifest = {
@@ -369,7 +391,7 @@ def compare_methods(
     >>> users, _ = personas.datasets.make_users(1500, random_state=0)
     >>> found = personas.compare_methods(users, random_state=0)
     >>> list(found.to_pandas()["method"])[:4]
-    ['kmeans', 'gmm', 'ward', 'kprototypes']
+    ['kmeans', 'gmm', 'hdbscan', 'ward']
     """
     _check_random_state(random_state)
     if methods is not None:

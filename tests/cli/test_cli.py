@@ -312,6 +312,12 @@ def test_predict_with_missing_columns_exits_2(generated, tmp_path):
     assert result.exit_code == 2 and "--as-of is for a model trained on an event log" in " ".join(
         result.output.split()
     )
+    swapped = run("predict", small, out / "model.personas")  # (the data first, the model last)
+    said = " ".join(swapped.output.split())
+    assert (
+        swapped.exit_code == 2 and "The arguments look swapped: model.personas is a model" in said
+    )
+    _no_traceback(swapped)
 
 
 def test_eda_command(generated, tmp_path):
@@ -455,3 +461,15 @@ def test_segment_an_event_log_profiles_its_users_first(tmp_path):
     # a log personas cannot profile (no time) keeps the validation's error
     with pytest.raises(personas.errors.DataError, match="looks like an event log"):
         personas.segment(events.drop(columns="timestamp"))
+
+
+def test_segment_says_what_reading_set_aside(generated, tmp_path):
+    users = pd.read_parquet(generated / "users.parquet")
+    users["sessions"] = users["sessions"].astype(object)
+    users.loc[:29, "sessions"] = "?"
+    data = tmp_path / "users.csv"
+    users.to_csv(data, index=False)
+    result = run("segment", data, "-o", tmp_path / "out", "--k", "3", "--no-report")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert "Data: Column 'sessions': 30 value(s) '?' read as missing." in said

@@ -92,9 +92,9 @@ def test_bad_k(method, k):
 
 
 def test_unknown_method_lists_the_known_ones():
-    with pytest.raises(ValueError, match="kmeans, gmm, ward, kprototypes, deep"):
+    with pytest.raises(ValueError, match="kmeans, gmm, hdbscan, ward, kprototypes, deep"):
         make_segmenter("dbscan")
-    assert set(METHODS) == {"kmeans", "gmm", "ward", "kprototypes", "deep"}
+    assert set(METHODS) == {"kmeans", "gmm", "hdbscan", "ward", "kprototypes", "deep"}
     assert Segmenter.method == "kmeans"
 
 

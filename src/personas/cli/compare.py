@@ -105,5 +105,13 @@ def compare_methods_command(
             *[str(row.get(f"separation_{o}", "—")) for o in outcomes],
         )
     console.print(t)
+    if len(found.agreement) > 1:  # how far any two methods agree (adjusted Rand index)
+        a = Table(title="Agreement (adjusted Rand index: 1 = the same segments)")
+        a.add_column("")
+        for name in found.agreement.columns:
+            a.add_column(str(name), justify="right")
+        for name, row in found.agreement.iterrows():
+            a.add_row(str(name), *[f"{v:.2f}" for v in row])
+        console.print(a)
     for name in ("methods.html", "methods.json", "methods.csv"):
         console.print(f"  {name:<13} {escape(str(out / name))}")

@@ -64,7 +64,15 @@ def predict_command(
         query=query,
     )
     with err_console.status("Loading the model…") as status:
-        fitted = personas.load(model)
+        try:
+            fitted = personas.load(model)
+        except InputFileError as exc:
+            if data is not None and _is_model(Path(str(data))) and not _is_model(model):
+                raise InputFileError(
+                    f"{exc} The arguments look swapped: {Path(str(data)).name} is a model. "
+                    f"Write the model first: personas predict {data} {model}"
+                ) from None
+            raise
         if fitted.input == "events":
             status.update(f"Profiling the users of {data or 'the query'} and scoring them…")
             scored = fitted.predict(data, as_of=as_of, **read)
@@ -104,3 +112,14 @@ def predict_command(
             f"[dim]Ignored {len(extra)} column(s) the model does not use: {escape(shown)}[/dim]"
         )
     console.print(f"Written to [bold]{escape(str(out))}[/bold]")
+
+
+def _is_model(path: Path) -> bool:
+    """Whether ``path`` is a zip holding a model's manifest (``model.personas``)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            return "manifest.json" in zf.namelist()
+    except (OSError, zipfile.BadZipFile):
+        return False

@@ -50,7 +50,9 @@ def segment_command(
         "--method",
         "-m",
         help="How segments are found: kmeans (default), gmm (Gaussian mixture, k by BIC, "
-        "membership probabilities), ward (hierarchical, on a sample), kprototypes "
+        "membership probabilities), hdbscan (dense segments and an Unassigned one, their "
+        "number its own), ward (hierarchical, on a sample), auto (kmeans or gmm, the one whose "
+        "segments the other methods support more), kprototypes "
         "(categories kept as categories) or deep (autoencoder + IDEC; the deep extra).",
     ),
     basis: str | None = typer.Option(
@@ -139,6 +141,18 @@ def print_segmentation(run) -> None:
     # how the table was read (for a log: how it was profiled, and what profiling decided)
     for note in run.validation.source.notes:
         console.print(f"[dim]Note: {escape(note)}[/dim]")
+    # what reading changed or set aside: warnings, and values read as missing
+    said = [
+        f for f in run.validation.to_dict()["findings"]
+        if f["level"] in ("error", "warning") or f.get("code") == "missing_token"
+    ]  # fmt: skip
+    for f in said[:6]:
+        console.print(f"[yellow]Data:[/yellow] {escape(f['message'])}")
+    if len(said) > 6:
+        console.print(
+            f"[dim]… and {len(said) - 6} more findings: `personas validate` or the report "
+            "lists them all.[/dim]"
+        )
     from personas.cluster import METHODS
 
     console.print(

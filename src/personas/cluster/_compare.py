@@ -83,9 +83,11 @@ def fit_methods(
         if progress is not None:
             progress(f"Fitting {METHODS[method].label}")
         start = time.perf_counter()
+        own = method == "hdbscan"  # (its number of segments is its own: k is not given)
         seg = make_segmenter(
-            method, k=k, k_min=k_min, k_max=k_max, random_state=random_state, groups=groups
-        ).fit(X)
+            method, k="auto" if own else k, k_min=k_min, k_max=k_max,
+            random_state=random_state, groups=groups,
+        ).fit(X)  # fmt: skip
         seconds = time.perf_counter() - start
         labels = np.asarray(seg.labels_)
         sub = labels[rows]

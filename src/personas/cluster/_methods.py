@@ -6,6 +6,7 @@ from importlib.util import find_spec
 from typing import Any, NamedTuple
 
 from personas.cluster._deep import DeepSegmenter
+from personas.cluster._density import DensitySegmenter
 from personas.cluster._kprototypes import KPrototypesSegmenter
 from personas.cluster._mixture import MixtureSegmenter
 from personas.cluster._segmenter import Segmenter
@@ -39,6 +40,12 @@ METHODS: dict[str, Method] = {
         "Gaussian mixture",
         "segments of different sizes, spreads and shapes, k by BIC, with each user's "
         "membership probabilities",
+    ),
+    "hdbscan": Method(
+        DensitySegmenter,
+        "HDBSCAN",
+        "dense groups of users, however many, and an explicit Unassigned segment for the "
+        "users between them",
     ),
     "ward": Method(
         WardSegmenter,

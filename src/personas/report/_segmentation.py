@@ -129,6 +129,17 @@ METHOD_TEXT = {
         "K-Means rule over the same criteria (silhouette, stability over 5 trees grown on "
         "bootstrap resamples, the elbow of the within-segment sum of squares)."
     ),
+    "hdbscan": (
+        "Segments are found with HDBSCAN (scikit-learn's) on the first 3 principal "
+        "components of the basis of a sample of up to 10,000 rows: groups of users denser "
+        "than their surroundings, the smallest holding at least 1% of the sample (10 users "
+        "or more), each user's density read from its 5 nearest neighbours. Their number is "
+        "HDBSCAN's own; the users in no dense group are the last segment, Unassigned. Every "
+        "user is placed by the sample's users: the one at the smallest mutual reachability "
+        "distance gives its segment, unless it is unassigned or the user lies beyond its "
+        "segment's reach. Confidence: the share of the user's 5 nearest sample users in the "
+        "same segment. Stability: HDBSCAN refitted on 3 subsamples of 80%."
+    ),
     "kprototypes": (
         "Segments are found with k-prototypes on the basis matrix: a segment's prototype "
         "holds the mean of each number and the most frequent level (the mode) of each "
