@@ -57,6 +57,15 @@ def test_training_rows_and_new_rows_are_placed_by_one_rule():
     assert confidence[y >= 0].mean() > 0.9
 
 
+def test_without_unassigned_users_a_far_new_user_joins_a_dense_segment():
+    X, _ = make_blobs(600, centers=3, cluster_std=0.3, random_state=0)
+    seg = DensitySegmenter(random_state=0).fit(X)
+    assert seg.noise_segment_ is None and seg.n_clusters_ == 3
+    far = seg.predict([[1e3, 1e3]])
+    assert 0 <= far[0] < 3  # (a segment the model has, never -1)
+    np.testing.assert_array_equal(seg.predict(X), seg.labels_)
+
+
 def test_same_seed_same_result():
     X, _ = dense_and_scattered(2)
     a = DensitySegmenter(random_state=3).fit(X)
@@ -77,6 +86,7 @@ def test_without_density_every_user_is_still_somewhere():
     [
         ({"k": 3}, "HDBSCAN finds the number of segments"),
         ({"min_samples": 0}, "min_samples must be an integer"),
+        ({"min_samples": True}, "min_samples must be an integer"),
         ({"min_cluster_share": 1.5}, "min_cluster_share must be between 0 and 1"),
     ],
 )

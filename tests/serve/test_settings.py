@@ -47,6 +47,8 @@ def test_a_flag_wins_over_a_variable_which_wins_over_the_file(monkeypatch, confi
         ({"rescore_every": -1.0}, {}, None, "--rescore-every: input should be greater than"),
         ({}, {}, "[serve]\nrescore_every = true\n", "[serve] rescore_every: expected a number"),
         ({}, {}, "[serve]\nthreads = 4\n", "unknown setting 'threads'; use one of"),
+        ({"rescore_every": float("inf")}, {}, None, "--rescore-every: input should be"),
+        ({}, {"PERSONAS_RESCORE_EVERY": "1e300"}, None, "PERSONAS_RESCORE_EVERY: input should"),
         ({}, {}, "[serve]\nport = 'x'\nworkers = 0\n", "[serve] workers: input should be"),
     ],
 )
@@ -70,3 +72,9 @@ def test_a_missing_or_broken_file_is_named(tmp_path):
     (tmp_path / "bad.toml").write_text("[serve\n")
     with pytest.raises(InputFileError, match="not valid TOML"):
         read_settings({}, tmp_path / "bad.toml")
+
+
+def test_a_hyphenated_key_of_the_file_is_read(tmp_path):
+    path = tmp_path / "serve.toml"
+    path.write_text("[serve]\nrescore-every = 60\n")
+    assert read_settings({}, path).rescore_every == 60.0

@@ -7,7 +7,8 @@ mixture, the **support** is the mean adjusted Rand index between its segments an
 other three methods'; the one with more support wins, and a tie goes to K-Means (the
 default). Segments that several methods find again are less likely an artefact of one
 method's assumptions: K-Means' equal spreads, or a mixture's BIC misled by one-hot
-categories.
+categories. On a table without categories k-prototypes is K-Means, so K-Means' own
+segments are one of its supporters there: the rule leans to K-Means (as it was measured).
 
 Why this rule (``benchmarks/bench_methods.py --methods kmeans,auto``; the user guide has
 the figures): twenty rules were compared on two draws of the grid of 72 generated tables

@@ -25,7 +25,9 @@ nearest exemplars, the one at the smallest *mutual reachability distance*
 gives its segment — unless that exemplar is unassigned, or the mutual reachability
 distance is beyond its segment's reach: then the user is unassigned. An exemplar finds
 itself (distance 0), so the sample keeps HDBSCAN's labels exactly, and a model scores its
-training users with their training segments. ``confidence`` is the share of the user's
+training users with their training segments. When no training user is unassigned, the
+model has no Unassigned segment and places every new user in a dense one (the reaches are
+then unbounded). ``confidence`` is the share of the user's
 ``min_samples`` nearest exemplars in the same segment (unassigned ones for an unassigned
 user).
 
@@ -137,7 +139,8 @@ class DensitySegmenter(BaseSegmenter):
                 f"k={self.k!r}: HDBSCAN finds the number of segments from the data's density; "
                 "leave k at 'auto' (or choose another method to give k)."
             )
-        if not (isinstance(self.min_samples, int | np.integer) and self.min_samples >= 1):
+        ms = self.min_samples
+        if isinstance(ms, bool) or not (isinstance(ms, int | np.integer) and ms >= 1):
             raise ValueError(f"min_samples must be an integer ≥ 1, got {self.min_samples!r}.")
         if not 0 < self.min_cluster_share < 1:
             raise ValueError(
@@ -167,6 +170,8 @@ class DensitySegmenter(BaseSegmenter):
         labels = rank[raw]
         k = len(order)
         self.noise_segment_ = k - 1 if counts[n_dense] > 0 else None
+        if self.noise_segment_ is None:  # (no Unassigned segment: nor for new users)
+            self.reach_ = np.full(n_dense, np.inf)
         self.cluster_centers_ = _means(X, labels, k).astype(X.dtype)
         self.labels_ = labels.astype(np.intp)
         self.n_clusters_ = k
@@ -298,7 +303,7 @@ class DensitySegmenter(BaseSegmenter):
         return self._few(S, what + ".")
 
     def __getstate__(self) -> dict[str, Any]:
-        state = super().__getstate__()
+        state = dict(super().__getstate__())  # (a copy: the model keeps its index)
         state.pop("_nn", None)  # (the neighbour index is rebuilt from the exemplars)
         return state
 

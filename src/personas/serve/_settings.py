@@ -23,6 +23,9 @@ from personas.errors import InputFileError
 __all__ = ["ServeSettings", "app_from_environment", "read_keys", "read_settings"]
 
 
+MAX_RESCORE = 366 * 86_400.0  # seconds: a year (a timer cannot wait for ever)
+
+
 class ServeSettings(BaseSettings):
     """The settings of ``personas serve`` (the API keys aside: they are secrets, read
     from ``PERSONAS_API_KEYS`` or ``api_keys_file``, never from the TOML file)."""
@@ -33,7 +36,7 @@ class ServeSettings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(8000, ge=1, le=65535)
     workers: int = Field(1, ge=1)
-    rescore_every: float = Field(3600.0, ge=0)
+    rescore_every: float = Field(3600.0, ge=0, le=MAX_RESCORE, allow_inf_nan=False)
     api_keys_file: Path | None = None
     load: str | None = None
 
@@ -80,7 +83,7 @@ def _config_table(path: Path) -> dict[str, Any]:
             f"--config {path} has no [serve] table; write one, e.g. [serve] then "
             'store = "sqlite:///personas.db" and port = 8000.'
         )
-    return doc["serve"]
+    return {str(k).replace("-", "_"): v for k, v in doc["serve"].items()}  # (rescore-every)
 
 
 def _explain(exc: ValidationError, given: dict[str, Any], config: Path | None) -> str:
@@ -119,16 +122,18 @@ def read_keys(keys: str | None, keys_file: str | Path | None) -> list[str]:
 
 
 def app_from_environment() -> Any:
-    """The application of one worker process, from the environment the command set:
-    ``PERSONAS_SERVE_MODEL`` and the settings' ``PERSONAS_*`` variables (the store, the
-    keys' file, the re-score period) and ``PERSONAS_API_KEYS``."""
+    """The application of one worker process, from what the command exported after
+    reading and checking the settings: ``PERSONAS_SERVE_MODEL``, ``PERSONAS_STORE``,
+    ``PERSONAS_RESCORE_EVERY``, the keys (``PERSONAS_API_KEYS``,
+    ``PERSONAS_API_KEYS_FILE``). (Not the whole settings again: a variable a flag
+    overrode is not read, so it cannot stop a worker.)"""
     from personas.model import load
     from personas.serve._app import create_app
     from personas.serve._engine import Engine
     from personas.store import open_store
 
     env = os.environ
-    settings = ServeSettings()
-    engine = Engine(load(env["PERSONAS_SERVE_MODEL"]), open_store(settings.store))
-    keys = read_keys(env.get("PERSONAS_API_KEYS"), settings.api_keys_file)
-    return create_app(engine, api_keys=keys, rescore_every=settings.rescore_every)
+    engine = Engine(load(env["PERSONAS_SERVE_MODEL"]), open_store(env["PERSONAS_STORE"]))
+    keys = read_keys(env.get("PERSONAS_API_KEYS"), env.get("PERSONAS_API_KEYS_FILE"))
+    every = float(env.get("PERSONAS_RESCORE_EVERY", "3600"))
+    return create_app(engine, api_keys=keys, rescore_every=every)
