@@ -286,8 +286,12 @@ class Model:
         typed, changes = typer.type_table(df, source_name=source_name)
         X = self.builder.transform(typed)
         dist = self.segmenter.transform(X)
-        labels = self.segmenter.predict(X)
-        proba, confidence = membership(self.segmenter, X)
+        if hasattr(self.segmenter, "predict_confidence"):  # (HDBSCAN: one neighbour search)
+            labels, confidence = self.segmenter.predict_confidence(X)
+            proba = None
+        else:
+            labels = self.segmenter.predict(X)
+            proba, confidence = membership(self.segmenter, X)
         key = id_col if id_col in typed.columns else None
         scored = scored_frame(typed, key, labels, dist, self.segment_names, proba, confidence)
         scored.attrs["notes"] = _unread(changes) + _unseen(typed, self.builder.columns_)

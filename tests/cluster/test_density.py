@@ -53,6 +53,9 @@ def test_training_rows_and_new_rows_are_placed_by_one_rule():
     new = np.array([centre, [100.0, 100.0, 100.0]], dtype=np.float32)
     assert list(seg.predict(new)) == [0, seg.noise_segment_]
     confidence = seg.confidence(X.astype(np.float32))
+    both = seg.predict_confidence(X.astype(np.float32))  # (what a model scores with)
+    np.testing.assert_array_equal(both[0], seg.labels_)
+    np.testing.assert_array_equal(both[1], confidence)
     assert confidence.shape == (len(X),) and (confidence >= 0).all() and (confidence <= 1).all()
     assert confidence[y >= 0].mean() > 0.9
 

@@ -199,7 +199,12 @@ class DensitySegmenter(BaseSegmenter):
 
     def confidence(self, X: Any) -> np.ndarray:
         """The share of each row's ``min_samples`` nearest exemplars in its segment."""
-        return self._place(self._z(self._checked(X)))[1]
+        return self.predict_confidence(X)[1]
+
+    def predict_confidence(self, X: Any) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`predict` and :meth:`confidence` from one search of the exemplars."""
+        raw, votes = self._place(self._z(self._checked(X)))
+        return self._ranked(raw), votes
 
     def _ranked(self, raw: np.ndarray) -> np.ndarray:
         return self.segment_rank_[raw].astype(np.intp)
