@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 
 
-def measure(code: str, env: dict[str, str], after: str) -> dict[str, float]:
+def measure(
+    code: str, env: dict[str, str], after: str, source: str | None = None
+) -> dict[str, float]:
     """Time ``code`` (after assigning ``env``); then run ``after``, which sets ``extra``.
+    ``source``: a folder whose ``personas`` package is imported instead of the installed one.
 
     Returns ``extra`` with ``seconds`` (wall time of ``code``) and ``peak_mb`` (max RSS).
     """
@@ -29,7 +33,12 @@ def measure(code: str, env: dict[str, str], after: str) -> dict[str, float]:
         code=textwrap.dedent(code),
         after=textwrap.dedent(after),
     )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    process_env = None
+    if source is not None:
+        process_env = os.environ | {"PYTHONPATH": source}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=process_env
+    )
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     return json.loads(done.stdout.strip().splitlines()[-1])

@@ -48,6 +48,7 @@ from personas.profiles._features import (
     primitives,
     rules,
     share_levels,
+    zero_decimal_ids,
 )
 from personas.profiles._inference import (
     check_event_type,
@@ -136,6 +137,9 @@ class ProfileBuilder(Estimator):
         ``timestampformat``): other CSVs are read with them.
     number_readers_ : dict
         Meaning → the decimal mark of numbers written as text (None: already numbers).
+    zero_decimal_ids_ : list of str
+        The ids (``user_id``, ``order_id``) written as whole numbers with zero decimals
+        ("17850.0"), read without them.
     event_kinds_ : dict
         ``present``: the event kinds counted (purchase, renewal, session…);
         ``status_flag``: whether the status column is a flag (is_cancel).
@@ -429,7 +433,7 @@ class _Run:
             warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
             table, mapping, reader, numbers = self._read(events, self.b._options(False), read)
             try:
-                e = normalise(table, mapping, time=reader, numbers=numbers)
+                e = normalise(table, mapping, time=reader, numbers=numbers, zero_ids=self._ids())
                 named = _MEANINGS
                 present = {k for k, v in mapping.to_dict().items() if v}
                 keep = [c for c in e.columns if named.get(c, c) in present]
@@ -521,7 +525,13 @@ class _Run:
         self.f.mapping_ = describe(mapping)
         self.f.time_reader_ = dataclasses.asdict(reader)
         self.f.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
+        self.f.zero_decimal_ids_ = zero_decimal_ids(table, mapping)
         return mapping, reader, numbers
+
+    def _ids(self) -> tuple[str, ...]:
+        """The ids read without zero decimals: the fitted log's (a builder saved before
+        this was learned reads both so)."""
+        return tuple(getattr(self.f, "zero_decimal_ids_", ("user_id", "order_id")))
 
     def _fitted(self, table):
         """The fitted mapping, found in ``table`` (a column under the fitted log's name, or
@@ -571,7 +581,10 @@ class _Run:
         import ibis
 
         b, source, notes = self.b, self.source, self.notes
-        e = normalise(table, mapping, row_hash=b.drop_duplicates, time=reader, numbers=numbers)
+        e = normalise(
+            table, mapping, row_hash=b.drop_duplicates, time=reader, numbers=numbers,
+            zero_ids=self._ids(),
+        )  # fmt: skip
         values = level_counts(e, mapping)  # over the lines read: a cheap pass per column
         plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
         statuses = [str(v) for v, _ in values.pop("status", []) if v is not None and v == v]
