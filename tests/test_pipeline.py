@@ -562,3 +562,8 @@ def test_every_entry_point_reads_a_query_alone(tmp_path):
     log_path = tmp_path / "events.parquet"
     log.to_parquet(log_path)
     assert len(personas.profile(query=f"SELECT * FROM '{log_path}'").data) > 0
+    # an event log a query reads is profiled and segmented, as the file itself is
+    by_query = personas.segment(query=f"SELECT * FROM '{log_path}'", random_state=0)
+    by_file = personas.segment(log_path, random_state=0)
+    assert by_query.labels["segment"].tolist() == by_file.labels["segment"].tolist()
+    assert by_query.model.input == "events"

@@ -316,9 +316,10 @@ def _prepare(
     events = None
     if given:
         report = data
-    elif schema is not None or not isinstance(data, (str, Path, pd.DataFrame)):
+    elif schema is not None or not (data is None or isinstance(data, (str, Path, pd.DataFrame))):
         report = validate(data, schema=schema, id_column=id_column, **dated, **read_options)
-    else:  # a user table, or an event log whose users' profiles are segmented
+    else:  # a user table, or an event log whose users' profiles are segmented (a file,
+        # a folder, a DataFrame, or what --query reads)
         report = validate_user_table(data, id_column=id_column, **dated, **read_options)
         if report.event_log is not None:
             events = _profiled_events(data, as_of, say, id_column, date_order, read_options)

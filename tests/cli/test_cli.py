@@ -338,6 +338,11 @@ def test_eda_command(generated, tmp_path):
     result = run("eda", tmp_path / "nope.csv")
     assert result.exit_code == 2
     _no_traceback(result)
+    # how the table was read (dates read day first) is said, in the terminal and the page
+    (tmp_path / "d.csv").write_text("user_id,signup\nu1,03/04/2024\nu2,05/06/2024\n")
+    result = run("eda", tmp_path / "d.csv", "-o", tmp_path / "d.html")
+    assert result.exit_code == 0 and "read day first" in " ".join(result.output.split())
+    assert "read day first" in (tmp_path / "d.html").read_text()
 
 
 def test_profile_command(tmp_path):

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import personas
 from personas.errors import EmptyDataError, FileFormatError, InputFileError, SchemaError
 from personas.io import load_table, read_table
 from tests.conftest import write
@@ -103,6 +104,16 @@ def test_json_array_of_records(tmp_path):
     df, info = load_table(path)
     assert info.options["layout"] == "array"
     assert df.shape == (2, 2)
+
+
+def test_a_line_that_is_not_json_is_named_by_its_number(tmp_path):
+    """DuckDB's message counts one line too many: the line is found and named."""
+    good = '{"user_id": "u1", "amount": 1.5}\n'
+    path = tmp_path / "lines.jsonl"
+    path.write_text(good * 3 + "oops\n" + good)
+    for read in (personas.read_table, personas.profile):
+        with pytest.raises(FileFormatError, match=r"lines.jsonl, line 4: not a JSON object"):
+            read(path)
 
 
 def test_excel(tmp_path):

@@ -230,3 +230,21 @@ def test_as_of_is_read_as_dates_are(log):
     # without as_of, a few users' events are profiled as of their own last day: said
     few = builder.profile(log[log["user_id"].isin(log["user_id"].unique()[:3])])
     assert any(n.startswith("Profiled as of") and "fitted as of 2025-06-01" in n for n in few.notes)
+
+
+def test_a_fitted_builders_errors_name_no_flag_of_a_fit():
+    """Columns a fitted builder cannot read are named with what they hold, and the fix
+    given is a log like the fitted one or a new fit — not --price or --timestamp, which
+    choose the columns of a fit (predict has neither)."""
+    dates = pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-05"])
+    log = pd.DataFrame({"user": ["a", "b", "a"], "date": dates, "price": [1.5, 2, 3]})
+    builder = ProfileBuilder().fit(log, as_of="2024-12-31")
+    for bad, words in (
+        (log.assign(price=["gratis", "free", "nada"]), "price column 'price'"),
+        (log.assign(date=["soon", "later", "never"]), "time column 'date'"),
+        (log.assign(date=[1.5, 2.5, 3.5]), "numbers from 1.5 to 3.5"),
+    ):
+        with pytest.raises(personas.errors.DataError) as caught:
+            builder.transform(bad, as_of="2024-12-31")
+        assert words in str(caught.value) and "--" not in str(caught.value)
+        assert "fit again on this log" in str(caught.value)

@@ -166,6 +166,70 @@ def test_ambiguous_day_month_order_is_one_policy_and_said(tmp_path):
         personas.profile(log, date_order="mdy")
 
 
+def test_the_one_date_that_reads_one_way_decides_however_far_down_it_comes(tmp_path):
+    """Every date reads both ways but one, far down — past a log's sample of lines, past
+    a table's sample of distinct values: that one decides (month first here), for a log
+    and a user table, a file and a DataFrame alike, as every line of a CSV log does."""
+    ambiguous = [f"{m:02d}/{d:02d}/{y}" for y in range(2000, 2024) for m in range(1, 13)
+                 for d in range(1, 13)]  # fmt: skip
+    lines = (ambiguous * 2)[:6_000] + ["04/25/2024"]
+    log = pd.DataFrame({"user": [f"u{i % 50}" for i in range(len(lines))], "date": lines})
+    log.to_csv(tmp_path / "log.csv", index=False)
+    for given in (log, tmp_path / "log.csv"):
+        p = personas.profile(given, as_of="2024-12-31")
+        assert p.cleaning["unreadable_timestamp"] == 0, given
+        assert p.builder.time_reader_["format"] in ("%m/%d/%Y", None), given
+        assert not any("read day first" in n for n in p.notes), p.notes
+    users = pd.DataFrame({"user_id": [f"u{i}" for i in range(2 * len(ambiguous) + 1)],
+                          "signup": ambiguous * 2 + ["04/25/2024"]})  # fmt: skip
+    users.to_csv(tmp_path / "users.csv", index=False)
+    for given in (users, tmp_path / "users.csv"):
+        report = personas.validate(given)
+        assert report.data["signup"].iloc[-1] == pd.Timestamp("2024-04-25"), given
+        assert report.data["signup"].iloc[1] == pd.Timestamp("2000-01-02"), given
+
+
+def test_a_fitted_builder_reads_a_files_dates_as_its_log_was_read(tmp_path):
+    """A builder fitted on month-first dates reads another file's as it reads a
+    DataFrame's: month first, even where one value reads only day first (25/01/2024,
+    then no time, counted), not by that file's own evidence."""
+    dates = ["01/25/2024", "02/13/2024", "03/04/2024"]
+    fitted = pd.DataFrame({"user": ["a", "b", "c"], "date": dates, "amount": 1.0})
+    fitted.to_csv(tmp_path / "fit.csv", index=False)
+    builder = personas.ProfileBuilder().fit(tmp_path / "fit.csv", as_of="2024-12-31")
+    dates = ["03/04/2024", "25/01/2024", "05/06/2024"]
+    new = pd.DataFrame({"user": ["a", "b", "c"], "date": dates, "amount": 1.0})
+    new.to_csv(tmp_path / "new.csv", index=False)
+    from_file = builder.transform(tmp_path / "new.csv", as_of="2024-12-31")
+    from_frame = builder.transform(new, as_of="2024-12-31")
+    pd.testing.assert_frame_equal(from_file, from_frame)
+    by_user = from_file.set_index("user_id")
+    assert by_user.loc["a", "tenure_days"] == 302  # March 4th, month first (not April 3rd)
+    assert "b" not in by_user.index  # (its one date reads only day first: no time)
+
+
+def test_a_money_column_with_no_value_is_named_not_silently_empty(tmp_path):
+    """A price column that is "n/a" on every line: named by the caller, an error naming
+    it; inferred, left out with a note (lines are then items bought without a value); in
+    a log a fitted builder reads, a note that no line has an amount."""
+    lines = "InvoiceNo,InvoiceDate,Quantity,UnitPrice,CustomerID\n" + "".join(
+        f"{i},2024-01-{i + 1:02d},{i % 3 + 1},n/a,c{i % 4}\n" for i in range(12)
+    )
+    (tmp_path / "empty.csv").write_text(lines)
+    with pytest.raises(personas.errors.DataError, match="price column 'UnitPrice'.*no value"):
+        personas.profile(tmp_path / "empty.csv", price="UnitPrice", as_of=AS_OF)
+    p = personas.profile(tmp_path / "empty.csv", as_of=AS_OF)
+    assert "price" not in p.mapping
+    assert any("UnitPrice (taken for the price) holds no value" in n for n in p.notes)
+    assert p.cleaning["purchase_lines"] == 12  # (items bought, each line)
+    valued = lines.replace("n/a", "2.5")
+    (tmp_path / "valued.csv").write_text(valued)
+    builder = personas.ProfileBuilder().fit(tmp_path / "valued.csv", as_of=AS_OF)
+    assert builder.mapping_["price"] == "UnitPrice"
+    scored = builder.profile(tmp_path / "empty.csv", as_of=AS_OF)
+    assert any("No line of empty.csv has an amount" in n for n in scored.notes), scored.notes
+
+
 def test_unreadable_times_are_counted_not_fatal():
     times = list(TIMES.strftime("%Y-%m-%d %H:%M:%S")) * 20 + ["n/a"]
     log = pd.DataFrame({"user_id": USERS * 20 + ["z"], "timestamp": times, "amount": 1.0})
@@ -1090,30 +1154,38 @@ def test_whole_number_ids_written_with_a_point_zero_in_a_csv(tmp_path):
     assert sorted(p.data["user_id"]) == ["12000", "12003"]
     users = pd.DataFrame({"CustomerID": [12000, 12003, 12005]})
     assert len(personas.profile(path, users, as_of=AS_OF).data) == 3
-    assert p.builder.zero_decimal_ids_ == ["user_id"]
-    again = p.builder.transform(path, as_of=AS_OF)  # (the fitted builder reads them so too)
+    again = p.builder.transform(path, as_of=AS_OF)  # (a fitted builder reads them so too)
     assert sorted(again["user_id"]) == ["12000", "12003"]
 
 
-def test_ids_are_left_as_written_unless_the_fitted_log_writes_them_with_zero_decimals():
-    """Ids are rewritten only where the fitted log's are whole numbers with zero decimals
-    (rewriting every id cost a third of profiling's time on a 10M-line log); a builder
-    saved before this was learned rewrites them as it did."""
+def test_ids_with_zero_decimals_are_read_so_in_any_log_and_anywhere_in_it():
+    """Ids are rewritten where a log holds such ids — whatever the fitted log held (a
+    Parquet file's float ids, a CSV's text) and however far down they come (a glob of
+    files, one written by pandas) — and left as stored otherwise (rewriting every id cost
+    a third of profiling's time on a 10M-line log)."""
     log = pd.DataFrame(
         {
             "user_id": ["u1", "u2", "u2"],
             "timestamp": pd.to_datetime(["2024-01-02", "2024-01-03", "2024-01-04"]),
             "amount": [1.0, 2.0, 3.0],
-            "order_id": ["7.0", "8.00", "9"],
+            "order_id": ["7", "8", "9"],
         }
     )
     builder = personas.ProfileBuilder().fit(log, as_of=AS_OF)
-    assert builder.zero_decimal_ids_ == ["order_id"]
-    assert builder.transform(log, as_of=AS_OF)["frequency"].tolist() == [1, 2]
-    zeros = log.assign(user_id=["5.0", "6", "6.00"])
-    assert sorted(builder.transform(zeros, as_of=AS_OF)["user_id"]) == ["5.0", "6", "6.00"]
-    del builder.zero_decimal_ids_  # (a builder saved before: both ids rewritten)
-    assert sorted(builder.transform(zeros, as_of=AS_OF)["user_id"]) == ["5", "6"]
+    zeros = log.assign(user_id=["5.0", "6", "6.00"], order_id=["7.0", "7", "9"])
+    out = builder.transform(zeros, as_of=AS_OF).set_index("user_id")
+    assert sorted(out.index) == ["5", "6"]
+    assert out.loc["6", "frequency"] == 2 and out.loc["5", "frequency"] == 1
+    n = 100_010  # (the ids written so come after the first 100,000 lines)
+    long = pd.DataFrame(
+        {
+            "user_id": [str(i % 1000) for i in range(n - 3)] + ["1.0", "2.00", "3.0"],
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(range(n), unit="s"),
+            "amount": 1.0,
+        }
+    )
+    p = personas.profile(long, as_of=AS_OF)
+    assert len(p.data) == 1000 and "1.0" not in set(p.data["user_id"])
 
 
 def test_invoices_never_paid_are_no_purchase():

@@ -698,3 +698,24 @@ def test_a_lines_value_is_read_the_way_the_model_reads_it(mapping, body, expecte
         got = frame[f"col_{meaning}"].iloc[0]
         assert np.isnan(got) if value is None else got == pytest.approx(value), meaning
     assert reader.fields([event])[1] == unread
+
+
+def test_ids_written_with_zero_decimals_are_one_user_as_in_profiles(trained, tmp_path):
+    """A user id written 17850.0 (a spreadsheet's export) is the user 17850, in the
+    service as in the batch profiles: its events are stored, profiled and found under
+    one id, whichever way a request writes it."""
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    one = events[events["user_id"] == events["user_id"].iloc[0]].copy()
+    one["user_id"] = ["17850.0" if i % 2 else "17850" for i in range(len(one))]
+    answer = client.post("/v1/events", json={"events": _records(one)}, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["accepted"] == len(one), answer.text
+    profiling, scored = model.score_events(one.drop(columns="event_id"), as_of=AS_OF)
+    assert profiling.data["user_id"].tolist() == ["17850"]  # (the batch path: one user)
+    for written in ("17850", "17850.0", "17850.00"):
+        got = client.get(f"/v1/users/{written}", params={"as_of": AS_OF}, headers=AUTH)
+        assert got.status_code == 200, got.text
+        assert got.json()["user_id"] == "17850"
+        assert got.json()["profile"]["frequency"] == profiling.data["frequency"].iloc[0]
+        assert got.json()["segment"] == int(scored["segment"].iloc[0])
+    assert client.get("/readyz", headers=AUTH).json()["users"] == 1

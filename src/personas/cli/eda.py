@@ -92,6 +92,8 @@ def eda_command(
         )
     if report.alerts:
         console.print(t)
+    for note in report.source.notes:  # (how the table was read: dates read day first…)
+        console.print(f"[dim]Note: {escape(note)}[/dim]")
     console.print(f"  report  {escape(str(out))}")
     if as_json is not None:
         console.print(f"  json    {escape(str(as_json))}")

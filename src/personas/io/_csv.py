@@ -437,7 +437,8 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
     day first what fits both orders of day and month; the first lines of those columns,
     read as text, say whether they do — then a note says so, and ``order`` ("month")
     reads them month first; ``fitted``, the forms a fitted builder's log was read with,
-    decide such a tie instead. A user table keeps as text dates of other forms than
+    are kept whatever the lines say (a value that reads only the other way is then no
+    time, as in a DataFrame the builder reads). A user table keeps as text dates of other forms than
     ``TABLE_FORMATS`` (two-digit years, months by name)."""
     out: dict[str, str] = {}
     if sniffed is None:
@@ -455,6 +456,10 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
         out[key] = fmt
         twin = other_order(fmt)
         if twin == fmt:
+            continue
+        fitted = (dates["fitted"] or {}).get(key)
+        if fitted in (fmt, twin):  # a fitted builder reads them as its log was read (a
+            out[key] = fitted  # value that reads only the other way is then no time)
             continue
         quoted = {n: n.replace('"', '""') for n in names}
         cols = ", ".join(
@@ -474,10 +479,7 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
                 break
         if read[twin] < read[fmt]:
             continue  # (a day above 12: only day first reads them)
-        prefer, first = (dates["fitted"] or {}).get(key), dates["order"]
-        if prefer in (fmt, twin):  # the fitted log's order
-            first = "month" if prefer.startswith("%m") else "day"
-        chosen, note = decide(read, max(read.values()), ", ".join(names), first)
+        chosen, note = decide(read, max(read.values()), ", ".join(names), dates["order"])
         out[key] = chosen
         notes += [note] if note else []
     return out, as_text

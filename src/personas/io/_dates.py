@@ -3,7 +3,8 @@
 The forms tried are listed once (``FORMATS``). The one that reads the most of a column's
 sampled values wins; the data decide the order of day and month — a value with a first
 field above 12 (``13/04/2024``) can only be day first, one with a second field above 12
-(``04/13/2024``) only month first. When every value fits both orders (``03/04/2024``),
+(``04/13/2024``) only month first, and when the sample reads both ways every value of the
+column is looked at. When every value fits both orders (``03/04/2024``),
 the day comes first — as most of the world writes dates, and as DuckDB's CSV sniffer
 reads them — and a note says so; the order is chosen with ``date_order="month"``
 (``--date-order month``), or a column's form with the schema's ``format``.

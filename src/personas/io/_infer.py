@@ -61,10 +61,11 @@ def read_dates(values: pd.Series, fmt: str) -> pd.Series:
 
 
 def _try_dates(
-    values: pd.Series, weights: np.ndarray, name: str, order: str | None
+    values: pd.Series, weights: np.ndarray, name: str, order: str | None, every: pd.Series
 ) -> tuple[str | None, str | None]:
     """The date form of most of ``values`` (weighted) and the note on the order of day
-    and month (see :mod:`personas.io._dates`)."""
+    and month (see :mod:`personas.io._dates`); when they read both ways, ``every``
+    distinct value of the column decides."""
     head = values.iloc[:50]  # the forms that read the first values, then the sample
     if head.str.match(_DATE_START).mean() < 0.9:
         return None, None  # (dates start with digits and a separator, or yyyymmdd)
@@ -77,7 +78,13 @@ def _try_dates(
         return "ISO8601", None
     forms = [f for f in _dates.TABLE_FORMATS if read_dates(head, f).notna().mean() >= 0.9]
     read = {f: float(weights[read_dates(values, f).notna().to_numpy()].sum()) for f in forms}
-    return _dates.decide(read, total, name, order, least=PATTERN_SHARE)
+    fmt, note = _dates.decide(read, total, name, order, least=PATTERN_SHARE)
+    if note and len(every) > len(values):  # (a value such as 04/25/2024 past the sample)
+        both = (fmt, _dates.other_order(fmt))
+        counts = {f: float(read_dates(every, f).notna().sum()) for f in both}
+        if counts[both[0]] != counts[both[1]]:
+            return max(both, key=counts.__getitem__), None
+    return fmt, note
 
 
 def _multi_label(values: pd.Series, weights: np.ndarray) -> tuple[str | None, int]:
@@ -292,7 +299,7 @@ def _infer_column(
         return facts
 
     date_sample = values if len(values) <= 2000 else values.iloc[:2000]
-    fmt, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order)
+    fmt, note = _try_dates(date_sample, weights[: len(date_sample)], name, date_order, all_values)
     if fmt:
         params["format"] = fmt
         reason = f"dates written as {fmt}"

@@ -16,6 +16,7 @@ segmentation take).
 from __future__ import annotations
 
 import glob
+import io
 import json
 import shutil
 import tempfile
@@ -39,6 +40,7 @@ from personas.io._files import (
     compression,
     detect_format,
     folder_files,
+    open_decompressed,
     raw_head,
     text_head,
     unzip_one,
@@ -310,6 +312,10 @@ def open_source(
         raise
     except Exception as exc:  # DuckDB's own message says what it could not parse
         info.clean_up()
+        if fmt == "jsonl" and info.options.get("layout") == "lines":
+            found = _bad_json_line([Path(f) for f in files], Path(text).name)
+            if found is not None:
+                raise found from None
         what = {"parquet": "Parquet", "jsonl": "JSON"}.get(fmt, fmt)
         raise FileFormatError(
             f"{info.name} could not be read as {what}: {first_line(exc)}. The file may be "
@@ -337,6 +343,29 @@ def _json(con, path: Path, spec: str, union: str, info: SourceInfo):
     if head.startswith("[") and head[1:].lstrip().startswith("]"):
         raise EmptyDataError(f"{path.name} holds an empty JSON array: no records.")
     return con.sql(f"SELECT * FROM read_json({spec}{union})")
+
+
+def _bad_json_line(files: list[Path], shown: str) -> FileFormatError | None:
+    """The first line of JSON lines that is not a JSON object, named by its file and line
+    number (DuckDB's message counts one line too many); None when every line is one."""
+    for path in files:
+        raw, _ = open_decompressed(path)
+        with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as lines:
+            for number, line in enumerate(lines, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    ok = isinstance(json.loads(line), dict)
+                except ValueError:
+                    ok = False
+                if not ok:
+                    name = path.name if len(files) > 1 else shown
+                    return FileFormatError(
+                        f"{name}, line {number}: not a JSON object ({line.strip()[:60]!r}). "
+                        "Each line of JSON lines holds one object such as "
+                        '{"user_id": "u1", "amount": 12.5}: fix or remove that line.'
+                    )
+    return None
 
 
 def _stored_schema(path: Path) -> dict[str, Any] | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import numbers
+import re
 import time
 import types
 import warnings
@@ -38,6 +39,7 @@ from personas.io._numbers import NumberReader, number_reader
 from personas.profiles._cleaning import scan, without_duplicates
 from personas.profiles._features import (
     RULES,
+    ZERO_DECIMAL_TESTS,
     EventKinds,
     build_features,
     definitions,
@@ -48,7 +50,8 @@ from personas.profiles._features import (
     primitives,
     rules,
     share_levels,
-    zero_decimal_ids,
+    zero_decimal_tests,
+    zero_decimals,
 )
 from personas.profiles._inference import (
     check_event_type,
@@ -59,6 +62,7 @@ from personas.profiles._inference import (
     reads,
     user_hint,
     user_with_values,
+    without_empty_money,
 )
 from personas.profiles._mapping import (
     EventMapping,
@@ -137,9 +141,6 @@ class ProfileBuilder(Estimator):
         ``timestampformat``): other CSVs are read with them.
     number_readers_ : dict
         Meaning → the decimal mark of numbers written as text (None: already numbers).
-    zero_decimal_ids_ : list of str
-        The ids (``user_id``, ``order_id``) written as whole numbers with zero decimals
-        ("17850.0"), read without them.
     event_kinds_ : dict
         ``present``: the event kinds counted (purchase, renewal, session…);
         ``status_flag``: whether the status column is a flag (is_cancel).
@@ -433,7 +434,7 @@ class _Run:
             warnings.filterwarnings("ignore", module=r"ibis(\.|$)")
             table, mapping, reader, numbers = self._read(events, self.b._options(False), read)
             try:
-                e = normalise(table, mapping, time=reader, numbers=numbers, zero_ids=self._ids())
+                e = normalise(table, mapping, time=reader, numbers=numbers)
                 named = _MEANINGS
                 present = {k for k, v in mapping.to_dict().items() if v}
                 keep = [c for c in e.columns if named.get(c, c) in present]
@@ -487,6 +488,7 @@ class _Run:
             )
         if mapping.event_type and not columns.get("event_type"):
             check_event_type(table, mapping, notes)
+        mapping = without_empty_money(table, mapping, columns, source, notes)
         numbers = {  # (a column the caller named that does not read as numbers: the error)
             meaning: numeric_text(col) or number_reader(table, col, source, meaning)
             for meaning in ("amount", "price", "quantity", "duration")
@@ -525,13 +527,7 @@ class _Run:
         self.f.mapping_ = describe(mapping)
         self.f.time_reader_ = dataclasses.asdict(reader)
         self.f.number_readers_ = {meaning: r.decimal for meaning, r in numbers.items()}
-        self.f.zero_decimal_ids_ = zero_decimal_ids(table, mapping)
         return mapping, reader, numbers
-
-    def _ids(self) -> tuple[str, ...]:
-        """The ids read without zero decimals: the fitted log's (a builder saved before
-        this was learned reads both so)."""
-        return tuple(getattr(self.f, "zero_decimal_ids_", ("user_id", "order_id")))
 
     def _fitted(self, table):
         """The fitted mapping, found in ``table`` (a column under the fitted log's name, or
@@ -561,19 +557,28 @@ class _Run:
                 "table is scored by a model trained on a user table)."
             )
         mapping = EventMapping(**found)
-        reader = fitted_time_reader(
-            self.f.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
-        )
-        numbers = {}
-        for meaning, decimal in self.f.number_readers_.items():
-            col = getattr(mapping, meaning)
-            typ = table[col].type()
-            if typ.is_numeric() or typ.is_boolean():
-                numbers[meaning] = NumberReader()
-            elif typ.is_string() and decimal is not None:
-                numbers[meaning] = NumberReader(decimal=decimal)
-            else:  # (text where numbers were: read as the fitted log's would have been)
-                numbers[meaning] = number_reader(table, col, self.source, meaning)
+        try:
+            reader = fitted_time_reader(
+                self.f.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
+            )
+            numbers = {}
+            for meaning, decimal in self.f.number_readers_.items():
+                col = getattr(mapping, meaning)
+                typ = table[col].type()
+                if typ.is_numeric() or typ.is_boolean():
+                    numbers[meaning] = NumberReader()
+                elif typ.is_string() and decimal is not None:
+                    numbers[meaning] = NumberReader(decimal=decimal)
+                else:  # (text where numbers were: read as the fitted log's would have been)
+                    numbers[meaning] = number_reader(table, col, self.source, meaning)
+        except DataError as exc:  # (its fix names the flags of a fit, which choose columns)
+            text = re.sub(r",? or name the [^.]*?--[\w-]+(?: \([^)]*\))?", "", str(exc))
+            what = text.split(" Name ", 1)[0].rstrip(".")
+            raise DataError(
+                f"{what}. These profiles read it as the log they were fitted on "
+                f"({self.f.source_}) was read: give events whose columns hold what that "
+                "log's did, or fit again on this log."
+            ) from None
         return mapping, reader, numbers
 
     # ------------------------------------------------------------------ profiling
@@ -583,7 +588,7 @@ class _Run:
         b, source, notes = self.b, self.source, self.notes
         e = normalise(
             table, mapping, row_hash=b.drop_duplicates, time=reader, numbers=numbers,
-            zero_ids=self._ids(),
+            zero_ids=False,  # (rewritten below where the scan finds such ids)
         )  # fmt: skip
         values = level_counts(e, mapping)  # over the lines read: a cheap pass per column
         plans = [str(v) for v, _ in values.pop("plan", []) if v is not None and v == v]
@@ -635,7 +640,19 @@ class _Run:
             usable &= ~facts["negative"]
         # The purchase/return rules are counted (in usable lines) from these facts
         known = facts | ({"order_lines": e.order_id.notnull()} if mapping.order_id else {})
-        tally, hashes = scan(e, checks, known, with_hash=b.drop_duplicates)
+        zero = zero_decimal_tests(e, mapping)  # (ids written 17850.0: rewritten below)
+        tally, hashes = scan(e, checks, known | zero, with_hash=b.drop_duplicates)
+        zero_ids = [ZERO_DECIMAL_TESTS[t] for t in zero if tally.count(tally.bits[t])]
+        if (
+            not self.fitting
+            and "has_amount" in tally.bits
+            and not tally.count(tally.bits["has_amount"])
+        ):
+            money = [c for c in (mapping.amount, mapping.price, mapping.quantity) if c]
+            notes.append(
+                f"No line of {source} has an amount ({' and '.join(money)} hold no value "
+                "that makes one), though the fitted log's had: no purchase here is valued."
+            )
         counts = {"rows_read": tally.total}
         counts |= {name: tally.count(tally.bits[name]) for name in checks}
         counts["usable"] = tally.count(tally.usable)
@@ -674,7 +691,7 @@ class _Run:
         before = e.filter(e.sec < cutoff)
         span = before.aggregate(first=before.sec.min(), last=before.sec.max()).execute()
         self.done("read_and_checks")
-        e = e.filter(usable)
+        e = zero_decimals(e.filter(usable), zero_ids)
         if b.drop_duplicates:
             e, counts["duplicate_lines"], repeats = without_duplicates(self.con, e, hashes)
             del hashes

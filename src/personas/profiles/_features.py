@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -86,7 +87,7 @@ def normalise(
     row_hash: bool = False,
     time: Any = None,
     numbers: Any = None,
-    zero_ids: Any = ("user_id", "order_id"),
+    zero_ids: bool = True,
 ) -> Any:
     """Typed, renamed columns: uid, ts, amount, qty, order_id, etype, session, duration…
 
@@ -95,8 +96,9 @@ def normalise(
     ``ts_unread`` is then true where a time is present but could not be read.
     ``numbers`` maps amount, price, quantity, duration to how their column is read
     (:class:`~personas.io._numbers.NumberReader`; default: a cast).
-    ``zero_ids``: the meanings (user_id, order_id) whose ids, text, may be whole numbers
-    written with zero decimals ("17850.0", :func:`zero_decimal_ids`): read without them.
+    ``zero_ids``: text ids written as whole numbers with zero decimals ("17850.0") are
+    read without them (False: left as written, for :func:`zero_decimals` to rewrite only
+    where a log has such ids).
     ``row_hash`` adds ``h``, a 64-bit hash (unsigned) of every column of the line as
     read: identical lines share it (lines sharing it are then compared on every column).
     """
@@ -104,7 +106,7 @@ def normalise(
 
     from personas.profiles._times import time_reader
 
-    cols: dict[str, Any] = {"uid": _as_id(t[m.user_id], "user_id" in zero_ids)}
+    cols: dict[str, Any] = {"uid": _as_id(t[m.user_id], zero_ids)}
     raw = t[m.timestamp]
     time = time or time_reader(t, m.timestamp, "the events")
     # Aware times stay aware (the session time zone is UTC, so days and weeks are UTC
@@ -130,8 +132,7 @@ def normalise(
         cols["amount"] = ibis.null("float64")
     cols["qty"] = number("quantity") if m.quantity else ibis.null("float64")
     cols["unit_price"] = number("price") if m.price else ibis.null("float64")
-    order = _as_id(t[m.order_id], "order_id" in zero_ids) if m.order_id else None
-    cols["order_id"] = ibis.null("string") if order is None else order
+    cols["order_id"] = _as_id(t[m.order_id], zero_ids) if m.order_id else ibis.null("string")
     # Event types stay as written; EventKinds maps their few distinct values to meanings,
     # so no line is lower-cased or stripped.
     cols["etype"] = t[m.event_type].cast("string") if m.event_type else ibis.null("string")
@@ -148,33 +149,48 @@ def normalise(
 
 
 _ZERO_DECIMALS = r"^([0-9]+)\.0+$"
-ZERO_DECIMALS_LINES = 100_000  # the first lines, whose ids say whether they are written so
+_ZERO_DECIMALS_RE = re.compile(r"\A([0-9]+)\.0+\Z")
+ZERO_DECIMAL_TESTS = {"zero_decimal_uid": "uid", "zero_decimal_order_id": "order_id"}
 
 
-def zero_decimal_ids(t: Any, m: EventMapping) -> list[str]:
-    """The meanings (user_id, order_id) of text columns holding ids written as whole
-    numbers with zero decimals ("17850.0", in a file a spreadsheet or pandas wrote), as
-    the first 100,000 lines say, when a builder is fitted: logs without them keep their
-    ids as they are (rewriting every id of a 10M-line log cost a third of profiling's
-    time)."""
-    named = {k: c for k in ("user_id", "order_id") if (c := getattr(m, k))}
-    text = [k for k, c in named.items() if t[c].type().is_string()]
-    if not text:
-        return []
-    head = t.select(*dict.fromkeys(named[k] for k in text)).limit(ZERO_DECIMALS_LINES)
-    row = head.aggregate(**{k: head[named[k]].re_search(_ZERO_DECIMALS).sum() for k in text})
-    row = row.execute().iloc[0]
-    return [k for k in text if int(row[k] or 0) > 0]
+def zero_decimal_tests(e: Any, m: EventMapping) -> dict[str, Any]:
+    """Per line, whether its user id and its order id (of :func:`normalise` with
+    ``zero_ids=False``) are whole numbers written with zero decimals ("17850.0", in a file
+    a spreadsheet or pandas wrote): counted in the scan every line goes through, so that
+    only a log holding such ids has them rewritten (:func:`zero_decimals`; rewriting
+    every id of a 10M-line log cost a third of profiling's time)."""
+    import ibis
+
+    return {
+        test: ibis.cases(
+            (e[c].like("%.%0"), e[c].re_search(_ZERO_DECIMALS)), else_=False
+        ).fill_null(False)
+        for test, c in ZERO_DECIMAL_TESTS.items()
+        if c == "uid" or m.order_id
+    }
 
 
-def _as_id(col: Any, zero_decimals: bool = True) -> Any:
+def read_id(text: str) -> str:
+    """One id as profiles read it: a whole number written with zero decimals ("17850.0")
+    is the whole number ("17850"); any other id is as written."""
+    return _ZERO_DECIMALS_RE.sub(r"\1", text)
+
+
+def zero_decimals(e: Any, columns: list[str]) -> Any:
+    """``e`` with the ids of ``columns`` (uid, order_id) written without zero decimals."""
+    return (
+        e.mutate(**{c: e[c].re_replace(_ZERO_DECIMALS, r"\1") for c in columns}) if columns else e
+    )
+
+
+def _as_id(col: Any, zero_ids: bool = True) -> Any:
     """An id column as text; whole numbers stored as floats (a column with missing
-    values read by pandas: 17850.0), or written so in text (``zero_decimals``), are
+    values read by pandas: 17850.0), or written so in text (with ``zero_ids``), are
     written without the ".0"."""
     import ibis
 
     if col.type().is_string():  # ("17850.0" in a file a spreadsheet or pandas wrote)
-        return col.re_replace(_ZERO_DECIMALS, r"\1") if zero_decimals else col
+        return col.re_replace(_ZERO_DECIMALS, r"\1") if zero_ids else col
     if not col.type().is_floating():
         return col.cast("string")
     whole = (col == col.floor()) & (col.abs() < 2**53)

@@ -9,6 +9,7 @@ user id looks like one per order.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from typing import Any
 
@@ -19,7 +20,7 @@ from personas.profiles._times import time_reader
 
 __all__ = ["FILL_SAMPLE", "SHARE_COLUMNS", "reads", "check_event_type", "headerless",
            "level_counts", "mostly_negative", "one_order_each", "user_hint",
-           "user_with_values"]  # fmt: skip
+           "user_with_values", "without_empty_money"]  # fmt: skip
 
 FILL_SAMPLE = 100_000  # first lines in which an inferred user id must be mostly filled
 
@@ -69,6 +70,45 @@ def user_with_values(table, kinds: dict[str, str], mapping: EventMapping, infer,
             f"{best.user_id} is the user id. Name another with --user-id."
         )
     return best
+
+
+MONEY = ("amount", "price", "quantity")
+
+
+def empty_money(table, mapping: EventMapping) -> list[str]:
+    """The meanings among amount, price and quantity whose column holds no value on any
+    line (every value missing or blank: "n/a" throughout); a column with one value stops
+    its query at that value."""
+    out = []
+    for meaning in MONEY:
+        column = getattr(mapping, meaning)
+        if column is None:
+            continue
+        col = table[column]
+        present = col.notnull() & (col.strip() != "") if col.type().is_string() else col.notnull()
+        if len(table.filter(present).select(column).limit(1).execute()) == 0:
+            out.append(meaning)
+    return out
+
+
+def without_empty_money(table, mapping: EventMapping, named: dict, source: str, notes):
+    """``mapping`` without an amount, price or quantity column that holds no value on any
+    line (a note says so): the log is then read as one without it. Such a column the
+    caller named is an error naming it."""
+    empty = empty_money(table, mapping)
+    for meaning in empty:
+        column = getattr(mapping, meaning)
+        if named.get(meaning):
+            raise DataError(
+                f"The {meaning} column {column!r} of {source} holds no value on any line "
+                "(every value is missing or blank): no purchase could be valued by it. Name "
+                f"the column that holds them with --{meaning}, or leave the flag out."
+            )
+        notes.append(
+            f"{column} (taken for the {meaning}) holds no value on any line of {source}: "
+            f"left out. Name another column with --{meaning}."
+        )
+    return dataclasses.replace(mapping, **dict.fromkeys(empty)) if empty else mapping
 
 
 def check_event_type(table, mapping: EventMapping, notes: list[str]) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from personas.errors import DataError
-from personas.io._dates import FORMATS, decide, shape
+from personas.io._dates import FORMATS, decide, other_order, shape
 from personas.profiles._mapping import TIME_WORDS, words
 
 __all__ = [
@@ -301,10 +301,28 @@ def _text_reader(t: Any, column: str, source: str, order: str | None = None) -> 
     if read["cast"] == best:
         return TimeReader("cast", note=_partly(column, n, best))
     chosen, ambiguous = decide({f: read[f] for f in FORMATS}, n, column, order)
+    if ambiguous and n == SAMPLE:  # the sample reads both ways: every line decides
+        chosen, ambiguous = _every_line(t, column, chosen, order)
     note = f"{column} holds times written like {shape(chosen)}"
     note += f" ({ambiguous.split(': ', 1)[1][:-1]})" if ambiguous else ""
     note += "." + (" " + _partly(column, n, best) if best < n else "")
     return TimeReader("format", format=chosen, note=note)
+
+
+def _every_line(t: Any, column: str, chosen: str, order: str | None) -> tuple[str, str | None]:
+    """Day or month first by every line of ``column`` (a value such as 04/25/2024 may come
+    after the sample), as a table's dates and a CSV's are decided; the note if they all
+    read both ways."""
+    import ibis
+
+    v = t[column].strip()
+    forms = (chosen, other_order(chosen))
+    reads = [_try_strptime(v, ibis.literal(f)) for f in forms]
+    counts = t.aggregate(
+        **{f"c{i}": r.count(where=epoch_seconds(r) >= YEAR_1900) for i, r in enumerate(reads)}
+    ).execute()
+    read = {f: int(counts[f"c{i}"].iloc[0]) for i, f in enumerate(forms)}
+    return decide(read, max(read.values()), column, order)
 
 
 def _partly(column: str, n: int, read: int) -> str:

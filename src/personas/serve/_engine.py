@@ -26,6 +26,7 @@ import pandas as pd
 from personas._json import dumps, plain
 from personas.errors import PersonasError
 from personas.model import Model
+from personas.profiles import read_id
 from personas.serve._events import (
     MAX_DEPTH,
     EventError,
@@ -287,6 +288,7 @@ class Engine:
         """What ``GET /v1/users/{user_id}`` answers (None for a user the store lacks);
         with ``as_of``, the profile and segment recomputed from the stored events as of
         that instant."""
+        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
         stored = self.store.user(user_id)
         if stored is None:
             return None
@@ -392,7 +394,7 @@ class Engine:
                 continue
             if kind == "traits":
                 try:
-                    read["user_id"] = identifier(read["user_id"], "userId")
+                    read["user_id"] = read_id(identifier(read["user_id"], "userId"))
                     valid_text(read["traits"], "traits")
                 except EventError as exc:
                     rejected.append({"index": i, "event_id": read["event_id"], "error": str(exc)})
@@ -417,11 +419,13 @@ class Engine:
 
     def forget(self, user_id: str) -> dict[str, Any] | None:
         """Delete the user's events, profile and history (``DELETE /v1/users/{id}``)."""
+        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
         events = self.store.forget_user(user_id, _instant(time.time()).isoformat())
         return None if events is None else {"user_id": user_id, "deleted_events": events}
 
     def export(self, user_id: str) -> dict[str, Any] | None:
         """Everything the store holds about the user (``GET /v1/users/{id}/export``)."""
+        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
         stored = self.store.user(user_id)
         events = self.store.events_of([user_id])
         traits = self.store.traits(user_id)

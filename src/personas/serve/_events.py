@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from personas.profiles import read_id
+
 __all__ = ["CANONICAL", "EventError", "EventReader", "MAX_DEPTH", "MAX_FUTURE_SECONDS", "NUMERIC",
            "depth", "identifier", "read_instant", "valid_text"]  # fmt: skip
 
@@ -90,7 +92,7 @@ class EventReader:
                 "deeper ones"
             )
         event_id = identifier(raw.get("event_id"), "event_id")
-        user_id = identifier(fields.pop("user_id", None), "user_id")
+        user_id = read_id(identifier(fields.pop("user_id", None), "user_id"))
         ts = _timestamp(fields.pop("timestamp", None), now)
         body: dict[str, Any] = {"event_id": event_id, "user_id": user_id,
                                 "timestamp": _iso(ts)}  # fmt: skip
