@@ -114,6 +114,14 @@ def test_a_line_that_is_not_json_is_named_by_its_number(tmp_path):
     for read in (personas.read_table, personas.profile):
         with pytest.raises(FileFormatError, match=r"lines.jsonl, line 4: not a JSON object"):
             read(path)
+    odd = tmp_path / "lines[1].jsonl"  # (a name read through a link, a byte-order mark)
+    odd.write_text("\ufeff" + good * 3 + "oops\n" + good, encoding="utf-8")
+    with pytest.raises(FileFormatError, match=r"lines\[1\].jsonl, line 4: not a JSON"):
+        personas.read_table(odd)
+    cut = tmp_path / "cut.jsonl.gz"  # (a download cut short: DuckDB's message, no traceback)
+    cut.write_bytes(gzip.compress((good * 2000).encode())[:-40])
+    with pytest.raises(FileFormatError, match="cut.jsonl.gz"):
+        personas.read_table(cut)
 
 
 def test_excel(tmp_path):

@@ -191,21 +191,33 @@ def test_the_one_date_that_reads_one_way_decides_however_far_down_it_comes(tmp_p
 
 def test_a_fitted_builder_reads_a_files_dates_as_its_log_was_read(tmp_path):
     """A builder fitted on month-first dates reads another file's as it reads a
-    DataFrame's: month first, even where one value reads only day first (25/01/2024,
-    then no time, counted), not by that file's own evidence."""
+    DataFrame's: month first, even where a value reads only day first (25/01/2024, then
+    no time, counted), not by that one value; a file plainly written day first (most
+    values read only so) is read day first, with a note, from a file as from a DataFrame."""
     dates = ["01/25/2024", "02/13/2024", "03/04/2024"]
     fitted = pd.DataFrame({"user": ["a", "b", "c"], "date": dates, "amount": 1.0})
     fitted.to_csv(tmp_path / "fit.csv", index=False)
     builder = personas.ProfileBuilder().fit(tmp_path / "fit.csv", as_of="2024-12-31")
-    dates = ["03/04/2024", "25/01/2024", "05/06/2024"]
-    new = pd.DataFrame({"user": ["a", "b", "c"], "date": dates, "amount": 1.0})
+    users = [f"u{i}" for i in range(30)] + ["odd"]
+    new = pd.DataFrame({"user": users, "date": ["03/04/2024"] * 30 + ["25/01/2024"]})
+    new["amount"] = 1.0
     new.to_csv(tmp_path / "new.csv", index=False)
-    from_file = builder.transform(tmp_path / "new.csv", as_of="2024-12-31")
-    from_frame = builder.transform(new, as_of="2024-12-31")
-    pd.testing.assert_frame_equal(from_file, from_frame)
-    by_user = from_file.set_index("user_id")
-    assert by_user.loc["a", "tenure_days"] == 302  # March 4th, month first (not April 3rd)
-    assert "b" not in by_user.index  # (its one date reads only day first: no time)
+    from_file = builder.profile(tmp_path / "new.csv", as_of="2024-12-31")
+    from_frame = builder.profile(new, as_of="2024-12-31")
+    pd.testing.assert_frame_equal(from_file.data, from_frame.data)
+    by_user = from_file.data.set_index("user_id")
+    assert by_user.loc["u0", "tenure_days"] == 302  # March 4th, month first (not April 3rd)
+    assert "odd" not in by_user.index  # (its one date reads only day first: no time)
+    assert from_file.cleaning["unreadable_timestamp"] == 1
+    written = ["13/04/2024", "25/01/2024", "03/04/2024", "28/02/2024"]
+    days = pd.DataFrame({"user": ["a", "b", "c", "d"], "amount": 1.0, "date": written})
+    days.to_csv(tmp_path / "days.csv", index=False)
+    from_file = builder.profile(tmp_path / "days.csv", as_of="2024-12-31")
+    from_frame = builder.profile(days, as_of="2024-12-31")
+    pd.testing.assert_frame_equal(from_file.data, from_frame.data)
+    assert from_file.data.set_index("user_id").loc["c", "tenure_days"] == 272  # April 3rd
+    for run in (from_file, from_frame):
+        assert any("read day first, not as the fitted log" in n for n in run.notes), run.notes
 
 
 def test_a_money_column_with_no_value_is_named_not_silently_empty(tmp_path):
@@ -228,6 +240,21 @@ def test_a_money_column_with_no_value_is_named_not_silently_empty(tmp_path):
     assert builder.mapping_["price"] == "UnitPrice"
     scored = builder.profile(tmp_path / "empty.csv", as_of=AS_OF)
     assert any("No line of empty.csv has an amount" in n for n in scored.notes), scored.notes
+    # with event types an empty revenue column is a window without purchases: kept
+    n = 40
+    ga = pd.DataFrame({"user_pseudo_id": [f"u{i % 5}" for i in range(n)],
+                       "event_timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(
+                           range(n), unit="h"),
+                       "event_name": ["page_view", "scroll"] * (n // 2),
+                       "purchase_revenue": [None] * n})  # fmt: skip
+    for named in ({}, {"amount": "purchase_revenue"}):
+        p = personas.profile(ga, as_of=AS_OF, **named)
+        assert p.mapping["amount"] == "purchase_revenue"
+        assert not any("has an amount" in n for n in p.notes)  # (no purchase to value)
+    later = ga.assign(event_name=["purchase"] + ["page_view"] * (n - 1))
+    later["purchase_revenue"] = [25.0] + [None] * (n - 1)
+    fitted = personas.ProfileBuilder().fit(ga, as_of=AS_OF)
+    assert fitted.transform(later, as_of=AS_OF)["monetary"].sum() == 25.0
 
 
 def test_unreadable_times_are_counted_not_fatal():

@@ -719,3 +719,26 @@ def test_ids_written_with_zero_decimals_are_one_user_as_in_profiles(trained, tmp
         assert got.json()["profile"]["frequency"] == profiling.data["frequency"].iloc[0]
         assert got.json()["segment"] == int(scored["segment"].iloc[0])
     assert client.get("/readyz", headers=AUTH).json()["users"] == 1
+
+
+def test_a_user_stored_as_written_before_ids_were_read_so_is_still_reached(
+    trained, tmp_path, monkeypatch
+):
+    """A store an earlier version wrote keeps "17850.0" as posted: reading, exporting and
+    deleting (an erasure request) still reach that user."""
+    import personas.serve._events as events_module
+
+    model, _, events = trained
+    client = _client(model, tmp_path)
+    one = events[events["user_id"] == events["user_id"].iloc[0]].copy()
+    one["user_id"] = "17850.0"
+    with monkeypatch.context() as m:  # (ids kept as written, as before)
+        m.setattr(events_module, "read_id", lambda text: text)
+        answer = client.post("/v1/events", json={"events": _records(one)}, headers=AUTH)
+        assert answer.status_code == 200, answer.text
+    for path in ("/v1/users/17850.0", "/v1/users/17850.0/export"):
+        assert client.get(path, headers=AUTH).status_code == 200, path
+    assert client.delete("/v1/users/17850.0", headers=AUTH).status_code == 200
+    for written in ("17850.0", "17850"):
+        assert client.get(f"/v1/users/{written}", headers=AUTH).status_code == 404
+        assert client.get(f"/v1/users/{written}/export", headers=AUTH).status_code == 404

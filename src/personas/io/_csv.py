@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from personas.errors import EmptyDataError, FileFormatError, PersonasError
-from personas.io._dates import decide, other_order
+from personas.io._dates import decide, fitted_or_data, other_order
 from personas.io._files import HEAD_BYTES, decode_head, open_decompressed, read_head, text_head
 from personas.io._names import keep_as_text
 
@@ -437,9 +437,10 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
     day first what fits both orders of day and month; the first lines of those columns,
     read as text, say whether they do — then a note says so, and ``order`` ("month")
     reads them month first; ``fitted``, the forms a fitted builder's log was read with,
-    are kept whatever the lines say (a value that reads only the other way is then no
-    time, as in a DataFrame the builder reads). A user table keeps as text dates of other forms than
-    ``TABLE_FORMATS`` (two-digit years, months by name)."""
+    are kept unless the lines plainly say otherwise (:func:`fitted_or_data`; a value that
+    reads only the other way is then no time, as in a DataFrame the builder reads). A
+    user table keeps as text dates of other forms than ``TABLE_FORMATS`` (two-digit
+    years, months by name)."""
     out: dict[str, str] = {}
     if sniffed is None:
         return out, []
@@ -457,10 +458,6 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
         twin = other_order(fmt)
         if twin == fmt:
             continue
-        fitted = (dates["fitted"] or {}).get(key)
-        if fitted in (fmt, twin):  # a fitted builder reads them as its log was read (a
-            out[key] = fitted  # value that reads only the other way is then no time)
-            continue
         quoted = {n: n.replace('"', '""') for n in names}
         cols = ", ".join(
             f'count(try_strptime("{quoted[n]}", \'{f}\')) AS "{quoted[n]}|{f}"'
@@ -477,6 +474,12 @@ def _date_formats(con, path, options, sniffed, dates, notes) -> tuple[dict[str, 
             read = {f: int(sum(counts[f"{n}|{f}"].iloc[0] for n in names)) for f in (fmt, twin)}
             if read[twin] != read[fmt]:
                 break
+        fitted = (dates["fitted"] or {}).get(key)
+        if fitted in (fmt, twin):  # a fitted builder reads them as its log was read, unless
+            other = twin if fitted == fmt else fmt  # the file is plainly written otherwise
+            out[key], note = fitted_or_data(read, fitted, other, ", ".join(names), path.name)
+            notes += [note] if note else []
+            continue
         if read[twin] < read[fmt]:
             continue  # (a day above 12: only day first reads them)
         chosen, note = decide(read, max(read.values()), ", ".join(names), dates["order"])

@@ -23,6 +23,7 @@ __all__ = [
     "TABLE_FORMATS",
     "ambiguous_note",
     "decide",
+    "fitted_or_data",
     "ordered",
     "other_order",
     "pattern",
@@ -192,3 +193,18 @@ def read_instant(value: Any, order: str | None = None, *, what: str = "as_of") -
     if pd.isna(stamp):
         raise bad()
     return stamp
+
+
+def fitted_or_data(
+    read: dict[str, int], fitted: str, other: str, column: str, source: str
+) -> tuple[str, str | None]:
+    """``fitted``, the form of day and month a fitted builder's log was read with, unless
+    it reads under 90 % as many of ``read``'s values as ``other`` does; then ``other``, and
+    the note that says so."""
+    if read[fitted] >= 0.9 * read[other]:
+        return fitted, None
+    first = "month" if other.startswith("%m") else "day"
+    return other, (
+        f"{column} of {source} is read {first} first, not as the fitted log's dates were: "
+        f"{read[other]:,} sampled values read so against {read[fitted]:,} the fitted way."
+    )

@@ -18,8 +18,10 @@ from __future__ import annotations
 import glob
 import io
 import json
+import lzma
 import shutil
 import tempfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -311,11 +313,12 @@ def open_source(
         info.clean_up()
         raise
     except Exception as exc:  # DuckDB's own message says what it could not parse
-        info.clean_up()
+        found = None
         if fmt == "jsonl" and info.options.get("layout") == "lines":
             found = _bad_json_line([Path(f) for f in files], Path(text).name)
-            if found is not None:
-                raise found from None
+        info.clean_up()
+        if found is not None:
+            raise found from None
         what = {"parquet": "Parquet", "jsonl": "JSON"}.get(fmt, fmt)
         raise FileFormatError(
             f"{info.name} could not be read as {what}: {first_line(exc)}. The file may be "
@@ -349,23 +352,28 @@ def _bad_json_line(files: list[Path], shown: str) -> FileFormatError | None:
     """The first line of JSON lines that is not a JSON object, named by its file and line
     number (DuckDB's message counts one line too many); None when every line is one."""
     for path in files:
-        raw, _ = open_decompressed(path)
-        with raw, io.TextIOWrapper(raw, encoding="utf-8", errors="replace") as lines:
-            for number, line in enumerate(lines, start=1):
-                if not line.strip():
-                    continue
-                try:
-                    ok = isinstance(json.loads(line), dict)
-                except ValueError:
-                    ok = False
-                if not ok:
-                    name = path.name if len(files) > 1 else shown
-                    return FileFormatError(
-                        f"{name}, line {number}: not a JSON object ({line.strip()[:60]!r}). "
-                        "Each line of JSON lines holds one object such as "
-                        '{"user_id": "u1", "amount": 12.5}: fix or remove that line.'
-                    )
+        try:
+            raw, _ = open_decompressed(path)
+            with raw, io.TextIOWrapper(raw, encoding="utf-8-sig", errors="replace") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if line.strip() and not _json_object(line):
+                        name = path.name if len(files) > 1 else shown
+                        return FileFormatError(
+                            f"{name}, line {number}: not a JSON object "
+                            f"({line.strip()[:60]!r}). Each line of JSON lines holds one "
+                            'object such as {"user_id": "u1", "amount": 12.5}: fix or remove '
+                            "that line."
+                        )
+        except (OSError, EOFError, ValueError, zlib.error, lzma.LZMAError):  # (a truncated
+            return None  # or damaged download: DuckDB's message says so)
     return None
+
+
+def _json_object(line: str) -> bool:
+    try:
+        return isinstance(json.loads(line), dict)
+    except ValueError:
+        return False
 
 
 def _stored_schema(path: Path) -> dict[str, Any] | None:

@@ -488,7 +488,8 @@ class _Run:
             )
         if mapping.event_type and not columns.get("event_type"):
             check_event_type(table, mapping, notes)
-        mapping = without_empty_money(table, mapping, columns, source, notes)
+        if not mapping.event_type:  # (money says what a purchase is: it must hold some)
+            mapping = without_empty_money(table, mapping, columns, source, notes)
         numbers = {  # (a column the caller named that does not read as numbers: the error)
             meaning: numeric_text(col) or number_reader(table, col, source, meaning)
             for meaning in ("amount", "price", "quantity", "duration")
@@ -561,6 +562,7 @@ class _Run:
             reader = fitted_time_reader(
                 self.f.time_reader_, table, mapping.timestamp, self.source, self.b.date_order
             )
+            self.notes += [reader.note] if reader.note else []
             numbers = {}
             for meaning, decimal in self.f.number_readers_.items():
                 col = getattr(mapping, meaning)
@@ -573,7 +575,7 @@ class _Run:
                     numbers[meaning] = number_reader(table, col, self.source, meaning)
         except DataError as exc:  # (its fix names the flags of a fit, which choose columns)
             text = re.sub(r",? or name the [^.]*?--[\w-]+(?: \([^)]*\))?", "", str(exc))
-            what = text.split(" Name ", 1)[0].rstrip(".")
+            what = re.split(r"\.\s+Name ", text, maxsplit=1)[0].rstrip(".")
             raise DataError(
                 f"{what}. These profiles read it as the log they were fitted on "
                 f"({self.f.source_}) was read: give events whose columns hold what that "
@@ -643,15 +645,13 @@ class _Run:
         zero = zero_decimal_tests(e, mapping)  # (ids written 17850.0: rewritten below)
         tally, hashes = scan(e, checks, known | zero, with_hash=b.drop_duplicates)
         zero_ids = [ZERO_DECIMAL_TESTS[t] for t in zero if tally.count(tally.bits[t])]
-        if (
-            not self.fitting
-            and "has_amount" in tally.bits
-            and not tally.count(tally.bits["has_amount"])
-        ):
+        bought = tally.bits.get("kind_purchase", tally.usable)  # (lines that may be purchases)
+        valued = "has_amount" in tally.bits and tally.count(tally.bits["has_amount"])
+        if "has_amount" in tally.bits and tally.count(bought & tally.usable) and not valued:
             money = [c for c in (mapping.amount, mapping.price, mapping.quantity) if c]
-            notes.append(
+            notes.append(  # (a batch of page views has no amount to say anything of)
                 f"No line of {source} has an amount ({' and '.join(money)} hold no value "
-                "that makes one), though the fitted log's had: no purchase here is valued."
+                "that makes one): no purchase here is valued."
             )
         counts = {"rows_read": tally.total}
         counts |= {name: tally.count(tally.bits[name]) for name in checks}

@@ -94,7 +94,8 @@ def empty_money(table, mapping: EventMapping) -> list[str]:
 def without_empty_money(table, mapping: EventMapping, named: dict, source: str, notes):
     """``mapping`` without an amount, price or quantity column that holds no value on any
     line (a note says so): the log is then read as one without it. Such a column the
-    caller named is an error naming it."""
+    caller named is an error naming it. (For a log without event types, where money says
+    what a purchase is; with them, an empty revenue column is a window without one.)"""
     empty = empty_money(table, mapping)
     for meaning in empty:
         column = getattr(mapping, meaning)

@@ -288,8 +288,7 @@ class Engine:
         """What ``GET /v1/users/{user_id}`` answers (None for a user the store lacks);
         with ``as_of``, the profile and segment recomputed from the stored events as of
         that instant."""
-        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
-        stored = self.store.user(user_id)
+        user_id, stored = self._stored(user_id)
         if stored is None:
             return None
         out = {
@@ -417,16 +416,28 @@ class Engine:
         rejected = sorted(rejected + answer["rejected"], key=lambda r: r["index"])
         return {"success": True, **answer, "rejected": rejected, "identified": identified}
 
+    def _stored(self, user_id: str) -> tuple[str, dict[str, Any] | None]:
+        """The user as stored: under the id as written ("17850.0", kept by a store of an
+        earlier version), else as profiles read it ("17850")."""
+        stored = self.store.user(user_id)
+        if stored is None and read_id(user_id) != user_id:
+            user_id = read_id(user_id)
+            stored = self.store.user(user_id)
+        return user_id, stored
+
     def forget(self, user_id: str) -> dict[str, Any] | None:
         """Delete the user's events, profile and history (``DELETE /v1/users/{id}``)."""
-        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
-        events = self.store.forget_user(user_id, _instant(time.time()).isoformat())
+        at = _instant(time.time()).isoformat()
+        events = None
+        for written in dict.fromkeys((user_id, read_id(user_id))):  # (a store kept before
+            found = self.store.forget_user(written, at)  # ids were read so: both forms)
+            if found is not None:
+                user_id, events = written, (events or 0) + found
         return None if events is None else {"user_id": user_id, "deleted_events": events}
 
     def export(self, user_id: str) -> dict[str, Any] | None:
         """Everything the store holds about the user (``GET /v1/users/{id}/export``)."""
-        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
-        stored = self.store.user(user_id)
+        user_id, stored = self._stored(user_id)
         events = self.store.events_of([user_id])
         traits = self.store.traits(user_id)
         if stored is None and not events and traits is None:

@@ -13,7 +13,7 @@ from typing import Any
 from personas import report
 from personas.cluster import METHODS
 from personas.errors import PersonasError
-from personas.profiles import definitions, read_id
+from personas.profiles import definitions
 from personas.serve._engine import Engine
 from personas.serve._metrics import Metrics
 
@@ -159,9 +159,8 @@ class Views:
         }
 
     def user(self, user_id: str) -> dict[str, Any] | None:
-        user_id = read_id(user_id)  # ("17850.0" is the user 17850, as profiles read it)
         store = self.engine.store
-        stored = store.user(user_id)
+        user_id, stored = self.engine._stored(user_id)  # (as written, else as profiles read it)
         if stored is None:
             return None
         events, n_events = store.recent_events(user_id, 50)
