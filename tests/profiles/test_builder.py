@@ -248,3 +248,23 @@ def test_a_fitted_builders_errors_name_no_flag_of_a_fit():
             builder.transform(bad, as_of="2024-12-31")
         assert words in str(caught.value) and "--" not in str(caught.value)
         assert "fit again on this log" in str(caught.value)
+
+
+def test_a_log_of_mixed_id_kinds_and_times_of_another_form_are_read():
+    """Ids of mixed kinds in a DataFrame (17850 beside "u2", as pandas reads a sheet) are
+    text, not an Arrow error; a builder fitted on dates alone reads a log whose text has
+    dates and times by what that text holds (with a note), not as all unreadable."""
+    when = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05"])
+    log = pd.DataFrame({"user_id": [1, "u2", 3.0, 1], "timestamp": when, "amount": 1.0})
+    p = personas.profile(log, as_of="2024-12-31")
+    assert sorted(p.data["user_id"]) == ["1", "3", "u2"]
+    assert p.data.set_index("user_id").loc["1", "frequency"] == 2
+    when = when[:3].append(pd.DatetimeIndex(["2024-01-15"]))  # (a day above 12: month first)
+    dates = log.assign(user_id=["a", "b", "c", "a"], timestamp=when.strftime("%m/%d/%Y"))
+    builder = ProfileBuilder().fit(dates, as_of="2024-12-31")
+    assert builder.time_reader_["format"] == "%m/%d/%Y"
+    stamped = dates.assign(timestamp=when.strftime("%d/%m/%Y %H:%M"))
+    run = builder.profile(stamped, as_of="2024-12-31")
+    assert run.cleaning["unreadable_timestamp"] == 0
+    assert run.data.set_index("user_id").loc["c", "tenure_days"] == 363  # January 3rd
+    assert any("holds times written like" in n for n in run.notes), run.notes

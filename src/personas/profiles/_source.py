@@ -126,7 +126,7 @@ def read_events(
     import ibis
 
     if isinstance(events, pd.DataFrame):
-        return Events(ibis.memtable(events), "DataFrame")
+        return Events(ibis.memtable(_one_kind_each(events)), "DataFrame")
     unknown = sorted(set(read) - set(READ_OPTIONS))
     if unknown:
         raise PersonasError(
@@ -146,6 +146,20 @@ def read_events(
         log = con.table("personas_source")
     source = "the query" if events is None else info.name
     return Events(log, source, info.notes, info.parse_once, info.headerless, info.date_formats)
+
+
+def _one_kind_each(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its columns of values of mixed kinds (ids 17850 beside "C17850", as
+    a spreadsheet read by pandas holds them) as text, which Arrow can take."""
+    mixed = [
+        c for c in frame.columns
+        if frame[c].dtype == object
+        and pd.api.types.infer_dtype(frame[c], skipna=True).startswith("mixed")
+    ]  # fmt: skip
+    if not mixed:
+        return frame
+    text = {c: frame[c].map(lambda v: v if v is None or v != v else str(v)) for c in mixed}
+    return frame.assign(**text)
 
 
 def flatten(table: Any) -> tuple[Any, list[str]]:

@@ -325,11 +325,12 @@ def _every_line(t: Any, column: str, chosen: str, order: str | None) -> tuple[st
     return decide(read, max(read.values()), column, order)
 
 
-def _fitted_order(t: Any, column: str, fitted: str, source: str) -> tuple[str, str | None]:
+def _fitted_order(t: Any, column: str, fitted: str, source: str) -> tuple[str | None, str | None]:
     """The fitted form of day and month (``fitted``), unless a sample of ``column`` reads
     under 90 % as many values so as the other way (a file written day first given to a
     builder fitted month first): then the other, with a note. A few values that read only
-    the other way (04/25/2024 among 03/04/2024s) are no time, counted."""
+    the other way (04/25/2024 among 03/04/2024s) are no time, counted. (None when neither
+    way reads 90 % of the sample: text of another form.)"""
     import ibis
 
     other = other_order(fitted)
@@ -339,12 +340,15 @@ def _fitted_order(t: Any, column: str, fitted: str, source: str) -> tuple[str, s
     v = t.filter(col.notnull() & (col.strip() != "")).select(v=col.strip()).limit(SAMPLE)
     reads = {f: _try_strptime(v.v, ibis.literal(f)) for f in (fitted, other)}
     counts = v.aggregate(
+        n=v.v.count(),
         **{
             f"c{i}": r.count(where=epoch_seconds(r) >= YEAR_1900)
             for i, r in enumerate(reads.values())
-        }
+        },
     ).execute()
     read = {f: int(counts[f"c{i}"].iloc[0]) for i, f in enumerate(reads)}
+    if max(read.values()) < 0.9 * int(counts["n"].iloc[0]):
+        return None, None  # (another form altogether: dates with times, ISO…)
     return fitted_or_data(read, fitted, other, column, source)
 
 
@@ -421,6 +425,9 @@ def fitted_time_reader(
         form = spec.format if spec.how == "format" else spec.text_format
         how = TimeReader("format", format=form)
         how.format, how.note = _fitted_order(table, column, form, source)
+        if how.format is None:  # text of another form: read as found (a note says how),
+            first = "month" if form.startswith("%m") else "day"  # ties as the fitted log's
+            how = time_reader(table, column, source, order or first)
     elif same:
         how = TimeReader(spec.how, format=spec.format, scale=spec.scale)
     else:
