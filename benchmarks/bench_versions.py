@@ -4,8 +4,7 @@ fresh process.
 
 Usage::
 
-    python benchmarks/bench_versions.py --before REV [--events 10000000] [--users 1000000]
-        [--repeat 2]
+    python benchmarks/bench_versions.py --before REV (--events N | --users N)... [--repeat 2]
 
 The earlier revision is checked out with ``git worktree`` into a temporary folder and
 imported from its ``src`` (the installed dependencies serve both). The runs alternate
@@ -72,12 +71,16 @@ def main() -> None:
     parser.add_argument("--users", type=int, action="append")
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
+    if not (args.events or args.users):
+        parser.error("give at least one size: --events N (profile) or --users N (segment)")
     with tempfile.TemporaryDirectory() as tmp:
         tree = Path(tmp) / "before"
-        subprocess.run(
+        added = subprocess.run(
             ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), args.before],
-            check=True,
-        )
+            capture_output=True, text=True,
+        )  # fmt: skip
+        if added.returncode != 0:
+            parser.error(f"--before {args.before!r}: git cannot check it out: {added.stderr}")
         try:
             sources = {"before": str(tree / "src"), "after": str(ROOT / "src")}
             check(sources)

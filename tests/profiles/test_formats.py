@@ -1199,10 +1199,11 @@ def test_ids_with_zero_decimals_are_read_so_in_any_log_and_anywhere_in_it():
         }
     )
     builder = personas.ProfileBuilder().fit(log, as_of=AS_OF)
-    zeros = log.assign(user_id=["5.0", "6", "6.00"], order_id=["7.0", "7", "9"])
+    zeros = log.assign(user_id=["5.0", "6", "6.00"], order_id=["7", "8", "8.0"])
     out = builder.transform(zeros, as_of=AS_OF).set_index("user_id")
     assert sorted(out.index) == ["5", "6"]
-    assert out.loc["6", "frequency"] == 2 and out.loc["5", "frequency"] == 1
+    assert out.loc["6", "frequency"] == 1  # (orders 8 and 8.0: one order of two lines)
+    assert out.loc["6", "monetary"] == 5.0
     n = 100_010  # (the ids written so come after the first 100,000 lines)
     long = pd.DataFrame(
         {

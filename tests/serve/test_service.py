@@ -738,6 +738,8 @@ def test_a_user_stored_as_written_before_ids_were_read_so_is_still_reached(
         assert answer.status_code == 200, answer.text
     for path in ("/v1/users/17850.0", "/v1/users/17850.0/export"):
         assert client.get(path, headers=AUTH).status_code == 200, path
+    exported = client.get("/v1/users/17850.0/export", headers=AUTH).json()
+    assert len(exported["events"]) == len(one)  # (stored under the id as written)
     assert client.delete("/v1/users/17850.0", headers=AUTH).status_code == 200
     for written in ("17850.0", "17850"):
         assert client.get(f"/v1/users/{written}", headers=AUTH).status_code == 404

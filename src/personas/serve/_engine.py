@@ -288,7 +288,7 @@ class Engine:
         """What ``GET /v1/users/{user_id}`` answers (None for a user the store lacks);
         with ``as_of``, the profile and segment recomputed from the stored events as of
         that instant."""
-        user_id, stored = self._stored(user_id)
+        user_id, stored = self.find_user(user_id)
         if stored is None:
             return None
         out = {
@@ -416,7 +416,7 @@ class Engine:
         rejected = sorted(rejected + answer["rejected"], key=lambda r: r["index"])
         return {"success": True, **answer, "rejected": rejected, "identified": identified}
 
-    def _stored(self, user_id: str) -> tuple[str, dict[str, Any] | None]:
+    def find_user(self, user_id: str) -> tuple[str, dict[str, Any] | None]:
         """The user as stored: under the id as written ("17850.0", kept by a store of an
         earlier version), else as profiles read it ("17850")."""
         stored = self.store.user(user_id)
@@ -437,8 +437,11 @@ class Engine:
 
     def export(self, user_id: str) -> dict[str, Any] | None:
         """Everything the store holds about the user (``GET /v1/users/{id}/export``)."""
-        user_id, stored = self._stored(user_id)
-        events = self.store.events_of([user_id])
+        written = user_id
+        user_id, stored = self.find_user(user_id)
+        # (a store of an earlier version kept events under the id as written, "17850.0",
+        # and the profile under the id as profiles read it: both)
+        events = self.store.events_of(list(dict.fromkeys((written, read_id(written)))))
         traits = self.store.traits(user_id)
         if stored is None and not events and traits is None:
             return None

@@ -160,7 +160,7 @@ class Views:
 
     def user(self, user_id: str) -> dict[str, Any] | None:
         store = self.engine.store
-        user_id, stored = self.engine._stored(user_id)  # (as written, else as profiles read it)
+        user_id, stored = self.engine.find_user(user_id)  # (as written, else as profiles read it)
         if stored is None:
             return None
         events, n_events = store.recent_events(user_id, 50)
